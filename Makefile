@@ -1,0 +1,24 @@
+# Incremental build driver behind `npm run build`: BPF objects, the libbpf-ts addon, TypeScript.
+# Each step only reruns when its inputs changed, so the bootstrap is fast on a built tree.
+
+ADDON := bpf/libbpf-ts/build/Release/libbpf_ts.node
+ADDON_SRC := $(wildcard bpf/libbpf-ts/src/*.c bpf/libbpf-ts/src/*.h) bpf/libbpf-ts/binding.gyp
+TS_SRC := $(shell find lb bpf recorder api test benchmarks -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null)
+
+.PHONY: all bpf addon ts clean
+all: bpf addon ts
+
+bpf:
+	@$(MAKE) -s -C bpf
+
+addon: $(ADDON)
+$(ADDON): $(ADDON_SRC)
+	cd bpf/libbpf-ts && npx --no-install node-gyp rebuild --nodedir=/usr --silent
+
+ts: dist/.stamp
+dist/.stamp: $(TS_SRC) tsconfig.json
+	npx --no-install tsc -p tsconfig.json
+	@touch $@
+
+clean:
+	rm -rf build dist bpf/libbpf-ts/build
