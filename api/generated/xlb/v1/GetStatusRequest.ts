@@ -1,0 +1,8 @@
+// Original file: proto/xlb/v1/xlb.proto
+
+
+export interface GetStatusRequest {
+}
+
+export interface GetStatusRequest__Output {
+}

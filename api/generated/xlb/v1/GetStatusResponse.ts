@@ -1,0 +1,63 @@
+// Original file: proto/xlb/v1/xlb.proto
+
+import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from '../../xlb/v1/InterfaceStatus.js';
+import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface GetStatusResponse {
+  /**
+   * Daemon version (package version).
+   */
+  'version'?: (string);
+  /**
+   * Instance name (pins live under /sys/fs/bpf/xlb/<instance>).
+   */
+  'instance'?: (string);
+  'uptimeSeconds'?: (number | string | Long);
+  'interfaces'?: (_xlb_v1_InterfaceStatus)[];
+  'gateway'?: (_xlb_v1_GatewayStatus | null);
+  /**
+   * Maglev table size M (slots per service, a prime) and hash seed.
+   */
+  'maglevTableSize'?: (number);
+  'maglevSeed'?: (number);
+  'services'?: (number);
+  'backends'?: (number);
+  /**
+   * Egress MTU used for the too-big check.
+   */
+  'mtu'?: (number);
+  /**
+   * True when the daemon adopted an already running datapath at start instead of loading one.
+   */
+  'adoptedDatapath'?: (boolean);
+}
+
+export interface GetStatusResponse__Output {
+  /**
+   * Daemon version (package version).
+   */
+  'version': (string);
+  /**
+   * Instance name (pins live under /sys/fs/bpf/xlb/<instance>).
+   */
+  'instance': (string);
+  'uptimeSeconds': (string);
+  'interfaces': (_xlb_v1_InterfaceStatus__Output)[];
+  'gateway': (_xlb_v1_GatewayStatus__Output | null);
+  /**
+   * Maglev table size M (slots per service, a prime) and hash seed.
+   */
+  'maglevTableSize': (number);
+  'maglevSeed': (number);
+  'services': (number);
+  'backends': (number);
+  /**
+   * Egress MTU used for the too-big check.
+   */
+  'mtu': (number);
+  /**
+   * True when the daemon adopted an already running datapath at start instead of loading one.
+   */
+  'adoptedDatapath': (boolean);
+}

@@ -1,0 +1,71 @@
+// Original file: proto/xlb/v1/xlb.proto
+
+import type { Protocol as _xlb_v1_Protocol, Protocol__Output as _xlb_v1_Protocol__Output } from '../../xlb/v1/Protocol.js';
+import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from '../../xlb/v1/ServiceFlags.js';
+import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
+
+export interface Service {
+  /**
+   * The service id, e.g. "10.0.0.10:80/tcp". Output: always set, canonical. Input: optional; if
+   * set it must name the same service as vip/port/protocol, or it may be given alone instead of them.
+   */
+  'id'?: (string);
+  /**
+   * Virtual IP, IPv4 or IPv6 (no brackets). Must be a unicast address: not unspecified, loopback,
+   * multicast, link-local, broadcast or IPv4-mapped IPv6.
+   */
+  'vip'?: (string);
+  /**
+   * Destination port 1..65535, or 0 for "all ports" (written `*` in the id). A packet matches an
+   * exact-port service first, then the all-ports service of the same VIP and protocol.
+   */
+  'port'?: (number);
+  'protocol'?: (_xlb_v1_Protocol);
+  'flags'?: (_xlb_v1_ServiceFlags | null);
+  /**
+   * The backends. Order carries no meaning; the server returns them ordered by address.
+   */
+  'backends'?: (_xlb_v1_Backend)[];
+  /**
+   * Output only: who manages this service. "api" (created through this API) or "config"
+   * (declared in the daemon's config file; change it there and reload the daemon).
+   */
+  'origin'?: (string);
+  /**
+   * Output only: the datapath id of the service (its Maglev table slot). Stable across restarts.
+   */
+  'serviceId'?: (number);
+}
+
+export interface Service__Output {
+  /**
+   * The service id, e.g. "10.0.0.10:80/tcp". Output: always set, canonical. Input: optional; if
+   * set it must name the same service as vip/port/protocol, or it may be given alone instead of them.
+   */
+  'id': (string);
+  /**
+   * Virtual IP, IPv4 or IPv6 (no brackets). Must be a unicast address: not unspecified, loopback,
+   * multicast, link-local, broadcast or IPv4-mapped IPv6.
+   */
+  'vip': (string);
+  /**
+   * Destination port 1..65535, or 0 for "all ports" (written `*` in the id). A packet matches an
+   * exact-port service first, then the all-ports service of the same VIP and protocol.
+   */
+  'port': (number);
+  'protocol': (_xlb_v1_Protocol__Output);
+  'flags': (_xlb_v1_ServiceFlags__Output | null);
+  /**
+   * The backends. Order carries no meaning; the server returns them ordered by address.
+   */
+  'backends': (_xlb_v1_Backend__Output)[];
+  /**
+   * Output only: who manages this service. "api" (created through this API) or "config"
+   * (declared in the daemon's config file; change it there and reload the daemon).
+   */
+  'origin': (string);
+  /**
+   * Output only: the datapath id of the service (its Maglev table slot). Stable across restarts.
+   */
+  'serviceId': (number);
+}

@@ -1,0 +1,13 @@
+// Original file: proto/xlb/v1/xlb.proto
+
+import type { Service as _xlb_v1_Service, Service__Output as _xlb_v1_Service__Output } from '../../xlb/v1/Service.js';
+
+export interface UpdateBackendResponse {
+  'service'?: (_xlb_v1_Service | null);
+  'changed'?: (boolean);
+}
+
+export interface UpdateBackendResponse__Output {
+  'service': (_xlb_v1_Service__Output | null);
+  'changed': (boolean);
+}
