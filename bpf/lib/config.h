@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: GPL-2.0
+// Load-time constants of the XDP load balancer. They live in .rodata as `const volatile` so the
+// loader (lb/datapath) sets them per node before load, and the verifier then treats them as known
+// values: branches on them are pruned and the hot path never pays for a map lookup to read them.
+// Anything that must change without a reload (MACs, source addresses) lives in the lb_config map.
+#ifndef XLB_CONFIG_H
+#define XLB_CONFIG_H
+
+#include <linux/types.h>
+
+// Load-time flags (cfg_flags).
+// LB_F_NO_FLOW_TABLE: stateless mode — every packet is placed by the Maglev table alone. Flows then
+// move when the backend set changes; useful when memory is tight or to measure the table's cost.
+#define LB_F_NO_FLOW_TABLE (1U << 0)
+
+// Seed of the flow hash. Every LB node behind the same ECMP group uses the same seed (and builds
+// the same Maglev tables) so any node sends a given flow to the same backend without shared state.
+const volatile __u32 cfg_hash_seed = 0;
+
+// Maglev table size M (prime). Equals the max_entries of every inner table the loader creates.
+const volatile __u32 cfg_maglev_size = 65537;
+
+// Largest IP packet (L3 bytes) the path from this LB to the backends carries. Encapsulated packets
+// that would exceed it get ICMP frag-needed / Packet Too Big instead (see icmp.h).
+const volatile __u32 cfg_mtu = 1500;
+
+const volatile __u32 cfg_flags = 0;
+
+#endif
