@@ -5,7 +5,7 @@ import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Ou
 export interface AddBackendRequest {
   'serviceId'?: (string);
   /**
-   * backend_id must be 0 (it is assigned by the server).
+   * backend.datapath_id is ignored (the server assigns it).
    */
   'backend'?: (_xlb_v1_Backend | null);
 }
@@ -13,7 +13,7 @@ export interface AddBackendRequest {
 export interface AddBackendRequest__Output {
   'serviceId': (string);
   /**
-   * backend_id must be 0 (it is assigned by the server).
+   * backend.datapath_id is ignored (the server assigns it).
    */
   'backend': (_xlb_v1_Backend__Output | null);
 }

@@ -18,10 +18,11 @@ export interface Backend {
    */
   'name'?: (string);
   /**
-   * Output only: the datapath id of this (service, backend) pair. Stable for the life of the
-   * backend in this service (across daemon restarts and updates); not reused soon after removal.
+   * Output only (ignored in requests): the datapath id of this (service, backend) pair, >= 1.
+   * Stable for the life of the backend in this service (across daemon restarts and updates); not
+   * reused soon after removal, so a flow pinned to a removed backend never lands on a new one.
    */
-  'backendId'?: (number);
+  'datapathId'?: (number);
   /**
    * Relative share of new flows, 0..65535. Absent in a request: 1. 0 means draining: a backend
    * with weight 0 is DRAINING, and an ACTIVE backend needs a weight >= 1. A DRAINING backend may
@@ -48,10 +49,11 @@ export interface Backend__Output {
    */
   'name': (string);
   /**
-   * Output only: the datapath id of this (service, backend) pair. Stable for the life of the
-   * backend in this service (across daemon restarts and updates); not reused soon after removal.
+   * Output only (ignored in requests): the datapath id of this (service, backend) pair, >= 1.
+   * Stable for the life of the backend in this service (across daemon restarts and updates); not
+   * reused soon after removal, so a flow pinned to a removed backend never lands on a new one.
    */
-  'backendId': (number);
+  'datapathId': (number);
   /**
    * Relative share of new flows, 0..65535. Absent in a request: 1. 0 means draining: a backend
    * with weight 0 is DRAINING, and an ACTIVE backend needs a weight >= 1. A DRAINING backend may

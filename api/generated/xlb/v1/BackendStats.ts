@@ -5,7 +5,7 @@ import type { Long } from '@grpc/proto-loader';
 
 export interface BackendStats {
   'address'?: (string);
-  'backendId'?: (number);
+  'datapathId'?: (number);
   'state'?: (_xlb_v1_BackendState);
   /**
    * Packets and bytes (as received, before encapsulation) sent to this backend.
@@ -16,7 +16,7 @@ export interface BackendStats {
 
 export interface BackendStats__Output {
   'address': (string);
-  'backendId': (number);
+  'datapathId': (number);
   'state': (_xlb_v1_BackendState__Output);
   /**
    * Packets and bytes (as received, before encapsulation) sent to this backend.

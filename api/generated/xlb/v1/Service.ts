@@ -27,14 +27,16 @@ export interface Service {
    */
   'backends'?: (_xlb_v1_Backend)[];
   /**
-   * Output only: who manages this service. "api" (created through this API) or "config"
-   * (declared in the daemon's config file; change it there and reload the daemon).
+   * Output only (ignored in requests): who manages this service. "api" (created through this
+   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon).
    */
   'origin'?: (string);
   /**
-   * Output only: the datapath id of the service (its Maglev table slot). Stable across restarts.
+   * Output only (ignored in requests): the datapath id of the service (index of its Maglev
+   * table), >= 1. Stable across restarts.
    */
-  'serviceId'?: (number);
+  'datapathId'?: (number);
 }
 
 export interface Service__Output {
@@ -60,12 +62,14 @@ export interface Service__Output {
    */
   'backends': (_xlb_v1_Backend__Output)[];
   /**
-   * Output only: who manages this service. "api" (created through this API) or "config"
-   * (declared in the daemon's config file; change it there and reload the daemon).
+   * Output only (ignored in requests): who manages this service. "api" (created through this
+   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon).
    */
   'origin': (string);
   /**
-   * Output only: the datapath id of the service (its Maglev table slot). Stable across restarts.
+   * Output only (ignored in requests): the datapath id of the service (index of its Maglev
+   * table), >= 1. Stable across restarts.
    */
-  'serviceId': (number);
+  'datapathId': (number);
 }

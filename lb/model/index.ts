@@ -1,0 +1,56 @@
+// The public door of the control plane's model: identities, addresses, validation, desired state.
+export { ValidationError, GRPC_STATUS, type ErrorCode, invalid, joinField } from './errors.js';
+export {
+  type AddressFamily,
+  type IpAddress,
+  type IpPrefix,
+  parseIp,
+  parseUnicastIp,
+  parsePrefix,
+  formatIp,
+  compareIp,
+  unusableAddressReason,
+  toDatapathBytes,
+} from './address.js';
+export { parseServiceId, formatServiceId, canonicalServiceId, parseProtocol } from './service-id.js';
+export * from './types.js';
+export {
+  validateService,
+  validateBackend,
+  validateServiceKey,
+  validateFlags,
+  validateName,
+  validateWeight,
+  checkMaglevShares,
+  DEFAULT_WEIGHT,
+  MAX_WEIGHT,
+  MAX_NAME_LENGTH,
+  type ValidatedService,
+  type ValidatedBackend,
+} from './validate.js';
+export { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
+export {
+  DesiredState,
+  DEFAULT_ID_REUSE_DELAY_MS,
+  diffIsEmpty,
+  diffService,
+  type DesiredStateOptions,
+  type StateDiff,
+  type ServiceChange,
+  type BackendChange,
+  type UpdateBackendPatch,
+  type StateSnapshot,
+  type SnapshotService,
+  type SnapshotBackend,
+} from './desired-state.js';
+export { servicesFromDocument, serviceInputFromDocument, backendInputFromDocument, checkKeys } from './document.js';
+export {
+  serviceInputFromProto,
+  backendInputFromProto,
+  updateBackendPatchFromProto,
+  serviceToProto,
+  backendToProto,
+  applyResponseFromDiff,
+  protocolFromProto,
+  backendStateFromProto,
+} from './proto.js';

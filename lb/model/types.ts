@@ -1,0 +1,99 @@
+// The desired-state vocabulary shared by the API server, the reconciler, persistence and config.
+// Addresses in these types are always canonical text (see address.ts); validate.ts is the only way
+// in, so code holding a ServiceSpec may trust it.
+
+export type Protocol = 'tcp' | 'udp';
+export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
+/** IANA protocol numbers, as the datapath's service key stores them. */
+export const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = Object.freeze({ tcp: 6, udp: 17 });
+
+export type BackendState = 'active' | 'draining';
+export const BACKEND_STATES: readonly BackendState[] = ['active', 'draining'];
+
+/** Who manages a service: the API (CRUD calls and Apply) or the config file's `services:` list. */
+export type Origin = 'api' | 'config';
+
+/** A service's identity: VIP, port (0 = all ports) and protocol. Its text form is the service id. */
+export interface ServiceKey {
+  vip: string;
+  port: number;
+  protocol: Protocol;
+}
+
+export interface ServiceFlags {
+  /** Client persistence: hash the source address only (datapath flag HASH_SRC_IP_ONLY). */
+  sourceHash: boolean;
+}
+
+export interface BackendSpec {
+  address: string;
+  /** 0..65535. 0 implies state 'draining'; an 'active' backend has weight ≥ 1. */
+  weight: number;
+  state: BackendState;
+  name?: string;
+}
+
+export interface ServiceSpec extends ServiceKey {
+  flags: ServiceFlags;
+  /** Sorted by address (IPv4 first, then by bytes); unique addresses. */
+  backends: BackendSpec[];
+}
+
+/** A backend as stored: the spec plus its datapath id. */
+export interface Backend extends BackendSpec {
+  /** uint32 id of this (service, backend) pair in the datapath's `backends` map; ≥ 1. */
+  datapathId: number;
+  family: 4 | 6;
+}
+
+/** A service as stored: the spec plus identity, origin and datapath ids. */
+export interface Service extends ServiceSpec {
+  /** Canonical service id, e.g. "10.0.0.10:80/tcp". */
+  id: string;
+  family: 4 | 6;
+  origin: Origin;
+  /** uint32 index of the service's Maglev table in the datapath (`maglev_outer`); ≥ 1. */
+  datapathId: number;
+  backends: Backend[];
+}
+
+/**
+ * Loosely typed input, as converted from a proto message, a YAML document or the state file.
+ * Everything is checked by validate.ts; `undefined` means "not given".
+ */
+export interface ServiceInput {
+  /** Service id; may replace vip/port/protocol, or must agree with them. */
+  id?: unknown;
+  vip?: unknown;
+  port?: unknown;
+  protocol?: unknown;
+  flags?: { sourceHash?: unknown } | undefined;
+  backends?: unknown;
+}
+
+export interface BackendInput {
+  address?: unknown;
+  /** Absent: 1 (or the weight it had, for an update). */
+  weight?: unknown;
+  /** 'active' | 'draining'; absent: derived from the weight. */
+  state?: unknown;
+  name?: unknown;
+}
+
+/**
+ * Capacity limits. Datapath ids are drawn from 1..maxServices and 1..maxBackends (0 is never an
+ * id), so the datapath's maps need max_entries ≥ max + 1.
+ */
+export interface Limits {
+  maxServices: number;
+  maxBackends: number;
+  maxBackendsPerService: number;
+  /** Maglev table size M; when set, every active backend's ideal share (M·w/Σw) must be ≥ 1 slot,
+   *  the rule lb/maglev enforces, so a table build can never reject an accepted state. */
+  maglevTableSize?: number;
+}
+
+/** Effective Maglev weight: draining backends get no slots. */
+export function maglevWeight(backend: BackendSpec): number {
+  return backend.state === 'draining' ? 0 : backend.weight;
+}
