@@ -1,0 +1,312 @@
+// Backend decapsulation (bpf/xlb_decap.c) on one interface: attach, detach, status. Used by
+// `xlb decap attach|detach|status --dev IFACE` and by the namespace lab.
+//
+// The program hangs off the interface's tc ingress hook (clsact) at a fixed handle/priority, and is
+// pinned with its maps under a per-instance bpffs directory, so it keeps working after the command
+// that attached it exits and `status` can read its counters later.
+import { existsSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import {
+  BpfMap, BpfObject, BpfProgram, ifNameToIndex, tcAttach, tcDetach, tcQuery, withNetns,
+} from '../../bpf/libbpf-ts/index.js';
+import { bpfObjectPath } from '../paths.js';
+import {
+  ADDR_KEY_SIZE, DECAP_COUNTER_NAMES, counterKey, decodeAddrKey, encodeAddrKey, encodeAddrValue,
+  sumPerCpuCounter, zeroCounters, type DecapCounters,
+} from './layout.js';
+import { defaultPinDir, pinPaths, preparePinDir, removePinDirIfEmpty, unpinIfPresent } from './pins.js';
+
+export { DECAP_COUNTER_NAMES, type DecapCounterName, type DecapCounters } from './layout.js';
+export { DECAP_PIN_ROOT, defaultPinDir } from './pins.js';
+
+/** Where on the tc ingress hook the decap filter sits; other xlb tc programs must use others. */
+export const DECAP_TC = { direction: 'ingress', handle: 0xdeca, priority: 0xdec } as const;
+export const DECAP_PROGRAM_NAME = 'xlb_decap';
+const MAX_ADDRESSES = 64; // decap_addrs max_entries (bpf/lib/decap_maps.h)
+
+export interface DecapTarget {
+  /** Interface whose ingress receives the tunnelled packets, e.g. eth0 */
+  ifname: string;
+  /** Network namespace of the interface (e.g. /run/netns/NAME); default: this process's */
+  netnsPath?: string;
+  /** bpffs directory of this instance; default /sys/fs/bpf/xlb/decap/<netns>_<ifname> */
+  pinDir?: string;
+}
+
+export interface AttachDecapOptions extends DecapTarget {
+  /** Outer destinations to decapsulate for; default: the interface's addresses (minus link-local) */
+  addresses?: string[];
+  /** Compiled program; default build/bpf/xlb_decap.o */
+  objectPath?: string;
+  /** Use the pre-6.3 bpf_skb_change_proto() path for 4in6/6in4 (tests; applies on a fresh load) */
+  legacyCrossFamily?: boolean;
+}
+
+export interface DecapAttachResult {
+  ifindex: number;
+  progId: number;
+  pinDir: string;
+  addresses: string[];
+  /** true: this instance was already attached; only its address list was refreshed */
+  reused: boolean;
+}
+
+export interface DecapDetachResult {
+  pinDir: string;
+  /** A decap filter was removed from the interface */
+  detached: boolean;
+  /** Pins were removed */
+  unpinned: boolean;
+  /** The interface no longer exists (only pins were cleaned up) */
+  interfaceMissing: boolean;
+}
+
+export interface DecapStatus {
+  ifname: string;
+  ifindex: number;
+  pinDir: string;
+  /** This instance's program is the one on the interface's tc ingress hook */
+  attached: boolean;
+  pinned: boolean;
+  /** Id of the pinned program */
+  progId?: number;
+  /** Id of whatever program sits at the decap handle/priority */
+  attachedProgId?: number;
+  addresses: string[];
+  counters: DecapCounters;
+}
+
+function validateTarget(o: DecapTarget): void {
+  if (typeof o?.ifname !== 'string' || !/^[^\s/:]{1,15}$/.test(o.ifname)) {
+    throw new Error(`decap: ifname ${JSON.stringify(o?.ifname)} is not an interface name (1-15 characters, no whitespace, '/' or ':')`);
+  }
+  if (o.netnsPath !== undefined && !existsSync(o.netnsPath)) {
+    throw new Error(`decap: netnsPath ${o.netnsPath} does not exist`);
+  }
+  if (o.pinDir !== undefined && !o.pinDir.startsWith('/')) {
+    throw new Error(`decap: pinDir must be an absolute path, got ${o.pinDir}`);
+  }
+}
+
+function inNetns<T>(netnsPath: string | undefined, fn: () => T): T {
+  return netnsPath ? withNetns(netnsPath, fn) : fn();
+}
+
+/** Resolves the interface inside its namespace; the libbpf-ts error already names it. */
+function resolveIfindex(o: DecapTarget): number {
+  try {
+    return ifNameToIndex(o.ifname);
+  } catch (err) {
+    const where = o.netnsPath ? ` in ${o.netnsPath}` : '';
+    throw new Error(`decap: unknown interface ${o.ifname}${where} (${(err as Error).message})`);
+  }
+}
+
+function interfaceAddresses(ifname: string): string[] {
+  // Link-local IPv6 is never a tunnel endpoint: the LB addresses backends by routable addresses.
+  return (networkInterfaces()[ifname] ?? [])
+    .filter((a) => !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)))
+    .map((a) => a.address);
+}
+
+function openPinnedProgram(path: string): BpfProgram | undefined {
+  return existsSync(path) ? BpfProgram.openPinned(path) : undefined;
+}
+
+function openPinnedMap(path: string): BpfMap | undefined {
+  return existsSync(path) ? BpfMap.openPinned(path) : undefined;
+}
+
+/** Makes the map hold exactly these addresses (removes the stale ones). */
+function syncAddresses(map: BpfMap, addresses: string[]): void {
+  const wanted = new Map(addresses.map((a) => [encodeAddrKey(a).toString('hex'), encodeAddrKey(a)]));
+  for (const key of [...map.keys()]) {
+    if (!wanted.has(key.toString('hex'))) map.delete(key);
+  }
+  const value = encodeAddrValue();
+  for (const key of wanted.values()) map.update(key, value);
+}
+
+function readAddresses(map: BpfMap): string[] {
+  return [...map.keys()].filter((k) => k.length === ADDR_KEY_SIZE).map(decodeAddrKey).sort();
+}
+
+function readCounters(map: BpfMap): DecapCounters {
+  const counters = zeroCounters();
+  DECAP_COUNTER_NAMES.forEach((name, i) => {
+    if (i >= map.maxEntries) return;
+    const perCpu = map.lookupPerCpu(counterKey(i));
+    if (perCpu) counters[name] = sumPerCpuCounter(perCpu);
+  });
+  return counters;
+}
+
+/** Adopts a pinned map into the object about to load when its shape still matches. */
+function reuseIfCompatible(obj: BpfObject, name: string, pinned: BpfMap | undefined): boolean {
+  if (!pinned) return false;
+  const fresh = obj.map(name);
+  if (pinned.keySize !== fresh.keySize || pinned.valueSize !== fresh.valueSize ||
+      pinned.maxEntries !== fresh.maxEntries || pinned.type !== fresh.type) return false;
+  obj.reuseMap(name, pinned);
+  return true;
+}
+
+export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
+  validateTarget(o);
+  if (o.addresses !== undefined) {
+    if (!Array.isArray(o.addresses) || o.addresses.length === 0) throw new Error('decap: addresses must be a non-empty list when given');
+    o.addresses.forEach(encodeAddrKey); // throws naming the bad one
+  }
+  const objectPath = o.objectPath ?? bpfObjectPath('xlb_decap');
+  if (!existsSync(objectPath)) throw new Error(`decap: BPF object ${objectPath} not found (run npm run build)`);
+  const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
+
+  const { ifindex, addresses, attachedProgId } = inNetns(o.netnsPath, () => {
+    const ifindex = resolveIfindex(o);
+    return {
+      ifindex,
+      addresses: [...new Set(o.addresses ?? interfaceAddresses(o.ifname))],
+      attachedProgId: tcQuery(ifindex, DECAP_TC)?.progId,
+    };
+  });
+  if (addresses.length === 0) {
+    throw new Error(`decap: interface ${o.ifname} has no IPv4/IPv6 address to decapsulate for; configure one or pass addresses`);
+  }
+  if (addresses.length > MAX_ADDRESSES) throw new Error(`decap: at most ${MAX_ADDRESSES} addresses, got ${addresses.length}`);
+
+  preparePinDir(pinDir);
+  const paths = pinPaths(pinDir);
+  const pinnedProg = openPinnedProgram(paths.prog);
+  const pinnedAddrs = openPinnedMap(paths.addrs);
+  const pinnedStats = openPinnedMap(paths.stats);
+  try {
+    // Idempotent: this instance already runs on the interface, only the address list may change.
+    if (pinnedProg && pinnedAddrs && pinnedStats && attachedProgId === pinnedProg.id) {
+      syncAddresses(pinnedAddrs, addresses);
+      return { ifindex, progId: pinnedProg.id, pinDir, addresses, reused: true };
+    }
+    return loadAndAttach(o, objectPath, pinDir, ifindex, addresses, pinnedAddrs, pinnedStats);
+  } finally {
+    pinnedProg?.close();
+    pinnedAddrs?.close();
+    pinnedStats?.close();
+  }
+}
+
+function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string, ifindex: number, addresses: string[],
+  pinnedAddrs: BpfMap | undefined, pinnedStats: BpfMap | undefined): DecapAttachResult {
+  const paths = pinPaths(pinDir);
+  const obj = BpfObject.open(objectPath);
+  try {
+    obj.setConst('cfg_legacy_cross_family', o.legacyCrossFamily ? 1 : 0);
+    // Counters survive a reload (upgrade, or an attachment lost with its interface).
+    const reusedAddrs = reuseIfCompatible(obj, 'decap_addrs', pinnedAddrs);
+    const reusedStats = reuseIfCompatible(obj, 'decap_stats', pinnedStats);
+    obj.load();
+    const prog = obj.program(DECAP_PROGRAM_NAME);
+    const addrsMap = obj.map('decap_addrs');
+    // Addresses first: the first packet after attach must already be recognised.
+    syncAddresses(addrsMap, addresses);
+
+    unpinIfPresent(paths.prog);
+    prog.pin(paths.prog);
+    if (!reusedAddrs) {
+      unpinIfPresent(paths.addrs);
+      addrsMap.pin(paths.addrs);
+    }
+    if (!reusedStats) {
+      unpinIfPresent(paths.stats);
+      obj.map('decap_stats').pin(paths.stats);
+    }
+    try {
+      inNetns(o.netnsPath, () => tcAttach(ifindex, prog, DECAP_TC));
+    } catch (err) {
+      for (const p of Object.values(paths)) unpinIfPresent(p);
+      removePinDirIfEmpty(pinDir);
+      throw new Error(`decap: attaching to ${o.ifname} tc ingress failed: ${(err as Error).message}`);
+    }
+    return { ifindex, progId: prog.id, pinDir, addresses, reused: false };
+  } finally {
+    obj.close();
+  }
+}
+
+export function detachDecap(o: DecapTarget): DecapDetachResult {
+  validateTarget(o);
+  const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
+  const paths = pinPaths(pinDir);
+  const pinnedProg = openPinnedProgram(paths.prog);
+  const hasPins = Object.values(paths).some((p) => existsSync(p));
+  let detached = false;
+  let interfaceMissing = false;
+  try {
+    inNetns(o.netnsPath, () => {
+      let ifindex: number;
+      try {
+        ifindex = resolveIfindex(o);
+      } catch (err) {
+        // A vanished interface took its filter with it; stale pins are still ours to remove.
+        if (!hasPins) throw err;
+        interfaceMissing = true;
+        return;
+      }
+      const attached = tcQuery(ifindex, DECAP_TC);
+      if (!attached) return;
+      const ours = pinnedProg ? attached.progId === pinnedProg.id : programName(attached.progId) === DECAP_PROGRAM_NAME;
+      if (!ours) {
+        throw new Error(`decap: ${o.ifname} tc ingress handle 0x${DECAP_TC.handle.toString(16)} runs program id ${attached.progId}, ` +
+          `not this instance's${pinnedProg ? ` (pinned id ${pinnedProg.id})` : ''}; left untouched`);
+      }
+      tcDetach(ifindex, DECAP_TC);
+      detached = true;
+    });
+  } finally {
+    pinnedProg?.close();
+  }
+  for (const p of Object.values(paths)) unpinIfPresent(p);
+  removePinDirIfEmpty(pinDir);
+  return { pinDir, detached, unpinned: hasPins, interfaceMissing };
+}
+
+function programName(id: number): string | undefined {
+  try {
+    const prog = BpfProgram.fromId(id);
+    try {
+      return prog.name;
+    } finally {
+      prog.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+export function decapStatus(o: DecapTarget): DecapStatus {
+  validateTarget(o);
+  const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
+  const paths = pinPaths(pinDir);
+  const { ifindex, attachedProgId } = inNetns(o.netnsPath, () => {
+    const ifindex = resolveIfindex(o);
+    return { ifindex, attachedProgId: tcQuery(ifindex, DECAP_TC)?.progId };
+  });
+  const prog = openPinnedProgram(paths.prog);
+  const addrs = openPinnedMap(paths.addrs);
+  const stats = openPinnedMap(paths.stats);
+  try {
+    return {
+      ifname: o.ifname,
+      ifindex,
+      pinDir,
+      attached: attachedProgId !== undefined && (prog ? attachedProgId === prog.id : programName(attachedProgId) === DECAP_PROGRAM_NAME),
+      pinned: prog !== undefined,
+      ...(prog ? { progId: prog.id } : {}),
+      ...(attachedProgId !== undefined ? { attachedProgId } : {}),
+      addresses: addrs ? readAddresses(addrs) : [],
+      counters: stats ? readCounters(stats) : zeroCounters(),
+    };
+  } finally {
+    prog?.close();
+    addrs?.close();
+    stats?.close();
+  }
+}
