@@ -53,7 +53,7 @@ describe('parseIp', () => {
   });
 
   it.each([
-    ['', 'is empty'],
+    ['', 'is required'],
     ['010.0.0.1', 'not a valid'],
     ['1.2.3', 'not a valid'],
     [' 1.2.3.4', 'not a valid'],

@@ -27,8 +27,8 @@ export interface IpPrefix {
  * ("fe80::1%eth0": a load balancer's addresses are never link-scoped).
  */
 export function parseIp(text: unknown, field: string): IpAddress {
+  if (text === undefined || text === null || text === '') throw invalid(field, 'is required (an IPv4 or IPv6 address)');
   if (typeof text !== 'string') throw invalid(field, `expected an IP address string, got ${describeValue(text)}`);
-  if (text === '') throw invalid(field, 'is empty; an IP address is required');
   if (text.startsWith('[') && text.endsWith(']')) {
     throw invalid(field, `${describeValue(text)}: write the IPv6 address without brackets`);
   }
