@@ -4,8 +4,8 @@
 // The program hangs off the interface's tc ingress hook (clsact) at a fixed handle/priority, and is
 // pinned with its maps under a per-instance bpffs directory, so it keeps working after the command
 // that attached it exits and `status` can read its counters later.
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
 import {
   BpfMap, BpfObject, BpfProgram, ifNameToIndex, tcAttach, tcDetach, tcQuery, withNetns,
 } from '../../bpf/libbpf-ts/index.js';
@@ -102,11 +102,23 @@ function resolveIfindex(o: DecapTarget): number {
   }
 }
 
-function interfaceAddresses(ifname: string): string[] {
+/**
+ * The interface's addresses, read over netlink by iproute2 (os.networkInterfaces() hides
+ * interfaces that are down, and a backend may well attach before bringing its NIC up).
+ */
+function interfaceAddresses(ifname: string, netnsPath: string | undefined): string[] {
+  const argv = ['ip', '-j', 'addr', 'show', 'dev', ifname];
+  let out: string;
+  try {
+    out = netnsPath
+      ? execFileSync('nsenter', [`--net=${netnsPath}`, '--', ...argv], { encoding: 'utf8', stdio: 'pipe' })
+      : execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: 'pipe' });
+  } catch (err) {
+    throw new Error(`decap: cannot list the addresses of ${ifname}: ${(err as { stderr?: string }).stderr?.trim() || (err as Error).message}`);
+  }
+  const links = JSON.parse(out) as Array<{ addr_info?: Array<{ local: string; scope: string }> }>;
   // Link-local IPv6 is never a tunnel endpoint: the LB addresses backends by routable addresses.
-  return (networkInterfaces()[ifname] ?? [])
-    .filter((a) => !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)))
-    .map((a) => a.address);
+  return links.flatMap((l) => l.addr_info ?? []).filter((a) => a.scope !== 'link' && a.scope !== 'host').map((a) => a.local);
 }
 
 function openPinnedProgram(path: string): BpfProgram | undefined {
@@ -161,14 +173,11 @@ export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
   if (!existsSync(objectPath)) throw new Error(`decap: BPF object ${objectPath} not found (run npm run build)`);
   const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
 
-  const { ifindex, addresses, attachedProgId } = inNetns(o.netnsPath, () => {
+  const { ifindex, attachedProgId } = inNetns(o.netnsPath, () => {
     const ifindex = resolveIfindex(o);
-    return {
-      ifindex,
-      addresses: [...new Set(o.addresses ?? interfaceAddresses(o.ifname))],
-      attachedProgId: tcQuery(ifindex, DECAP_TC)?.progId,
-    };
+    return { ifindex, attachedProgId: tcQuery(ifindex, DECAP_TC)?.progId };
   });
+  const addresses = [...new Set(o.addresses ?? interfaceAddresses(o.ifname, o.netnsPath))];
   if (addresses.length === 0) {
     throw new Error(`decap: interface ${o.ifname} has no IPv4/IPv6 address to decapsulate for; configure one or pass addresses`);
   }

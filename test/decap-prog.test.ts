@@ -1,0 +1,144 @@
+// bpf/xlb_decap.c on exact bytes (BPF_PROG_TEST_RUN on a real skb): what it strips, what it leaves
+// alone, what it drops and how it counts — for both ways of changing the family (the 6.3+ adjust_room
+// flags and the older bpf_skb_change_proto path).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BpfObject, type BpfMap, type BpfProgram } from '../bpf/libbpf-ts/index.js';
+import { bpfObjectPath } from '../lb/paths.js';
+import {
+  counterKey, decodeAddrKey, DECAP_COUNTER_NAMES, encodeAddrKey, encodeAddrValue, sumPerCpuCounter, type DecapCounterName,
+} from '../lb/decap/layout.js';
+import {
+  encapsulate, ether, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_IPIP, IPPROTO_UDP, ipPacket, ipv4, ipv6, udp,
+} from './lab/packets.js';
+
+const TC_ACT_OK = 0;
+const TC_ACT_SHOT = 2;
+const BACKEND_MAC = '02:00:00:00:0b:01';
+const ROUTER_MAC = '02:00:00:00:00:01';
+const LOCAL4 = '10.3.1.2';
+const LOCAL6 = 'fd00:3:1::2';
+const LB4 = '10.2.1.2';
+const LB6 = 'fd00:2:1::2';
+const CLIENT4 = '10.1.1.2';
+const CLIENT6 = 'fd00:1:1::2';
+const VIP4 = '10.100.0.10';
+const VIP6 = 'fd00:100::10';
+
+const ethTypeOf = (ipPacketBytes: Buffer) => (ipPacketBytes[0]! >> 4 === 4 ? ETH_P_IP : ETH_P_IPV6);
+const frame = (ip: Buffer) => ether(BACKEND_MAC, ROUTER_MAC, ethTypeOf(ip), ip);
+const inner4 = () => ipPacket(CLIENT4, VIP4, IPPROTO_UDP, udp(40000, 5000, Buffer.from('inner v4 payload')));
+const inner6 = () => ipPacket(CLIENT6, VIP6, IPPROTO_UDP, udp(40000, 5000, Buffer.from('inner v6 payload')));
+
+const KINDS = [
+  { kind: 'ipip', counter: 'ipip', outer: [LB4, LOCAL4], inner: inner4 },
+  { kind: 'ip6ip6', counter: 'ip6ip6', outer: [LB6, LOCAL6], inner: inner6 },
+  { kind: '4in6', counter: 'ip4in6', outer: [LB6, LOCAL6], inner: inner4 },
+  { kind: '6in4', counter: 'ip6in4', outer: [LB4, LOCAL4], inner: inner6 },
+] as const;
+
+for (const legacy of [false, true]) {
+  describe(`xlb_decap program (${legacy ? 'bpf_skb_change_proto path' : 'adjust_room DECAP_L3 path'})`, () => {
+    let obj: BpfObject;
+    let prog: BpfProgram;
+    let stats: BpfMap;
+
+    const counters = () => Object.fromEntries(DECAP_COUNTER_NAMES.map((n, i) => [n, sumPerCpuCounter(stats.lookupPerCpu(counterKey(i))!)])) as
+      Record<DecapCounterName, { packets: number; bytes: number }>;
+    const runDelta = (data: Buffer) => {
+      const before = counters();
+      const r = prog.testRun({ data });
+      const after = counters();
+      const delta = Object.fromEntries(DECAP_COUNTER_NAMES
+        .map((n) => [n, { packets: after[n].packets - before[n].packets, bytes: after[n].bytes - before[n].bytes }])
+        .filter(([, d]) => (d as { packets: number }).packets !== 0));
+      return { ...r, delta };
+    };
+
+    beforeAll(() => {
+      obj = BpfObject.open(bpfObjectPath('xlb_decap'));
+      obj.setConst('cfg_legacy_cross_family', legacy ? 1 : 0);
+      obj.load();
+      prog = obj.program('xlb_decap');
+      stats = obj.map('decap_stats');
+      const addrs = obj.map('decap_addrs');
+      for (const a of [LOCAL4, LOCAL6]) addrs.update(encodeAddrKey(a), encodeAddrValue());
+    });
+    afterAll(() => obj?.close());
+
+    for (const k of KINDS) {
+      it(`${k.kind}: removes exactly the outer header, fixes the Ethernet type and counts it`, () => {
+        const inner = k.inner();
+        const input = frame(encapsulate(k.outer[0], k.outer[1], inner));
+        const r = runDelta(input);
+        expect(r.retval).toBe(TC_ACT_OK);
+        expect(r.data.toString('hex')).toBe(ether(BACKEND_MAC, ROUTER_MAC, ethTypeOf(inner), inner).toString('hex'));
+        expect(r.delta).toEqual({ [k.counter]: { packets: 1, bytes: input.length } });
+      });
+    }
+
+    it('ipip with outer IPv4 options: strips the whole 24-byte header', () => {
+      const inner = inner4();
+      const outer = ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner, { options: Buffer.from([1, 1, 1, 0]) });
+      const r = runDelta(frame(outer));
+      expect(r.retval).toBe(TC_ACT_OK);
+      expect(r.data.subarray(14).toString('hex')).toBe(inner.toString('hex'));
+    });
+
+    it('tunnel packets for an address that is not local are dropped and counted', () => {
+      for (const [src, dst, inner] of [[LB4, '10.3.2.2', inner4()], [LB6, 'fd00:3:2::2', inner4()], [LB6, 'fd00:3:2::2', inner6()]] as const) {
+        const input = frame(encapsulate(src, dst, inner));
+        const r = runDelta(input);
+        expect(r.retval).toBe(TC_ACT_SHOT);
+        expect(r.delta).toEqual({ notLocal: { packets: 1, bytes: input.length } });
+      }
+    });
+
+    it('malformed tunnel packets are dropped and counted', () => {
+      const cases: Array<[string, Buffer]> = [
+        ['inner IPv4 longer than the tunnel', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4().fill(0x45, 0, 1).map((b, i) => (i === 3 ? b + 50 : b))))],
+        ['inner IPv6 longer than the tunnel', frame(ipv6(LB6, LOCAL6, 41, (() => { const p = inner6(); p.writeUInt16BE(p.readUInt16BE(4) + 50, 4); return p; })()))],
+        ['inner version is not 4', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, Buffer.from(inner4()).fill(0x65, 0, 1)))],
+        ['outer fragment', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4(), { fragField: 0x2000 }))],
+        ['outer checksum wrong', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4(), { badChecksum: true }))],
+        ['outer total length beyond the frame', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4(), { totLenDelta: 8 }))],
+        ['outer IPv6 payload length beyond the frame', frame(ipv6(LB6, LOCAL6, IPPROTO_IPIP, inner4(), { payloadLenDelta: 8 }))],
+        ['inner header cut short', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4().subarray(0, 12)))],
+      ];
+      for (const [what, input] of cases) {
+        const r = runDelta(input);
+        expect(r.retval, what).toBe(TC_ACT_SHOT);
+        expect(r.delta, what).toEqual({ malformed: { packets: 1, bytes: input.length } });
+      }
+    });
+
+    it('leaves everything that is not IP-in-IP untouched and uncounted', () => {
+      const cases: Buffer[] = [
+        frame(ipPacket(CLIENT4, LOCAL4, IPPROTO_UDP, udp(1, 2, Buffer.from('plain v4')))),
+        frame(ipPacket(CLIENT6, LOCAL6, IPPROTO_UDP, udp(1, 2, Buffer.from('plain v6')))),
+        ether(BACKEND_MAC, ROUTER_MAC, ETH_P_ARP, Buffer.alloc(28, 1)),
+        // Protocol 4 in a header that is not IPv4 at all: the stack's business, not a tunnel.
+        frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4())).fill(0x65, 14, 15),
+        // IPv6 whose first next header is not a tunnel (an extension header before one is not followed).
+        frame(ipv6(LB6, LOCAL6, 0 /* hop-by-hop */, Buffer.concat([Buffer.from([4, 0, 1, 4, 0, 0, 0, 0]), inner4()]))),
+      ];
+      for (const input of cases) {
+        const r = runDelta(input);
+        expect(r.retval).toBe(TC_ACT_OK);
+        expect(r.data.toString('hex')).toBe(input.toString('hex'));
+        expect(r.delta).toEqual({});
+      }
+    });
+  });
+}
+
+describe('decap map layout', () => {
+  it('encodes IPv4 as IPv4-mapped IPv6 and round-trips addresses', () => {
+    expect(encodeAddrKey('10.3.1.2').toString('hex')).toBe('00000000000000000000ffff0a030102');
+    expect(encodeAddrKey('fd00:3:1::2').toString('hex')).toBe('fd000003000100000000000000000002');
+    for (const a of ['10.3.1.2', 'fd00:3:1::2', '::1', '2001:db8::', '1:2:3:4:5:6:7:8', 'fe80::1:0:0:1']) {
+      expect(decodeAddrKey(encodeAddrKey(a))).toBe(a);
+    }
+    expect(decodeAddrKey(encodeAddrKey('::ffff:192.0.2.1'))).toBe('192.0.2.1');
+    expect(() => encodeAddrKey('10.3.1')).toThrow(/"10\.3\.1" is not an IPv4 or IPv6 address/);
+  });
+});
