@@ -95,7 +95,7 @@ for (const legacy of [false, true]) {
 
     it('malformed tunnel packets are dropped and counted', () => {
       const cases: Array<[string, Buffer]> = [
-        ['inner IPv4 longer than the tunnel', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4().fill(0x45, 0, 1).map((b, i) => (i === 3 ? b + 50 : b))))],
+        ['inner IPv4 longer than the tunnel', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, (() => { const p = inner4(); p.writeUInt16BE(p.readUInt16BE(2) + 50, 2); return p; })()))],
         ['inner IPv6 longer than the tunnel', frame(ipv6(LB6, LOCAL6, 41, (() => { const p = inner6(); p.writeUInt16BE(p.readUInt16BE(4) + 50, 4); return p; })()))],
         ['inner version is not 4', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, Buffer.from(inner4()).fill(0x65, 0, 1)))],
         ['outer fragment', frame(ipv4(LB4, LOCAL4, IPPROTO_IPIP, inner4(), { fragField: 0x2000 }))],
