@@ -59,7 +59,15 @@ const utf8 = new TextEncoder();
 
 /** UTF-8 bytes of a backend key: the exact input of both hashes. */
 export function keyBytes(key: string): Uint8Array {
-  return utf8.encode(key);
+  // Keys are nearly always ASCII addresses; copying code units directly is several times faster
+  // than TextEncoder for such short strings, and identical to UTF-8 for ASCII.
+  const bytes = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) {
+    const unit = key.charCodeAt(i);
+    if (unit > 0x7f) return utf8.encode(key);
+    bytes[i] = unit;
+  }
+  return bytes;
 }
 
 export interface PermutationParams {

@@ -16,13 +16,56 @@
 /**
  * The backend index of every turn, in turn order; length Σ quota (= table size).
  *
+ * The order is periodic: in each unit of virtual time [e, e+1) backend i takes wᵢ turns, at
+ * e + (2j+1)/(2wᵢ), j = 0 … wᵢ−1 — the same pattern every period — and dividing all weights by
+ * their gcd changes neither the order nor the quotas. So when one period (Σwᵢ/gcd turns) is no
+ * longer than the table, only that period is sorted and then replayed, skipping backends that
+ * already hold their quota; dropping a full backend's later turns leaves the others' order as
+ * it was, so this is the same sequence. Equal weights make the period the N backends in index
+ * order: the paper's round-robin. Otherwise all turns are sorted at once.
+ */
+export function turnOrder(weight: Int32Array, quota: Int32Array): Int32Array {
+  const n = weight.length;
+  let total = 0;
+  let divisor = 0;
+  for (let i = 0; i < n; i++) {
+    total += quota[i];
+    divisor = gcd(weight[i], divisor);
+  }
+  let period = 0;
+  for (let i = 0; i < n; i++) period += weight[i] / divisor;
+  if (period > total) return sortTurns(weight, quota);
+
+  const reduced = Int32Array.from(weight, (w) => w / divisor);
+  const pattern = sortTurns(reduced, reduced);
+  const order = new Int32Array(total);
+  const held = new Int32Array(n);
+  for (let t = 0; t < total; ) {
+    for (let p = 0; p < period && t < total; p++) {
+      const b = pattern[p];
+      if (held[b] === quota[b]) continue;
+      held[b]++;
+      order[t++] = b;
+    }
+  }
+  return order;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * All turns k < quotaᵢ of every backend, sorted by (time, index).
+ *
  * A heap would cost O(log N) unpredictable branches per slot. Instead the turns are bucket-sorted
  * by time: turns are generated backend by backend (so in index order), distributed stably into
  * about one bucket per turn by ⌊time·scale⌋ — monotone in time, so buckets are already in time
  * order — and a final stable insertion sort by time puts the few turns sharing a bucket in order.
- * Stability keeps ties in index order. Expected cost is linear in the table size.
+ * Stability keeps ties in index order. Expected cost is linear in the number of turns.
  */
-export function turnOrder(weight: Int32Array, quota: Int32Array): Int32Array {
+function sortTurns(weight: Int32Array, quota: Int32Array): Int32Array {
   const n = weight.length;
   let total = 0;
   let lastTime = 0;
