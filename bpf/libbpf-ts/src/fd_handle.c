@@ -301,11 +301,11 @@ static napi_value js_unpin(napi_env env, napi_callback_info info)
 }
 
 // The kernel names bpf fds' anonymous inodes; this is how bpftool tells pinned object kinds apart.
-static int fd_kind_of(int fd, enum fd_kind *kind)
+static int fd_kind_of(int fd, enum fd_kind *kind, char *target, size_t target_size)
 {
-	char link[64], target[64];
+	char link[64];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, target, sizeof(target) - 1);
+	ssize_t n = readlink(link, target, target_size - 1);
 	if (n < 0)
 		return errno;
 	target[n] = 0;
@@ -313,7 +313,7 @@ static int fd_kind_of(int fd, enum fd_kind *kind)
 		*kind = FD_MAP;
 	else if (!strcmp(target, "anon_inode:bpf-prog"))
 		*kind = FD_PROG;
-	else if (!strcmp(target, "anon_inode:bpf_link"))
+	else if (!strcmp(target, "anon_inode:bpf_link") || !strcmp(target, "anon_inode:bpf-link"))  // create vs obj_get
 		*kind = FD_LINK;
 	else
 		return EINVAL;
@@ -354,11 +354,12 @@ static napi_value js_open_pinned(napi_env env, napi_callback_info info)
 	if (fd < 0) {
 		throw_errno(env, errno, NULL, "open pinned %s \"%s\"", kind_name(want), path);
 	} else {
-		int err = fd_kind_of(fd, &got);
+		char target[64] = "";
+		int err = fd_kind_of(fd, &got, target, sizeof(target));
 		if (err || got != want) {
 			close(fd);
-			throw_state_error(env, EINVAL, "open pinned %s \"%s\": the pin is a %s", kind_name(want), path,
-					  err ? "non-bpf object" : kind_name(got));
+			throw_state_error(env, EINVAL, "open pinned %s \"%s\": the pin is a %s (%s)", kind_name(want), path,
+					  err ? "non-bpf object" : kind_name(got), target);
 		} else {
 			result = fd_handle_wrap(env, fd, want, NULL);
 		}
