@@ -36,7 +36,8 @@ async function settle(): Promise<void> {
 }
 
 const afterCreate = fds();
+const held = alive.length;
 alive = undefined;
 await settle();
 const afterGc = fds();
-console.log(JSON.stringify({ baseline, afterCreate, afterGc }));
+console.log(JSON.stringify({ baseline, afterCreate, afterGc, held }));
