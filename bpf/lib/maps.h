@@ -56,8 +56,8 @@ struct vip_value {
 struct backend_value {
 	__be32 addr[4];
 	__u8 family;
-	__u8 flags; // BE_F_*
-	__u16 pad;
+	__u8 flags;      // BE_F_*
+	__u16 weight;    // unused by the datapath: recorded so a restarted daemon can list the set
 	__u32 service_id;
 };
 
@@ -132,7 +132,9 @@ struct {
 } backends SEC(".maps");
 
 // Inner Maglev tables: M slots of backend ids. BPF_F_INNER_MAP lets the loader create inner maps
-// of M entries although this template has 1, so M is a load-time choice, not a compile-time one.
+// of M entries although this template has 1, so M is a load-time choice (cfg_maglev_size) rather
+// than a compile-time one. (Resizing the template instead crashes libbpf 1.1's
+// bpf_map__set_max_entries, which dereferences the inner map's missing object pointer.)
 struct maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

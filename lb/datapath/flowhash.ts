@@ -1,0 +1,16 @@
+// The datapath's flow hash, reproduced in userspace (bpf/lib/maglev.h flow_hash): MurmurHash3
+// x86_32 with the load-time seed over the 40 key bytes of a flow, or over the client's 16 address
+// bytes for client-persistence services. Lets the control plane and tests say exactly which Maglev
+// slot — hence which backend — a new flow gets on every node sharing the seed.
+import { murmur3_32 } from '../maglev/index.js';
+import { encodeFlowKey, type FlowKey } from './layout.js';
+
+export function flowHash(flow: FlowKey, seed: number, clientPersistence: boolean): number {
+  if (clientPersistence) return murmur3_32(flow.src.subarray(0, 16), seed >>> 0);
+  return murmur3_32(encodeFlowKey(flow), seed >>> 0);
+}
+
+/** Slot of the Maglev table a flow hash selects. */
+export function maglevSlot(hash: number, tableSize: number): number {
+  return hash % tableSize;
+}

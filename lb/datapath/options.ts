@@ -1,0 +1,65 @@
+// Load-time options of the datapath and their validation. They become .rodata constants and map
+// sizes, so they are checked here, before anything is loaded, with errors naming the option.
+import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE } from '../maglev/index.js';
+import { invalid } from '../model/index.js';
+
+export interface LoadOptions {
+  /** uint32 flow-hash seed; identical on every LB node of one ECMP group. */
+  seed: number;
+  /** Maglev table size M, one of lb/maglev ALLOWED_TABLE_SIZES (default 65537). */
+  tableSize?: number;
+  /** Largest IP packet towards the backends (bytes, 1320 … 65535). Default 1500. */
+  mtu?: number;
+  /** Service ids are 0 … maxServices−1. */
+  maxServices: number;
+  /** Backend ids are 0 … maxBackends−1. */
+  maxBackends: number;
+  /** Flow table entries (split into per-CPU LRU lists; the kernel rounds to a multiple of the CPU count). */
+  flowTableSize: number;
+  /** Place every packet by the Maglev table alone (no flow table). Default false. */
+  stateless?: boolean;
+  /** The compiled object; default build/bpf/xlb_lb.o. */
+  objectPath?: string;
+}
+
+export type ResolvedLoadOptions = Required<Omit<LoadOptions, 'objectPath'>>;
+
+/**
+ * 1320 = 1280 + 40: the IPv6 minimum MTU plus the largest encapsulation header. Below it an IPv6
+ * client could not be told a Packet Too Big MTU it is allowed to use, and ICMP replies could not
+ * quote their fixed lengths (bpf/lib/icmp.h).
+ */
+export const MIN_MTU = 1320;
+export const MAX_MTU = 65535;
+export const MAX_SERVICES = 65536;
+export const MAX_BACKENDS = 1 << 20;
+export const MIN_FLOW_TABLE = 64;
+export const MAX_FLOW_TABLE = 1 << 27;
+
+const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'objectPath']);
+
+function integerIn(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(field, `${JSON.stringify(value)} is not an integer ${min} … ${max}`);
+  }
+  return value;
+}
+
+export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
+  if (typeof o !== 'object' || o === null) throw invalid('options', 'expected an object');
+  for (const k of Object.keys(o)) if (!KNOWN.has(k)) throw invalid(k, `unknown option; known: ${[...KNOWN].join(', ')}`);
+  const tableSize = o.tableSize ?? DEFAULT_TABLE_SIZE;
+  if (!ALLOWED_TABLE_SIZES.includes(tableSize)) {
+    throw invalid('tableSize', `${JSON.stringify(tableSize)} is not one of ${ALLOWED_TABLE_SIZES.join(', ')}`);
+  }
+  if (o.stateless !== undefined && typeof o.stateless !== 'boolean') throw invalid('stateless', 'must be a boolean');
+  return {
+    seed: integerIn(o.seed, 'seed', 0, 0xffffffff),
+    tableSize,
+    mtu: integerIn(o.mtu ?? 1500, 'mtu', MIN_MTU, MAX_MTU),
+    maxServices: integerIn(o.maxServices, 'maxServices', 1, MAX_SERVICES),
+    maxBackends: integerIn(o.maxBackends, 'maxBackends', 1, MAX_BACKENDS),
+    flowTableSize: integerIn(o.flowTableSize, 'flowTableSize', MIN_FLOW_TABLE, MAX_FLOW_TABLE),
+    stateless: o.stateless ?? false,
+  };
+}
