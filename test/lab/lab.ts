@@ -124,6 +124,11 @@ const SCRIPTS = {
   httpBackend: join(repoRoot, 'test', 'lab', 'http-backend.mjs'),
   httpLoad: join(repoRoot, 'test', 'lab', 'http-load.mjs'),
   udpSink: join(repoRoot, 'test', 'lab', 'udp-sink.mjs'),
+  /** scapy sender of hand-built tunnel packets (run with /usr/bin/python3) */
+  sendEncap: join(repoRoot, 'test', 'lab', 'send-encap.py'),
+  /** `node --import <this> x.ts` runs repo TypeScript in a child process */
+  tsRegister: join(repoRoot, 'test', 'lab', 'ts-register.mjs'),
+  decapCmd: join(repoRoot, 'test', 'lab', 'decap-cmd.ts'),
 };
 export const LAB_SCRIPTS = SCRIPTS;
 
@@ -336,6 +341,11 @@ export class Lab {
   /** Node.js scripts (test/lab/*.mjs) run with this process's node binary. */
   spawnNode(node: string, script: string, args: string[], o: { keepMounts?: boolean } = {}): LabProcess {
     return this.spawn(node, [process.execPath, script, ...args], { ...o, description: `${node}: ${script} ${args.join(' ')}` });
+  }
+
+  /** Runs a repo TypeScript file with node in a node's namespace (see ts-register.mjs). */
+  async execTs(node: string, script: string, args: string[], o: ExecOptions = {}): Promise<RunResult> {
+    return this.exec(node, [process.execPath, '--import', SCRIPTS.tsRegister, script, ...args], o);
   }
 
   // ---- backends ------------------------------------------------------------------------------
