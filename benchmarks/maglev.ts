@@ -8,13 +8,17 @@ import { pathToFileURL } from 'node:url';
 import { buildMaglevTable, type MaglevBackend } from '../lb/maglev/index.js';
 import { fmt, summarize, timeOnce, type Summary } from './lib/stats.js';
 
+export type WeightPattern = 'equal' | 'mixed' | 'wide';
+
 export interface MaglevBenchmarkOptions {
   /** Table sizes; default 16381, 65537, 131071. */
   sizes?: number[];
   /** Backend counts; default 10, 100, 1000. */
   backendCounts?: number[];
-  /** Weight patterns; default both. 'mixed' cycles weights 1, 2, 3, 5. */
-  weights?: ('equal' | 'mixed')[];
+  /** Weight patterns; default all three. 'mixed' cycles weights 1, 2, 3, 5 (the turn pattern
+   *  repeats and is replayed); 'wide' spreads weights over 100 … 999 (with 1000 backends its
+   *  period is longer than the table, so every turn is sorted: the slower path). */
+  weights?: WeightPattern[];
   /** Measured runs per case (after warm-up); default 21, at least 15 recommended. */
   runs?: number;
   /** Unmeasured runs per case first, so the JIT has compiled the code; default 5. */
@@ -24,7 +28,7 @@ export interface MaglevBenchmarkOptions {
 export interface MaglevBenchmarkRow {
   size: number;
   backends: number;
-  weights: 'equal' | 'mixed';
+  weights: WeightPattern;
   /** buildMaglevTable, ms */
   build: Summary;
   /** fill a preallocated Uint32Array(size) round-robin, ms */
@@ -44,12 +48,17 @@ export interface MaglevBenchmarkResult {
   rows: MaglevBenchmarkRow[];
 }
 
-function backendsOf(n: number, weights: 'equal' | 'mixed'): MaglevBackend[] {
-  const pattern = [1, 2, 3, 5];
+function weightOf(pattern: WeightPattern, i: number): number {
+  if (pattern === 'equal') return 1;
+  if (pattern === 'mixed') return [1, 2, 3, 5][i % 4]!;
+  return 100 + ((i * 7919) % 900);
+}
+
+function backendsOf(n: number, pattern: WeightPattern): MaglevBackend[] {
   return Array.from({ length: n }, (_, i) => ({
     key: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
     id: i,
-    weight: weights === 'equal' ? 1 : pattern[i % pattern.length]!,
+    weight: weightOf(pattern, i),
   }));
 }
 
@@ -70,7 +79,7 @@ function floorFill(table: Uint32Array, ids: number): void {
 export function runMaglevBenchmark(opts: MaglevBenchmarkOptions = {}): MaglevBenchmarkResult {
   const sizes = opts.sizes ?? [16381, 65537, 131071];
   const counts = opts.backendCounts ?? [10, 100, 1000];
-  const patterns = opts.weights ?? ['equal', 'mixed'];
+  const patterns = opts.weights ?? (['equal', 'mixed', 'wide'] as WeightPattern[]);
   const runs = opts.runs ?? 21;
   const warmup = opts.warmup ?? 5;
   const rows: MaglevBenchmarkRow[] = [];

@@ -109,9 +109,49 @@ function referenceTable(backends: readonly MaglevBackend[], size: number, seed: 
   return Uint32Array.from(owner, (i) => active[i]!.id);
 }
 
+/** The paper's Populate pseudocode (NSDI'16 §3.4, Pseudocode 1), with backends in canonical order. */
+function paperTable(keys: readonly string[], size: number, seed: number): { table: Int32Array; order: string[] } {
+  const order = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const offset = order.map((k) => murmur3_32(Buffer.from(k), seed) % size);
+  const skip = order.map((k) => (murmur3_32(Buffer.from(k), (seed ^ SKIP_SEED_XOR) >>> 0) % (size - 1)) + 1);
+  const next = new Array<number>(order.length).fill(0);
+  const entry = new Int32Array(size).fill(-1);
+  let n = 0;
+  for (;;) {
+    for (let i = 0; i < order.length; i++) {
+      let c = (offset[i]! + next[i]! * skip[i]!) % size;
+      while (entry[c] >= 0) {
+        next[i]!++;
+        c = (offset[i]! + next[i]! * skip[i]!) % size;
+      }
+      entry[c] = i;
+      next[i]!++;
+      n++;
+      if (n === size) return { table: entry, order };
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('maglev table matches the written specification', () => {
+  it.each([
+    [1, 251],
+    [7, 509],
+    [100, 16381],
+    [1000, 65537],
+  ])('with equal weights it is the paper’s table exactly (N=%i, M=%i)', (n, size) => {
+    const backends = backendsOf(n, () => 3);
+    const { table, order } = paperTable(
+      backends.map((b) => b.key),
+      size,
+      99,
+    );
+    const idOfKey = new Map(backends.map((b) => [b.key, b.id]));
+    const expected = Uint32Array.from(table, (i) => idOfKey.get(order[i]!)!);
+    expect(buildMaglevTable({ backends, size, seed: 99 }).table).toEqual(expected);
+  });
+
   // Keys whose UTF-8 byte order differs from JavaScript's UTF-16 string order ('｡' U+FF61 sorts
   // after '😀' U+1F600 in UTF-16, before it in UTF-8), so a canonicalisation by JS string order fails.
   const awkwardKeys = ['\uff61-a', '\u{1f600}-a', '\uff61-b', '\u{1f600}-b', 'z', 'Z', '[2001:db8::1]'];
