@@ -273,7 +273,9 @@ describe('maglev shares', () => {
   it('warns (in the result, not on the console) when M < 100 × active backends', () => {
     const result = buildMaglevTable({ backends: backendsOf(30), size: 2039 });
     expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/table size 2039 is below 100 × 30 active backends/);
+    expect(result.warnings[0]).toMatch(
+      /^table size 2039 is below 100 × 30 active backends \(68\.0 slots each on average\): one slot is 1\.5 % of the smallest ideal share .*; use size 4093 or larger$/,
+    );
     // draining backends do not count
     const drained = backendsOf(30, (i) => (i < 10 ? 1 : 0));
     expect(buildMaglevTable({ backends: drained, size: 1021 }).warnings).toEqual([]);
@@ -283,7 +285,9 @@ describe('maglev shares', () => {
     const backends = [...backendsOf(9, () => 10), { key: 'light', id: 99, weight: 1 }];
     const result = buildMaglevTable({ backends, size: 2039 });
     expect(result.warnings).toHaveLength(1);
-    expect(result.warnings[0]).toMatch(/backend light \(weight 1\) has an ideal share of 22\.4 slots/);
+    expect(result.warnings[0]).toMatch(
+      /^uneven weights: one slot is 4\.5 % of the smallest ideal share \(backend light, weight 1: 22\.4 slots, holds 23\)$/,
+    );
   });
 });
 

@@ -24,7 +24,7 @@ export function apportionSlots(active: readonly CanonicalBackend[], size: number
   const remainder = new Float64Array(n);
   let assigned = 0;
   for (let i = 0; i < n; i++) {
-    const b = active[i]!;
+    const b = active[i];
     const scaled = size * b.weight;
     if (scaled < totalWeight) {
       throw new MaglevError(
@@ -43,8 +43,8 @@ export function apportionSlots(active: readonly CanonicalBackend[], size: number
   let leftover = size - assigned;
   if (leftover > 0) {
     const order = Array.from({ length: n }, (_, i) => i);
-    order.sort((a, b) => remainder[b]! - remainder[a]! || a - b);
-    for (let r = 0; leftover > 0; r++, leftover--) quota[order[r]!]!++;
+    order.sort((a, b) => remainder[b] - remainder[a] || a - b);
+    for (let r = 0; leftover > 0; r++, leftover--) quota[order[r]]++;
   }
   return quota;
 }

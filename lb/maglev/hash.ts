@@ -17,7 +17,7 @@ export function murmur3_32(bytes: Uint8Array, seed: number): number {
   let h = seed >>> 0;
 
   for (let i = 0; i < blockEnd; i += 4) {
-    let k = bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+    let k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);
@@ -28,9 +28,9 @@ export function murmur3_32(bytes: Uint8Array, seed: number): number {
 
   const tail = length & 3;
   if (tail !== 0) {
-    let k = bytes[blockEnd]!;
-    if (tail >= 2) k |= bytes[blockEnd + 1]! << 8;
-    if (tail === 3) k |= bytes[blockEnd + 2]! << 16;
+    let k = bytes[blockEnd];
+    if (tail >= 2) k |= bytes[blockEnd + 1] << 8;
+    if (tail === 3) k |= bytes[blockEnd + 2] << 16;
     k = Math.imul(k, c1);
     k = (k << 15) | (k >>> 17);
     k = Math.imul(k, c2);

@@ -2,7 +2,7 @@
 import { apportionSlots } from './apportion.js';
 import { fillTable } from './fill.js';
 import { permutationParams } from './hash.js';
-import { MAGLEV_NO_BACKEND, MIN_SLOTS_PER_BACKEND_FOR_ACCURACY } from './limits.js';
+import { ALLOWED_TABLE_SIZES, MAGLEV_NO_BACKEND, MIN_SLOTS_PER_BACKEND_FOR_ACCURACY } from './limits.js';
 import { validateRequest, type MaglevOptions } from './validate.js';
 
 export interface MaglevTable {
@@ -46,13 +46,13 @@ export function buildMaglevTable(options: MaglevOptions): MaglevTable {
   const weight = new Int32Array(n);
   const id = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
-    const b = active[i]!;
+    const b = active[i];
     const p = permutationParams(b.bytes, seed, size);
     offset[i] = p.offset;
     skip[i] = p.skip;
     weight[i] = b.weight;
     id[i] = b.id;
-    slotsPerBackend.set(b.id, quota[i]!);
+    slotsPerBackend.set(b.id, quota[i]);
   }
   const table = fillTable({ size, offset, skip, weight, quota, id });
 
@@ -60,26 +60,31 @@ export function buildMaglevTable(options: MaglevOptions): MaglevTable {
   return { table, size, seed, activeBackends: n, slotsPerBackend, warnings };
 }
 
-/** Every backend holds within one slot of its ideal share; warn when one slot exceeds 1 % of it. */
+/**
+ * Every backend holds within one slot of its ideal share M·w/W, so a share is within 1 % of ideal
+ * when that ideal is at least 100 slots. Warn when the table is too small for that.
+ */
 function accuracyWarnings(active: readonly { key: string; weight: number }[], quota: Int32Array, size: number): string[] {
   const n = active.length;
-  if (size < MIN_SLOTS_PER_BACKEND_FOR_ACCURACY * n) {
+  let totalWeight = 0;
+  let lightest = 0;
+  for (let i = 0; i < n; i++) {
+    totalWeight += active[i].weight;
+    if (active[i].weight < active[lightest].weight) lightest = i;
+  }
+  const ideal = (size * active[lightest].weight) / totalWeight;
+  const oneSlot = `one slot is ${(100 / ideal).toFixed(1)} % of the smallest ideal share ` +
+    `(backend ${active[lightest].key}, weight ${active[lightest].weight}: ${ideal.toFixed(1)} slots, holds ${quota[lightest]})`;
+
+  const wanted = MIN_SLOTS_PER_BACKEND_FOR_ACCURACY * n;
+  if (size < wanted) {
+    const larger = ALLOWED_TABLE_SIZES.find((m) => m >= wanted);
     return [
       `table size ${size} is below ${MIN_SLOTS_PER_BACKEND_FOR_ACCURACY} × ${n} active backends ` +
-        `(${(size / n).toFixed(1)} slots each): shares may be off by up to ${((100 * n) / size).toFixed(1)} % ` +
-        `of ideal; use a size of at least ${MIN_SLOTS_PER_BACKEND_FOR_ACCURACY * n}`,
+        `(${(size / n).toFixed(1)} slots each on average): ${oneSlot}; ` +
+        (larger === undefined ? 'no allowed size reaches that many backends' : `use size ${larger} or larger`),
     ];
   }
-  let totalWeight = 0;
-  for (const b of active) totalWeight += b.weight;
-  let lightest = 0;
-  for (let i = 1; i < n; i++) if (active[i]!.weight < active[lightest]!.weight) lightest = i;
-  const ideal = (size * active[lightest]!.weight) / totalWeight;
-  if (ideal < MIN_SLOTS_PER_BACKEND_FOR_ACCURACY) {
-    return [
-      `backend ${active[lightest]!.key} (weight ${active[lightest]!.weight}) has an ideal share of ` +
-        `${ideal.toFixed(1)} slots (holds ${quota[lightest]}); one slot is ${(100 / ideal).toFixed(1)} % of it`,
-    ];
-  }
+  if (ideal < MIN_SLOTS_PER_BACKEND_FOR_ACCURACY) return [`uneven weights: ${oneSlot}`];
   return [];
 }
