@@ -78,6 +78,8 @@ void log_capture_free(struct log_capture *c);
 // Split a capture into the kernel's verifier log (malloc'd or NULL) and libbpf's own lines (malloc'd).
 void log_capture_split(const struct log_capture *c, char **verifier_log, char **libbpf_lines);
 void errors_install_print(void);
+// Captured libbpf text as one line without "libbpf: " prefixes (malloc'd).
+char *log_flatten(const char *text);
 
 /* ---- fd_handle.c: one wrapped kernel object (map, program or link fd) ------------------------ */
 

@@ -252,3 +252,31 @@ void log_capture_split(const struct log_capture *c, char **verifier_log, char **
 		*libbpf_lines = strdup(text);
 	}
 }
+
+// libbpf's printed lines as one line for an error message: "libbpf: " prefixes dropped, lines
+// joined with "; ". Returns malloc'd text (empty if none).
+char *log_flatten(const char *text)
+{
+	static const char prefix[] = "libbpf: ";
+	size_t n = text ? strlen(text) : 0;
+	char *out = malloc(2 * n + 1), *w = out;
+	if (!out)
+		return NULL;
+	bool line_start = true;
+	for (const char *r = text; r && *r; r++) {
+		if (line_start && !strncmp(r, prefix, sizeof(prefix) - 1))
+			r += sizeof(prefix) - 1;
+		line_start = false;
+		if (!*r)
+			break;
+		if (*r == '\n') {
+			line_start = true;
+			if (w > out && r[1])
+				*w++ = ';', *w++ = ' ';
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = 0;
+	return out;
+}

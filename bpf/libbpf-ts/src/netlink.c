@@ -18,13 +18,7 @@
 // through its print callback; fold it into the error message.
 static void throw_netlink(napi_env env, int err, struct log_capture *cap, const char *what)
 {
-	char *detail = NULL;
-	if (cap->text) {
-		detail = strdup(cap->text);
-		for (char *p = detail; p && *p; p++)
-			if (*p == '\n')
-				*p = p[1] ? ' ' : 0;
-	}
+	char *detail = log_flatten(cap->text);
 	throw_errno(env, err, detail, "%s", what);
 	free(detail);
 }

@@ -129,25 +129,6 @@ static struct bpf_program *find_prog(napi_env env, struct obj_handle *o, napi_va
 	return p;
 }
 
-// Join libbpf's captured lines into one line for an error message.
-static char *one_line(const char *text)
-{
-	size_t n = strlen(text);
-	char *s = malloc(n + 1), *w = s;
-	if (!s)
-		return NULL;
-	for (const char *r = text; *r; r++) {
-		if (*r == '\n') {
-			if (w > s && r[1])
-				*w++ = ';', *w++ = ' ';
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = 0;
-	return s;
-}
-
 // The verifier's verdict is at the end of its log, before its closing statistics line
 // ("processed N insns ..."): keep the last few lines before that for the message.
 static char *log_tail(const char *log, int lines)
@@ -169,7 +150,7 @@ static char *log_tail(const char *log, int lines)
 		p--;
 	}
 	char *tail = strndup(p, (size_t)(end - p));
-	char *flat = tail ? one_line(tail) : NULL;
+	char *flat = tail ? log_flatten(tail) : NULL;
 	free(tail);
 	return flat;
 }
@@ -196,7 +177,7 @@ static napi_value js_obj_open(napi_env env, napi_callback_info info)
 	int err = errno;
 	log_capture_end(&cap);
 	if (!obj) {
-		char *lines = one_line(cap.text ? cap.text : "");
+		char *lines = log_flatten(cap.text ? cap.text : "");
 		throw_errno(env, err, lines, "open BPF object \"%s\"", path);
 		free(lines);
 		free(path);
@@ -422,7 +403,7 @@ static napi_value js_obj_load(napi_env env, napi_callback_info info)
 	o->state = OBJ_LOAD_FAILED;
 	char *vlog = NULL, *lines = NULL;
 	log_capture_split(&cap, &vlog, &lines);
-	char *flat = lines ? one_line(lines) : NULL;
+	char *flat = lines ? log_flatten(lines) : NULL;
 	char *tail = vlog ? log_tail(vlog, 3) : NULL;
 	char *detail = NULL;
 	if (asprintf(&detail, "%s%s%s", flat ? flat : "", tail ? "; verifier: " : "", tail ? tail : "") < 0)

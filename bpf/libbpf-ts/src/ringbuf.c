@@ -283,7 +283,9 @@ static napi_value js_ring_new(napi_env env, napi_callback_info info)
 	int err = errno;
 	log_capture_end(&cap);
 	if (!c->rb) {
-		throw_errno(env, err, cap.text, "ring buffer \"%s\" open", m->name);
+		char *detail = log_flatten(cap.text);
+		throw_errno(env, err, detail, "ring buffer \"%s\" open", m->name);
+		free(detail);
 		log_capture_free(&cap);
 		close(c->map_fd);
 		free(c);
