@@ -202,6 +202,8 @@ describe('BpfMap', () => {
     expect(m.lookupPerCpu(u32(99))).toBeUndefined();
     const batch = m.lookupBatchPerCpu();
     expect(batch.keys.map((k) => k.readUInt32LE(0)).sort()).toEqual([7, 8]);
+    const at7 = batch.values[batch.keys.findIndex((k) => k.readUInt32LE(0) === 7)];
+    expect(at7).toEqual(values);
   });
 
   it('per-CPU counter written by a program sums to the number of runs', () => {
