@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ALLOWED_TABLE_SIZES,
   buildMaglevTable,
@@ -385,29 +385,22 @@ describe('maglev determinism', () => {
   describe('in other Node processes', () => {
     // The child runs the same sources, transpiled on the spot (no dependency on a prior build),
     // with a different input order, time zone, locale and — once — without the JIT compiler.
-    const dir = mkdtempSync(join(tmpdir(), `xlb-maglev-${process.pid}-`));
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-    const sourceDir = join(repoRoot, 'lb', 'maglev');
-    for (const file of readdirSync(sourceDir).filter((f) => f.endsWith('.ts'))) {
-      const out = ts.transpileModule(readFileSync(join(sourceDir, file), 'utf8'), {
-        compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
-      });
-      writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), out.outputText);
-    }
-    writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
-    writeFileSync(
-      join(dir, 'child.js'),
-      `import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { buildMaglevTable } from './index.js';
-const request = JSON.parse(readFileSync(0, 'utf8'));
-const { table } = buildMaglevTable(request);
-const bytes = Buffer.alloc(table.length * 4);
-table.forEach((id, i) => bytes.writeUInt32LE(id, i * 4));
-process.stdout.write(createHash('sha256').update(bytes).digest('hex'));
-`,
-    );
+    let dir = '';
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), `xlb-maglev-${process.pid}-`));
+      const sourceDir = join(repoRoot, 'lb', 'maglev');
+      for (const file of readdirSync(sourceDir).filter((f) => f.endsWith('.ts'))) {
+        const out = ts.transpileModule(readFileSync(join(sourceDir, file), 'utf8'), {
+          compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 },
+        });
+        writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), out.outputText);
+      }
+      writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+      writeFileSync(join(dir, 'child.js'), CHILD_SCRIPT);
+    });
+    afterAll(() => {
+      if (dir !== '') rmSync(dir, { recursive: true, force: true });
+    });
 
     const runChild = (request: object, nodeFlags: string[], env: Record<string, string>) =>
       execFileSync(process.execPath, [...nodeFlags, join(dir, 'child.js')], {
@@ -430,6 +423,16 @@ process.stdout.write(createHash('sha256').update(bytes).digest('hex'));
     });
   });
 });
+
+const CHILD_SCRIPT = `import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { buildMaglevTable } from './index.js';
+const request = JSON.parse(readFileSync(0, 'utf8'));
+const { table } = buildMaglevTable(request);
+const bytes = Buffer.alloc(table.length * 4);
+table.forEach((id, i) => bytes.writeUInt32LE(id, i * 4));
+process.stdout.write(createHash('sha256').update(bytes).digest('hex'));
+`;
 
 // Frozen when the table format was defined; both tables also agree with referenceTable above.
 const GOLDEN = {
