@@ -122,12 +122,13 @@ function inPrefix(addr: Uint8Array, base: readonly number[], len: number): boole
  * The rule is "a routable unicast address": traffic to or from the others either never reaches
  * the load balancer or cannot be answered.
  */
-export function unusableAddressReason(ip: IpAddress): string | null {
+export function unusableAddressReason(ip: IpAddress, options: { allowLinkLocal?: boolean } = {}): string | null {
   const b = ip.bytes;
+  const linkLocalOk = options.allowLinkLocal === true;
   if (ip.family === 4) {
     if (inPrefix(b, [0], 8)) return 'is in 0.0.0.0/8 ("this network", unspecified)';
     if (inPrefix(b, [127], 8)) return 'is a loopback address (127.0.0.0/8)';
-    if (inPrefix(b, [169, 254], 16)) return 'is a link-local address (169.254.0.0/16)';
+    if (!linkLocalOk && inPrefix(b, [169, 254], 16)) return 'is a link-local address (169.254.0.0/16)';
     if (inPrefix(b, [224], 4)) return 'is a multicast address (224.0.0.0/4)';
     if (b.every((x) => x === 255)) return 'is the limited broadcast address';
     return null;
@@ -135,7 +136,7 @@ export function unusableAddressReason(ip: IpAddress): string | null {
   if (b.every((x) => x === 0)) return 'is the unspecified address (::)';
   if (inPrefix(b, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 128)) return 'is the loopback address (::1)';
   if (inPrefix(b, [0xff], 8)) return 'is a multicast address (ff00::/8)';
-  if (inPrefix(b, [0xfe, 0x80], 10)) return 'is a link-local address (fe80::/10)';
+  if (!linkLocalOk && inPrefix(b, [0xfe, 0x80], 10)) return 'is a link-local address (fe80::/10)';
   if (inPrefix(b, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], 96)) {
     return `is an IPv4-mapped IPv6 address; write the IPv4 address ${Array.from(b.subarray(12)).join('.')} instead`;
   }
@@ -143,10 +144,13 @@ export function unusableAddressReason(ip: IpAddress): string | null {
   return null;
 }
 
-/** parseIp plus the unicast rule; `role` words the message ("VIP", "backend address", ...). */
-export function parseUnicastIp(text: unknown, field: string, role: string): IpAddress {
+/**
+ * parseIp plus the unicast rule; `role` words the message ("VIP", "backend address", ...).
+ * allowLinkLocal: for a next-hop gateway, where fe80::1 is the normal case.
+ */
+export function parseUnicastIp(text: unknown, field: string, role: string, options: { allowLinkLocal?: boolean } = {}): IpAddress {
   const ip = parseIp(text, field);
-  const reason = unusableAddressReason(ip);
+  const reason = unusableAddressReason(ip, options);
   if (reason) throw invalid(field, `${ip.text} ${reason}; a ${role} must be a routable unicast address`);
   return ip;
 }

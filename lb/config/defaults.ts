@@ -1,0 +1,46 @@
+// Defaults, in one place so docs/api.md, the example config and the code cannot drift apart.
+import { DEFAULT_TABLE_SIZE } from '../maglev/index.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/xlb/xlb.yaml';
+export const DEFAULT_INSTANCE = 'default';
+export const DEFAULT_STATE_DIR = '/var/lib/xlb';
+export const BPFFS_ROOT = '/sys/fs/bpf/xlb';
+export const RUN_DIR = '/run/xlb';
+export const STATE_FILE_NAME = 'desired-state.json';
+
+export const DEFAULTS = Object.freeze({
+  xdpMode: 'native' as const,
+  mtu: 1500,
+  maglevTableSize: DEFAULT_TABLE_SIZE,
+  maglevSeed: 0,
+  // services/backends are id spaces (ids 1..n-1); flows is the LRU flow table (preallocated by the
+  // kernel: ~128 bytes per entry, so 262144 ≈ 32 MiB).
+  mapServices: 1024,
+  mapBackends: 65536,
+  mapFlows: 262144,
+  maxBackendsPerService: 256,
+  socketMode: 0o660,
+  metricsListen: '127.0.0.1:9641',
+  detachOnExit: false,
+});
+
+/** unix:///run/xlb/xlb.sock for the default instance, unix:///run/xlb/<instance>.sock otherwise. */
+export function defaultApiListen(instance: string): string {
+  return `unix://${RUN_DIR}/${instance === DEFAULT_INSTANCE ? 'xlb' : instance}.sock`;
+}
+
+export function defaultBpffsDir(instance: string): string {
+  return `${BPFFS_ROOT}/${instance}`;
+}
+
+export const LIMITS = Object.freeze({
+  mtuMin: 1280,
+  mtuMax: 9216,
+  mapServicesMin: 2,
+  mapServicesMax: 65536,
+  mapBackendsMin: 2,
+  mapBackendsMax: 1 << 20,
+  mapFlowsMin: 1024,
+  mapFlowsMax: 1 << 26,
+  encapPrefixMin: { 4: 8, 6: 16 } as Record<4 | 6, number>,
+});

@@ -1,0 +1,16 @@
+// The public door of xlbd's configuration.
+export { ConfigError } from './errors.js';
+export { resolveConfig, type ResolveInput } from './resolve.js';
+export { loadConfig, type LoadConfigOptions } from './load.js';
+export { xlbdCommand, parseXlbdArgs, flagsFromOptions, CommanderError } from './flags.js';
+export { parseListen, parseTcpListen } from './listen.js';
+export {
+  DEFAULTS,
+  DEFAULT_CONFIG_PATH,
+  DEFAULT_INSTANCE,
+  DEFAULT_STATE_DIR,
+  STATE_FILE_NAME,
+  defaultApiListen,
+  defaultBpffsDir,
+} from './defaults.js';
+export type { XlbdConfig, XlbdFlags, XdpMode, EncapSource, ListenAddress, ApiTls } from './types.js';

@@ -1,0 +1,332 @@
+// Resolution of one instance's configuration: each setting comes from a flag if given, else from
+// the YAML file, else from its default; the result is validated as a whole. Errors are ConfigError
+// naming the flag or the YAML path (with file:line:column).
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, join, normalize } from 'node:path';
+import { ALLOWED_TABLE_SIZES } from '../maglev/index.js';
+import { parsePrefix, parseUnicastIp, unusableAddressReason } from '../model/address.js';
+import { DesiredState } from '../model/desired-state.js';
+import { servicesFromDocument } from '../model/document.js';
+import { ValidationError } from '../model/errors.js';
+import type { Limits, ServiceInput } from '../model/types.js';
+import { isPlainObject } from '../model/validate.js';
+import {
+  DEFAULTS,
+  DEFAULT_INSTANCE,
+  DEFAULT_STATE_DIR,
+  LIMITS,
+  STATE_FILE_NAME,
+  defaultApiListen,
+  defaultBpffsDir,
+} from './defaults.js';
+import { ConfigError } from './errors.js';
+import { parseListen, parseTcpListen } from './listen.js';
+import type { EncapSource, ListenAddress, XdpMode, XlbdConfig, XlbdFlags } from './types.js';
+import { formatPath, parsePath, YamlSource, type PathSegment } from './yaml-source.js';
+
+/** Keys the file may contain, per mapping. */
+const SCHEMA: Record<string, readonly string[]> = {
+  '': [
+    'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'api', 'metrics',
+    'state_dir', 'bpffs_dir', 'detach_on_exit', 'services',
+  ],
+  encap: ['source_v4', 'source_v6'],
+  maglev: ['table_size', 'seed'],
+  maps: ['services', 'backends', 'flows'],
+  limits: ['max_backends_per_service'],
+  api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
+  'api.tls': ['cert', 'key', 'client_ca'],
+  metrics: ['listen'],
+};
+
+const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
+// Linux IFNAMSIZ is 16 including the NUL; '/' and whitespace are impossible, ':' means an alias.
+const IFNAME_PATTERN = /^[^\s/:]{1,15}$/;
+
+export interface ResolveInput {
+  /** The config file's text and name (omit for "no file"). */
+  yaml?: { text: string; file: string };
+  flags?: XlbdFlags;
+  /** Check that TLS files exist and are readable (default true). */
+  checkFiles?: boolean;
+}
+
+type Origin = 'default' | 'file' | 'flag';
+
+interface Setting {
+  value: unknown;
+  from: Origin;
+  /** Path for messages: YAML path, or the flag. */
+  path: string;
+  segments: PathSegment[];
+}
+
+class Resolver {
+  readonly sources: Record<string, Origin> = {};
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly yaml: YamlSource | undefined,
+    private readonly root: Record<string, unknown>,
+  ) {}
+
+  fail(s: Pick<Setting, 'from' | 'path' | 'segments'>, problem: string, options: { key?: boolean } = {}): never {
+    if (s.from === 'file' && this.yaml) throw new ConfigError(s.path, problem, this.yaml.locate(s.segments, options));
+    throw new ConfigError(s.from === 'default' ? `${s.path} (default)` : s.path, problem);
+  }
+
+  failAt(segments: PathSegment[], problem: string, options: { key?: boolean } = {}): never {
+    this.fail({ from: 'file', path: formatPath(segments), segments }, problem, options);
+  }
+
+  /** Runs a model parser, turning its ValidationError into this setting's ConfigError. */
+  check<T>(s: Setting, parse: (value: unknown) => T): T {
+    try {
+      return parse(s.value);
+    } catch (e) {
+      if (e instanceof ValidationError) this.fail(s, e.problem);
+      throw e;
+    }
+  }
+
+  fileValue(segments: PathSegment[]): unknown {
+    let v: unknown = this.root;
+    for (const seg of segments) {
+      if (!isPlainObject(v)) return undefined;
+      v = v[seg as string];
+    }
+    return v;
+  }
+
+  /** The value of a setting: flag (if given) > file (if present and not null) > default. */
+  get(segments: PathSegment[], flag: { name: string; value: unknown } | undefined, fallback: unknown): Setting {
+    const top = String(segments[0]);
+    let s: Setting;
+    if (flag && flag.value !== undefined) {
+      s = { value: flag.value, from: 'flag', path: flag.name, segments };
+    } else {
+      const v = this.fileValue(segments);
+      s = v === undefined || v === null
+        ? { value: fallback, from: 'default', path: formatPath(segments), segments }
+        : { value: v, from: 'file', path: formatPath(segments), segments };
+    }
+    // A top-level setting is "flag" or "file" if any part of it came from there.
+    const rank = { default: 0, file: 1, flag: 2 };
+    if (!this.sources[top] || rank[s.from] > rank[this.sources[top]!]) this.sources[top] = s.from;
+    return s;
+  }
+
+  checkSchema(): void {
+    for (const [at, keys] of Object.entries(SCHEMA)) {
+      const segments = at === '' ? [] : at.split('.');
+      const obj = at === '' ? this.root : this.fileValue(segments);
+      if (obj === undefined || obj === null) continue;
+      if (!isPlainObject(obj)) this.failAt(segments, `expected a mapping with keys: ${keys.join(', ')}`);
+      for (const k of Object.keys(obj)) {
+        if (!keys.includes(k)) this.failAt([...segments, k], `unknown setting; expected one of: ${keys.join(', ')}`, { key: true });
+      }
+    }
+  }
+}
+
+function integer(r: Resolver, s: Setting, min: number, max: number, what = `an integer ${min}..${max}`): number {
+  if (typeof s.value !== 'number' || !Number.isInteger(s.value) || s.value < min || s.value > max) {
+    r.fail(s, `${JSON.stringify(s.value)} must be ${what}`);
+  }
+  return s.value;
+}
+
+function boolean(r: Resolver, s: Setting): boolean {
+  if (typeof s.value !== 'boolean') r.fail(s, `${JSON.stringify(s.value)} must be true or false`);
+  return s.value;
+}
+
+function absolutePath(r: Resolver, s: Setting): string {
+  if (typeof s.value !== 'string' || !isAbsolute(s.value)) r.fail(s, `${JSON.stringify(s.value)} must be an absolute path`);
+  return normalize(s.value).replace(/(.)\/$/, '$1');
+}
+
+function readableFile(r: Resolver, s: Setting, checkFiles: boolean): string {
+  const path = absolutePath(r, s);
+  if (checkFiles) {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (e) {
+      r.fail(s, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  return path;
+}
+
+function encapSource(r: Resolver, s: Setting, family: 4 | 6): EncapSource | undefined {
+  if (s.value === undefined) return undefined;
+  const prefix = r.check(s, (v) => parsePrefix(v, '', { allowBare: true }));
+  if (prefix.address.family !== family) {
+    r.fail(s, `${prefix.text} is IPv${prefix.address.family}; source_v${family} needs an IPv${family} address or prefix`);
+  }
+  const reason = unusableAddressReason(prefix.address);
+  if (reason) r.fail(s, `${prefix.address.text} ${reason}; the encapsulation source must be a routable unicast address`);
+  const min = LIMITS.encapPrefixMin[family];
+  if (prefix.prefixLength < min) r.fail(s, `/${prefix.prefixLength} is too wide a source pool; use /${min} or longer`);
+  return { address: prefix.address.text, family, prefixLength: prefix.prefixLength };
+}
+
+function interfaces(r: Resolver, s: Setting): string[] {
+  const list = s.value;
+  if (!Array.isArray(list) || list.length === 0) {
+    r.fail(s, s.from === 'default' ? 'is required: at least one interface (or --interface IFACE)' : 'expected a non-empty list of interface names, e.g. [eth0]');
+  }
+  const seen = new Set<string>();
+  list.forEach((name: unknown, i: number) => {
+    const item: Setting = { ...s, path: s.from === 'flag' ? s.path : `${s.path}[${i}]`, segments: [...s.segments, i] };
+    if (typeof name !== 'string' || !IFNAME_PATTERN.test(name) || name === '.' || name === '..') {
+      r.fail(item, `${JSON.stringify(name)} is not a valid interface name (1..15 characters, no '/', ':' or spaces)`);
+    }
+    if (seen.has(name)) r.fail(item, `interface ${name} is listed twice`);
+    seen.add(name);
+  });
+  return list as string[];
+}
+
+function socketMode(r: Resolver, s: Setting): number {
+  const v = s.value;
+  if (typeof v === 'string' && /^0?[0-7]{3}$/.test(v)) return parseInt(v, 8);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o777) return v;
+  return r.fail(s, `${JSON.stringify(v)} is not a file mode; write it as a quoted octal string, e.g. "0660"`);
+}
+
+export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
+  const flags = input.flags ?? {};
+  const yaml = input.yaml ? YamlSource.parse(input.yaml.text, input.yaml.file) : undefined;
+  const data = yaml?.data ?? {};
+  if (!isPlainObject(data)) throw new ConfigError('', 'the file must be a YAML mapping of settings', yaml ? yaml.locate([]) : {});
+  const r: Resolver = new Resolver(yaml, data);
+  r.checkSchema();
+  const checkFiles = input.checkFiles ?? true;
+
+  const instanceS = r.get(['instance'], { name: '--instance', value: flags.instance }, DEFAULT_INSTANCE);
+  if (typeof instanceS.value !== 'string' || !INSTANCE_PATTERN.test(instanceS.value)) {
+    r.fail(instanceS, `${JSON.stringify(instanceS.value)} is not a valid instance name (1..32 of a-z 0-9 _ -, starting with a letter or digit)`);
+  }
+  const instance = instanceS.value;
+
+  const ifaces = interfaces(r, r.get(['interfaces'], { name: '--interface', value: flags.interfaces }, undefined));
+
+  const modeS = r.get(['xdp_mode'], { name: '--xdp-mode', value: flags.xdpMode }, DEFAULTS.xdpMode);
+  if (modeS.value !== 'native' && modeS.value !== 'generic') r.fail(modeS, `${JSON.stringify(modeS.value)} must be native or generic`);
+  const xdpMode = modeS.value as XdpMode;
+
+  const gwS = r.get(['gateway'], { name: '--gateway', value: flags.gateway }, undefined);
+  if (gwS.value === undefined) r.fail(gwS, "is required: the next-hop router's IP address (or --gateway IP)");
+  const gw = r.check(gwS, (v) => parseUnicastIp(v, '', 'gateway', { allowLinkLocal: true }));
+
+  const v4 = encapSource(r, r.get(['encap', 'source_v4'], undefined, undefined), 4);
+  const v6 = encapSource(r, r.get(['encap', 'source_v6'], undefined, undefined), 6);
+  const encap: XlbdConfig['encap'] = {};
+  if (v4) encap.v4 = v4;
+  if (v6) encap.v6 = v6;
+
+  const mtu = integer(r, r.get(['mtu'], undefined, DEFAULTS.mtu), LIMITS.mtuMin, LIMITS.mtuMax);
+
+  const sizeS = r.get(['maglev', 'table_size'], undefined, DEFAULTS.maglevTableSize);
+  if (typeof sizeS.value !== 'number' || !ALLOWED_TABLE_SIZES.includes(sizeS.value)) {
+    r.fail(sizeS, `${JSON.stringify(sizeS.value)} is not an allowed Maglev table size; allowed (primes): ${ALLOWED_TABLE_SIZES.join(', ')}`);
+  }
+  const tableSize = sizeS.value;
+  const seed = integer(r, r.get(['maglev', 'seed'], undefined, DEFAULTS.maglevSeed), 0, 0xffffffff, 'a uint32 (0..4294967295)');
+
+  const maps = {
+    services: integer(r, r.get(['maps', 'services'], undefined, DEFAULTS.mapServices), LIMITS.mapServicesMin, LIMITS.mapServicesMax),
+    backends: integer(r, r.get(['maps', 'backends'], undefined, DEFAULTS.mapBackends), LIMITS.mapBackendsMin, LIMITS.mapBackendsMax),
+    flows: integer(r, r.get(['maps', 'flows'], undefined, DEFAULTS.mapFlows), LIMITS.mapFlowsMin, LIMITS.mapFlowsMax),
+  };
+  const perServiceS = r.get(['limits', 'max_backends_per_service'], undefined, Math.min(DEFAULTS.maxBackendsPerService, maps.backends - 1));
+  const perServiceMax = Math.min(maps.backends - 1, tableSize);
+  const maxBackendsPerService = integer(
+    r,
+    perServiceS,
+    1,
+    perServiceMax,
+    `an integer 1..${perServiceMax} (at most maps.backends - 1 = ${maps.backends - 1} and maglev.table_size = ${tableSize})`,
+  );
+  const limits: Limits = { maxServices: maps.services - 1, maxBackends: maps.backends - 1, maxBackendsPerService, maglevTableSize: tableSize };
+
+  // --- API listener and its security rules
+  const listenS = r.get(['api', 'listen'], { name: '--api', value: flags.api }, defaultApiListen(instance));
+  const listen: ListenAddress = r.check(listenS, parseListen);
+  const mode = socketMode(r, r.get(['api', 'socket_mode'], undefined, DEFAULTS.socketMode));
+  const groupS = r.get(['api', 'socket_group'], undefined, undefined);
+  const g = groupS.value;
+  const validGroup = g === undefined || (typeof g === 'string' && /^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(g)) || (Number.isInteger(g) && (g as number) >= 0);
+  if (!validGroup) r.fail(groupS, `${JSON.stringify(g)} is not a group name or numeric gid`);
+  const socketGroup = groupS.value === undefined ? undefined : String(groupS.value);
+  const insecureS = r.get(['api', 'insecure'], undefined, false);
+  const insecure = boolean(r, insecureS);
+  const tlsPresent = r.fileValue(['api', 'tls']) !== undefined && r.fileValue(['api', 'tls']) !== null;
+  let tls: XlbdConfig['api']['tls'];
+  if (listen.kind === 'unix') {
+    if (tlsPresent || insecure) r.warnings.push(`api.tls / api.insecure are ignored: the API listens on a unix socket (${listen.path})`);
+  } else if (insecure) {
+    if (tlsPresent) r.fail(insecureS, 'cannot be combined with api.tls; remove one of them');
+    if (!listen.loopback) {
+      r.fail(insecureS, `plaintext is allowed only on loopback (127.0.0.0/8, ::1, localhost), and the API listens on ${listen.target}; configure api.tls (mTLS) instead`);
+    }
+    r.warnings.push(`the API listens on ${listen.target} without TLS (api.insecure: true)`);
+  } else {
+    if (!tlsPresent) {
+      r.fail(
+        listenS,
+        `${listen.target} is a TCP address: configure api.tls (cert, key, client_ca; clients must present certificates), ` +
+          'or set api.insecure: true on a loopback address',
+      );
+    }
+    const file = (key: string) => {
+      const s = r.get(['api', 'tls', key], undefined, undefined);
+      if (s.value === undefined) r.fail({ ...s, from: 'file' }, 'is required (TLS needs cert, key and client_ca)');
+      return readableFile(r, s, checkFiles);
+    };
+    tls = { cert: file('cert'), key: file('key'), clientCa: file('client_ca') };
+  }
+
+  const metricsS = r.get(['metrics', 'listen'], { name: '--metrics', value: flags.metrics }, DEFAULTS.metricsListen);
+  const metricsListen = r.check(metricsS, parseTcpListen);
+  if (listen.kind === 'tcp' && listen.target === metricsListen.target) r.fail(metricsS, `is the same address as the API (${listen.target})`);
+
+  const stateDir = absolutePath(r, r.get(['state_dir'], { name: '--state-dir', value: flags.stateDir }, DEFAULT_STATE_DIR));
+  const bpffsDir = absolutePath(r, r.get(['bpffs_dir'], undefined, defaultBpffsDir(instance)));
+  const detachOnExit = boolean(r, r.get(['detach_on_exit'], { name: '--detach-on-exit', value: flags.detachOnExit }, DEFAULTS.detachOnExit));
+
+  // --- services: checked now, with the limits above, exactly as the daemon will apply them.
+  const servicesS = r.get(['services'], undefined, []);
+  let services: ServiceInput[] = [];
+  try {
+    services = servicesFromDocument(servicesS.value, 'services');
+    new DesiredState({ limits }).apply(services, { origin: 'config', field: 'services' });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const segments = parsePath(e.field);
+    r.fail({ from: 'file', path: e.field, segments }, e.problem, { key: e.problem.startsWith('unknown key') });
+  }
+
+  return {
+    configFile: yaml?.file,
+    instance,
+    interfaces: ifaces,
+    xdpMode,
+    gateway: { address: gw.text, family: gw.family },
+    encap,
+    mtu,
+    maglev: { tableSize, seed },
+    maps,
+    limits,
+    api: { listen, socketMode: mode, socketGroup, tls, insecure },
+    metrics: { listen: metricsListen },
+    stateDir,
+    stateFile: join(stateDir, instance, STATE_FILE_NAME),
+    bpffsDir,
+    detachOnExit,
+    services,
+    sources: r.sources,
+    warnings: r.warnings,
+  };
+}

@@ -1,0 +1,89 @@
+// The resolved configuration of one xlbd instance: defaults, overridden by the YAML file,
+// overridden by command-line flags, validated as a whole.
+import type { Limits, ServiceInput } from '../model/types.js';
+
+export type XdpMode = 'native' | 'generic';
+
+/** Outer source address of encapsulated packets, for one family. */
+export interface EncapSource {
+  /** Canonical address; with a prefix shorter than the host length, the base of the pool. */
+  address: string;
+  family: 4 | 6;
+  /** 32 / 128 = one fixed address; shorter = per-flow source base | (flow hash & host mask). */
+  prefixLength: number;
+}
+
+export type ListenAddress =
+  | { kind: 'unix'; path: string; /** For grpc-js bind/connect. */ target: string }
+  | {
+      kind: 'tcp';
+      /** Canonical IP literal or "localhost". */
+      host: string;
+      port: number;
+      /** 127.0.0.0/8, ::1 or localhost. */
+      loopback: boolean;
+      /** host:port, IPv6 in brackets. */
+      target: string;
+    };
+
+export interface ApiTls {
+  cert: string;
+  key: string;
+  /** CA that client certificates must chain to (client certificates are required). */
+  clientCa: string;
+}
+
+export interface XlbdConfig {
+  /** The file that was read, or undefined when none (defaults + flags only). */
+  configFile: string | undefined;
+  instance: string;
+  interfaces: string[];
+  xdpMode: XdpMode;
+  /** Next-hop router; its MAC is resolved by the daemon. */
+  gateway: { address: string; family: 4 | 6 };
+  /** Absent family: the daemon uses an address of that family from the interface. */
+  encap: { v4?: EncapSource; v6?: EncapSource };
+  mtu: number;
+  maglev: { tableSize: number; seed: number };
+  /** max_entries of the datapath maps. */
+  maps: { services: number; backends: number; flows: number };
+  /** Derived from maps and limits.*: what DesiredState enforces. */
+  limits: Limits;
+  api: {
+    listen: ListenAddress;
+    /** Unix socket file mode (default 0o660). */
+    socketMode: number;
+    /** Group owning the unix socket (name or numeric gid); undefined = the daemon's group. */
+    socketGroup: string | undefined;
+    /** Set for TCP listeners unless insecure. */
+    tls: ApiTls | undefined;
+    /** Plaintext TCP, accepted only on loopback. */
+    insecure: boolean;
+  };
+  metrics: { listen: Extract<ListenAddress, { kind: 'tcp' }> };
+  stateDir: string;
+  /** <stateDir>/<instance>/desired-state.json */
+  stateFile: string;
+  /** bpffs directory for this instance's pins. */
+  bpffsDir: string;
+  detachOnExit: boolean;
+  /** The config layer's services (validated against the limits; applied with origin 'config'). */
+  services: ServiceInput[];
+  /** Where each top-level setting came from. */
+  sources: Record<string, 'default' | 'file' | 'flag'>;
+  /** Harmless oddities the daemon should log (e.g. TLS settings ignored for a unix socket). */
+  warnings: string[];
+}
+
+/** Command-line overrides; undefined = not given. */
+export interface XlbdFlags {
+  config?: string;
+  interfaces?: string[];
+  gateway?: string;
+  api?: string;
+  metrics?: string;
+  stateDir?: string;
+  xdpMode?: string;
+  detachOnExit?: boolean;
+  instance?: string;
+}
