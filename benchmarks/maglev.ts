@@ -4,6 +4,7 @@
 // touching the table once — so the figure stays comparable across machines.
 //
 //   npx tsc -p tsconfig.json && node dist/benchmarks/maglev.js [--runs 21] [--json]
+import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { buildMaglevTable, type MaglevBackend } from '../lb/maglev/index.js';
 import { fmt, summarize, timeOnce, type Summary } from './lib/stats.js';
@@ -43,6 +44,10 @@ export interface MaglevBenchmarkRow {
 export interface MaglevBenchmarkResult {
   node: string;
   platform: string;
+  cpu: string;
+  /** 1-minute load average before and after: on a shared machine, read the figures with it. */
+  loadBefore: number;
+  loadAfter: number;
   runs: number;
   warmup: number;
   rows: MaglevBenchmarkRow[];
@@ -82,6 +87,9 @@ export function runMaglevBenchmark(opts: MaglevBenchmarkOptions = {}): MaglevBen
   const patterns = opts.weights ?? (['equal', 'mixed', 'wide'] as WeightPattern[]);
   const runs = opts.runs ?? 21;
   const warmup = opts.warmup ?? 5;
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs: ${runs} is not a positive integer`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`warmup: ${warmup} is not a non-negative integer`);
+  const loadBefore = loadavg()[0]!;
   const rows: MaglevBenchmarkRow[] = [];
 
   for (const weights of patterns) {
@@ -115,12 +123,22 @@ export function runMaglevBenchmark(opts: MaglevBenchmarkOptions = {}): MaglevBen
       }
     }
   }
-  return { node: process.version, platform: `${process.platform}-${process.arch}`, runs, warmup, rows };
+  return {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}`,
+    loadBefore,
+    loadAfter: loadavg()[0]!,
+    runs,
+    warmup,
+    rows,
+  };
 }
 
 export function toMarkdown(result: MaglevBenchmarkResult): string {
   const lines = [
-    `Maglev table build, ${result.node} ${result.platform}, ${result.runs} runs after ${result.warmup} warm-up`,
+    `Maglev table build, ${result.node} ${result.platform}, ${result.cpu}, ${result.runs} runs after ` +
+      `${result.warmup} warm-up; load average ${result.loadBefore.toFixed(2)} → ${result.loadAfter.toFixed(2)}`,
     '',
     '| M | N | weights | build median ms | p10 ms | p90 ms | floor median ms | × floor (median) | × floor (p10–p90) |',
     '|---:|---:|:---|---:|---:|---:|---:|---:|---:|',
