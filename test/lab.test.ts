@@ -1,18 +1,21 @@
 // The namespace lab itself: it builds the documented topology, plain client → backend HTTP works,
 // the router's VIP route is ECMP across the LB nodes and can be re-pointed, and teardown leaves
 // nothing behind — also when a build step fails midway.
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab } from './lab/lab.js';
+import { Lab, LAB_SCRIPTS, LabProcess } from './lab/lab.js';
 import { LAB_NS_PREFIX, LAB_PIN_ROOT } from './lab/plan.js';
 
 const ourPrefix = `${LAB_NS_PREFIX}-${process.pid}`;
 const ourPinDirs = () => (existsSync(LAB_PIN_ROOT) ? readdirSync(LAB_PIN_ROOT).filter((d) => d.startsWith(`${process.pid}-`)) : []);
+/** Running (a zombie has already released everything, its namespace references included). */
 const alive = (pid: number | undefined) => {
   if (pid === undefined) return false;
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }
@@ -162,4 +165,54 @@ describe('lab failure handling', () => {
       expect(before()).toEqual(start);
     });
   }
+});
+
+describe('lab teardown when the owning process dies', () => {
+  const fixture = join(import.meta.dirname, 'lab', 'fixtures', 'lab-abandon.ts');
+
+  for (const how of ['exit', 'throw', 'SIGTERM', 'SIGINT'] as const) {
+    it(`removes everything when the process ends by ${how} without destroy()`, async () => {
+      const child = new LabProcess(`lab-abandon ${how}`, [process.execPath, '--import', LAB_SCRIPTS.tsRegister, fixture,
+        how.startsWith('SIG') ? 'signal' : how]);
+      try {
+        const line = await child.waitForOutput(/"nsPrefix"/, 60_000);
+        const { nsPrefix, pinDir, pids } = JSON.parse(line) as { nsPrefix: string; pinDir: string; pids: number[] };
+        expect(pids.length).toBeGreaterThan(0); // the backend's HTTP server
+        expect(pids.every(alive)).toBe(true);
+        if (how.startsWith('SIG')) {
+          expect(Lab.listNamespaces(nsPrefix)).toHaveLength(4);
+          process.kill(child.pid!, how);
+        }
+        const status = await child.exited;
+        if (how.startsWith('SIG')) expect(status.signal).toBe(how);
+        if (how === 'throw') expect(status.code).toBe(1);
+        expect(Lab.listNamespaces(nsPrefix)).toEqual([]);
+        expect(existsSync(pinDir)).toBe(false);
+        expect(pids.filter(alive)).toEqual([]);
+      } finally {
+        await child.stop('SIGKILL');
+      }
+    });
+  }
+
+  it('reapStale() removes what a SIGKILLed run left, and nothing of live runs', async () => {
+    // A pid that certainly belonged to a process that is gone now.
+    const deadPid = spawnSync('true').pid!;
+    const staleNs = `${LAB_NS_PREFIX}-${deadPid}-abcdef-r`;
+    const staleDir = join(LAB_PIN_ROOT, `${deadPid}-abcdef`);
+    const live = await Lab.create({ backends: 1, http: false });
+    try {
+      spawnSync('ip', ['netns', 'add', staleNs]);
+      mkdirSync(join(staleDir, 'decap'), { recursive: true });
+      const reaped = Lab.reapStale();
+      expect(reaped).toEqual(expect.arrayContaining([staleNs, staleDir]));
+      expect(existsSync(`/run/netns/${staleNs}`)).toBe(false);
+      expect(existsSync(staleDir)).toBe(false);
+      expect(Lab.listNamespaces(live.plan.nsPrefix)).toHaveLength(4);
+      expect(existsSync(live.pinDir)).toBe(true);
+    } finally {
+      spawnSync('ip', ['netns', 'del', staleNs]);
+      await live.destroy();
+    }
+  });
 });

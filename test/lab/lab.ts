@@ -338,6 +338,11 @@ export class Lab {
     return proc;
   }
 
+  /** pids of the processes this lab started that are still running (HTTP servers, captures, spawn()) */
+  get pids(): number[] {
+    return [...this.processes].filter((p) => p.running && p.pid !== undefined).map((p) => p.pid!);
+  }
+
   /** Node.js scripts (test/lab/*.mjs) run with this process's node binary. */
   spawnNode(node: string, script: string, args: string[], o: { keepMounts?: boolean } = {}): LabProcess {
     return this.spawn(node, [process.execPath, script, ...args], { ...o, description: `${node}: ${script} ${args.join(' ')}` });
