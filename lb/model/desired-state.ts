@@ -8,8 +8,10 @@
 // reload; everything else is origin 'api'. API calls may not change config-declared services.
 import { compareIp, parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
-import { IdAllocator, type IdAllocatorSnapshot } from './ids.js';
+import { diffService, type ServiceChange, type StateDiff } from './diff.js';
+import { IdAllocator } from './ids.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
+import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
 import type { Backend, BackendSpec, Limits, Origin, Service, ServiceSpec } from './types.js';
 import {
   checkMaglevShares,
@@ -24,6 +26,10 @@ import {
   validateWeight,
 } from './validate.js';
 
+export type { BackendChange, ServiceChange, StateDiff } from './diff.js';
+export { diffIsEmpty, diffService } from './diff.js';
+export type { SnapshotBackend, SnapshotService, StateSnapshot } from './snapshot.js';
+
 /** Freed ids are not reused for this long while other ids are free (see ids.ts). */
 export const DEFAULT_ID_REUSE_DELAY_MS = 10 * 60_000;
 
@@ -34,38 +40,6 @@ export interface DesiredStateOptions {
   reuseDelayMs?: number;
 }
 
-export interface BackendChange {
-  before: Backend;
-  after: Backend;
-}
-
-export interface ServiceChange {
-  id: string;
-  kind: 'created' | 'updated' | 'deleted';
-  before?: Service;
-  after?: Service;
-  /** False when nothing the datapath holds changed (only a name or the origin): no reprogramming. */
-  datapathChanged: boolean;
-  flagsChanged: boolean;
-  addedBackends: Backend[];
-  removedBackends: Backend[];
-  /** Same address, different weight, state or name (datapath id unchanged). */
-  changedBackends: BackendChange[];
-}
-
-export interface StateDiff {
-  created: string[];
-  updated: string[];
-  deleted: string[];
-  /** Services named by the operation that needed no change. */
-  unchanged: string[];
-  changes: ServiceChange[];
-}
-
-export function diffIsEmpty(diff: StateDiff): boolean {
-  return diff.changes.length === 0;
-}
-
 export interface UpdateBackendPatch {
   /** undefined = unchanged. With state undefined, also sets the state (0 → draining, else active). */
   weight?: unknown;
@@ -73,32 +47,6 @@ export interface UpdateBackendPatch {
   state?: unknown;
   /** undefined = unchanged; '' = remove the name. */
   name?: unknown;
-}
-
-/** The state file's form of the state (snake_case, like the API and the YAML config). */
-export interface StateSnapshot {
-  services: SnapshotService[];
-  service_ids: IdAllocatorSnapshot;
-  backend_ids: IdAllocatorSnapshot;
-}
-
-export interface SnapshotService {
-  id: string;
-  vip: string;
-  port: number;
-  protocol: string;
-  flags: { source_hash: boolean };
-  origin: Origin;
-  datapath_id: number;
-  backends: SnapshotBackend[];
-}
-
-export interface SnapshotBackend {
-  address: string;
-  weight: number;
-  state: string;
-  name?: string;
-  datapath_id: number;
 }
 
 interface Draft {
@@ -121,38 +69,6 @@ function compareServices(a: Service, b: Service): number {
     a.protocol.localeCompare(b.protocol) ||
     a.port - b.port
   );
-}
-
-function sameBackendSpec(a: BackendSpec, b: BackendSpec): boolean {
-  return a.address === b.address && a.weight === b.weight && a.state === b.state && a.name === b.name;
-}
-
-/** What changed between two versions of one service (either may be absent). */
-export function diffService(before: Service | undefined, after: Service | undefined): ServiceChange | undefined {
-  const id = (after ?? before)!.id;
-  if (!before) {
-    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
-  }
-  if (!after) {
-    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
-  }
-  const old = new Map(before.backends.map((b) => [b.address, b]));
-  const now = new Map(after.backends.map((b) => [b.address, b]));
-  const addedBackends = after.backends.filter((b) => !old.has(b.address));
-  const removedBackends = before.backends.filter((b) => !now.has(b.address));
-  const changedBackends: BackendChange[] = [];
-  for (const b of after.backends) {
-    const o = old.get(b.address);
-    if (o && !sameBackendSpec(o, b)) changedBackends.push({ before: o, after: b });
-  }
-  const flagsChanged = before.flags.sourceHash !== after.flags.sourceHash;
-  const datapathChanged =
-    flagsChanged ||
-    addedBackends.length > 0 ||
-    removedBackends.length > 0 ||
-    changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
-  if (!datapathChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
-  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, addedBackends, removedBackends, changedBackends };
 }
 
 export class DesiredState {
@@ -538,30 +454,4 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     flags: { sourceHash: spec.flags.sourceHash },
     backends,
   });
-}
-
-function readAllocatorSnapshot(value: unknown, field: string): IdAllocatorSnapshot {
-  if (!isPlainObject(value)) throw invalid(field, 'expected { next, retired }');
-  const next = value.next;
-  if (typeof next !== 'number' || !Number.isInteger(next) || next < 1) throw invalid(`${field}.next`, 'expected an integer ≥ 1');
-  if (!Array.isArray(value.retired)) throw invalid(`${field}.retired`, 'expected a list');
-  const retired = value.retired.map((r: unknown, i: number) => {
-    const rf = `${field}.retired[${i}]`;
-    if (!isPlainObject(r) || typeof r.id !== 'number' || !Number.isInteger(r.id) || typeof r.at !== 'number' || !Number.isFinite(r.at)) {
-      throw invalid(rf, 'expected { id, at } numbers');
-    }
-    return { id: r.id, at: r.at };
-  });
-  return { next, retired };
-}
-
-function claimId(alloc: IdAllocator, id: unknown, field: string): number {
-  if (typeof id !== 'number' || !Number.isInteger(id)) throw invalid(field, `${JSON.stringify(id)} is not an integer id`);
-  try {
-    alloc.claim(id);
-  } catch (e) {
-    const hint = id > alloc.max ? ' (the config now has smaller maps than when this state was saved)' : '';
-    throw new ValidationError('FAILED_PRECONDITION', field, `${(e as Error).message}${hint}`);
-  }
-  return id;
 }

@@ -1,0 +1,67 @@
+// What an operation changed, service by service, in the terms the reconciler needs: which
+// services to (re)program, and which backends appeared, disappeared or changed.
+import type { Backend, BackendSpec, Service } from './types.js';
+
+export interface BackendChange {
+  before: Backend;
+  after: Backend;
+}
+
+export interface ServiceChange {
+  id: string;
+  kind: 'created' | 'updated' | 'deleted';
+  before?: Service;
+  after?: Service;
+  /** False when nothing the datapath holds changed (only a name or the origin): no reprogramming. */
+  datapathChanged: boolean;
+  flagsChanged: boolean;
+  addedBackends: Backend[];
+  removedBackends: Backend[];
+  /** Same address, different weight, state or name (datapath id unchanged). */
+  changedBackends: BackendChange[];
+}
+
+export interface StateDiff {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  /** Services named by the operation that needed no change. */
+  unchanged: string[];
+  changes: ServiceChange[];
+}
+
+export function diffIsEmpty(diff: StateDiff): boolean {
+  return diff.changes.length === 0;
+}
+
+function sameBackendSpec(a: BackendSpec, b: BackendSpec): boolean {
+  return a.address === b.address && a.weight === b.weight && a.state === b.state && a.name === b.name;
+}
+
+/** What changed between two versions of one service (either may be absent). */
+export function diffService(before: Service | undefined, after: Service | undefined): ServiceChange | undefined {
+  const id = (after ?? before)!.id;
+  if (!before) {
+    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
+  }
+  if (!after) {
+    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
+  }
+  const old = new Map(before.backends.map((b) => [b.address, b]));
+  const now = new Map(after.backends.map((b) => [b.address, b]));
+  const addedBackends = after.backends.filter((b) => !old.has(b.address));
+  const removedBackends = before.backends.filter((b) => !now.has(b.address));
+  const changedBackends: BackendChange[] = [];
+  for (const b of after.backends) {
+    const o = old.get(b.address);
+    if (o && !sameBackendSpec(o, b)) changedBackends.push({ before: o, after: b });
+  }
+  const flagsChanged = before.flags.sourceHash !== after.flags.sourceHash;
+  const datapathChanged =
+    flagsChanged ||
+    addedBackends.length > 0 ||
+    removedBackends.length > 0 ||
+    changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
+  if (!datapathChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
+  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, addedBackends, removedBackends, changedBackends };
+}
