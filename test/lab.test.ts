@@ -52,6 +52,8 @@ describe('lab topology', () => {
     expect(ka).toMatchObject({ ok: 10, failed: 0, reconnects: 0, backendSwitches: 0, perBackend: { b1: 10 } });
     const big = await lab.httpLoad('c1', { url: lab.url(lab.backends[0]!.ipv4, '/bytes/3000000'), connections: 2 });
     expect(big).toMatchObject({ ok: 2, bytes: 6_000_000 });
+    const up = await lab.httpLoad('c2', { url: lab.url(lab.backends[1]!.ipv6, '/upload'), connections: 2, postBytes: 2_000_000 });
+    expect(up).toMatchObject({ ok: 2, failed: 0, perBackend: { b2: 2 }, bytes: 2 * 'b2 2000000\n'.length });
   });
 
   it('has the VIPs on the backends\' lo and the backends answer on them locally', async () => {

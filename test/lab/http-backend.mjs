@@ -3,6 +3,7 @@
 //   GET /         → "<name>\n"
 //   GET /bytes/N  → N bytes (large downloads: PMTU, DSR throughput)
 //   GET /health   → "ok\n"
+//   POST /upload  → "<name> <bytes received>\n" (large uploads: the direction that crosses the LB)
 // Every response carries `x-backend: <name>`. Listens on [::]:PORT dual-stack, i.e. on the backend's
 // own addresses and on the VIPs configured on lo. Prints "listening <name> <port>" when ready.
 import http from 'node:http';
@@ -42,6 +43,12 @@ const server = http.createServer((req, res) => {
     res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body), 'x-backend': name });
     res.end(body);
   };
+  if (req.method === 'POST' && req.url === '/upload') {
+    let received = 0;
+    req.on('data', (d) => (received += d.length));
+    req.on('end', () => text(200, `${name} ${received}\n`));
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') return text(405, 'method not allowed\n');
   if (req.url === '/') return text(200, `${name}\n`);
   if (req.url === '/health') return text(200, 'ok\n');

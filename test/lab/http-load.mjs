@@ -3,7 +3,7 @@
 //   new connections:  --url U --connections N [--concurrency C]
 //   keep-alive:       --url U --keepalive K --requests R [--interval-ms I]
 // Common: --timeout-ms (per request, default 3000), --deadline-ms (whole run, default 60000),
-//         --local-address IP.
+//         --local-address IP, --post-bytes N (POST N bytes instead of GET, e.g. to /upload).
 // Output: {mode, ok, failed, resets, timeouts, errors:{code:n}, perBackend:{b1:n}, connections,
 //          reconnects, backendSwitches, bytes, durationMs, deadlineHit}
 // The backend of a response is its x-backend header (see http-backend.mjs). In keep-alive mode a
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     'timeout-ms': { type: 'string', default: '3000' },
     'deadline-ms': { type: 'string', default: '60000' },
     'local-address': { type: 'string' },
+    'post-bytes': { type: 'string' },
   },
 });
 
@@ -42,6 +43,7 @@ const url = new URL(values.url);
 const timeoutMs = intArg('timeout-ms', values['timeout-ms'], 1);
 const deadlineMs = intArg('deadline-ms', values['deadline-ms'], 1);
 const intervalMs = intArg('interval-ms', values['interval-ms'], 0);
+const postBody = values['post-bytes'] !== undefined ? Buffer.alloc(intArg('post-bytes', values['post-bytes'], 0), 'u') : undefined;
 const started = Date.now();
 const deadline = started + deadlineMs;
 
@@ -79,11 +81,15 @@ function get(agent) {
         resolve(v);
       }
     };
-    const req = http.get(url, {
+    const req = http.request(url, {
+      method: postBody ? 'POST' : 'GET',
       agent,
       timeout: timeoutMs,
       ...(values['local-address'] ? { localAddress: values['local-address'] } : {}),
-      headers: agent ? {} : { connection: 'close' },
+      headers: {
+        ...(agent ? {} : { connection: 'close' }),
+        ...(postBody ? { 'content-length': String(postBody.length) } : {}),
+      },
     });
     let socket;
     req.on('socket', (s) => (socket = s));
@@ -116,6 +122,7 @@ function get(agent) {
         settle({ backend, socket });
       });
     });
+    req.end(postBody);
   });
 }
 

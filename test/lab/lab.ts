@@ -102,6 +102,8 @@ export interface HttpLoadOptions {
   timeoutMs?: number;
   deadlineMs?: number;
   localAddress?: string;
+  /** POST this many bytes instead of GET (to /upload) */
+  postBytes?: number;
 }
 
 export interface HttpLoadResult {
@@ -418,6 +420,7 @@ export class Lab {
     add('timeout-ms', o.timeoutMs);
     add('deadline-ms', o.deadlineMs);
     add('local-address', o.localAddress);
+    add('post-bytes', o.postBytes);
     const bound = (o.deadlineMs ?? 60_000) + (o.timeoutMs ?? 3000) + 10_000;
     const r = await this.exec(client, [process.execPath, SCRIPTS.httpLoad, ...args], { timeoutMs: bound });
     return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as HttpLoadResult;
