@@ -229,6 +229,31 @@ describe('decap in the lab', () => {
     expect(status).toMatchObject({ attached: true, progId: attached.progId, counters: { ipip: { packets: 1, bytes: frameLength } } });
   });
 
+  it('re-attaching after the filter was lost reloads the program and keeps the pinned counters', async () => {
+    const b2 = lab.node('b2');
+    const before = await lab.backendDecapStatus('b2');
+    expect(before.attached).toBe(true);
+    const text = payload('before-loss');
+    await send([spec(b2, 'ip6ip6', { payload: text })]);
+    await sinkOf('b2', 'ip6ip6').waitForOutput(new RegExp(text), 5000);
+    const counted = (await lab.backendDecapStatus('b2')).counters;
+
+    // Someone removes the filter behind our back (e.g. tc qdisc del): the pins remain.
+    await lab.exec('b2', ['tc', 'filter', 'del', 'dev', 'eth0', 'ingress', 'pref', String(0xdec), 'handle', '0xdeca', 'bpf']);
+    expect(await lab.backendDecapStatus('b2')).toMatchObject({ attached: false, pinned: true, progId: before.progId });
+
+    const again = await lab.attachBackendDecap('b2');
+    expect(again.reused).toBe(false);
+    expect(again.progId).not.toBe(before.progId);
+    const after = await lab.backendDecapStatus('b2');
+    expect(after).toMatchObject({ attached: true, pinned: true, progId: again.progId, attachedProgId: again.progId });
+    expect(after.counters.ip6ip6).toEqual(counted.ip6ip6);
+    const text2 = payload('after-reload');
+    await send([spec(b2, 'ip6ip6', { payload: text2 })]);
+    await sinkOf('b2', 'ip6ip6').waitForOutput(new RegExp(text2), 5000);
+    expect((await lab.backendDecapStatus('b2')).counters.ip6ip6.packets).toBe(counted.ip6ip6.packets + 1);
+  });
+
   it('the bpf_skb_change_proto fallback (pre-6.3 kernels) delivers 4in6 and 6in4 too', async () => {
     await lab.detachBackendDecap('b2');
     await lab.attachBackendDecap('b2', { legacyCrossFamily: true });

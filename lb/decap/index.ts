@@ -11,7 +11,7 @@ import {
 } from '../../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../paths.js';
 import {
-  ADDR_KEY_SIZE, DECAP_COUNTER_NAMES, counterKey, decodeAddrKey, encodeAddrKey, encodeAddrValue,
+  ADDR_KEY_SIZE, ADDR_VALUE_SIZE, COUNTER_VALUE_SIZE, DECAP_COUNTER_NAMES, counterKey, decodeAddrKey, encodeAddrKey, encodeAddrValue,
   sumPerCpuCounter, zeroCounters, type DecapCounters,
 } from './layout.js';
 import { defaultPinDir, pinPaths, preparePinDir, removePinDirIfEmpty, unpinIfPresent } from './pins.js';
@@ -153,12 +153,18 @@ function readCounters(map: BpfMap): DecapCounters {
   return counters;
 }
 
+/** Shapes of the program's maps (bpf/lib/decap_maps.h); a pinned map is adopted only if it matches. */
+const MAP_SHAPES = {
+  decap_addrs: { type: 'hash', keySize: ADDR_KEY_SIZE, valueSize: ADDR_VALUE_SIZE, maxEntries: MAX_ADDRESSES },
+  decap_stats: { type: 'percpu_array', keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: DECAP_COUNTER_NAMES.length },
+} as const;
+
 /** Adopts a pinned map into the object about to load when its shape still matches. */
-function reuseIfCompatible(obj: BpfObject, name: string, pinned: BpfMap | undefined): boolean {
+function reuseIfCompatible(obj: BpfObject, name: keyof typeof MAP_SHAPES, pinned: BpfMap | undefined): boolean {
   if (!pinned) return false;
-  const fresh = obj.map(name);
-  if (pinned.keySize !== fresh.keySize || pinned.valueSize !== fresh.valueSize ||
-      pinned.maxEntries !== fresh.maxEntries || pinned.type !== fresh.type) return false;
+  const want = MAP_SHAPES[name];
+  if (pinned.type !== want.type || pinned.keySize !== want.keySize || pinned.valueSize !== want.valueSize ||
+      pinned.maxEntries !== want.maxEntries) return false;
   obj.reuseMap(name, pinned);
   return true;
 }
