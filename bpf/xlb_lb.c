@@ -33,7 +33,7 @@ static __always_inline enum lb_stat l3_status_reason(__u8 status)
 	case L3_OPTIONS:
 		return STAT_DROP_IP_OPTIONS;
 	case L3_EXTHDR:
-		return STAT_DROP_IPV6_EXTHDR;
+		return STAT_DROP_IPV6_EXT_HEADER;
 	}
 	return STAT_DROP_MALFORMED;
 }
@@ -79,14 +79,14 @@ static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_
 		if (r != NEXT_STEP)
 			return r;
 	} else if (p->l3_len + overhead > cfg_mtu) {
-		count_stat(STAT_ENCAP_OVER_MTU, p->frame_len);
+		count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	}
 
 	r = encapsulate(ctx, p, &target, cfg, hash);
 	if (r < STAT_DROP_MALFORMED) {
 		count_backend(target.id, p->frame_len);
 		if (is_error)
-			count_stat(STAT_ICMP_FORWARDED, p->frame_len);
+			count_stat(STAT_EVENT_ICMP_FORWARDED, p->frame_len);
 	}
 	return r;
 }
@@ -116,7 +116,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	if (!vip_exists(&p->flow))
 		return STAT_PASS_NOT_VIP;
 	if (p->vlan_tags)
-		count_stat(STAT_VLAN, p->frame_len);
+		count_stat(STAT_EVENT_VLAN, p->frame_len);
 	r = l3_status_reason(p->l3_status);
 	if (r != NEXT_STEP)
 		return r;
@@ -124,7 +124,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	proto = p->flow.proto;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
 	    proto != (p->flow.family == LB_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
-		return STAT_DROP_UNSUPPORTED_PROTO;
+		return STAT_DROP_UNSUPPORTED_PROTOCOL;
 	r = lb_parse_l4(ctx, p);
 	if (r != NEXT_STEP)
 		return r;

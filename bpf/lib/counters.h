@@ -24,17 +24,17 @@ enum lb_stat {
 	// Reasons for XDP_TX.
 	STAT_TX_IPIP = 8,              // IPv4 in IPv4
 	STAT_TX_IP6IP6 = 9,            // IPv6 in IPv6
-	STAT_TX_4IN6 = 10,             // IPv4 in IPv6
-	STAT_TX_6IN4 = 11,             // IPv6 in IPv4
+	STAT_TX_IP4IN6 = 10,             // IPv4 in IPv6
+	STAT_TX_IP6IN4 = 11,             // IPv6 in IPv4
 	STAT_TX_ICMP_FRAG_NEEDED = 12, // ICMP type 3 code 4 sent back to the client
-	STAT_TX_ICMP6_PTB = 13,        // ICMPv6 Packet Too Big sent back to the client
+	STAT_TX_ICMP6_PACKET_TOO_BIG = 13,        // ICMPv6 Packet Too Big sent back to the client
 
 	// Reasons for XDP_DROP.
 	STAT_DROP_MALFORMED = 14,         // to a VIP, but headers inconsistent or cut short
 	STAT_DROP_FRAGMENT = 15,          // IP fragment to a VIP (no ports to balance on)
 	STAT_DROP_IP_OPTIONS = 16,        // IPv4 options to a VIP
-	STAT_DROP_IPV6_EXTHDR = 17,       // IPv6 extension header to a VIP
-	STAT_DROP_UNSUPPORTED_PROTO = 18, // to a VIP, not TCP/UDP/ICMP
+	STAT_DROP_IPV6_EXT_HEADER = 17,       // IPv6 extension header to a VIP
+	STAT_DROP_UNSUPPORTED_PROTOCOL = 18, // to a VIP, not TCP/UDP/ICMP
 	STAT_DROP_NO_BACKEND = 19,        // service has no usable backend for a new flow
 	STAT_DROP_TOO_BIG = 20,           // over the MTU and no way to signal it (see icmp.h)
 	STAT_DROP_NO_CONFIG = 21,         // lb_config lacks MACs or the outer source for this family
@@ -45,9 +45,9 @@ enum lb_stat {
 	STAT_FLOW_MISS = 24,      // no entry
 	STAT_FLOW_RESELECT = 25,  // entry found but its backend is gone: placed again
 	STAT_FLOW_NEW = 26,       // entry written (after a miss or a reselect)
-	STAT_ICMP_FORWARDED = 27, // ICMP error about a service flow sent to the flow's backend
-	STAT_ENCAP_OVER_MTU = 28, // encapsulated beyond the MTU: IPv4 without DF, or a forwarded ICMP error
-	STAT_VLAN = 29,           // VIP packet that carried at least one VLAN tag
+	STAT_EVENT_ICMP_FORWARDED = 27, // ICMP error about a service flow sent to the flow's backend
+	STAT_EVENT_ENCAP_OVER_MTU = 28, // encapsulated beyond the MTU: IPv4 without DF, or a forwarded ICMP error
+	STAT_EVENT_VLAN = 29,           // VIP packet that carried at least one VLAN tag
 
 	STAT_MAX = 30,
 };

@@ -132,7 +132,7 @@ static __always_inline enum lb_stat encapsulate(struct xdp_md *ctx, const struct
 			return STAT_DROP_XDP_ADJUST;
 		build_outer_v4(&o, p, t, cfg, hash);
 		__builtin_memcpy(outer, &o, sizeof(o));
-		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_6IN4;
+		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_IP6IN4;
 	} else {
 		struct ipv6hdr o = {};
 
@@ -140,7 +140,7 @@ static __always_inline enum lb_stat encapsulate(struct xdp_md *ctx, const struct
 			return STAT_DROP_XDP_ADJUST;
 		build_outer_v6(&o, p, t, cfg, hash);
 		__builtin_memcpy(outer, &o, sizeof(o));
-		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_4IN6 : STAT_TX_IP6IP6;
+		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IP4IN6 : STAT_TX_IP6IP6;
 	}
 }
 

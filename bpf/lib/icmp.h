@@ -172,7 +172,7 @@ static __always_inline enum lb_stat icmp6_send_packet_too_big(struct xdp_md *ctx
 	sum = csum_partial_chunk(msg + 512, 512, sum);
 	sum = csum_partial_chunk(msg + 1024, icmp_len - 1024, sum);
 	((struct icmp6hdr *)msg)->icmp6_cksum = csum_fold32(sum);
-	return STAT_TX_ICMP6_PTB;
+	return STAT_TX_ICMP6_PACKET_TOO_BIG;
 }
 
 // Would the packet, encapsulated with `overhead` bytes, exceed the MTU? NEXT_STEP if it may be
@@ -192,7 +192,7 @@ static __always_inline enum lb_stat mtu_check(struct xdp_md *ctx, const struct l
 		return icmp4_send_frag_needed(ctx, p, mtu - overhead);
 	if (overhead == IPV6_HDR_LEN)
 		return STAT_DROP_TOO_BIG;
-	count_stat(STAT_ENCAP_OVER_MTU, p->frame_len);
+	count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	return NEXT_STEP;
 }
 

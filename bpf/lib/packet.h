@@ -100,7 +100,7 @@ static __always_inline enum lb_stat lb_parse_l4(struct xdp_md *ctx, struct lb_pk
 	__u16 l4_off = p->l4_off;
 
 	if (!need)
-		return STAT_DROP_UNSUPPORTED_PROTO;
+		return STAT_DROP_UNSUPPORTED_PROTOCOL;
 	if (l4_off + need > (__u32)p->l3_off + p->l3_len)
 		return STAT_DROP_MALFORMED;
 	if (l4_off > L2_MAX_LEN + 60)

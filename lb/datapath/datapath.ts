@@ -135,6 +135,14 @@ export interface Placement {
   backendId: number | undefined;
 }
 
+export interface MapInfo {
+  id: number;
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+}
+
 export type XdpVerdict = 'aborted' | 'drop' | 'pass' | 'tx' | 'redirect';
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
@@ -295,13 +303,13 @@ export class LbDatapath {
     return this.#closed;
   }
 
-  /** Key and value sizes and max_entries of every map, for diagnostics and the layout test. */
-  mapInfo(): Record<MapName, { keySize: number; valueSize: number; maxEntries: number; type: string }> {
+  /** Kernel id, type, key/value sizes and max_entries of every map (e.g. for `bpftool map dump id`). */
+  mapInfo(): Record<MapName, MapInfo> {
     this.#open();
-    const out = {} as Record<MapName, { keySize: number; valueSize: number; maxEntries: number; type: string }>;
+    const out = {} as Record<MapName, MapInfo>;
     for (const n of MAP_NAMES) {
       const m = this.#maps[n];
-      out[n] = { keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, type: m.type };
+      out[n] = { id: m.id, type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries };
     }
     return out;
   }

@@ -11,6 +11,7 @@ export {
   type FlowEntry,
   type Placement,
   type XdpVerdict,
+  type MapInfo,
 } from './datapath.js';
 export { type LoadOptions, type ResolvedLoadOptions, MIN_MTU, MAX_MTU, MAX_SERVICES, MAX_BACKENDS } from './options.js';
 export { type Counter, type GlobalCounters, type StatGroup, STAT_NAMES, LAYOUT_VERSION } from './layout.js';
