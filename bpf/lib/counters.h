@@ -15,38 +15,38 @@ enum lb_stat {
 	STAT_VERDICT_DROP = 2,
 
 	// Reasons for XDP_PASS.
-	STAT_PASS_NOT_IP = 3,      // not IPv4/IPv6 (ARP, LLDP, >2 VLAN tags, L2 header cut short)
-	STAT_PASS_L3_SHORT = 4,    // frame ends inside the fixed IP header: destination unknown
-	STAT_PASS_NOT_VIP = 5,     // destination is not a VIP
-	STAT_PASS_NO_SERVICE = 6,  // VIP, but no service for this port/protocol
-	STAT_PASS_VIP_ICMP = 7,    // ICMP to a VIP that is not an error about a service flow (echo, NDP…)
+	STAT_PASS_NOT_IP = 3,     // not IPv4/IPv6 (ARP, LLDP, >2 VLAN tags, L2 header cut short)
+	STAT_PASS_L3_SHORT = 4,   // frame ends inside the fixed IP header: destination unknown
+	STAT_PASS_NOT_VIP = 5,    // destination is not a VIP
+	STAT_PASS_NO_SERVICE = 6, // VIP, but no service for this port/protocol
+	STAT_PASS_VIP_ICMP = 7,   // ICMP to a VIP that is not an error about a service flow (echo, NDP…)
 
 	// Reasons for XDP_TX.
-	STAT_TX_IPIP = 8,              // IPv4 in IPv4
-	STAT_TX_IP6IP6 = 9,            // IPv6 in IPv6
-	STAT_TX_IP4IN6 = 10,             // IPv4 in IPv6
-	STAT_TX_IP6IN4 = 11,             // IPv6 in IPv4
-	STAT_TX_ICMP_FRAG_NEEDED = 12, // ICMP type 3 code 4 sent back to the client
-	STAT_TX_ICMP6_PACKET_TOO_BIG = 13,        // ICMPv6 Packet Too Big sent back to the client
+	STAT_TX_IPIP = 8,                  // IPv4 in IPv4
+	STAT_TX_IP6IP6 = 9,                // IPv6 in IPv6
+	STAT_TX_IP4IN6 = 10,               // IPv4 in IPv6
+	STAT_TX_IP6IN4 = 11,               // IPv6 in IPv4
+	STAT_TX_ICMP_FRAG_NEEDED = 12,     // ICMP type 3 code 4 sent back to the client
+	STAT_TX_ICMP6_PACKET_TOO_BIG = 13, // ICMPv6 Packet Too Big sent back to the client
 
 	// Reasons for XDP_DROP.
-	STAT_DROP_MALFORMED = 14,         // to a VIP, but headers inconsistent or cut short
-	STAT_DROP_FRAGMENT = 15,          // IP fragment to a VIP (no ports to balance on)
-	STAT_DROP_IP_OPTIONS = 16,        // IPv4 options to a VIP
-	STAT_DROP_IPV6_EXT_HEADER = 17,       // IPv6 extension header to a VIP
+	STAT_DROP_MALFORMED = 14,            // to a VIP, but headers inconsistent or cut short
+	STAT_DROP_FRAGMENT = 15,             // IP fragment to a VIP (no ports to balance on)
+	STAT_DROP_IP_OPTIONS = 16,           // IPv4 options to a VIP
+	STAT_DROP_IPV6_EXT_HEADER = 17,      // IPv6 extension header to a VIP
 	STAT_DROP_UNSUPPORTED_PROTOCOL = 18, // to a VIP, not TCP/UDP/ICMP
-	STAT_DROP_NO_BACKEND = 19,        // service has no usable backend for a new flow
-	STAT_DROP_TOO_BIG = 20,           // over the MTU and no way to signal it (see icmp.h)
-	STAT_DROP_NO_CONFIG = 21,         // lb_config lacks MACs or the outer source for this family
-	STAT_DROP_XDP_ADJUST = 22,        // bpf_xdp_adjust_head/tail refused to resize the frame
+	STAT_DROP_NO_BACKEND = 19,           // service has no usable backend for a new flow
+	STAT_DROP_TOO_BIG = 20,              // over the MTU and no way to signal it (see icmp.h)
+	STAT_DROP_NO_CONFIG = 21,            // lb_config lacks MACs or the outer source for this family
+	STAT_DROP_XDP_ADJUST = 22,           // bpf_xdp_adjust_head/tail refused to resize the frame
 
 	// Events: any number per packet.
-	STAT_FLOW_HIT = 23,       // flow table entry found and its backend still serves the service
-	STAT_FLOW_MISS = 24,      // no entry
-	STAT_FLOW_RESELECT = 25,  // entry found but its backend is gone: placed again
-	STAT_FLOW_NEW = 26,       // entry written (after a miss or a reselect)
+	STAT_FLOW_HIT = 23,             // flow table entry found and its backend still serves the service
+	STAT_FLOW_MISS = 24,            // no entry
+	STAT_FLOW_RESELECT = 25,        // entry found but its backend is gone: placed again
+	STAT_FLOW_NEW = 26,             // entry written (after a miss or a reselect)
 	STAT_EVENT_ICMP_FORWARDED = 27, // ICMP error about a service flow sent to the flow's backend
-	STAT_EVENT_ENCAP_OVER_MTU = 28, // encapsulated beyond the MTU: IPv4 without DF, or a forwarded ICMP error
+	STAT_EVENT_ENCAP_OVER_MTU = 28, // sent beyond the MTU: IPv4 without DF, or a forwarded ICMP error
 	STAT_EVENT_VLAN = 29,           // VIP packet that carried at least one VLAN tag
 
 	STAT_MAX = 30,

@@ -103,7 +103,8 @@ static __always_inline enum lb_stat lb_parse_l4(struct xdp_md *ctx, struct lb_pk
 		return STAT_DROP_UNSUPPORTED_PROTOCOL;
 	if (l4_off + need > (__u32)p->l3_off + p->l3_len)
 		return STAT_DROP_MALFORMED;
-	if (l4_off > L2_MAX_LEN + 60)
+	// Options were rejected, so this bound never bites; it gives the verifier a small range.
+	if (l4_off > L2_MAX_LEN + IPV6_HDR_LEN)
 		return STAT_DROP_MALFORMED;
 	ports = data + l4_off;
 	if ((void *)(ports + 1) > data_end)
