@@ -17,18 +17,22 @@ function sh(...args: string[]): string {
   return execFileSync(args[0]!, args.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Sends `frame` out of rt0 and returns every frame rt0 receives addressed to RT_MAC within 1 s. */
-function sendAndCapture(frame: Buffer): Buffer[] {
+/** Sends `frame` out of rt0; returns the frames rt0 receives addressed to RT_MAC (stops at the
+ *  first one, or after `waitSeconds`). */
+function sendAndCapture(frame: Buffer, waitSeconds: number): Buffer[] {
   const script = `
-import sys, time
+import sys, threading
 from scapy.all import AsyncSniffer, sendp, Ether
-s = AsyncSniffer(iface="rt0", lfilter=lambda p: p[Ether].dst == "${RT_MAC}")
-s.start(); time.sleep(0.3)
+ready = threading.Event()
+s = AsyncSniffer(iface="rt0", lfilter=lambda p: p[Ether].dst == "${RT_MAC}", count=1,
+                 timeout=float(sys.argv[2]), started_callback=ready.set)
+s.start()
+ready.wait(10)
 sendp(Ether(bytes.fromhex(sys.argv[1])), iface="rt0", verbose=False)
-time.sleep(0.7); s.stop()
+s.join()
 for p in s.results: print(bytes(p).hex())
 `;
-  const out = sh('ip', 'netns', 'exec', ns, '/usr/bin/python3', '-c', script, frame.toString('hex'));
+  const out = sh('ip', 'netns', 'exec', ns, '/usr/bin/python3', '-c', script, frame.toString('hex'), String(waitSeconds));
   return out.split('\n').filter(Boolean).map((h) => Buffer.from(h, 'hex'));
 }
 
@@ -65,7 +69,7 @@ describe('attached to a veth (native XDP)', () => {
     const client = '192.0.2.33';
     const inner = ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport: 4444, dport: 80 }));
     const before = dp.readCounters();
-    const got = sendAndCapture(ether({ dst: LB_MAC, src: RT_MAC }, ETH_P_IP, inner));
+    const got = sendAndCapture(ether({ dst: LB_MAC, src: RT_MAC }, ETH_P_IP, inner), 10);
     const after = dp.readCounters();
     expect(after.tx.ipip.packets - before.tx.ipip.packets).toBe(1);
     expect(got.length).toBe(1);
@@ -78,7 +82,7 @@ describe('attached to a veth (native XDP)', () => {
     // Non-VIP traffic is passed to the stack, not reflected.
     const other = ipv4({ src: client, dst: '10.9.9.9', proto: PROTO_TCP }, tcp({ src: client, dst: '10.9.9.9', sport: 1, dport: 80 }));
     const b2 = dp.readCounters();
-    expect(sendAndCapture(ether({ dst: LB_MAC, src: RT_MAC }, ETH_P_IP, other))).toEqual([]);
+    expect(sendAndCapture(ether({ dst: LB_MAC, src: RT_MAC }, ETH_P_IP, other), 1.5)).toEqual([]);
     expect(dp.readCounters().pass.notVip.packets - b2.pass.notVip.packets).toBeGreaterThanOrEqual(1);
 
     withNetns(ns, () => dp.detach());
