@@ -243,6 +243,42 @@ describe('pin and adopt', () => {
     }
   });
 
+  it('upgrade() loads a new program on the pinned maps: state, flows and counters carry over; pin() replaces the program pin', () => {
+    const client = '192.0.2.6';
+    const syn = (sport: number) =>
+      ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport, dport: 80 })));
+    const old = LbDatapath.adopt(dir);
+    let oldId = 0;
+    let before: Buffer;
+    try {
+      oldId = old.program.id;
+      before = old.testRun(syn(9)).frame;
+    } finally {
+      old.close();
+    }
+    const next = LbDatapath.upgrade(dir);
+    const nextId = next.program.id;
+    try {
+      expect(next.program.id).not.toBe(oldId);
+      expect(next.options.tableSize).toBe(509);
+      expect(next.services().map((s) => s.id).sort()).toEqual([3, 4]);
+      const c0 = next.readCounters();
+      expect(next.testRun(syn(9)).frame.equals(before)).toBe(true);
+      const c1 = next.readCounters();
+      expect(c1.flow.hit.packets - c0.flow.hit.packets).toBe(1); // the flow table survived
+      expect(c1.services.get(3)!.packets).toBeGreaterThan(10); // so did the counters
+      next.pin(dir);
+    } finally {
+      next.close();
+    }
+    const again = LbDatapath.adopt(dir);
+    try {
+      expect(again.program.id).toBe(nextId);
+    } finally {
+      again.close();
+    }
+  });
+
   it('adopt of a directory without pins fails naming the path', () => {
     expect(() => LbDatapath.adopt(`${dir}-missing`)).toThrow(/missing/);
   });

@@ -185,11 +185,7 @@ export class LbDatapath {
     const opts = resolveLoadOptions(o);
     const obj = BpfObject.open(o.objectPath ?? bpfObjectPath('xlb_lb'));
     try {
-      const flags = opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0;
-      obj.setConst(CONST.hashSeed, opts.seed);
-      obj.setConst(CONST.maglevSize, opts.tableSize);
-      obj.setConst(CONST.mtu, opts.mtu);
-      obj.setConst(CONST.flags, flags);
+      const flags = setConstants(obj, opts);
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
       obj.setMapMaxEntries(MAP.flows, opts.flowTableSize);
@@ -213,57 +209,62 @@ export class LbDatapath {
    * backend registry is rebuilt from the maps.
    */
   static adopt(dir: string): LbDatapath {
-    const opened: (BpfMap | BpfProgram)[] = [];
+    const { maps, options } = openPinnedMaps(dir);
     try {
-      const maps = {} as Record<MapName, BpfMap>;
-      for (const n of MAP_NAMES) {
-        maps[n] = BpfMap.openPinned(join(dir, n));
-        opened.push(maps[n]);
-      }
-      checkMapSizes(maps);
-      const meta = decodeMeta(maps[MAP.meta].lookup(u32Key(0))!);
-      if (meta.layoutVersion !== LAYOUT_VERSION) {
-        throw new Error(`adopt ${dir}: pinned maps have layout version ${meta.layoutVersion}, this xlb uses ${LAYOUT_VERSION}`);
-      }
       const program = BpfProgram.openPinned(join(dir, PROG_PIN));
-      opened.push(program);
-      const options: ResolvedLoadOptions = {
-        seed: meta.hashSeed,
-        tableSize: meta.maglevSize,
-        mtu: meta.mtu,
-        maxServices: maps[MAP.services].maxEntries,
-        maxBackends: maps[MAP.backends].maxEntries,
-        flowTableSize: maps[MAP.flows].maxEntries,
-        stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
-      };
       const dp = new LbDatapath(options, program, maps, undefined);
       dp.#rebuildRegistry();
       return dp;
     } catch (e) {
-      for (const h of opened) h.close();
+      for (const m of Object.values(maps)) m.close();
       throw e;
+    }
+  }
+
+  /**
+   * Loads the program from `objectPath` (default: the built object) on top of the maps pinned in
+   * `dir`, with the load-time constants recorded there: a new program version that keeps every
+   * service, backend, table, flow and counter. Not attached: swap it in with
+   * attach(ifindex, mode, { replaceProgId: old.program.id }), then pin(dir) to replace the pin.
+   */
+  static upgrade(dir: string, o: { objectPath?: string } = {}): LbDatapath {
+    const pinned = openPinnedMaps(dir);
+    const opts = pinned.options;
+    const obj = BpfObject.open(o.objectPath ?? bpfObjectPath('xlb_lb'));
+    try {
+      setConstants(obj, opts);
+      for (const n of MAP_NAMES) obj.reuseMap(n, pinned.maps[n]);
+      obj.load();
+      const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
+      const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      dp.#rebuildRegistry();
+      return dp;
+    } catch (e) {
+      obj.close();
+      throw e;
+    } finally {
+      for (const m of Object.values(pinned.maps)) m.close(); // the object holds its own fds
     }
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
 
-  /** Pins the program and every map under `dir` (created if needed) for adopt(). */
+  /** Pins the program and every map under `dir` (created if needed) for adopt(); pins already
+   *  there (an older program version, the same maps after upgrade()) are replaced. */
   pin(dir: string): void {
     this.#open();
     mkdirSync(dir, { recursive: true });
-    this.program.pin(join(dir, PROG_PIN));
-    for (const n of MAP_NAMES) this.#maps[n].pin(join(dir, n));
+    const replace = (path: string, pin: (p: string) => void) => {
+      unlinkIfPresent(path);
+      pin(path);
+    };
+    replace(join(dir, PROG_PIN), (p) => this.program.pin(p));
+    for (const n of MAP_NAMES) replace(join(dir, n), (p) => this.#maps[n].pin(p));
   }
 
   /** Removes the pins pin(dir) made, and the directory if it is then empty. */
   static unpin(dir: string): void {
-    for (const name of [PROG_PIN, ...MAP_NAMES]) {
-      try {
-        unlinkSync(join(dir, name)); // removing a bpffs pin is an unlink
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'ENOENT') throw e;
-      }
-    }
+    for (const name of [PROG_PIN, ...MAP_NAMES]) unlinkIfPresent(join(dir, name));
     try {
       if (readdirSync(dir).length === 0) rmdirSync(dir);
     } catch (e) {
@@ -724,6 +725,50 @@ export class LbDatapath {
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
+
+/** Writes the .rodata constants; returns the flags word. */
+function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number {
+  const flags = opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0;
+  obj.setConst(CONST.hashSeed, opts.seed);
+  obj.setConst(CONST.maglevSize, opts.tableSize);
+  obj.setConst(CONST.mtu, opts.mtu);
+  obj.setConst(CONST.flags, flags);
+  return flags;
+}
+
+/** Opens every pinned map of `dir`, checks the layout, and recovers the load options. */
+function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; options: ResolvedLoadOptions } {
+  const maps = {} as Record<MapName, BpfMap>;
+  try {
+    for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
+    checkMapSizes(maps);
+    const meta = decodeMeta(maps[MAP.meta].lookup(u32Key(0))!);
+    if (meta.layoutVersion !== LAYOUT_VERSION) {
+      throw new Error(`${dir}: pinned maps have layout version ${meta.layoutVersion}, this xlb uses ${LAYOUT_VERSION}`);
+    }
+    const options: ResolvedLoadOptions = {
+      seed: meta.hashSeed,
+      tableSize: meta.maglevSize,
+      mtu: meta.mtu,
+      maxServices: maps[MAP.services].maxEntries,
+      maxBackends: maps[MAP.backends].maxEntries,
+      flowTableSize: maps[MAP.flows].maxEntries,
+      stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
+    };
+    return { maps, options };
+  } catch (e) {
+    for (const m of Object.values(maps)) m.close();
+    throw e;
+  }
+}
+
+function unlinkIfPresent(path: string): void {
+  try {
+    unlinkSync(path); // removing a bpffs pin is an unlink
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+}
 
 function checkMapSizes(maps: Record<MapName, BpfMap>): void {
   for (const n of MAP_NAMES) {
