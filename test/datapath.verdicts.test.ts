@@ -83,6 +83,7 @@ const cases: Case[] = [
     verdict: 'pass',
     reason: 'pass.notIp',
   },
+  { name: 'Ethernet header only (IPv4 ethertype, nothing after it)', frame: () => frame4(Buffer.alloc(0)), verdict: 'pass', reason: 'pass.l3Short' },
   { name: 'truncated inside the IPv4 header', frame: () => frame4(tcp4(CLIENT4, VIP4, 1, 80).subarray(0, 19)), verdict: 'pass', reason: 'pass.l3Short' },
   { name: 'truncated inside the IPv6 header', frame: () => frame6(tcp6(CLIENT6, VIP6, 1, 80).subarray(0, 39)), verdict: 'pass', reason: 'pass.l3Short' },
   { name: 'IPv4 not to a VIP', frame: () => frame4(tcp4(CLIENT4, '10.9.9.9', 1, 80)), verdict: 'pass', reason: 'pass.notVip' },
@@ -120,6 +121,7 @@ const cases: Case[] = [
     reason: 'pass.vipIcmp',
   },
   { name: 'IPv4 IHL 4 (shorter than the header)', frame: () => frame4(patched(tcp4(CLIENT4, VIP4, 1, 80), 0, 0x44)), verdict: 'drop', reason: 'drop.malformed' },
+  { name: 'IPv4 IHL 15 in a 40-byte packet', frame: () => frame4(patched(tcp4(CLIENT4, VIP4, 1, 80), 0, 0x4f)), verdict: 'drop', reason: 'drop.malformed' },
   {
     name: 'IPv4 total length beyond the frame (truncated payload)',
     frame: () => frame4(tcp4(CLIENT4, VIP4, 1, 80).subarray(0, 30)),
