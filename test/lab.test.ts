@@ -180,8 +180,9 @@ describe('lab teardown when the owning process dies', () => {
         const line = await child.waitForOutput(/"nsPrefix"/, 60_000);
         const { nsPrefix, pinDir, pids } = JSON.parse(line) as { nsPrefix: string; pinDir: string; pids: number[] };
         expect(pids.length).toBeGreaterThan(0); // the backend's HTTP server
-        expect(pids.every(alive)).toBe(true);
         if (how.startsWith('SIG')) {
+          // Only these children wait; the others may already be gone.
+          expect(pids.every(alive)).toBe(true);
           expect(Lab.listNamespaces(nsPrefix)).toHaveLength(4);
           process.kill(child.pid!, how);
         }
