@@ -1,52 +1,33 @@
 // LbDatapath: the XDP load balancer as a typed object. Loads (or adopts) bpf/xlb_lb.c, owns its
 // maps and is the only code that writes them; the control plane calls upsertService /
 // setBackends / setConfig and reads counters and flows back. Byte layouts come from layout.ts.
-import { mkdirSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  BpfMap,
-  BpfObject,
-  BpfProgram,
-  MapFlags,
-  xdpAttach,
-  xdpDetach,
-  type XdpMode,
-} from '../../bpf/libbpf-ts/index.js';
+import { BpfMap, BpfObject, BpfProgram, MapFlags, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable } from '../maglev/index.js';
-import { ValidationError, invalid, type BackendState, type Protocol } from '../model/index.js';
+import { ValidationError } from '../model/index.js';
 import { bpfObjectPath } from '../paths.js';
-import { formatAddress, formatMac, parseAddress, parseCidr, parseMac, type DatapathAddress, type Family } from './addr.js';
+import { formatAddress, parseAddress } from './addr.js';
 import { flowHash, maglevSlot } from './flowhash.js';
 import {
   BACKEND_F_ACTIVE,
   BACKEND_F_DRAINING,
-  CONFIG_F_MACS,
-  CONFIG_F_SRC_V4,
-  CONFIG_F_SRC_V6,
-  CONST,
   IPPROTO,
   LAYOUT_VERSION,
-  LOAD_F_NO_FLOW_TABLE,
   MAP,
   PROGRAM_NAME,
   SERVICE_F_HASH_SRC_IP_ONLY,
-  SIZES,
   STAT_NAMES,
   TABLE_NO_BACKEND,
   decodeBackendValue,
-  decodeConfig,
   decodeFlowKey,
-  decodeFlowValue,
-  decodeMeta,
   decodeServiceKey,
   decodeServiceValue,
   decodeVipValue,
   emptyBackendValue,
   encodeBackendValue,
-  encodeConfig,
   encodeFlowKey,
   encodeMeta,
-  encodeServiceKey,
   encodeServiceValue,
   encodeVipKey,
   encodeVipValue,
@@ -60,101 +41,24 @@ import {
   type MapName,
 } from './layout.js';
 import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
+import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
+import { decodeSettings, encodeSettings } from './settings.js';
+import type {
+  BackendSetResult,
+  DatapathBackend,
+  DatapathConfig,
+  DatapathCounters,
+  DatapathService,
+  FlowEntry,
+  FlowTuple,
+  MapInfo,
+  Placement,
+  XdpVerdict,
+} from './types.js';
+import { flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
 
-/** A service as the datapath sees it. Ids are chosen by the caller: 0 … maxServices−1. */
-export interface DatapathService {
-  id: number;
-  vip: string;
-  /** 0 = every port of the VIP (all-ports service). */
-  port: number;
-  protocol: Protocol;
-  /** Client persistence: place by client address only; one flow-table entry per (client, service). */
-  sourceHash?: boolean;
-}
-
-/** A backend of one service. Ids are per (service, backend) pair: 0 … maxBackends−1. */
-export interface DatapathBackend {
-  id: number;
-  address: string;
-  /** 0 … 65535; 0 means draining. */
-  weight: number;
-  /** 'draining': keeps established flows, gets no new ones. Default 'active' (if weight > 0). */
-  state?: BackendState;
-}
-
-export interface DatapathConfig {
-  /** Source MAC of encapsulated frames (the LB's interface). */
-  ifMac: string;
-  /** Next hop towards the backends. */
-  gatewayMac: string;
-  /** Fixed outer source for IPv4 outer headers (IPIP, 6in4). */
-  sourceV4?: string;
-  /** Fixed outer source for IPv6 outer headers (IP6IP6, 4in6). */
-  sourceV6?: string;
-  /** Per-flow IPv4 outer source: network | (flow hash & host bits). Excludes sourceV4. */
-  sourceCidrV4?: string;
-  /** Per-flow IPv6 outer source; prefix ≥ 96 (the flow hash varies the last 32 bits). Excludes sourceV6. */
-  sourceCidrV6?: string;
-}
-
-export interface BackendSetResult {
-  /** Backends with slots in the new table (0: new flows are dropped, counted noBackend). */
-  activeBackends: number;
-  slotsPerBackend: Map<number, number>;
-  warnings: string[];
-}
-
-export type DatapathCounters = GlobalCounters & {
-  /** Per service id: every packet matched to the service (incl. drops and ICMP replies). */
-  services: Map<number, Counter>;
-  /** Per backend id: packets encapsulated towards the backend (incl. forwarded ICMP errors). */
-  backends: Map<number, Counter>;
-};
-
-/** A flow's addressing as the client sent it. */
-export interface FlowTuple {
-  src: string;
-  dst: string;
-  sport: number;
-  dport: number;
-  protocol: Protocol;
-}
-
-export interface FlowEntry extends FlowTuple {
-  backendId: number;
-  serviceId: number;
-  /** CLOCK_MONOTONIC ns of the last packet (compare with process.hrtime.bigint() on Linux). */
-  lastSeenNs: bigint;
-}
-
-export interface Placement {
-  serviceId: number;
-  hash: number;
-  slot: number;
-  /** Backend in that slot, or undefined when the service has no table (no active backend). */
-  backendId: number | undefined;
-}
-
-export interface MapInfo {
-  id: number;
-  type: string;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-}
-
-export type XdpVerdict = 'aborted' | 'drop' | 'pass' | 'tx' | 'redirect';
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
-const MAP_NAMES = Object.values(MAP) as MapName[];
-const PROG_PIN = 'prog';
-
-interface ServiceRecord {
-  spec: Required<DatapathService>;
-  family: Family;
-  key: Buffer;
-  vipKey: Buffer;
-}
 
 export class LbDatapath {
   readonly options: ResolvedLoadOptions;
@@ -320,43 +224,13 @@ export class LbDatapath {
   /** Replaces lb_config (MACs, outer sources); takes effect for the next packet. */
   setConfig(c: DatapathConfig): void {
     this.#open();
-    if (typeof c !== 'object' || c === null) throw invalid('config', 'expected an object');
-    const known = new Set(['ifMac', 'gatewayMac', 'sourceV4', 'sourceV6', 'sourceCidrV4', 'sourceCidrV6']);
-    for (const k of Object.keys(c)) if (!known.has(k)) throw invalid(k, `unknown setting; known: ${[...known].join(', ')}`);
-    const ifMac = parseMac(c.ifMac, 'ifMac');
-    const gwMac = parseMac(c.gatewayMac, 'gatewayMac');
-    const v4 = sourceSetting(c.sourceV4, c.sourceCidrV4, 4);
-    const v6 = sourceSetting(c.sourceV6, c.sourceCidrV6, 6);
-    const flags = CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 : 0);
-    const value = encodeConfig({
-      ifMac,
-      gwMac,
-      srcV4: v4 ? v4.base.subarray(0, 4) : Buffer.alloc(4),
-      srcV4HostMask: v4 ? v4.hostMask : Buffer.alloc(4),
-      srcV6: v6 ? v6.base : Buffer.alloc(16),
-      srcV6HostMask: v6 ? v6.hostMask : Buffer.alloc(4),
-      flags,
-    });
-    this.#maps[MAP.config].update(u32Key(0), value);
+    this.#maps[MAP.config].update(u32Key(0), encodeSettings(c));
   }
 
   /** The current lb_config, or undefined before the first setConfig. */
   getConfig(): DatapathConfig | undefined {
     this.#open();
-    const c = decodeConfig(this.#maps[MAP.config].lookup(u32Key(0))!);
-    if (!(c.flags & CONFIG_F_MACS)) return undefined;
-    const out: DatapathConfig = { ifMac: formatMac(c.ifMac), gatewayMac: formatMac(c.gwMac) };
-    if (c.flags & CONFIG_F_SRC_V4) {
-      const host = c.srcV4HostMask.readUInt32BE(0);
-      if (host === 0) out.sourceV4 = formatAddress(4, c.srcV4);
-      else out.sourceCidrV4 = `${formatAddress(4, c.srcV4)}/${32 - bitLength(host)}`;
-    }
-    if (c.flags & CONFIG_F_SRC_V6) {
-      const host = c.srcV6HostMask.readUInt32BE(0);
-      if (host === 0) out.sourceV6 = formatAddress(6, c.srcV6);
-      else out.sourceCidrV6 = `${formatAddress(6, c.srcV6)}/${128 - bitLength(host)}`;
-    }
-    return out;
+    return decodeSettings(this.#maps[MAP.config].lookup(u32Key(0))!);
   }
 
   // ---- services --------------------------------------------------------------------------------
@@ -364,7 +238,7 @@ export class LbDatapath {
   /** Creates or changes a service (VIP, port, protocol, flags) by id. */
   upsertService(svc: DatapathService): void {
     this.#open();
-    const rec = this.#validateService(svc);
+    const rec = validateService(svc, this.options.maxServices, this.#services.values());
     const old = this.#services.get(rec.spec.id);
     if (!old) this.#resetCounter(MAP.serviceStats, rec.spec.id);
     // New entries first, then remove the old ones: the VIP never blinks out during a change.
@@ -411,7 +285,7 @@ export class LbDatapath {
     this.#open();
     const svc = this.#services.get(serviceId);
     if (!svc) throw new ValidationError('NOT_FOUND', 'serviceId', `no service with id ${JSON.stringify(serviceId)}`);
-    const list = this.#validateBackends(serviceId, backends);
+    const list = validateBackends(serviceId, backends, this.options.maxBackends, this.#backendOwner);
     const active = list.filter((b) => b.state === 'active');
     const built =
       list.length > 0 && active.length > 0
@@ -564,62 +438,6 @@ export class LbDatapath {
     if (this.#closed) throw new Error('LbDatapath is closed');
   }
 
-  #validateService(svc: DatapathService): ServiceRecord {
-    if (typeof svc !== 'object' || svc === null) throw invalid('service', 'expected an object');
-    const id = idIn(svc.id, 'service.id', this.options.maxServices);
-    const vip = parseAddress(svc.vip, 'service.vip');
-    const port = integerIn(svc.port, 'service.port', 0, 65535);
-    if (svc.protocol !== 'tcp' && svc.protocol !== 'udp') {
-      throw invalid('service.protocol', `${JSON.stringify(svc.protocol)} is not "tcp" or "udp"`);
-    }
-    if (svc.sourceHash !== undefined && typeof svc.sourceHash !== 'boolean') {
-      throw invalid('service.sourceHash', 'must be a boolean');
-    }
-    const key = encodeServiceKey({ family: vip.family, addr: vip.bytes, port, proto: IPPROTO[svc.protocol] });
-    for (const other of this.#services.values()) {
-      if (other.spec.id !== id && other.key.equals(key)) {
-        throw new ValidationError(
-          'ALREADY_EXISTS',
-          'service',
-          `${vip.text} port ${port}/${svc.protocol} is already service id ${other.spec.id}`,
-        );
-      }
-    }
-    return {
-      spec: { id, vip: vip.text, port, protocol: svc.protocol, sourceHash: svc.sourceHash ?? false },
-      family: vip.family,
-      key,
-      vipKey: encodeVipKey(vip.family, vip.bytes),
-    };
-  }
-
-  #validateBackends(serviceId: number, backends: readonly DatapathBackend[]): Required<DatapathBackend>[] {
-    if (!Array.isArray(backends)) throw invalid('backends', 'expected an array');
-    const ids = new Set<number>();
-    const addrs = new Map<string, number>();
-    return backends.map((b, i) => {
-      const f = `backends[${i}]`;
-      if (typeof b !== 'object' || b === null) throw invalid(f, 'expected an object');
-      const id = idIn(b.id, `${f}.id`, this.options.maxBackends);
-      if (ids.has(id)) throw invalid(`${f}.id`, `duplicate backend id ${id}`);
-      ids.add(id);
-      const owner = this.#backendOwner.get(id);
-      if (owner !== undefined && owner !== serviceId) {
-        throw new ValidationError('ALREADY_EXISTS', `${f}.id`, `backend id ${id} belongs to service id ${owner}`);
-      }
-      const addr: DatapathAddress = parseAddress(b.address, `${f}.address`);
-      const dup = addrs.get(addr.text);
-      if (dup !== undefined) throw invalid(`${f}.address`, `${addr.text} is listed twice (also backends[${dup}])`);
-      addrs.set(addr.text, i);
-      const weight = integerIn(b.weight, `${f}.weight`, 0, 0xffff);
-      if (b.state !== undefined && b.state !== 'active' && b.state !== 'draining') {
-        throw invalid(`${f}.state`, `${JSON.stringify(b.state)} is not "active" or "draining"`);
-      }
-      const state: BackendState = b.state === 'draining' || weight === 0 ? 'draining' : 'active';
-      return { id, address: addr.text, weight, state };
-    });
-  }
-
   #swapTable(serviceId: number, table: Uint32Array): void {
     const size = this.options.tableSize;
     this.#slotKeys ??= Array.from({ length: size }, (_, i) => u32Key(i));
@@ -722,133 +540,4 @@ export class LbDatapath {
       this.#backendOwner.set(id, b.serviceId);
     });
   }
-}
-
-// ---- helpers -------------------------------------------------------------------------------------
-
-/** Writes the .rodata constants; returns the flags word. */
-function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number {
-  const flags = opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0;
-  obj.setConst(CONST.hashSeed, opts.seed);
-  obj.setConst(CONST.maglevSize, opts.tableSize);
-  obj.setConst(CONST.mtu, opts.mtu);
-  obj.setConst(CONST.flags, flags);
-  return flags;
-}
-
-/** Opens every pinned map of `dir`, checks the layout, and recovers the load options. */
-function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; options: ResolvedLoadOptions } {
-  const maps = {} as Record<MapName, BpfMap>;
-  try {
-    for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
-    checkMapSizes(maps);
-    const meta = decodeMeta(maps[MAP.meta].lookup(u32Key(0))!);
-    if (meta.layoutVersion !== LAYOUT_VERSION) {
-      throw new Error(`${dir}: pinned maps have layout version ${meta.layoutVersion}, this xlb uses ${LAYOUT_VERSION}`);
-    }
-    const options: ResolvedLoadOptions = {
-      seed: meta.hashSeed,
-      tableSize: meta.maglevSize,
-      mtu: meta.mtu,
-      maxServices: maps[MAP.services].maxEntries,
-      maxBackends: maps[MAP.backends].maxEntries,
-      flowTableSize: maps[MAP.flows].maxEntries,
-      stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
-    };
-    return { maps, options };
-  } catch (e) {
-    for (const m of Object.values(maps)) m.close();
-    throw e;
-  }
-}
-
-function unlinkIfPresent(path: string): void {
-  try {
-    unlinkSync(path); // removing a bpffs pin is an unlink
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ENOENT') throw e;
-  }
-}
-
-function checkMapSizes(maps: Record<MapName, BpfMap>): void {
-  for (const n of MAP_NAMES) {
-    const m = maps[n];
-    const want = SIZES[n];
-    if (m.keySize !== want.key || m.valueSize !== want.value) {
-      throw new Error(
-        `map ${n}: key/value ${m.keySize}/${m.valueSize} bytes, layout.ts expects ${want.key}/${want.value} ` +
-          '(bpf/lib/maps.h and lb/datapath/layout.ts disagree)',
-      );
-    }
-  }
-}
-
-function integerIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalid(field, `${JSON.stringify(value)} is not an integer ${min} … ${max}`);
-  }
-  return value;
-}
-
-function idIn(value: unknown, field: string, limit: number): number {
-  return integerIn(value, field, 0, limit - 1);
-}
-
-function bitLength(n: number): number {
-  return n === 0 ? 0 : 32 - Math.clz32(n);
-}
-
-function sourceSetting(
-  fixed: string | undefined,
-  cidr: string | undefined,
-  family: Family,
-): { base: Buffer; hostMask: Buffer } | undefined {
-  const fixedField = family === 4 ? 'sourceV4' : 'sourceV6';
-  const cidrField = family === 4 ? 'sourceCidrV4' : 'sourceCidrV6';
-  if (fixed !== undefined && cidr !== undefined) throw invalid(cidrField, `give ${fixedField} or ${cidrField}, not both`);
-  if (fixed !== undefined) {
-    const a = parseAddress(fixed, fixedField);
-    if (a.family !== family) throw invalid(fixedField, `${a.text} is not an IPv${family} address`);
-    return { base: a.bytes, hostMask: Buffer.alloc(4) };
-  }
-  if (cidr === undefined) return undefined;
-  const c = parseCidr(cidr, cidrField);
-  if (c.family !== family) throw invalid(cidrField, `${c.text} is not an IPv${family} prefix`);
-  const hostBits = (family === 4 ? 32 : 128) - c.prefix;
-  if (hostBits > 32) {
-    throw invalid(cidrField, `/${c.prefix} is too short: the flow hash varies at most the last 32 bits; use /96 or longer`);
-  }
-  const hostMask = Buffer.alloc(4);
-  hostMask.writeUInt32BE(hostBits === 32 ? 0xffffffff : (2 ** hostBits - 1) >>> 0);
-  return { base: c.bytes, hostMask };
-}
-
-function flowKeyOf(t: FlowTuple, field: string): FlowKey {
-  if (typeof t !== 'object' || t === null) throw invalid(field, 'expected an object');
-  const src = parseAddress(t.src, `${field}.src`);
-  const dst = parseAddress(t.dst, `${field}.dst`);
-  if (src.family !== dst.family) throw invalid(`${field}.dst`, 'src and dst are of different families');
-  if (t.protocol !== 'tcp' && t.protocol !== 'udp') throw invalid(`${field}.protocol`, 'must be "tcp" or "udp"');
-  return {
-    family: src.family,
-    src: src.bytes,
-    dst: dst.bytes,
-    sport: integerIn(t.sport, `${field}.sport`, 0, 65535),
-    dport: integerIn(t.dport, `${field}.dport`, 0, 65535),
-    proto: IPPROTO[t.protocol],
-  };
-}
-
-function flowEntry(k: FlowKey, v: Buffer): FlowEntry {
-  const val = decodeFlowValue(v);
-  return {
-    src: formatAddress(k.family, k.src),
-    dst: formatAddress(k.family, k.dst),
-    sport: k.sport,
-    dport: k.dport,
-    protocol: k.proto === IPPROTO.tcp ? 'tcp' : 'udp',
-    backendId: val.backendId,
-    serviceId: val.serviceId,
-    lastSeenNs: val.lastSeenNs,
-  };
 }

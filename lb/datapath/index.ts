@@ -1,7 +1,7 @@
 // The public door of the datapath module: the only code in xlb that knows the XDP program's map
 // layouts. The control plane imports from here.
+export { LbDatapath } from './datapath.js';
 export {
-  LbDatapath,
   type DatapathService,
   type DatapathBackend,
   type DatapathConfig,
@@ -12,7 +12,7 @@ export {
   type Placement,
   type XdpVerdict,
   type MapInfo,
-} from './datapath.js';
+} from './types.js';
 export { type LoadOptions, type ResolvedLoadOptions, MIN_MTU, MAX_MTU, MAX_SERVICES, MAX_BACKENDS } from './options.js';
 export { type Counter, type GlobalCounters, type StatGroup, STAT_NAMES, LAYOUT_VERSION } from './layout.js';
 export { flowHash, maglevSlot } from './flowhash.js';

@@ -1,0 +1,74 @@
+// lb_config: the runtime settings (MACs, outer sources) between their API form (DatapathConfig)
+// and the map value. Validation happens here so a bad setting never reaches the map.
+import { invalid } from '../model/index.js';
+import { formatAddress, formatMac, parseAddress, parseCidr, parseMac, type Family } from './addr.js';
+import { CONFIG_F_MACS, CONFIG_F_SRC_V4, CONFIG_F_SRC_V6, decodeConfig, encodeConfig } from './layout.js';
+import type { DatapathConfig } from './types.js';
+
+const KNOWN = new Set(['ifMac', 'gatewayMac', 'sourceV4', 'sourceV6', 'sourceCidrV4', 'sourceCidrV6']);
+
+/** DatapathConfig → lb_config value; ValidationError naming the setting if it is wrong. */
+export function encodeSettings(c: DatapathConfig): Buffer {
+  if (typeof c !== 'object' || c === null) throw invalid('config', 'expected an object');
+  for (const k of Object.keys(c)) if (!KNOWN.has(k)) throw invalid(k, `unknown setting; known: ${[...KNOWN].join(', ')}`);
+  const ifMac = parseMac(c.ifMac, 'ifMac');
+  const gwMac = parseMac(c.gatewayMac, 'gatewayMac');
+  const v4 = sourceSetting(c.sourceV4, c.sourceCidrV4, 4);
+  const v6 = sourceSetting(c.sourceV6, c.sourceCidrV6, 6);
+  return encodeConfig({
+    ifMac,
+    gwMac,
+    srcV4: v4 ? v4.base.subarray(0, 4) : Buffer.alloc(4),
+    srcV4HostMask: v4 ? v4.hostMask : Buffer.alloc(4),
+    srcV6: v6 ? v6.base : Buffer.alloc(16),
+    srcV6HostMask: v6 ? v6.hostMask : Buffer.alloc(4),
+    flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 : 0),
+  });
+}
+
+/** lb_config value → DatapathConfig, or undefined while it was never set. */
+export function decodeSettings(value: Buffer): DatapathConfig | undefined {
+  const c = decodeConfig(value);
+  if (!(c.flags & CONFIG_F_MACS)) return undefined;
+  const out: DatapathConfig = { ifMac: formatMac(c.ifMac), gatewayMac: formatMac(c.gwMac) };
+  if (c.flags & CONFIG_F_SRC_V4) {
+    const host = c.srcV4HostMask.readUInt32BE(0);
+    if (host === 0) out.sourceV4 = formatAddress(4, c.srcV4);
+    else out.sourceCidrV4 = `${formatAddress(4, c.srcV4)}/${32 - bitLength(host)}`;
+  }
+  if (c.flags & CONFIG_F_SRC_V6) {
+    const host = c.srcV6HostMask.readUInt32BE(0);
+    if (host === 0) out.sourceV6 = formatAddress(6, c.srcV6);
+    else out.sourceCidrV6 = `${formatAddress(6, c.srcV6)}/${128 - bitLength(host)}`;
+  }
+  return out;
+}
+
+function bitLength(n: number): number {
+  return n === 0 ? 0 : 32 - Math.clz32(n);
+}
+
+function sourceSetting(
+  fixed: string | undefined,
+  cidr: string | undefined,
+  family: Family,
+): { base: Buffer; hostMask: Buffer } | undefined {
+  const fixedField = family === 4 ? 'sourceV4' : 'sourceV6';
+  const cidrField = family === 4 ? 'sourceCidrV4' : 'sourceCidrV6';
+  if (fixed !== undefined && cidr !== undefined) throw invalid(cidrField, `give ${fixedField} or ${cidrField}, not both`);
+  if (fixed !== undefined) {
+    const a = parseAddress(fixed, fixedField);
+    if (a.family !== family) throw invalid(fixedField, `${a.text} is not an IPv${family} address`);
+    return { base: a.bytes, hostMask: Buffer.alloc(4) };
+  }
+  if (cidr === undefined) return undefined;
+  const c = parseCidr(cidr, cidrField);
+  if (c.family !== family) throw invalid(cidrField, `${c.text} is not an IPv${family} prefix`);
+  const hostBits = (family === 4 ? 32 : 128) - c.prefix;
+  if (hostBits > 32) {
+    throw invalid(cidrField, `/${c.prefix} is too short: the flow hash varies at most the last 32 bits; use /96 or longer`);
+  }
+  const hostMask = Buffer.alloc(4);
+  hostMask.writeUInt32BE(hostBits === 32 ? 0xffffffff : (2 ** hostBits - 1) >>> 0);
+  return { base: c.bytes, hostMask };
+}
