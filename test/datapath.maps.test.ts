@@ -111,9 +111,9 @@ describe('layout.ts mirrors bpf/lib/maps.h', () => {
       ifMac: mac(1),
       gwMac: mac(2),
       srcV4: Buffer.from([10, 0, 0, 1]),
-      srcV4HostMask: Buffer.from([0, 0, 0, 0xff]),
+      srcV4HostBits: 8,
       srcV6: addr(200),
-      srcV6HostMask: Buffer.from([0, 0, 0xff, 0xff]),
+      srcV6HostBits: 16,
       flags: 7,
     });
     const c = o('lb_config');

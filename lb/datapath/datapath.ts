@@ -31,7 +31,8 @@ import {
   encodeServiceValue,
   encodeVipKey,
   encodeVipValue,
-  readU32Key,
+  encodeTableValues,
+  decodeU32,
   sumCounter,
   u32Key,
   zeroCounters,
@@ -341,7 +342,7 @@ export class LbDatapath {
     try {
       const { keys, values } = inner.lookupBatch();
       const table = new Uint32Array(inner.maxEntries);
-      keys.forEach((k, i) => (table[readU32Key(k)] = values[i]!.readUInt32LE(0)));
+      keys.forEach((k, i) => (table[decodeU32(k)] = decodeU32(values[i]!)));
       return table;
     } finally {
       inner.close();
@@ -360,7 +361,7 @@ export class LbDatapath {
     let backendId: number | undefined;
     if (inner) {
       try {
-        const v = inner.lookup(u32Key(slot))!.readUInt32LE(0);
+        const v = decodeU32(inner.lookup(u32Key(slot))!);
         backendId = v === TABLE_NO_BACKEND ? undefined : v;
       } finally {
         inner.close();
@@ -411,7 +412,7 @@ export class LbDatapath {
     const stats = this.#maps[MAP.stats];
     const { keys, values } = stats.lookupBatchPerCpu();
     const byIndex = new Map<number, Buffer[]>();
-    keys.forEach((k, i) => byIndex.set(readU32Key(k), values[i]!));
+    keys.forEach((k, i) => byIndex.set(decodeU32(k), values[i]!));
     STAT_NAMES.forEach(([group, name], i) => {
       (global[group] ??= {})[name] = sumCounter(byIndex.get(i) ?? []);
     });
@@ -451,8 +452,7 @@ export class LbDatapath {
       name: `maglev_${serviceId}`,
     });
     try {
-      const bytes = Buffer.from(table.buffer, table.byteOffset, table.byteLength);
-      const values = Array.from({ length: size }, (_, i) => bytes.subarray(4 * i, 4 * i + 4));
+      const values = encodeTableValues(table);
       inner.updateBatch(this.#slotKeys, values);
       // The one atomic step: packets see the old table or the new one, never a partial one.
       this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), inner);
@@ -463,7 +463,7 @@ export class LbDatapath {
 
   #innerTable(serviceId: number): BpfMap | undefined {
     const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
-    return v && BpfMap.fromId(v.readUInt32LE(0));
+    return v && BpfMap.fromId(decodeU32(v));
   }
 
   #writeBackends(entries: [number, Buffer][]): void {
@@ -492,14 +492,14 @@ export class LbDatapath {
     const { keys, values } = this.#maps[map].lookupBatchPerCpu();
     keys.forEach((k, i) => {
       const c = sumCounter(values[i]!);
-      if (c.packets || c.bytes) out.set(readU32Key(k), c);
+      if (c.packets || c.bytes) out.set(decodeU32(k), c);
     });
     return out;
   }
 
   #serviceFor(flow: FlowKey): ServiceRecord | undefined {
     const candidates = [...this.#services.values()].filter(
-      (r) => r.family === flow.family && r.key.subarray(0, 16).equals(flow.dst) && r.key[18] === flow.proto,
+      (r) => r.family === flow.family && r.vip.equals(flow.dst) && IPPROTO[r.spec.protocol] === flow.proto,
     );
     return candidates.find((r) => r.spec.port === flow.dport) ?? candidates.find((r) => r.spec.port === 0);
   }
@@ -519,6 +519,7 @@ export class LbDatapath {
           sourceHash: (val.flags & SERVICE_F_HASH_SRC_IP_ONLY) !== 0,
         },
         family: key.family,
+        vip: key.addr,
         key: Buffer.from(k),
         vipKey: encodeVipKey(key.family, key.addr),
       });
@@ -528,7 +529,7 @@ export class LbDatapath {
     all.keys.forEach((k, i) => {
       const b = decodeBackendValue(all.values[i]!);
       if (!b) return;
-      const id = readU32Key(k);
+      const id = decodeU32(k);
       const set = this.#backendSets.get(b.serviceId);
       if (!set) return; // orphan of a deleted service; the datapath ignores it too
       set.set(id, {

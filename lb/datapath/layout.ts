@@ -124,8 +124,16 @@ export function u32Key(n: number): Buffer {
   return b;
 }
 
-export function readU32Key(b: Buffer): number {
+/** A u32 key or value: array indexes, Maglev slots (backend ids), map-in-map values (map ids). */
+export function decodeU32(b: Buffer): number {
   return b.readUInt32LE(0);
+}
+
+/** One 4-byte value per slot of a Maglev table, for the inner map's batch update. */
+export function encodeTableValues(table: Uint32Array): Buffer[] {
+  const bytes = Buffer.alloc(table.length * 4);
+  table.forEach((id, i) => bytes.writeUInt32LE(id, 4 * i));
+  return Array.from({ length: table.length }, (_, i) => bytes.subarray(4 * i, 4 * i + 4));
 }
 
 function familyOf(byte: number, what: string): Family {
@@ -286,10 +294,24 @@ export interface ConfigValue {
   ifMac: Buffer; // 6
   gwMac: Buffer; // 6
   srcV4: Buffer; // 4, network order
-  srcV4HostMask: Buffer; // 4
+  /** Low bits of the source the flow hash fills (0 = fixed source), 0 … 32. */
+  srcV4HostBits: number;
   srcV6: Buffer; // 16
-  srcV6HostMask: Buffer; // 4, applies to the last 32 bits
+  /** As srcV4HostBits, within the last 32 bits of srcV6. */
+  srcV6HostBits: number;
   flags: number;
+}
+
+/** The datapath stores host bits as a big-endian mask it ANDs with the flow hash. */
+function hostMask(bits: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(bits >= 32 ? 0xffffffff : (2 ** bits - 1) >>> 0);
+  return b;
+}
+
+function hostBits(mask: Buffer): number {
+  const m = mask.readUInt32BE(0);
+  return m === 0 ? 0 : 32 - Math.clz32(m);
 }
 
 export function encodeConfig(c: ConfigValue): Buffer {
@@ -297,9 +319,9 @@ export function encodeConfig(c: ConfigValue): Buffer {
   c.ifMac.copy(b, 0, 0, 6);
   c.gwMac.copy(b, 6, 0, 6);
   c.srcV4.copy(b, 12, 0, 4);
-  c.srcV4HostMask.copy(b, 16, 0, 4);
+  hostMask(c.srcV4HostBits).copy(b, 16);
   c.srcV6.copy(b, 20, 0, 16);
-  c.srcV6HostMask.copy(b, 36, 0, 4);
+  hostMask(c.srcV6HostBits).copy(b, 36);
   b.writeUInt32LE(c.flags, 40);
   return b;
 }
@@ -309,9 +331,9 @@ export function decodeConfig(b: Buffer): ConfigValue {
     ifMac: Buffer.from(b.subarray(0, 6)),
     gwMac: Buffer.from(b.subarray(6, 12)),
     srcV4: Buffer.from(b.subarray(12, 16)),
-    srcV4HostMask: Buffer.from(b.subarray(16, 20)),
+    srcV4HostBits: hostBits(b.subarray(16, 20)),
     srcV6: Buffer.from(b.subarray(20, 36)),
-    srcV6HostMask: Buffer.from(b.subarray(36, 40)),
+    srcV6HostBits: hostBits(b.subarray(36, 40)),
     flags: b.readUInt32LE(40),
   };
 }

@@ -19,9 +19,9 @@ export function encodeSettings(c: DatapathConfig): Buffer {
     ifMac,
     gwMac,
     srcV4: v4 ? v4.base.subarray(0, 4) : Buffer.alloc(4),
-    srcV4HostMask: v4 ? v4.hostMask : Buffer.alloc(4),
+    srcV4HostBits: v4?.hostBits ?? 0,
     srcV6: v6 ? v6.base : Buffer.alloc(16),
-    srcV6HostMask: v6 ? v6.hostMask : Buffer.alloc(4),
+    srcV6HostBits: v6?.hostBits ?? 0,
     flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 : 0),
   });
 }
@@ -32,34 +32,28 @@ export function decodeSettings(value: Buffer): DatapathConfig | undefined {
   if (!(c.flags & CONFIG_F_MACS)) return undefined;
   const out: DatapathConfig = { ifMac: formatMac(c.ifMac), gatewayMac: formatMac(c.gwMac) };
   if (c.flags & CONFIG_F_SRC_V4) {
-    const host = c.srcV4HostMask.readUInt32BE(0);
-    if (host === 0) out.sourceV4 = formatAddress(4, c.srcV4);
-    else out.sourceCidrV4 = `${formatAddress(4, c.srcV4)}/${32 - bitLength(host)}`;
+    if (c.srcV4HostBits === 0) out.sourceV4 = formatAddress(4, c.srcV4);
+    else out.sourceCidrV4 = `${formatAddress(4, c.srcV4)}/${32 - c.srcV4HostBits}`;
   }
   if (c.flags & CONFIG_F_SRC_V6) {
-    const host = c.srcV6HostMask.readUInt32BE(0);
-    if (host === 0) out.sourceV6 = formatAddress(6, c.srcV6);
-    else out.sourceCidrV6 = `${formatAddress(6, c.srcV6)}/${128 - bitLength(host)}`;
+    if (c.srcV6HostBits === 0) out.sourceV6 = formatAddress(6, c.srcV6);
+    else out.sourceCidrV6 = `${formatAddress(6, c.srcV6)}/${128 - c.srcV6HostBits}`;
   }
   return out;
-}
-
-function bitLength(n: number): number {
-  return n === 0 ? 0 : 32 - Math.clz32(n);
 }
 
 function sourceSetting(
   fixed: string | undefined,
   cidr: string | undefined,
   family: Family,
-): { base: Buffer; hostMask: Buffer } | undefined {
+): { base: Buffer; hostBits: number } | undefined {
   const fixedField = family === 4 ? 'sourceV4' : 'sourceV6';
   const cidrField = family === 4 ? 'sourceCidrV4' : 'sourceCidrV6';
   if (fixed !== undefined && cidr !== undefined) throw invalid(cidrField, `give ${fixedField} or ${cidrField}, not both`);
   if (fixed !== undefined) {
     const a = parseAddress(fixed, fixedField);
     if (a.family !== family) throw invalid(fixedField, `${a.text} is not an IPv${family} address`);
-    return { base: a.bytes, hostMask: Buffer.alloc(4) };
+    return { base: a.bytes, hostBits: 0 };
   }
   if (cidr === undefined) return undefined;
   const c = parseCidr(cidr, cidrField);
@@ -68,7 +62,5 @@ function sourceSetting(
   if (hostBits > 32) {
     throw invalid(cidrField, `/${c.prefix} is too short: the flow hash varies at most the last 32 bits; use /96 or longer`);
   }
-  const hostMask = Buffer.alloc(4);
-  hostMask.writeUInt32BE(hostBits === 32 ? 0xffffffff : (2 ** hostBits - 1) >>> 0);
-  return { base: c.bytes, hostMask };
+  return { base: c.bytes, hostBits };
 }

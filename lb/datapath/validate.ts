@@ -9,6 +9,8 @@ import type { DatapathBackend, DatapathService, FlowEntry, FlowTuple } from './t
 export interface ServiceRecord {
   spec: Required<DatapathService>;
   family: Family;
+  /** 16-byte VIP */
+  vip: Buffer;
   key: Buffer;
   vipKey: Buffer;
 }
@@ -45,6 +47,7 @@ export function validateService(svc: DatapathService, maxServices: number, exist
   return {
     spec: { id, vip: vip.text, port, protocol: svc.protocol, sourceHash: svc.sourceHash ?? false },
     family: vip.family,
+    vip: vip.bytes,
     key,
     vipKey: encodeVipKey(vip.family, vip.bytes),
   };
