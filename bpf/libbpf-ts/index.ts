@@ -197,11 +197,6 @@ export class BpfObject {
     native.objSetMaxEntries(handleOf(this), map, n, false);
   }
 
-  /** For a map-in-map declared in the object: resizes the inner map template. */
-  setInnerMapMaxEntries(map: string, n: number): void {
-    native.objSetMaxEntries(handleOf(this), map, n, true);
-  }
-
   /** Makes `map` use an existing kernel map (e.g. a pinned one) instead of creating a new one. */
   reuseMap(map: string, existing: BpfMap): void {
     native.objReuseMap(handleOf(this), map, handleOf(existing));

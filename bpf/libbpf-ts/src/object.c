@@ -325,12 +325,12 @@ static napi_value js_obj_set_max_entries(napi_env env, napi_callback_info info)
 	if (!m)
 		return NULL;
 	if (inner) {
-		m = bpf_map__inner_map(m);
-		if (!m) {
-			throw_state_error(env, EINVAL, "map \"%s\" is not a map-in-map (it has no inner map template)", name);
-			free(name);
-			return NULL;
-		}
+		/* libbpf 1.1 dereferences the inner template's (unset) object pointer here and crashes.
+		 * Map-in-map users declare the template with BPF_F_INNER_MAP and create inner maps of any
+		 * size with BpfMap.create instead. */
+		throw_state_error(env, ENOTSUP, "map \"%s\": resizing an inner map template is not supported with libbpf 1.1; declare it with BPF_F_INNER_MAP", name);
+		free(name);
+		return NULL;
 	}
 	int err = bpf_map__set_max_entries(m, n);
 	if (err)
