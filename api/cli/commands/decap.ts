@@ -1,0 +1,91 @@
+// xlb decap attach|detach|status --dev IFACE: backend-side decapsulation (lb/decap), done by this
+// command itself on the local host; no daemon is involved.
+import type { Command } from 'commander';
+import { examples, withContext } from '../action.js';
+import { collect } from '../args.js';
+import type { CliIo } from '../io.js';
+import { decapAttachJson, decapAttachText, decapDetachJson, decapDetachText, decapStatusJson, decapStatusTable } from '../views/decap.js';
+
+interface DecapOptions {
+  dev: string;
+  pinDir?: string;
+  address?: string[];
+}
+
+// Loaded on use: it brings the native libbpf addon, which the daemon-facing commands do not need.
+const decap = () => import('../../../lb/decap/index.js');
+
+function target(o: DecapOptions) {
+  return { ifname: o.dev, ...(o.pinDir !== undefined ? { pinDir: o.pinDir } : {}) };
+}
+
+export function registerDecapCommands(program: Command, io: CliIo): void {
+  const group = program
+    .command('decap')
+    .description(
+      'on a backend: decapsulate the IPIP/IP6IP6/4in6 packets the load balancer sends (tc ingress BPF program; ' +
+        'the VIP goes on lo). Needs root; no daemon.',
+    )
+    .addHelpText(
+      'after',
+      '\nThe program and its maps are pinned (default /sys/fs/bpf/xlb/decap/host_<IFACE>), so it keeps\n' +
+        'working after the command exits; systemd: `systemctl enable --now xlb-decap@eth0`.\n' +
+        examples([
+          ['xlb decap attach --dev eth0', "decapsulate for eth0's own addresses"],
+          ['xlb decap status --dev eth0', 'attached?, addresses, counters'],
+          ['xlb decap detach --dev eth0', 'remove it and its pins'],
+        ]),
+    );
+
+  const devOption = '--dev <iface>';
+  const pinDirOption = ['--pin-dir <dir>', 'bpffs directory of the pins (default /sys/fs/bpf/xlb/decap/host_<IFACE>)'] as const;
+
+  group
+    .command('attach')
+    .description('attach (or refresh) decapsulation on an interface; idempotent')
+    .requiredOption(devOption, 'interface that receives the tunnelled packets')
+    .option(...pinDirOption)
+    .option('--address <ip>', "outer destination to accept (repeatable); default: the interface's addresses", collect)
+    .addHelpText(
+      'after',
+      examples([
+        ['xlb decap attach --dev eth0', ''],
+        ['xlb decap attach --dev eth0 --address 10.3.1.2 --address fd00:3:1::2', 'only these tunnel endpoints'],
+      ]),
+    )
+    .action(
+      withContext(io, async (ctx, o: DecapOptions) => {
+        const { attachDecap } = await decap();
+        const r = attachDecap({ ...target(o), ...(o.address ? { addresses: o.address } : {}) });
+        ctx.print(decapAttachJson(r), () => decapAttachText(o.dev, r));
+      }),
+    );
+
+  group
+    .command('detach')
+    .description('detach decapsulation from an interface and remove its pins')
+    .requiredOption(devOption, 'interface')
+    .option(...pinDirOption)
+    .addHelpText('after', examples([['xlb decap detach --dev eth0', '']]))
+    .action(
+      withContext(io, async (ctx, o: DecapOptions) => {
+        const { detachDecap } = await decap();
+        const r = detachDecap(target(o));
+        ctx.print(decapDetachJson(r), () => decapDetachText(o.dev, r));
+      }),
+    );
+
+  group
+    .command('status')
+    .description('is decapsulation attached, for which addresses, and its counters')
+    .requiredOption(devOption, 'interface')
+    .option(...pinDirOption)
+    .addHelpText('after', examples([['xlb decap status --dev eth0 -o json', '']]))
+    .action(
+      withContext(io, async (ctx, o: DecapOptions) => {
+        const { decapStatus } = await decap();
+        const s = decapStatus(target(o));
+        ctx.print(decapStatusJson(s), () => decapStatusTable(s));
+      }),
+    );
+}

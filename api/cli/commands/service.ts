@@ -1,0 +1,129 @@
+// xlb service add|del|list|show|set
+import type { Command } from 'commander';
+import type { Backend } from '../../generated/xlb/v1/Backend.js';
+import { examples, withContext } from '../action.js';
+import { collectBackend, type BackendArg } from '../args.js';
+import { UsageError } from '../errors.js';
+import type { CliIo } from '../io.js';
+import { counterIndex, serviceJson, serviceTree } from '../views/service.js';
+
+const SERVICE_ARG = 'service id VIP:PORT/PROTO, e.g. 10.0.0.10:80/tcp, [2001:db8::10]:443/tcp, 10.0.0.10:*/udp (all ports)';
+
+function backendFromArg(b: BackendArg): Backend {
+  return b.weight === undefined ? { address: b.address } : { address: b.address, weight: b.weight };
+}
+
+export function registerServiceCommands(program: Command, io: CliIo): void {
+  const service = program
+    .command('service')
+    .description('create, delete, change, list and inspect services')
+    .addHelpText(
+      'after',
+      examples([
+        ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5 -b 10.1.0.6=2', 'a service with two backends (weights 1 and 2)'],
+        ['xlb service add "[2001:db8::10]:443/tcp" --source-hash', 'IPv6 VIP, client persistence'],
+        ["xlb service add '10.0.0.10:*/udp'", 'every UDP port of the VIP (quote the *)'],
+        ['xlb service list', 'every service with its backends and counters'],
+        ['xlb service show 10.0.0.10:80/tcp -o json', 'one service, as JSON'],
+        ['xlb service set 10.0.0.10:80/tcp --no-source-hash', 'change a flag'],
+        ['xlb service del 10.0.0.10:80/tcp', 'delete it and its backends'],
+      ]),
+    );
+
+  service
+    .command('add')
+    .description('create a service, optionally with backends')
+    .argument('<service>', SERVICE_ARG)
+    .option('--source-hash', 'client persistence: hash the client address only, so all its connections land on one backend')
+    .option('-b, --backend <address[=weight]>', 'a backend (repeatable); weight defaults to 1', collectBackend)
+    .addHelpText(
+      'after',
+      examples([
+        ['xlb service add 10.0.0.10:80/tcp', 'an empty service (add backends later)'],
+        ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5=100 -b 2001:db8:1::5=100', 'IPIP and 4in6 backends'],
+      ]),
+    )
+    .action(
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; backend?: BackendArg[] }) => {
+        const created = await ctx.client().createService({
+          id,
+          flags: { sourceHash: o.sourceHash === true },
+          backends: (o.backend ?? []).map(backendFromArg),
+        });
+        ctx.print({ service: serviceJson(created) }, () => `created service ${created.id}\n${serviceTree([created])}`);
+      }),
+    );
+
+  service
+    .command('del')
+    .alias('delete')
+    .description('delete a service and all its backends')
+    .argument('<service>', SERVICE_ARG)
+    .addHelpText('after', examples([["xlb service del '10.0.0.10:*/udp'", 'its established flows stop being balanced']]))
+    .action(
+      withContext(io, async (ctx, id: string) => {
+        await ctx.client().deleteService(id);
+        ctx.print({}, () => `deleted service ${id}\n`);
+      }),
+    );
+
+  service
+    .command('list')
+    .alias('ls')
+    .description('list every service with its backends, weights, states and counters')
+    .addHelpText(
+      'after',
+      examples([
+        ['xlb service list', 'ipvsadm-like tree'],
+        ['xlb service list -o json > services.json', 'the desired state; `xlb apply -f services.json` reads it back'],
+      ]),
+    )
+    .action(
+      withContext(io, async (ctx) => {
+        const client = ctx.client();
+        const services = await client.listServices();
+        if (ctx.json) {
+          ctx.print({ services: services.map(serviceJson) }, () => '');
+          return;
+        }
+        const stats = await client.getStats();
+        ctx.io.out(services.length ? serviceTree(services, counterIndex(stats)) : 'no services\n');
+      }),
+    );
+
+  service
+    .command('show')
+    .alias('get')
+    .description('one service with its backends, weights, states and counters')
+    .argument('<service>', SERVICE_ARG)
+    .addHelpText('after', examples([['xlb service show "[2001:db8::10]:443/tcp"', 'brackets around IPv6 VIPs']]))
+    .action(
+      withContext(io, async (ctx, id: string) => {
+        const client = ctx.client();
+        const svc = await client.getService(id);
+        if (ctx.json) {
+          ctx.print({ service: serviceJson(svc) }, () => '');
+          return;
+        }
+        ctx.io.out(serviceTree([svc], counterIndex(await client.getStats(svc.id))));
+      }),
+    );
+
+  service
+    .command('set')
+    .description("change a service's flags (backends: see `xlb backend`)")
+    .argument('<service>', SERVICE_ARG)
+    .option('--source-hash', 'client persistence on')
+    .option('--no-source-hash', 'client persistence off (hash the whole 5-tuple)')
+    .addHelpText('after', examples([['xlb service set 10.0.0.10:80/tcp --source-hash', 'turn client persistence on']]))
+    .action(
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean }) => {
+        if (o.sourceHash === undefined) throw new UsageError('service set: nothing to change; give --source-hash or --no-source-hash');
+        // source_hash is the only flag today; UpdateService sets all flags at once.
+        const { service: svc, changed } = await ctx.client().updateService({ id, flags: { sourceHash: o.sourceHash } });
+        ctx.print({ service: serviceJson(svc), changed }, () =>
+          `${changed ? 'updated' : 'no change to'} service ${svc.id}\n${serviceTree([svc])}`,
+        );
+      }),
+    );
+}

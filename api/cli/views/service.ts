@@ -1,0 +1,90 @@
+// Services and backends: the JSON shape (the API message in proto field names, which is also
+// what `xlb apply -f` reads back) and the ipvsadm-like tree for people.
+import type { Backend__Output } from '../../generated/xlb/v1/Backend.js';
+import type { GetStatsResponse__Output } from '../../generated/xlb/v1/GetStatsResponse.js';
+import type { Service__Output } from '../../generated/xlb/v1/Service.js';
+import type { JsonValue } from '../render/json.js';
+import { renderTable } from '../render/table.js';
+import { count, enumName, u64 } from './common.js';
+
+export function backendJson(b: Backend__Output): JsonValue {
+  return {
+    address: b.address,
+    weight: b.weight ?? 0,
+    state: enumName(b.state, 'BACKEND_STATE_'),
+    name: b.name || undefined,
+    datapath_id: b.datapathId,
+  };
+}
+
+export function serviceJson(s: Service__Output): JsonValue {
+  return {
+    id: s.id,
+    vip: s.vip,
+    port: s.port,
+    protocol: enumName(s.protocol, 'PROTOCOL_'),
+    flags: { source_hash: s.flags?.sourceHash ?? false },
+    backends: s.backends.map(backendJson),
+    origin: s.origin,
+    datapath_id: s.datapathId,
+  };
+}
+
+export function flagsText(s: Service__Output): string {
+  const flags: string[] = [];
+  if (s.flags?.sourceHash) flags.push('source-hash');
+  return flags.length ? flags.join(',') : '-';
+}
+
+/** Packets and bytes per service id and per "service id|backend address", from GetStats. */
+export interface CounterIndex {
+  service(id: string): { packets: bigint; bytes: bigint } | undefined;
+  backend(id: string, address: string): { packets: bigint; bytes: bigint } | undefined;
+}
+
+export function counterIndex(stats: GetStatsResponse__Output): CounterIndex {
+  const services = new Map<string, { packets: bigint; bytes: bigint }>();
+  const backends = new Map<string, { packets: bigint; bytes: bigint }>();
+  for (const s of stats.services) {
+    services.set(s.serviceId, { packets: u64(s.packets), bytes: u64(s.bytes) });
+    for (const b of s.backends) backends.set(`${s.serviceId}|${b.address}`, { packets: u64(b.packets), bytes: u64(b.bytes) });
+  }
+  return {
+    service: (id) => services.get(id),
+    backend: (id, address) => backends.get(`${id}|${address}`),
+  };
+}
+
+/**
+ * SERVICE               ORIGIN  FLAGS        ID  PACKETS  BYTES
+ *   -> BACKEND          WEIGHT  STATE        ID  PACKETS  BYTES  NAME
+ * 10.0.0.10:80/tcp      api     source-hash   1       12    840
+ *   -> 10.1.0.5         100     active        3        7    490  web-1
+ * Counter columns only when `counters` is given.
+ */
+export function serviceTree(services: readonly Service__Output[], counters?: CounterIndex): string {
+  const withCounters = counters !== undefined;
+  const num = (v: bigint | undefined) => (v === undefined ? '0' : count(v));
+  const rows: string[][] = [
+    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : [])],
+    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : []), 'NAME'],
+  ];
+  for (const s of services) {
+    const c = counters?.service(s.id);
+    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
+    if (s.backends.length === 0) rows.push(['  (no backends)']);
+    for (const b of s.backends) {
+      const bc = counters?.backend(s.id, b.address);
+      rows.push([
+        `  -> ${b.address}`,
+        String(b.weight ?? 0),
+        enumName(b.state, 'BACKEND_STATE_'),
+        String(b.datapathId),
+        ...(withCounters ? [num(bc?.packets), num(bc?.bytes)] : []),
+        b.name || '',
+      ]);
+    }
+  }
+  const right = { align: 'right' as const };
+  return renderTable(rows, [{}, {}, {}, right, ...(withCounters ? [right, right] : [])]);
+}
