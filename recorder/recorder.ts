@@ -180,6 +180,7 @@ export class Recorder {
     this.#sessions.set(id, session);
     this.#slots.set(id, slots);
     session.onStopRequested = (s) => this.#stopSession(s);
+    sink.started?.({ id, snaplen, filters: rules.map((r) => r.text) });
     session.flush(); // the file header goes out at once: a live reader can open the stream
 
     const timers = [setInterval(() => this.#tick(session), this.#o.statsIntervalMs)];

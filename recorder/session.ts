@@ -19,10 +19,14 @@ export interface RecordingStats {
   matched: number;
   captured: number;
   lost: number;
+  /** Sum of the captured lengths written (what max_bytes limits). */
+  capturedBytes: number;
 }
 
 /** Where a recording's output goes (a gRPC stream, a file, a test). */
 export interface RecordingSink {
+  /** Called once when the datapath records, before the first data. */
+  started?(info: { id: number; snaplen: number; filters: string[] }): void;
   /** The next bytes of the capture file. */
   data(chunk: Buffer): void;
   /** Periodic figures. */
@@ -110,7 +114,12 @@ export class RecordingSession {
   /** Current figures (kernel counters as last read by the recorder). */
   stats(): RecordingStats {
     const matched = Number(this.#kernel.matched) - this.#discarded;
-    return { matched, captured: this.#captured, lost: Number(this.#kernel.lost) + this.#droppedHere };
+    return {
+      matched,
+      captured: this.#captured,
+      lost: Number(this.#kernel.lost) + this.#droppedHere,
+      capturedBytes: this.#capturedBytes,
+    };
   }
 
   /** Asks the recording to end (idempotent); resolves when it has. */

@@ -22,7 +22,8 @@ export interface RecordStart {
    */
   'maxPackets'?: (number | string | Long);
   /**
-   * Sum of captured lengths (caplen) of the recorded packets.
+   * Sum of captured lengths (caplen) of the recorded packets. The file never holds more: the
+   * packet that would exceed it ends the recording unwritten.
    */
   'maxBytes'?: (number | string | Long);
   'maxDurationMs'?: (number | string | Long);
@@ -46,7 +47,8 @@ export interface RecordStart__Output {
    */
   'maxPackets': (string);
   /**
-   * Sum of captured lengths (caplen) of the recorded packets.
+   * Sum of captured lengths (caplen) of the recorded packets. The file never holds more: the
+   * packet that would exceed it ends the recording unwritten.
    */
   'maxBytes': (string);
   'maxDurationMs': (string);

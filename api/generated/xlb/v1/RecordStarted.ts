@@ -10,6 +10,10 @@ export interface RecordStarted {
    * Effective snaplen after applying the default.
    */
   'snaplen'?: (number);
+  /**
+   * The filters in canonical form (the `xlb record` grammar), in request order.
+   */
+  'filters'?: (string)[];
 }
 
 export interface RecordStarted__Output {
@@ -21,4 +25,8 @@ export interface RecordStarted__Output {
    * Effective snaplen after applying the default.
    */
   'snaplen': (number);
+  /**
+   * The filters in canonical form (the `xlb record` grammar), in request order.
+   */
+  'filters': (string)[];
 }
