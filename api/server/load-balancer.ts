@@ -1,0 +1,133 @@
+// xlb.v1.LoadBalancer: each call converts its message with lb/model's proto helpers (which own
+// every rule and every field name) and runs one desired-state operation through the control plane.
+import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
+import type { LoadBalancerHandlers } from '../generated/xlb/v1/LoadBalancer.js';
+import type { GetStatsResponse } from '../generated/xlb/v1/GetStatsResponse.js';
+import type { GetStatusResponse } from '../generated/xlb/v1/GetStatusResponse.js';
+import type { XdpMode } from '../generated/xlb/v1/XdpMode.js';
+import type { StatsReport, StatusReport } from '../../lb/daemon/reports.js';
+import {
+  applyResponseFromDiff,
+  backendInputFromProto,
+  serviceInputFromProto,
+  serviceToProto,
+  updateBackendPatchFromProto,
+  type DesiredState,
+  type ServiceInput,
+} from '../../lb/model/index.js';
+import type { LoadBalancerControl } from './control.js';
+import { toServiceError } from './errors.js';
+
+type Log = { error(m: string): void };
+
+/** Wraps an async implementation as a grpc-js unary handler. */
+function unary<Req, Res>(impl: (req: Req) => Promise<Res> | Res, log?: Log) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    Promise.resolve()
+      .then(() => impl(call.request))
+      .then(
+        (res) => callback(null, res),
+        (e) => callback(toServiceError(e, log)),
+      );
+  };
+}
+
+function serviceOf(state: DesiredState, id: string) {
+  return serviceToProto(state.get(id, 'service_id'));
+}
+
+const STATE_TO_PB = { active: 'BACKEND_STATE_ACTIVE', draining: 'BACKEND_STATE_DRAINING' } as const;
+const MODE_TO_PB: Record<string, XdpMode> = { native: 'XDP_MODE_NATIVE', generic: 'XDP_MODE_GENERIC' };
+
+export function statsToProto(r: StatsReport): GetStatsResponse {
+  return {
+    services: r.services.map((s) => ({
+      serviceId: s.id,
+      packets: s.packets,
+      bytes: s.bytes,
+      backends: s.backends.map((b) => ({ address: b.address, datapathId: b.datapathId, state: STATE_TO_PB[b.state], packets: b.packets, bytes: b.bytes })),
+    })),
+    verdicts: Object.entries(r.verdicts).map(([name, packets]) => ({ name, packets })),
+    drops: Object.entries(r.reasons.drop).map(([name, packets]) => ({ name, packets })),
+    flowTable: { ...r.flowTable },
+    icmp: { ...r.icmp },
+    timestampMs: r.timestampMs,
+  };
+}
+
+export function statusToProto(s: StatusReport): GetStatusResponse {
+  return {
+    version: s.version,
+    instance: s.instance,
+    uptimeSeconds: s.uptimeSeconds,
+    interfaces: s.interfaces.map((i) => ({
+      name: i.name,
+      ifindex: i.ifindex,
+      mac: i.mac,
+      attached: i.attached,
+      mode: MODE_TO_PB[i.mode] ?? 'XDP_MODE_UNSPECIFIED',
+      programId: i.programId,
+    })),
+    gateway: { ip: s.gateway.ip, mac: s.gateway.mac, resolved: s.gateway.resolved, interface: s.gateway.interface },
+    maglevTableSize: s.maglev.tableSize,
+    maglevSeed: s.maglev.seed,
+    services: s.services,
+    backends: s.backends,
+    mtu: s.mtu,
+    adoptedDatapath: s.adoptedDatapath,
+  };
+}
+
+export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): LoadBalancerHandlers {
+  return {
+    CreateService: unary(async (req) => {
+      const input = serviceInputFromProto(req.service, 'service');
+      const { diff, state } = await control.change((d) => d.create(input, 'service'));
+      return { service: serviceOf(state, diff.created[0]!) };
+    }, log),
+
+    UpdateService: unary(async (req) => {
+      const input = serviceInputFromProto(req.service, 'service');
+      const { diff, state } = await control.change((d) => d.update(input, { replaceBackends: req.replaceBackends }, 'service'));
+      const id = diff.changes[0]?.id ?? diff.unchanged[0]!;
+      return { service: serviceOf(state, id), changed: diff.changes.length > 0 };
+    }, log),
+
+    DeleteService: unary(async (req) => {
+      await control.change((d) => d.delete(req.serviceId, 'service_id'));
+      return {};
+    }, log),
+
+    GetService: unary((req) => ({ service: serviceOf(control.state, req.serviceId) }), log),
+
+    ListServices: unary(() => ({ services: control.state.list().map(serviceToProto) }), log),
+
+    AddBackend: unary(async (req) => {
+      const backend = backendInputFromProto(req.backend, 'backend');
+      const { diff, state } = await control.change((d) => d.addBackend(req.serviceId, backend));
+      return { service: serviceOf(state, diff.changes[0]!.id) };
+    }, log),
+
+    UpdateBackend: unary(async (req) => {
+      const patch = updateBackendPatchFromProto(req);
+      const { diff, state } = await control.change((d) => d.updateBackend(req.serviceId, req.address, patch));
+      const id = diff.changes[0]?.id ?? diff.unchanged[0] ?? state.get(req.serviceId).id;
+      return { service: serviceOf(state, id), changed: diff.changes.length > 0 };
+    }, log),
+
+    RemoveBackend: unary(async (req) => {
+      const { diff, state } = await control.change((d) => d.removeBackend(req.serviceId, req.address));
+      return { service: serviceOf(state, diff.changes[0]!.id) };
+    }, log),
+
+    Apply: unary(async (req) => {
+      const inputs: ServiceInput[] = (req.services ?? []).map((s, i) => serviceInputFromProto(s, `services[${i}]`));
+      const { diff } = await control.change((d) => d.apply(inputs, { origin: 'api', field: 'services' }), { dryRun: req.dryRun });
+      return applyResponseFromDiff(diff, req.dryRun);
+    }, log),
+
+    GetStats: unary((req) => statsToProto(control.stats(req.serviceId === '' ? undefined : req.serviceId)), log),
+
+    GetStatus: unary(() => statusToProto(control.status()), log),
+  };
+}

@@ -1,0 +1,404 @@
+// xlbd's lifecycle. start(): restore the desired state, resolve the interface and gateway, get a
+// datapath (adopt / upgrade / load, see datapath/open.ts), bring it in step with the state, pin it,
+// attach it without a gap, then serve the API (and metrics) and tell systemd it is ready.
+// stop(): stop serving and leave the datapath running (unless detach is asked for).
+// reload(): re-read the config file: services layer, gateway and outer sources take effect at
+// once; settings fixed at load time are reported as needing a restart.
+import { EventEmitter } from 'node:events';
+import { dirname, join } from 'node:path';
+import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
+import { startApiServer, type ApiServer, type LoadBalancerControl } from '../../api/server/index.js';
+import type { XlbdConfig } from '../config/index.js';
+import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
+import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
+import type { DesiredState, StateDiff } from '../model/index.js';
+import { Reconciler, type ChangeResult } from '../reconciler/index.js';
+import { restoreDesiredState } from '../state/index.js';
+import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
+import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
+import { ensureBpffs } from './datapath/bpffs.js';
+import { openDatapath, type DatapathOrigin } from './datapath/open.js';
+import { InstanceLock } from './instance-lock.js';
+import { datapathSettings, sameSettings } from './link-settings.js';
+import { createLogger, type Logger } from './log.js';
+import { startMetrics, type MetricsEndpoint, type MetricsFactory } from './metrics-hook.js';
+import { systemdNotifier, type Notifier } from './notify.js';
+import { statsReport, type StatsReport, type StatusReport } from './reports.js';
+import { XLB_VERSION } from './version.js';
+import { restartOnlyChanges } from './reload.js';
+import type { DaemonEvents, DaemonView } from './view.js';
+
+export interface DaemonOptions {
+  log?: Logger;
+  /** Reads the configuration again for reload() (main: loadConfig with the same flags). */
+  reloadConfig?: () => Promise<XlbdConfig>;
+  notifier?: Notifier;
+  /** lb/metrics's createMetrics; without it /metrics is not served. */
+  metrics?: MetricsFactory | undefined;
+  /** How long start() waits for the gateway's MAC before going on unresolved (default 5000 ms). */
+  gatewayWaitMs?: number;
+  /** Gateway re-check period (default 2000 ms). */
+  gatewayPollMs?: number;
+  /** The BPF object to load (default build/bpf/xlb_lb.o). */
+  objectPath?: string;
+}
+
+interface Running {
+  ifname: string;
+  ifindex: number;
+  dp: LbDatapath;
+  origin: DatapathOrigin;
+  note: string;
+  attach: AttachOutcome;
+  reconciler: Reconciler;
+  gateway: GatewayWatcher;
+  api: ApiServer;
+  metrics: MetricsEndpoint | undefined;
+  lock: InstanceLock;
+}
+
+export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
+  readonly version = XLB_VERSION;
+  readonly log: Logger;
+  #config: XlbdConfig;
+  readonly #o: DaemonOptions;
+  readonly #notifier: Notifier;
+  #run: Running | undefined;
+  #startedAt = 0;
+  #lastReload: StatusReport['lastReload'];
+  #stopping: Promise<void> | undefined;
+
+  constructor(config: XlbdConfig, o: DaemonOptions = {}) {
+    super();
+    this.#config = config;
+    this.#o = o;
+    this.log = o.log ?? createLogger();
+    this.#notifier = o.notifier ?? systemdNotifier({ onError: (e) => this.log.warn(`systemd notify: ${e.message}`) });
+  }
+
+  get instance(): string {
+    return this.#config.instance;
+  }
+
+  get config(): XlbdConfig {
+    return this.#config;
+  }
+
+  get state(): DesiredState {
+    return this.#running().reconciler.state;
+  }
+
+  /** Where the attach record lives: next to the state file. */
+  get #recordPath(): string {
+    return join(dirname(this.#config.stateFile), 'datapath-attach.json');
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.#run || this.#startedAt) throw new Error('xlbd: start() was already called');
+    this.#startedAt = Date.now();
+    const c = this.#config;
+    const log = this.log;
+    for (const w of c.warnings) log.warn(w);
+    if (c.interfaces.length !== 1) {
+      throw new Error(
+        `interfaces: ${c.interfaces.length} given (${c.interfaces.join(', ')}); one xlbd instance drives one interface, ` +
+          'because the datapath has one source MAC and one gateway MAC — run one instance per interface',
+      );
+    }
+    const ifname = c.interfaces[0]!;
+    const lock = InstanceLock.acquire(join(dirname(c.stateFile), 'xlbd.pid'), c.instance);
+    const cleanup: Array<() => unknown> = [() => lock.release()];
+    try {
+      const mounted = ensureBpffs(c.bpffsDir);
+      if (mounted) log.info(mounted);
+      const ifindex = ifNameToIndex(ifname);
+
+      const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
+      for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      log.info(
+        restored.found
+          ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
+          : `no state file at ${c.stateFile}: first start`,
+      );
+
+      const gateway = new GatewayWatcher({ interfaceName: ifname, gateway: c.gateway.address, pollMs: this.#o.gatewayPollMs, log });
+      cleanup.push(() => gateway.stop());
+      const facts = await gateway.waitForMac(this.#o.gatewayWaitMs ?? 5000);
+      if (!usableMac(facts)) log.warn(`${facts.gateway.problem ?? 'gateway unresolved'}; encapsulated packets need it (retrying every poll)`);
+
+      const opened = openDatapath(c.bpffsDir, this.#loadOptions());
+      const dp = opened.dp;
+      cleanup.push(() => dp.close(), () => opened.previous?.close());
+      if (opened.origin === 'replaced') log.warn(`datapath: ${opened.reason}`);
+      else log.info(`datapath ${opened.origin}: ${opened.reason}`);
+      if (!restored.found && opened.origin === 'adopted' && dp.services().length > 0) {
+        log.warn(`the adopted datapath has ${dp.services().length} services but there is no state file: they are removed now`);
+      }
+
+      this.#writeSettings(dp, facts);
+      const reconciler = new Reconciler({
+        datapath: dp,
+        state: restored.state,
+        stateFile: c.stateFile,
+        log,
+        onBackendSet: (e) => this.emit('backendSet', e),
+      });
+      const sync = await reconciler.syncAll();
+      if (sync.upserted.length || sync.deleted.length || sync.backendSets.length) {
+        log.info(`datapath brought in step: ${sync.upserted.length} services written, ${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`);
+      }
+      await reconciler.persist();
+
+      if (opened.origin !== 'adopted') dp.pin(c.bpffsDir);
+      const attach = await this.#attach(dp, ifindex, ifname, opened.previousProgId);
+      opened.previous?.close();
+
+      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock };
+      this.#run = running;
+      gateway.on('change', (f) => this.#onFacts(f));
+      gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
+      gateway.start();
+
+      running.api = await startApiServer({
+        control: this,
+        listen: c.api.listen,
+        socketMode: c.api.socketMode,
+        socketGroup: c.api.socketGroup,
+        tls: c.api.tls,
+        insecure: c.api.insecure,
+        onRequest: (method, code, seconds) => this.emit('apiRequest', { method, code, seconds }),
+        log,
+      });
+      cleanup.push(() => running.api.close(0));
+      log.info(`API listening on ${running.api.address}`);
+      if (this.#o.metrics) {
+        const m = c.metrics.listen;
+        running.metrics = await startMetrics(this.#o.metrics, this, m.host, m.port);
+        log.info(`metrics on http://${m.target}/metrics`);
+      } else {
+        log.info('metrics: lb/metrics is not available in this build; /metrics is not served');
+      }
+      const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
+      await this.#notifier.ready(summary);
+      log.info(`ready: ${summary}`);
+    } catch (e) {
+      this.#run = undefined;
+      for (const f of cleanup.reverse()) {
+        try {
+          await f();
+        } catch {
+          // best effort: the original error is what matters
+        }
+      }
+      throw e;
+    }
+  }
+
+  /** Stops serving. The datapath keeps running unless `detach` (default: config detach_on_exit). */
+  stop(o: { detach?: boolean } = {}): Promise<void> {
+    this.#stopping ??= this.#stop(o.detach ?? this.#config.detachOnExit);
+    return this.#stopping;
+  }
+
+  async #stop(detach: boolean): Promise<void> {
+    const r = this.#run;
+    if (!r) return;
+    await this.#notifier.stopping();
+    await r.api.close(3000);
+    await r.metrics?.close();
+    r.gateway.stop();
+    await r.reconciler.idle();
+    if (detach) {
+      const cur = attachedProgram(r.ifindex);
+      if (cur.progId === r.dp.program.id && (cur.mode === 'native' || cur.mode === 'generic')) r.dp.detach(r.ifindex, cur.mode);
+      r.dp.close();
+      LbDatapath.unpin(this.#config.bpffsDir);
+      await removeAttachRecord(this.#recordPath);
+      this.log.info(`detached from ${r.ifname} and removed the pins in ${this.#config.bpffsDir}`);
+    } else {
+      r.dp.close();
+      this.log.info(`stopped; the datapath stays attached to ${r.ifname} (program ${r.attach.programId})`);
+    }
+    r.lock.release();
+    this.#run = undefined;
+  }
+
+  /** Re-reads the configuration (SIGHUP). Never throws: the outcome is logged and in status(). */
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    const r = this.#running();
+    await this.#notifier.reloading();
+    let outcome: { ok: boolean; message: string };
+    try {
+      if (!this.#o.reloadConfig) throw new Error('this daemon was started without a config source to reload');
+      const next = await this.#o.reloadConfig();
+      const restart = restartOnlyChanges(this.#config, next);
+      for (const what of restart) this.log.warn(`reload: ${what} changed; restart xlbd to apply it (the running value is kept)`);
+      const { diff } = await r.reconciler.change((d) => d.apply(next.services, { origin: 'config', field: 'services' }));
+      if (next.gateway.address !== this.#config.gateway.address) await this.#replaceGateway(r, next.gateway.address);
+      // Settings that take effect at once; the rest keeps its running value.
+      this.#config = { ...this.#config, services: next.services, gateway: next.gateway, encap: next.encap, detachOnExit: next.detachOnExit, warnings: next.warnings };
+      if (r.gateway.facts) this.#writeSettings(r.dp, r.gateway.facts);
+      outcome = { ok: true, message: `reloaded: services ${describeDiff(diff)}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}` };
+      this.log.info(outcome.message);
+    } catch (e) {
+      outcome = { ok: false, message: `reload failed, the running configuration is kept: ${(e as Error).message}` };
+      this.log.error(outcome.message);
+    }
+    this.#lastReload = { at: Date.now(), ...outcome };
+    this.emit('reloaded', outcome);
+    await this.#notifier.ready(outcome.ok ? 'reloaded' : 'reload failed, running configuration kept');
+    return outcome;
+  }
+
+  // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
+
+  change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
+    return this.#running().reconciler.change(op, o);
+  }
+
+  counters(): DatapathCounters {
+    return this.#running().dp.readCounters();
+  }
+
+  stats(serviceId?: string): StatsReport {
+    const r = this.#running();
+    const state = r.reconciler.state;
+    const only = serviceId === undefined ? undefined : [state.get(serviceId, 'service_id')];
+    return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, only);
+  }
+
+  status(): StatusReport {
+    const r = this.#running();
+    const c = this.#config;
+    const facts = r.gateway.facts;
+    const cur = attachedProgram(r.ifindex);
+    const mac = facts ? usableMac(facts) : undefined;
+    return {
+      version: this.version,
+      instance: c.instance,
+      startedAt: this.#startedAt,
+      uptimeSeconds: Math.floor((Date.now() - this.#startedAt) / 1000),
+      interfaces: [
+        {
+          name: r.ifname,
+          ifindex: r.ifindex,
+          mac: facts?.interface?.mac ?? '',
+          attached: cur.progId === r.dp.program.id,
+          mode: cur.mode,
+          programId: cur.progId,
+          requestedMode: c.xdpMode,
+          fallback: r.attach.fallback,
+        },
+      ],
+      gateway: {
+        ip: c.gateway.address,
+        nextHop: facts?.gateway.nextHop ?? c.gateway.address,
+        mac: mac ?? '',
+        resolved: mac !== undefined,
+        interface: facts?.gateway.routeInterface ?? '',
+        problem: facts?.gateway.problem,
+      },
+      maglev: { tableSize: r.dp.options.tableSize, seed: r.dp.options.seed },
+      services: r.reconciler.state.serviceCount,
+      backends: r.reconciler.state.backendCount,
+      mtu: r.dp.options.mtu,
+      datapath: { origin: r.origin, programId: r.dp.program.id, pinDir: c.bpffsDir, note: r.note },
+      adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
+      diverged: r.reconciler.diverged,
+      lastReload: this.#lastReload,
+    };
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  #running(): Running {
+    if (!this.#run) throw new Error('xlbd is not running');
+    return this.#run;
+  }
+
+  #loadOptions(): LoadOptions {
+    const c = this.#config;
+    const o: LoadOptions = {
+      seed: c.maglev.seed,
+      tableSize: c.maglev.tableSize,
+      mtu: c.mtu,
+      // Datapath ids are 0..max-1 and the model hands out 1..maps-1: the map sizes are the config's.
+      maxServices: c.maps.services,
+      maxBackends: c.maps.backends,
+      flowTableSize: c.maps.flows,
+    };
+    if (this.#o.objectPath) o.objectPath = this.#o.objectPath;
+    return o;
+  }
+
+  async #attach(dp: LbDatapath, ifindex: number, ifname: string, previousProgId: number | undefined): Promise<AttachOutcome> {
+    const record = await readAttachRecord(this.#recordPath);
+    const known = record[ifname]?.ifindex === ifindex ? record[ifname]!.progIds : [];
+    const ours = new Set([...known, ...(previousProgId ? [previousProgId] : [])]);
+    // Recorded before the attach, so a crash right after it still recognises the program.
+    record[ifname] = { ifindex, progIds: [...ours, dp.program.id], mode: this.#config.xdpMode };
+    await writeAttachRecord(this.#recordPath, record);
+    const outcome = attachDatapath({ ifindex, ifname, program: dp.program, mode: this.#config.xdpMode, ours });
+    record[ifname] = { ifindex, progIds: [dp.program.id], mode: outcome.mode };
+    await writeAttachRecord(this.#recordPath, record);
+    const what =
+      outcome.action === 'kept'
+        ? `program ${outcome.programId} already attached`
+        : outcome.action === 'replaced'
+          ? `program ${outcome.programId} replaced program ${outcome.replacedProgId} atomically`
+          : `program ${outcome.programId} attached`;
+    this.log.info(`${ifname}: ${what} (XDP ${outcome.mode})`);
+    if (outcome.fallback) {
+      this.log.error(
+        `${ifname}: NATIVE XDP IS NOT AVAILABLE (${outcome.fallbackReason}); FELL BACK TO GENERIC MODE, which is much slower. ` +
+          'Set xdp_mode: generic to make this explicit, or use a driver with XDP support',
+      );
+    } else if (outcome.mode !== this.#config.xdpMode) {
+      this.log.warn(`${ifname}: the running datapath is attached in ${outcome.mode} mode (xdp_mode: ${this.#config.xdpMode}); it is kept to avoid a gap — detach and restart to change the mode`);
+    }
+    return outcome;
+  }
+
+  #writeSettings(dp: LbDatapath, facts: NextHopFacts): void {
+    const current = dp.getConfig();
+    const next = datapathSettings(facts, this.#config.encap, current);
+    if (!next) {
+      this.log.warn('lb_config not written yet: the interface MAC or the gateway MAC is unknown (packets to VIPs are dropped as noConfig)');
+      return;
+    }
+    if (sameSettings(current, next)) return;
+    dp.setConfig(next);
+    this.log.info(
+      `lb_config: ${next.ifMac} → gateway ${next.gatewayMac}, sources ${[next.sourceV4 ?? next.sourceCidrV4, next.sourceV6 ?? next.sourceCidrV6].filter(Boolean).join(', ') || 'none'}`,
+    );
+  }
+
+  #onFacts(facts: NextHopFacts): void {
+    const r = this.#run;
+    if (!r) return;
+    try {
+      this.#writeSettings(r.dp, facts);
+    } catch (e) {
+      this.log.error(`cannot update lb_config: ${(e as Error).message}`);
+    }
+    this.emit('gateway', facts);
+  }
+
+  async #replaceGateway(r: Running, address: string): Promise<void> {
+    const next = new GatewayWatcher({ interfaceName: r.ifname, gateway: address, pollMs: this.#o.gatewayPollMs, log: this.log });
+    const facts = await next.waitForMac(this.#o.gatewayWaitMs ?? 5000);
+    r.gateway.stop();
+    r.gateway = next;
+    next.on('change', (f) => this.#onFacts(f));
+    next.on('error', (e) => this.log.warn(`gateway check failed: ${e.message}`));
+    next.start();
+    if (!usableMac(facts)) this.log.warn(`new gateway ${address}: ${facts.gateway.problem}`);
+  }
+}
+
+function describeDiff(d: StateDiff): string {
+  const parts = [`${d.created.length} created`, `${d.updated.length} updated`, `${d.deleted.length} deleted`, `${d.unchanged.length} unchanged`];
+  return parts.join(', ');
+}

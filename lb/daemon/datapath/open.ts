@@ -1,0 +1,122 @@
+// Choosing how to get a datapath at start, without ever interrupting one that carries traffic:
+//
+//   nothing pinned                         → load a fresh one                        ('loaded')
+//   pinned, same settings, same program    → adopt it as it is                       ('adopted')
+//   pinned, same settings, new program     → load the new program on the pinned maps
+//                                            (state, flows and counters kept)        ('upgraded')
+//   pinned, other settings or map layout   → load a fresh one; the caller swaps it in
+//                                            atomically and re-pins                  ('replaced')
+//
+// "Same program" is decided by the kernel's program tag (a hash of the instructions, computed
+// with map references masked): the built object is loaded on the pinned maps and compared, and
+// discarded when identical.
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { BpfMap, BpfProgram } from '../../../bpf/libbpf-ts/index.js';
+import { LbDatapath, type LoadOptions, type ResolvedLoadOptions } from '../../datapath/index.js';
+
+export type DatapathOrigin = 'loaded' | 'adopted' | 'upgraded' | 'replaced';
+
+export interface OpenedDatapath {
+  dp: LbDatapath;
+  origin: DatapathOrigin;
+  /** The datapath found pinned, when it is being upgraded or replaced (its program may be attached). */
+  previous: LbDatapath | undefined;
+  /** Program id pinned before (to recognise it attached), if any could be read. */
+  previousProgId: number | undefined;
+  /** Human explanation of the choice, for the log. */
+  reason: string;
+}
+
+/** Load-time settings that differ between a pinned datapath and the wanted one ([] = compatible). */
+export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOptions): string[] {
+  const diffs: string[] = [];
+  const check = (name: string, have: unknown, want: unknown) => {
+    if (have !== want) diffs.push(`${name} ${String(have)} → ${String(want)}`);
+  };
+  check('maglev.seed', pinned.seed, wanted.seed);
+  check('maglev.table_size', pinned.tableSize, wanted.tableSize);
+  check('mtu', pinned.mtu, wanted.mtu);
+  check('maps.services', pinned.maxServices, wanted.maxServices);
+  check('maps.backends', pinned.maxBackends, wanted.maxBackends);
+  // The kernel rounds a per-CPU LRU map up to a multiple of the CPU count.
+  const cpus = BpfMap.possibleCpus;
+  const flows = Math.ceil(wanted.flowTableSize / cpus) * cpus;
+  if (pinned.flowTableSize !== wanted.flowTableSize && pinned.flowTableSize !== flows) {
+    diffs.push(`maps.flows ${pinned.flowTableSize} → ${wanted.flowTableSize}`);
+  }
+  check('stateless', pinned.stateless, wanted.stateless ?? false);
+  return diffs;
+}
+
+/** Id of an XDP program pinned in `dir` (whatever the maps next to it look like), if any. */
+function pinnedProgramId(dir: string): number | undefined {
+  for (const name of readdirSync(dir)) {
+    try {
+      const p = BpfProgram.openPinned(join(dir, name));
+      const id = p.type === 'xdp' ? p.id : undefined;
+      p.close();
+      if (id !== undefined) return id;
+    } catch {
+      // a map pin, or not a pin at all
+    }
+  }
+  return undefined;
+}
+
+function hasPins(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).length > 0;
+}
+
+export function openDatapath(dir: string, wanted: LoadOptions): OpenedDatapath {
+  if (!hasPins(dir)) {
+    return { dp: LbDatapath.load(wanted), origin: 'loaded', previous: undefined, previousProgId: undefined, reason: `nothing pinned in ${dir}` };
+  }
+  let pinned: LbDatapath;
+  try {
+    pinned = LbDatapath.adopt(dir);
+  } catch (e) {
+    // Another map layout (an older or newer xlb), or a half-removed pin set: start a fresh
+    // datapath; the caller replaces the attached program atomically if it recognises it.
+    return {
+      dp: LbDatapath.load(wanted),
+      origin: 'replaced',
+      previous: undefined,
+      previousProgId: pinnedProgramId(dir),
+      reason: `the pins in ${dir} cannot be adopted (${(e as Error).message})`,
+    };
+  }
+  const diffs = settingDifferences(pinned.options, wanted);
+  if (diffs.length) {
+    try {
+      return {
+        dp: LbDatapath.load(wanted),
+        origin: 'replaced',
+        previous: pinned,
+        previousProgId: pinned.program.id,
+        reason: `load-time settings changed (${diffs.join(', ')}); established flows will be placed again by Maglev`,
+      };
+    } catch (e) {
+      pinned.close();
+      throw e;
+    }
+  }
+  let candidate: LbDatapath;
+  try {
+    candidate = LbDatapath.upgrade(dir, wanted.objectPath === undefined ? {} : { objectPath: wanted.objectPath });
+  } catch (e) {
+    pinned.close();
+    throw e;
+  }
+  if (candidate.program.tag === pinned.program.tag) {
+    candidate.close();
+    return { dp: pinned, origin: 'adopted', previous: undefined, previousProgId: pinned.program.id, reason: `program ${pinned.program.id} (tag ${pinned.program.tag}) pinned in ${dir}` };
+  }
+  return {
+    dp: candidate,
+    origin: 'upgraded',
+    previous: pinned,
+    previousProgId: pinned.program.id,
+    reason: `program tag ${pinned.program.tag} → ${candidate.program.tag}, maps kept`,
+  };
+}

@@ -1,0 +1,105 @@
+// Converging the datapath to a desired state, touching only what differs. Used for every change
+// (scope = the services the change touched), for rollback (same scope, old state as target) and at
+// start (scope = everything, e.g. after adopting a datapath whose maps may predate the state file).
+//
+// Two phases, so a backend id can move from one service to another inside one change without the
+// datapath ever seeing it owned twice (the model only reuses ids when every free id was freed
+// recently, but then it may):
+//   A. remove: services that must go are deleted; a service that gives up an id another service
+//      wants first shrinks to the backends it keeps.
+//   B. add/update: services are (re)declared and get their full backend set.
+import type { DatapathBackend, DatapathService, LbDatapath } from '../datapath/index.js';
+import type { Service } from '../model/index.js';
+
+/** The datapath operations the reconciler uses (LbDatapath implements them). */
+export type DatapathPort = Pick<LbDatapath, 'services' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends'>;
+
+export interface SyncReport {
+  upserted: number[];
+  deleted: number[];
+  /** Service ids whose backend set (and Maglev table) was rewritten, with the build time. */
+  backendSets: { serviceId: number; seconds: number; backends: number }[];
+}
+
+export function datapathServiceOf(s: Service): DatapathService {
+  return { id: s.datapathId, vip: s.vip, port: s.port, protocol: s.protocol, sourceHash: s.flags.sourceHash };
+}
+
+export function datapathBackendsOf(s: Service): DatapathBackend[] {
+  return s.backends.map((b) => ({ id: b.datapathId, address: b.address, weight: b.weight, state: b.state }));
+}
+
+function sameService(a: DatapathService, b: DatapathService): boolean {
+  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && Boolean(a.sourceHash) === Boolean(b.sourceHash);
+}
+
+function sameKey(a: DatapathService, b: DatapathService): boolean {
+  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol;
+}
+
+function backendKey(b: DatapathBackend): string {
+  const state = b.state === 'draining' || b.weight === 0 ? 'draining' : 'active';
+  return `${b.id}|${b.address}|${b.weight}|${state}`;
+}
+
+function sameBackends(a: readonly DatapathBackend[], b: readonly DatapathBackend[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(a.map(backendKey));
+  return b.every((x) => set.has(backendKey(x)));
+}
+
+/**
+ * Makes the datapath hold exactly `target` for the services in scope. `scope` lists datapath
+ * service ids to consider (from either side); 'all' also deletes datapath services the target
+ * does not know. Throws whatever the datapath throws; the caller rolls back.
+ */
+export function syncDatapath(
+  dp: DatapathPort,
+  target: readonly Service[],
+  scope: ReadonlySet<number> | 'all',
+  now: () => number = () => performance.now(),
+): SyncReport {
+  const report: SyncReport = { upserted: [], deleted: [], backendSets: [] };
+  const inScope = (id: number) => scope === 'all' || scope.has(id);
+  const want = new Map(target.filter((s) => inScope(s.datapathId)).map((s) => [s.datapathId, s]));
+  // Which service every target backend id belongs to (all of the target: ids move across scope).
+  const wantedOwner = new Map<number, number>();
+  for (const s of target) for (const b of s.backends) wantedOwner.set(b.datapathId, s.datapathId);
+
+  // Phase A: remove.
+  for (const cur of dp.services()) {
+    if (!inScope(cur.id)) continue;
+    const t = want.get(cur.id);
+    if (!t || !sameKey(cur, datapathServiceOf(t))) {
+      dp.deleteService(cur.id);
+      report.deleted.push(cur.id);
+      continue;
+    }
+    const keepIds = new Set(t.backends.map((b) => b.datapathId));
+    const current = dp.backends(cur.id);
+    const leaving = current.filter((b) => !keepIds.has(b.id));
+    if (leaving.some((b) => wantedOwner.has(b.id) && wantedOwner.get(b.id) !== cur.id)) {
+      timedSetBackends(dp, cur.id, current.filter((b) => keepIds.has(b.id)), report, now);
+    }
+  }
+
+  // Phase B: add and update, in target order (deterministic).
+  const present = new Map(dp.services().map((s) => [s.id, s]));
+  for (const t of want.values()) {
+    const svc = datapathServiceOf(t);
+    const cur = present.get(t.datapathId);
+    if (!cur || !sameService(cur, svc)) {
+      dp.upsertService(svc);
+      report.upserted.push(t.datapathId);
+    }
+    const backends = datapathBackendsOf(t);
+    if (!cur || !sameBackends(dp.backends(t.datapathId), backends)) timedSetBackends(dp, t.datapathId, backends, report, now);
+  }
+  return report;
+}
+
+function timedSetBackends(dp: DatapathPort, id: number, backends: DatapathBackend[], report: SyncReport, now: () => number): void {
+  const t0 = now();
+  dp.setBackends(id, backends);
+  report.backendSets.push({ serviceId: id, seconds: (now() - t0) / 1000, backends: backends.length });
+}
