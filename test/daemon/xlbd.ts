@@ -1,0 +1,130 @@
+// Runs the real xlbd (lb/daemon/main.ts, transpiled on load by test/lab/ts-register.mjs) on a lab
+// LB node. It runs with `nsenter --net` (the lab's keepMounts): the node's network namespace, the
+// host's bpffs, so its pins outlive it exactly as in production. Every daemon gets its own instance
+// name, state directory and pin directory (under the lab's pin dir, removed with the lab).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { repoRoot } from '../../lb/paths.js';
+import { LAB_SCRIPTS, type Lab, type LabProcess } from '../lab/lab.js';
+import { TestClient } from './grpc.js';
+
+export const XLBD_MAIN = join(repoRoot, 'lb', 'daemon', 'main.ts');
+
+export interface XlbdSetup {
+  lab: Lab;
+  node?: string;
+  /** Extra/overriding YAML settings (snake_case, as in xlb.yaml). */
+  config?: Record<string, unknown>;
+  /** Extra command-line flags. */
+  args?: string[];
+}
+
+/** A daemon's files and identity; survives restarts of the process. */
+export class XlbdInstance {
+  readonly instance: string;
+  readonly dir: string;
+  readonly socket: string;
+  readonly configPath: string;
+  readonly stateDir: string;
+  readonly pinDir: string;
+  readonly node: string;
+  proc: LabProcess | undefined;
+  #client: TestClient | undefined;
+
+  constructor(readonly setup: XlbdSetup) {
+    this.node = setup.node ?? 'lb1';
+    this.instance = `t${process.pid}-${randomBytes(3).toString('hex')}`;
+    this.dir = mkdtempSync(join(tmpdir(), `xlbd-${this.instance}-`));
+    this.socket = join(this.dir, 'run', 'xlb.sock');
+    this.stateDir = join(this.dir, 'state');
+    this.pinDir = join(setup.lab.pinDir, `xlbd-${this.instance}`);
+    this.configPath = join(this.dir, 'xlb.yaml');
+    this.writeConfig(setup.config ?? {});
+  }
+
+  /** The config file: lab defaults merged with `extra` (top-level keys replace). */
+  writeConfig(extra: Record<string, unknown>): void {
+    const ctx = this.setup.lab.lbContext(this.node);
+    const doc = {
+      instance: this.instance,
+      interfaces: ['eth0'],
+      gateway: ctx.gatewayIpv4,
+      maglev: { table_size: 4093, seed: 7 },
+      maps: { services: 64, backends: 256, flows: 16384 },
+      api: { listen: `unix://${this.socket}` },
+      metrics: { listen: `127.0.0.1:${9700 + Math.floor(Math.random() * 200)}` },
+      state_dir: this.stateDir,
+      bpffs_dir: this.pinDir,
+      ...extra,
+    };
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(this.configPath, stringify(doc));
+  }
+
+  get stateFile(): string {
+    return join(this.stateDir, this.instance, 'desired-state.json');
+  }
+
+  get client(): TestClient {
+    this.#client ??= new TestClient(`unix://${this.socket}`);
+    return this.#client;
+  }
+
+  /** Starts the process; resolves once it logged "ready" (rejects with its output if it exits). */
+  async start(args: string[] = this.setup.args ?? []): Promise<LabProcess> {
+    if (this.proc?.running) throw new Error('xlbd already running');
+    const argv = [process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
+    this.proc = this.setup.lab.spawn(this.node, argv, { keepMounts: true, description: `xlbd ${this.instance}` });
+    await this.proc.waitForOutput(/xlbd info: ready: /, 60_000);
+    return this.proc;
+  }
+
+  /** Runs xlbd expecting it to fail at start; returns its exit code and output. */
+  async startExpectingFailure(args: string[] = []): Promise<{ code: number | null; output: string }> {
+    const argv = [process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
+    const proc = this.setup.lab.spawn(this.node, argv, { keepMounts: true, description: `xlbd ${this.instance} (expected to fail)` });
+    const status = await Promise.race([
+      proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`xlbd did not exit\n${proc.tail()}`)), 60_000)),
+    ]);
+    return { code: status.code, output: `${proc.stdout}${proc.stderr}` };
+  }
+
+  /** Sends a signal to the daemon (not its group: nsenter execs node, so pid is the daemon). */
+  signal(sig: NodeJS.Signals): void {
+    if (!this.proc?.pid) throw new Error('xlbd not started');
+    process.kill(this.proc.pid, sig);
+  }
+
+  async kill9(): Promise<void> {
+    this.signal('SIGKILL');
+    await this.proc!.exited;
+  }
+
+  async stop(sig: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!this.proc?.running) return { code: null, signal: null };
+    this.signal(sig);
+    const status = await Promise.race([
+      this.proc.exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`xlbd did not stop\n${this.proc!.tail()}`)), 20_000)),
+    ]);
+    return status;
+  }
+
+  /** Everything the process printed. */
+  get output(): string {
+    return this.proc ? `${this.proc.stdout}${this.proc.stderr}` : '';
+  }
+
+  /** Closes the client, stops the process (SIGKILL if needed) and removes the files. */
+  async dispose(): Promise<void> {
+    this.#client?.close();
+    this.#client = undefined;
+    if (this.proc?.running) await this.proc.stop('SIGKILL', 1000);
+    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.pinDir, { recursive: true, force: true });
+  }
+}
