@@ -47,8 +47,9 @@ function tokenize(input: string): Token[] {
 
 const PROTOS: Record<string, CaptureProto> = { tcp: 'tcp', udp: 'udp', icmp: 'icmp', icmp6: 'icmp', icmpv6: 'icmp', any: 'any' };
 
+/** A port, or a botched attempt at one (starts with a digit): reported as a bad port. */
 function isPortToken(t: Token | undefined): boolean {
-  return !!t && (t.text === 'any' || t.text === '*' || /^[0-9]+$/.test(t.text));
+  return !!t && (t.text === 'any' || t.text === '*' || /^[0-9]/.test(t.text));
 }
 
 /** Parses one filter of the grammar above into a validated rule. */

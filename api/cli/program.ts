@@ -9,6 +9,7 @@ import { secondsParser } from './args.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerBackendCommands } from './commands/backend.js';
 import { registerDecapCommands } from './commands/decap.js';
+import { registerRecordCommand } from './commands/record.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerStatsCommand } from './commands/stats.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -69,5 +70,6 @@ export function buildProgram(io: CliIo): Command {
   registerStatsCommand(program, io);
   registerStatusCommand(program, io);
   registerDecapCommands(program, io);
+  registerRecordCommand(program, io);
   return program;
 }

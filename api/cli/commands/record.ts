@@ -1,0 +1,252 @@
+// xlb record FILTER [FILTER ...] -w FILE|- [--snaplen N] [--count N] [--bytes N] [--duration 10s]
+//            [--point ingress|egress|both] [--format pcap|pcapng] [--quiet]
+// Streams a recording of the datapath (xlb.v1.Recorder/Record) into a pcap/pcapng file or stdout.
+// The filter grammar lives in recorder/filter.ts (docs/recorder.md).
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { RecordEnd__Output } from '../../generated/xlb/v1/RecordEnd.js';
+import type { RecordStats__Output } from '../../generated/xlb/v1/RecordStats.js';
+import { FilterSyntaxError, parseFilters, ruleToSpec } from '../../../recorder/filter.js';
+import { RecorderApiClient } from '../../../recorder/client.js';
+import type { CaptureProtocol } from '../../generated/xlb/v1/CaptureProtocol.js';
+import { examples, withContext } from '../action.js';
+import { parsePositiveInt } from '../args.js';
+import type { CliContext } from '../context.js';
+import { UsageError } from '../errors.js';
+import type { CliIo } from '../io.js';
+
+interface RecordOptions {
+  write: string;
+  snaplen?: number;
+  count?: number;
+  bytes?: number;
+  duration?: number; // ms
+  point: 'ingress' | 'egress' | 'both';
+  format?: 'pcap' | 'pcapng';
+  quiet?: boolean;
+}
+
+const PROTO_ENUM: Record<string, CaptureProtocol> = {
+  any: 'CAPTURE_PROTOCOL_ANY',
+  tcp: 'CAPTURE_PROTOCOL_TCP',
+  udp: 'CAPTURE_PROTOCOL_UDP',
+  icmp: 'CAPTURE_PROTOCOL_ICMP',
+};
+
+const END_TEXT: Record<string, string> = {
+  RECORD_END_REASON_MAX_PACKETS: 'packet count reached',
+  RECORD_END_REASON_MAX_BYTES: 'byte limit reached',
+  RECORD_END_REASON_MAX_DURATION: 'duration reached',
+  RECORD_END_REASON_STOPPED: 'stopped',
+  RECORD_END_REASON_SHUTDOWN: 'the daemon shut down',
+};
+
+/** "10s", "500ms", "2m", "1h", "1.5" (seconds) → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^([0-9]*\.?[0-9]+)(ms|s|m|h)?$/.exec(text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m?.[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  const ms = m ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!Number.isFinite(ms) || ms < 1) throw new InvalidArgumentError('must be a duration like 10s, 500ms, 2m or 1h (at least 1ms).');
+  return ms;
+}
+
+/** A whole number ≥ 1 with an optional k/M/G suffix (×1000ⁿ): --bytes 10M. */
+export function parseByteCount(text: string): number {
+  const m = /^([1-9][0-9]*)([kKmMgG]?)$/.exec(text);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[(m?.[2] ?? '').toLowerCase() as '' | 'k' | 'm' | 'g'];
+  const n = m ? Number(m[1]) * mult : NaN;
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('must be a whole number >= 1, optionally with k, M or G (×1000).');
+  return n;
+}
+
+function parseSnaplen(text: string): number {
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > 0xffffffff) throw new InvalidArgumentError('must be a whole number >= 1.');
+  return Number(text);
+}
+
+/**
+ * Where the capture goes. A file is written synchronously, one whole chunk (whole packets) at a
+ * time, so it is a valid capture after every write. stdout goes through Node's stream: when its
+ * reader (tshark, Wireshark) is slower than the recording, `onFull` pauses the gRPC stream, so
+ * flow control pushes back to the daemon, which then drops and counts the excess as lost instead
+ * of buffering without bound.
+ */
+class Output {
+  readonly #fd: number | undefined;
+  broken: NodeJS.ErrnoException | undefined;
+  onFull: (() => void) | undefined;
+  onDrain: (() => void) | undefined;
+
+  constructor(target: string) {
+    if (target !== '-') {
+      this.#fd = openSync(target, 'w', 0o644);
+      return;
+    }
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => (this.broken ??= e));
+    process.stdout.on('drain', () => this.onDrain?.());
+  }
+
+  write(chunk: Buffer): void {
+    if (this.broken) return;
+    if (this.#fd === undefined) {
+      if (!process.stdout.write(chunk)) this.onFull?.();
+      return;
+    }
+    try {
+      for (let off = 0; off < chunk.length; ) off += writeSync(this.#fd, chunk, off);
+    } catch (e) {
+      this.broken = e as NodeJS.ErrnoException;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#fd === undefined) {
+      if (!this.broken && process.stdout.writableLength > 0) {
+        await new Promise<void>((resolve) => {
+          process.stdout.once('drain', resolve);
+          process.stdout.once('error', () => resolve());
+        });
+      }
+      return;
+    }
+    try {
+      fsyncSync(this.#fd);
+    } finally {
+      closeSync(this.#fd);
+    }
+  }
+}
+
+function progressLine(s: RecordStats__Output): string {
+  return `${s.matched} matched, ${s.captured} captured (${s.capturedBytes} bytes), ${s.lost} lost`;
+}
+
+async function record(ctx: CliContext, filters: string[], o: RecordOptions): Promise<void> {
+  let rules;
+  try {
+    rules = parseFilters(filters);
+  } catch (e) {
+    if (e instanceof FilterSyntaxError) {
+      ctx.io.err(`${e.pointer('  ')}\n`);
+      throw new UsageError(`bad filter: ${e.problem} (grammar: SRC [PORT] -> DST [PORT] [tcp|udp|icmp|any], IPv6 in brackets)`);
+    }
+    throw e;
+  }
+  const format = o.format ?? (o.write.endsWith('.pcapng') ? 'pcapng' : 'pcap');
+  const g = ctx.options;
+  const client = RecorderApiClient.connect({
+    server: g.server,
+    insecure: g.insecure === true,
+    tls: { ca: g.tlsCa, cert: g.tlsCert, key: g.tlsKey, serverName: g.tlsServerName },
+  });
+  const out = new Output(o.write);
+  const io = ctx.io;
+  out.onFull = () => call.pause();
+  out.onDrain = () => call.resume();
+  const live = process.stderr.isTTY === true && !o.quiet;
+  let lastStats: RecordStats__Output | undefined;
+  let stopping = 0;
+  const call = client.record(
+    {
+      filters: rules.map((r) => {
+        const s = ruleToSpec(r);
+        return { srcCidr: s.srcCidr, dstCidr: s.dstCidr, srcPort: s.srcPort, dstPort: s.dstPort, proto: PROTO_ENUM[s.proto]! };
+      }),
+      snaplen: o.snaplen ?? 0,
+      points: o.point === 'ingress' ? 'CAPTURE_POINTS_INGRESS' : o.point === 'egress' ? 'CAPTURE_POINTS_EGRESS' : 'CAPTURE_POINTS_BOTH',
+      maxPackets: o.count ?? 0,
+      maxBytes: o.bytes ?? 0,
+      maxDurationMs: o.duration ?? 0,
+      format: format === 'pcapng' ? 'CAPTURE_FORMAT_PCAPNG' : 'CAPTURE_FORMAT_PCAP',
+    },
+    {
+      started: (s) => {
+        if (!o.quiet) {
+          io.err(
+            `recording ${s.recordingId} to ${o.write === '-' ? 'stdout' : o.write} (${format}, snaplen ${s.snaplen}, ${o.point}): ` +
+              `${s.filters.join(' | ')}${live ? '; Ctrl-C stops' : ''}\n`,
+          );
+        }
+      },
+      chunk: (bytes) => {
+        out.write(bytes);
+        if (out.broken && !stopping) {
+          // The reader of stdout went away (e.g. `| head`): nothing more can be written.
+          stopping = 2;
+          call.cancel();
+        }
+      },
+      stats: (s) => {
+        lastStats = s;
+        if (o.quiet) return;
+        if (live) io.err(`\r\x1b[K${progressLine(s)}`);
+        else io.err(`${progressLine(s)}\n`);
+      },
+    },
+  );
+
+  // First Ctrl-C: ask the daemon to stop; it sends the last packets and the end, and the file is
+  // complete. A second one: leave at once (the file still ends on a whole packet).
+  const onSignal = () => {
+    stopping++;
+    if (stopping === 1) {
+      if (live) io.err('\r\x1b[K');
+      if (!o.quiet) io.err('stopping…\n');
+      call.stop();
+    } else call.cancel();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let end: RecordEnd__Output | undefined;
+  try {
+    end = await call.done;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await out.close();
+    client.close();
+  }
+  if (live) io.err('\r\x1b[K');
+  const final = end?.stats ?? lastStats;
+  if (!o.quiet && final) {
+    const why = end ? END_TEXT[end.reason] ?? String(end.reason) : out.broken ? 'output closed' : 'cancelled';
+    io.err(`${progressLine(final)} — ${why}\n`);
+  }
+  if (final && final.lost !== '0') {
+    io.err(`xlb: warning: ${final.lost} of ${final.matched} matched packets were lost (ring buffer full or output too slow)\n`);
+  }
+  if (out.broken && out.broken.code !== 'EPIPE') throw new Error(`writing ${o.write === '-' ? 'stdout' : o.write}: ${out.broken.message}`);
+}
+
+export function registerRecordCommand(program: Command, io: CliIo): void {
+  program
+    .command('record')
+    .description('record packets inside the XDP datapath to a pcap/pcapng file or stdout (live to tshark/Wireshark)')
+    .argument('<filter...>', 'SRC [PORT] -> DST [PORT] [PROTO], one quoted argument per filter; packets matching any are recorded')
+    .requiredOption('-w, --write <file>', 'capture file, or - for stdout')
+    .option('--snaplen <n>', 'bytes kept per packet (1..4096; default the whole frame)', parseSnaplen)
+    .option('-c, --count <n>', 'stop after N packets', parsePositiveInt)
+    .option('--bytes <n>', 'stop before the captured bytes exceed N (k/M/G suffixes)', parseByteCount)
+    .option('-d, --duration <time>', 'stop after this long (10s, 500ms, 2m, 1h)', parseDuration)
+    .addOption(new Option('--point <point>', 'observation point: as received, as sent (encapsulated), or both').choices(['ingress', 'egress', 'both']).default('both'))
+    .addOption(new Option('--format <format>', 'file format (default: pcapng for *.pcapng, else pcap)').choices(['pcap', 'pcapng']))
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText(
+      'after',
+      '\nFilter grammar:  SRC [SPORT] -> DST [DPORT] [PROTO]\n' +
+        '  SRC, DST  any | ADDRESS | ADDRESS/LEN   (IPv6 in brackets: [2001:db8::1], [2001:db8::]/32)\n' +
+        '  PORT      any | * | 1..65535            (omitted = any)\n' +
+        '  PROTO     tcp | udp | icmp | any        (omitted = any; icmp means ICMPv6 for IPv6)\n' +
+        'Both points match the client packet as received: egress records show what xlb sent for it\n' +
+        '(IPIP / IP6IP6 towards the backend). pcapng marks each packet: interface xlb-ingress / xlb-egress,\n' +
+        'direction inbound / outbound (Wireshark: frame.interface_name, frame.packet_flags_direction).\n' +
+        'Ctrl-C stops and leaves a complete file. Progress goes to stderr.\n' +
+        examples([
+          ['xlb record "any -> 10.100.0.10 80 tcp" -w web.pcap -c 100', '100 packets to a VIP (ingress and egress)'],
+          ['xlb record "10.1.1.2 any -> 10.100.0.10 80 tcp" -w - | tshark -r -', 'one client, live in tshark'],
+          ['xlb record "any -> [fd00:100::10] 443" --point egress -w - | wireshark -k -i -', 'IPv6 VIP, as sent, live in Wireshark'],
+          ['xlb record "10.0.0.0/8 -> any udp" "any -> 10.100.0.10 icmp" -d 30s -w cap.pcapng', 'two filters, 30 seconds, pcapng'],
+        ]),
+    )
+    .action(withContext(io, (ctx, filters: string[], o: RecordOptions) => record(ctx, filters, o)));
+}
