@@ -1,0 +1,64 @@
+// The /metrics endpoint: plain node:http on the metrics address (default 127.0.0.1:9641).
+// GET /metrics serves the exposition text; everything else is 404 (or 405 for other methods),
+// so the port exposes nothing but metrics.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { XlbMetrics } from './registry.js';
+
+export interface MetricsServerOptions {
+  metrics: XlbMetrics;
+  /** IP literal or "localhost"; IPv6 without brackets. */
+  host: string;
+  /** 0 = any free port (tests). */
+  port: number;
+  log?: { warn(m: string): void };
+}
+
+export interface MetricsServer {
+  /** http://host:port/metrics with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+async function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0];
+  if (path !== '/metrics') {
+    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found; metrics are at /metrics\n');
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('use GET\n');
+    return;
+  }
+  try {
+    const body = await o.metrics.metrics();
+    res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  } catch (err) {
+    o.log?.warn(`metrics: scrape failed: ${(err as Error).message}`);
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`scrape failed: ${(err as Error).message}\n`);
+  }
+}
+
+export function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
+  const server = createServer((req, res) => void handle(o, req, res));
+  // Scrapers keep connections alive; close() must not wait for them.
+  const closeAll = () => server.closeAllConnections();
+  return new Promise((resolve, reject) => {
+    server.once('error', (err) => reject(new Error(`metrics: cannot listen on ${o.host}:${o.port}: ${err.message}`)));
+    server.listen({ host: o.host, port: o.port }, () => {
+      const { port } = server.address() as AddressInfo;
+      const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+      resolve({
+        url: `http://${host}:${port}/metrics`,
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            closeAll();
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,117 @@
+// xlbd's metrics: a prom-client registry holding the datapath metrics (read from a MetricsSource
+// at scrape time), the metrics the daemon observes (Maglev rebuilds, API requests) and Node's
+// process metrics.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerDatapathMetrics } from './datapath.js';
+import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
+import { ScrapeSnapshot } from './snapshot.js';
+import type { MetricsSource } from './source.js';
+
+export interface XlbMetricsOptions {
+  /** The daemon (or anything with stats() and status()); may be set later with setSource(). */
+  source?: MetricsSource;
+  /** Reported in xlb_build_info until the source's status says otherwise. */
+  version?: string;
+  /** process_* and nodejs_* metrics (default true). */
+  processMetrics?: boolean;
+  /** Told about a failed read of the source (the scrape goes on without the datapath metrics). */
+  onSourceError?: (what: 'stats' | 'status', err: unknown) => void;
+}
+
+export class XlbMetrics {
+  readonly registry = new Registry();
+  #source: MetricsSource | undefined;
+  readonly #maglevRebuild: Histogram<never>;
+  readonly #apiRequests: Counter<'method' | 'code'>;
+  readonly #apiDuration: Histogram<'method'>;
+
+  constructor(o: XlbMetricsOptions = {}) {
+    this.#source = o.source;
+    // The read happens in whichever collect() runs first; this one triggers it too, so a failure
+    // is counted in the same scrape that lacks the data.
+    const sourceErrors = new Counter<'report'>({
+      name: METRIC.sourceErrors,
+      help: "Scrapes that could not read the daemon's stats or status (those metrics were left out).",
+      labelNames: ['report'],
+      registers: [this.registry],
+      collect: () => void snapshot.get(),
+    });
+    const snapshot: ScrapeSnapshot = new ScrapeSnapshot(
+      () => this.#source,
+      (what, err) => {
+        sourceErrors.inc({ report: what });
+        o.onSourceError?.(what, err);
+      },
+    );
+    registerDatapathMetrics(this.registry, () => snapshot.get());
+
+    const version = o.version ?? 'unknown';
+    new Gauge<'version'>({
+      name: METRIC.buildInfo,
+      help: 'Always 1; the version label says which xlbd is running.',
+      labelNames: ['version'],
+      registers: [this.registry],
+      collect(this: Gauge<'version'>) {
+        this.reset();
+        this.set({ version: snapshot.get().status?.version || version }, 1);
+      },
+    });
+
+    this.#maglevRebuild = new Histogram({
+      name: METRIC.maglevRebuild,
+      help: "Time to build one service's Maglev table and swap it into the datapath.",
+      buckets: MAGLEV_REBUILD_BUCKETS,
+      registers: [this.registry],
+    });
+    this.#apiRequests = new Counter({
+      name: METRIC.apiRequests,
+      help: 'Finished gRPC calls, by method (package.Service/Method) and status code name.',
+      labelNames: ['method', 'code'],
+      registers: [this.registry],
+    });
+    this.#apiDuration = new Histogram({
+      name: METRIC.apiDuration,
+      help: 'Duration of gRPC calls, by method.',
+      labelNames: ['method'],
+      buckets: API_DURATION_BUCKETS,
+      registers: [this.registry],
+    });
+    if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The daemon, once it exists (metrics can be served before the datapath is ready). */
+  setSource(source: MetricsSource | undefined): void {
+    this.#source = source;
+  }
+
+  /** api/server's onRequest hook: `startApiServer({ ..., onRequest: metrics.onRequest })`. */
+  readonly onRequest = (method: string, code: string, seconds: number): void => {
+    const name = method.startsWith('/') ? method.slice(1) : method;
+    this.#apiRequests.inc({ method: name, code });
+    if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** One Maglev table build (plus its swap into the datapath) took `seconds`. */
+  readonly observeMaglevRebuild = (seconds: number): void => {
+    if (Number.isFinite(seconds) && seconds >= 0) this.#maglevRebuild.observe(seconds);
+  };
+
+  /** Runs `build` and observes its duration (also when it throws). */
+  timeMaglevRebuild<T>(build: () => T): T {
+    const started = process.hrtime.bigint();
+    try {
+      return build();
+    } finally {
+      this.observeMaglevRebuild(Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  /** The exposition text (Prometheus text format 0.0.4). */
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

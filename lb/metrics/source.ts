@@ -1,0 +1,50 @@
+// What the metrics module reads from the daemon at scrape time. It is the subset of xlbd's own
+// reports (lb/daemon/reports.ts StatsReport / StatusReport, the same objects GetStats and
+// GetStatus are built from), so the daemon plugs itself in as it is: `new XlbMetrics({ source:
+// daemon })`. Kept structural and minimal so the two modules evolve without importing each other.
+
+export interface MetricsBackendStats {
+  address: string;
+  state: 'active' | 'draining';
+  weight: number;
+  /** Cumulative datapath counters of this (service, backend) pair. */
+  packets: number;
+  bytes: number;
+}
+
+export interface MetricsServiceStats {
+  /** Canonical service id, e.g. 10.0.0.10:80/tcp (the `service` label). */
+  id: string;
+  packets: number;
+  bytes: number;
+  backends: MetricsBackendStats[];
+}
+
+export interface MetricsStats {
+  services: MetricsServiceStats[];
+  /** Packets per XDP verdict (pass, tx, drop). */
+  verdicts: Record<string, number>;
+  /** Packets per reason within each verdict, lower_snake_case (drop.no_backend, pass.not_vip, tx.ipip). */
+  reasons: { pass: Record<string, number>; tx: Record<string, number>; drop: Record<string, number> };
+  flowTable: { hits: number; misses: number; newFlows: number; capacity: number };
+  icmp: { forwarded: number; generated: number };
+}
+
+export interface MetricsInterfaceStatus {
+  name: string;
+  attached: boolean;
+  /** The mode the program runs in (native, generic, ...): the `mode` label. */
+  mode: string;
+}
+
+export interface MetricsStatus {
+  version: string;
+  interfaces: MetricsInterfaceStatus[];
+}
+
+/** Read once per scrape; either call may throw (then the datapath metrics are skipped and
+ *  xlb_metrics_source_errors_total counts it). */
+export interface MetricsSource {
+  stats(): MetricsStats;
+  status(): MetricsStatus;
+}
