@@ -7,6 +7,8 @@
 //   4. icmp.h     too big for the tunnel → ICMP frag-needed / Packet Too Big from the VIP
 //   5. encap.h    IPIP / IP6IP6 / 4in6 / 6in4 towards the backend, XDP_TX
 // counters.h turns every outcome into a verdict plus one reason counter; maps.h holds every map.
+// recorder.h: packets matching a recording's capture rules are copied to a ring buffer as received
+// (after step 1) and as sent (after the verdict, for XDP_TX); a no-op while no recording runs.
 // Traffic that is not for a VIP is passed untouched; traffic for a VIP that we cannot balance is
 // dropped and counted (docs/datapath.md has the full verdict table).
 #include <linux/bpf.h>
@@ -21,6 +23,7 @@
 #include "flow.h"
 #include "icmp.h"
 #include "encap.h"
+#include "recorder.h"
 
 // L3 problems of a VIP packet, as drop reasons.
 static __always_inline enum lb_stat l3_status_reason(__u8 status)
@@ -105,7 +108,8 @@ static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct
 	return balance(ctx, p, &flow, true);
 }
 
-static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p)
+// `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
+static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p, __u64 *recordings)
 {
 	enum lb_stat r;
 	__u8 proto;
@@ -113,6 +117,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	r = lb_parse(ctx, p);
 	if (r != NEXT_STEP)
 		return r;
+	*recordings = recorder_ingress(ctx, p);
 	if (!vip_exists(&p->flow))
 		return STAT_PASS_NOT_VIP;
 	if (p->vlan_tags)
@@ -137,8 +142,11 @@ SEC("xdp")
 int xlb_lb(struct xdp_md *ctx)
 {
 	struct lb_pkt p = {};
+	__u64 recordings = 0;
+	int action = verdict(process(ctx, &p, &recordings), p.frame_len);
 
-	return verdict(process(ctx, &p), p.frame_len);
+	recorder_egress(ctx, recordings, action);
+	return action;
 }
 
 char LICENSE[] SEC("license") = "GPL";

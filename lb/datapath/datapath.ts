@@ -94,6 +94,7 @@ export class LbDatapath {
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
       obj.setMapMaxEntries(MAP.flows, opts.flowTableSize);
+      obj.setMapMaxEntries(MAP.recRing, opts.recorderRingBytes);
       obj.load();
       const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
       checkMapSizes(maps);

@@ -5,7 +5,7 @@
 import { formatAddress, type Family } from './addr.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2; // 2: the recorder's maps joined the pinned set
 
 export const MAP = {
   services: 'services',
@@ -18,6 +18,15 @@ export const MAP = {
   stats: 'stats',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
+  // The packet recorder's maps (bpf/lib/recorder.h). Their value layouts live in
+  // recorder/layout.ts, the recorder's only door to them; here they are pinned, adopted and
+  // size-checked with the rest.
+  recCtl: 'rec_ctl',
+  recRules: 'rec_rules',
+  recRecordings: 'rec_recordings',
+  recStats: 'rec_stats',
+  recScratch: 'rec_scratch',
+  recRing: 'rec_ring',
 } as const;
 export type MapName = (typeof MAP)[keyof typeof MAP];
 
@@ -35,6 +44,12 @@ export const SIZES: Record<MapName, { key: number; value: number }> = {
   stats: { key: 4, value: 16 },
   service_stats: { key: 4, value: 16 },
   backend_stats: { key: 4, value: 16 },
+  rec_ctl: { key: 4, value: 4 },
+  rec_rules: { key: 4, value: 72 },
+  rec_recordings: { key: 4, value: 12 },
+  rec_stats: { key: 4, value: 16 },
+  rec_scratch: { key: 4, value: 4128 },
+  rec_ring: { key: 0, value: 0 }, // BPF ring buffer: no keys or values
 };
 
 /** Slots in the global stats map (maps.h); STAT_NAMES uses the first STAT_NAMES.length. */

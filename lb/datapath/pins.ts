@@ -38,6 +38,7 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
       maxBackends: maps[MAP.backends].maxEntries,
       flowTableSize: maps[MAP.flows].maxEntries,
       stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
+      recorderRingBytes: maps[MAP.recRing].maxEntries,
     };
     return { maps, options };
   } catch (e) {
