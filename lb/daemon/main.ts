@@ -3,6 +3,8 @@
 // starts the Daemon and maps signals onto its lifecycle:
 //   SIGHUP          reload the config file (services layer, gateway, outer sources)
 //   SIGTERM/SIGINT  stop the API (and metrics); the datapath keeps running unless --detach-on-exit
+// Environment: XLBD_BPF_OBJECT=path loads that compiled datapath instead of build/bpf/xlb_lb.o
+// (packaging, or pinning one build for a test); XLBD_LOG_LEVEL=debug|info|warn|error.
 // Exit codes: 0 after a clean stop, 1 when the start failed, 2 for a usage or config error.
 import { ConfigError, loadConfig, xlbdCommand, flagsFromOptions, type XlbdFlags } from '../config/index.js';
 import { ValidationError } from '../model/index.js';
@@ -27,6 +29,7 @@ async function run(flags: XlbdFlags): Promise<void> {
     log,
     reloadConfig: () => loadConfig(flags),
     metrics: await loadMetricsFactory(),
+    objectPath: process.env.XLBD_BPF_OBJECT || undefined,
   });
 
   let stopping = false;

@@ -7,6 +7,8 @@ import { BpfMap } from '../../bpf/libbpf-ts/index.js';
 export type MapDump = Record<string, string[]>;
 
 function entries(m: BpfMap): string[] {
+  // Ring buffers and the like hold no keyed entries.
+  if (m.type === 'ringbuf' || m.type === 'perf_event_array' || m.type === 'user_ringbuf') return [`<${m.type}>`];
   if (m.isPerCpu) {
     const { keys, values } = m.lookupBatchPerCpu();
     return keys.map((k, i) => `${k.toString('hex')}=${values[i]!.map((v) => v.toString('hex')).join(',')}`).sort();

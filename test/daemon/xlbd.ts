@@ -3,11 +3,11 @@
 // host's bpffs, so its pins outlive it exactly as in production. Every daemon gets its own instance
 // name, state directory and pin directory (under the lab's pin dir, removed with the lab).
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { repoRoot } from '../../lb/paths.js';
+import { bpfObjectPath, repoRoot } from '../../lb/paths.js';
 import { LAB_SCRIPTS, type Lab, type LabProcess } from '../lab/lab.js';
 import { TestClient } from './grpc.js';
 
@@ -31,6 +31,9 @@ export class XlbdInstance {
   readonly stateDir: string;
   readonly pinDir: string;
   readonly node: string;
+  /** A private copy of the datapath object: a rebuild of build/ during the test cannot turn a
+   *  restart into an upgrade. */
+  readonly objectPath: string;
   proc: LabProcess | undefined;
   #client: TestClient | undefined;
 
@@ -42,6 +45,8 @@ export class XlbdInstance {
     this.stateDir = join(this.dir, 'state');
     this.pinDir = join(setup.lab.pinDir, `xlbd-${this.instance}`);
     this.configPath = join(this.dir, 'xlb.yaml');
+    this.objectPath = join(this.dir, 'xlb_lb.o');
+    copyFileSync(bpfObjectPath('xlb_lb'), this.objectPath);
     this.writeConfig(setup.config ?? {});
   }
 
@@ -76,7 +81,7 @@ export class XlbdInstance {
   /** Starts the process; resolves once it logged "ready" (rejects with its output if it exits). */
   async start(args: string[] = this.setup.args ?? []): Promise<LabProcess> {
     if (this.proc?.running) throw new Error('xlbd already running');
-    const argv = [process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
+    const argv = this.argv(args);
     this.proc = this.setup.lab.spawn(this.node, argv, { keepMounts: true, description: `xlbd ${this.instance}` });
     await this.proc.waitForOutput(/xlbd info: ready: /, 60_000);
     return this.proc;
@@ -84,13 +89,18 @@ export class XlbdInstance {
 
   /** Runs xlbd expecting it to fail at start; returns its exit code and output. */
   async startExpectingFailure(args: string[] = []): Promise<{ code: number | null; output: string }> {
-    const argv = [process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
+    const argv = this.argv(args);
     const proc = this.setup.lab.spawn(this.node, argv, { keepMounts: true, description: `xlbd ${this.instance} (expected to fail)` });
     const status = await Promise.race([
       proc.exited,
       new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`xlbd did not exit\n${proc.tail()}`)), 60_000)),
     ]);
     return { code: status.code, output: `${proc.stdout}${proc.stderr}` };
+  }
+
+  argv(args: string[]): string[] {
+    // env(1) execs node, so the pid the lab sees is still the daemon's.
+    return ['env', `XLBD_BPF_OBJECT=${this.objectPath}`, process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
   }
 
   /** Sends a signal to the daemon (not its group: nsenter execs node, so pid is the daemon). */
