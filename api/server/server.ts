@@ -7,6 +7,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
 import { loadXlbPackageDefinition, loadXlbProto } from '../generated/load.js';
+import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
 import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withPrivateUmask } from './listen.js';
 import { loadBalancerHandlers } from './load-balancer.js';
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
    *  status code name (e.g. "OK", "INVALID_ARGUMENT") and duration in seconds. */
   onRequest?: (method: string, code: string, seconds: number) => void;
   log?: { info(m: string): void; warn(m: string): void; error(m: string): void };
+  /** xlb.v1.Recorder implementation (recorder/grpc.ts); default: every call UNIMPLEMENTED. */
+  recorder?: RecorderHandlers;
 }
 
 export interface ApiServer {
@@ -63,8 +66,12 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);
   server.addService(proto.xlb.v1.LoadBalancer.service, loadBalancerHandlers(o.control, o.log));
-  server.addService(proto.xlb.v1.Recorder.service, unimplementedRecorder());
-  const health = new HealthImplementation({ '': 'SERVING', [LOAD_BALANCER_SERVICE]: 'SERVING', [RECORDER_SERVICE]: 'NOT_SERVING' });
+  server.addService(proto.xlb.v1.Recorder.service, o.recorder ?? unimplementedRecorder());
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    [LOAD_BALANCER_SERVICE]: 'SERVING',
+    [RECORDER_SERVICE]: o.recorder ? 'SERVING' : 'NOT_SERVING',
+  });
   health.addToServer(server);
   new ReflectionService(definition).addToServer(server);
 

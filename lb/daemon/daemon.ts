@@ -21,7 +21,8 @@ import { openDatapath, type DatapathOrigin } from './datapath/open.js';
 import { InstanceLock } from './instance-lock.js';
 import { datapathSettings, sameSettings } from './link-settings.js';
 import { createLogger, type Logger } from './log.js';
-import { startMetrics, type MetricsEndpoint, type MetricsFactory } from './metrics-hook.js';
+import { startDaemonMetrics } from './metrics-hook.js';
+import type { MetricsServer } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
 import { statsReport, type StatsReport, type StatusReport } from './reports.js';
 import { XLB_VERSION } from './version.js';
@@ -33,8 +34,8 @@ export interface DaemonOptions {
   /** Reads the configuration again for reload() (main: loadConfig with the same flags). */
   reloadConfig?: () => Promise<XlbdConfig>;
   notifier?: Notifier;
-  /** lb/metrics's createMetrics; without it /metrics is not served. */
-  metrics?: MetricsFactory | undefined;
+  /** Serve Prometheus /metrics on metrics.listen (default true). */
+  metrics?: boolean;
   /** How long start() waits for the gateway's MAC before going on unresolved (default 5000 ms). */
   gatewayWaitMs?: number;
   /** Gateway re-check period (default 2000 ms). */
@@ -53,7 +54,7 @@ interface Running {
   reconciler: Reconciler;
   gateway: GatewayWatcher;
   api: ApiServer;
-  metrics: MetricsEndpoint | undefined;
+  metrics: MetricsServer | undefined;
   lock: InstanceLock;
 }
 
@@ -173,12 +174,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       });
       cleanup.push(() => running.api.close(0));
       log.info(`API listening on ${running.api.address}`);
-      if (this.#o.metrics) {
+      if (this.#o.metrics ?? true) {
         const m = c.metrics.listen;
-        running.metrics = await startMetrics(this.#o.metrics, this, m.host, m.port);
-        log.info(`metrics on http://${m.target}/metrics`);
-      } else {
-        log.info('metrics: lb/metrics is not available in this build; /metrics is not served');
+        running.metrics = await startDaemonMetrics(this, m.host, m.port, log);
+        cleanup.push(() => running.metrics?.close());
+        log.info(`metrics on ${running.metrics.url}`);
       }
       const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
       await this.#notifier.ready(summary);

@@ -10,7 +10,6 @@ import { ConfigError, loadConfig, xlbdCommand, flagsFromOptions, type XlbdFlags 
 import { ValidationError } from '../model/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
-import { loadMetricsFactory } from './metrics-hook.js';
 import { XLB_VERSION } from './version.js';
 
 async function run(flags: XlbdFlags): Promise<void> {
@@ -28,7 +27,6 @@ async function run(flags: XlbdFlags): Promise<void> {
   const daemon = new Daemon(config, {
     log,
     reloadConfig: () => loadConfig(flags),
-    metrics: await loadMetricsFactory(),
     objectPath: process.env.XLBD_BPF_OBJECT || undefined,
   });
 
