@@ -4,7 +4,8 @@
 // duration, which the metrics module turns into counters.
 import { Server, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import * as protoLoader from '@grpc/proto-loader';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
 import { loadXlbPackageDefinition, loadXlbProto } from '../generated/load.js';
 import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
@@ -73,7 +74,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     [RECORDER_SERVICE]: o.recorder ? 'SERVING' : 'NOT_SERVING',
   });
   health.addToServer(server);
-  new ReflectionService(definition).addToServer(server);
+  // Reflection describes our contract and the health service (what `grpcurl list` shows).
+  const healthDefinition = protoLoader.loadSync(healthProtoPath);
+  new ReflectionService({ ...definition, ...healthDefinition }).addToServer(server);
 
   const bind = (target: string) =>
     new Promise<number>((resolve, reject) => {
