@@ -1,7 +1,7 @@
 // A client that is not TypeScript: Debian's python3-grpcio with stubs generated from our .proto by
 // python3-grpc-tools (into a temp dir) creates a service on a running xlbd and reads it back; and
 // gRPC server reflection, queried from Python, lists our services and their methods. The gRPC
-// health service answers too, and the Recorder says clearly that it is not implemented yet.
+// health service answers too, and the Recorder (served since the recorder landed) validates a start.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto, PROTO_INCLUDE_DIR } from '../api/generated/load.js';
-import { RECORDER_UNIMPLEMENTED } from '../api/server/index.js';
 import { repoRoot } from '../lb/paths.js';
 import { Lab } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
@@ -92,12 +91,13 @@ describe('non-TypeScript client', () => {
     try {
       expect(await check('')).toBe('SERVING');
       expect(await check('xlb.v1.LoadBalancer')).toBe('SERVING');
+      expect(await check('xlb.v1.Recorder')).toBe('SERVING');
     } finally {
       client.close();
     }
   });
 
-  it('Recorder.Record answers UNIMPLEMENTED with a clear message', async () => {
+  it('Recorder.Record is served: a bad filter is INVALID_ARGUMENT naming the field', async () => {
     const proto = loadXlbProto();
     const client = new proto.xlb.v1.Recorder(`unix://${xlbd.socket}`, grpc.credentials.createInsecure());
     try {
@@ -105,10 +105,10 @@ describe('non-TypeScript client', () => {
         const call = client.Record();
         call.on('error', resolve);
         call.on('data', () => {});
-        call.write({ start: { filters: [{}] } });
+        call.write({ start: { filters: [{ srcCidr: '10.0.0.1/8' }] } });
       });
-      expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
-      expect(err.details).toBe(RECORDER_UNIMPLEMENTED);
+      expect(err.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(err.details).toBe('filters[0].src_cidr: "10.0.0.1/8" has host bits set; the network is 10.0.0.0/8');
     } finally {
       client.close();
     }

@@ -26,6 +26,8 @@ import type { MetricsServer } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
 import { statsReport, type StatsReport, type StatusReport } from './reports.js';
 import { XLB_VERSION } from './version.js';
+import { Recorder } from '../../recorder/recorder.js';
+import { recorderHandlers } from '../../recorder/grpc.js';
 import { restartOnlyChanges } from './reload.js';
 import type { DaemonEvents, DaemonView } from './view.js';
 
@@ -56,6 +58,7 @@ interface Running {
   api: ApiServer;
   metrics: MetricsServer | undefined;
   lock: InstanceLock;
+  recorder: Recorder;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -156,7 +159,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const attach = await this.#attach(dp, ifindex, ifname, opened.previousProgId);
       opened.previous?.close();
 
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock };
+      // The packet recorder on this datapath (recordings never outlive the daemon: it clears
+      // whatever rules a previous daemon left in the adopted maps).
+      const recorder = Recorder.forDatapath(dp);
+      cleanup.push(() => recorder.close());
+      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
@@ -170,6 +177,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         tls: c.api.tls,
         insecure: c.api.insecure,
         onRequest: (method, code, seconds) => this.emit('apiRequest', { method, code, seconds }),
+        recorder: recorderHandlers(recorder, { log }),
         log,
       });
       cleanup.push(() => running.api.close(0));
@@ -206,6 +214,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const r = this.#run;
     if (!r) return;
     await this.#notifier.stopping();
+    await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
     r.gateway.stop();

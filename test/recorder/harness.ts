@@ -3,7 +3,7 @@
 import type { EndReason, RecordingSink, RecordingStats } from '../../recorder/session.js';
 import { pcapFrames, tsharkReadBytes, type TsharkPacket } from './tshark.js';
 
-export class MemorySink implements RecordingSink {
+export class MemorySink {
   chunks: Buffer[] = [];
   statsSeen: RecordingStats[] = [];
   started: { id: number; snaplen: number; filters: string[] } | undefined;
