@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
-import { startApiServer, type ApiServer, type LoadBalancerControl } from '../../api/server/index.js';
+import { prepareUnixSocket, startApiServer, type ApiServer, type LoadBalancerControl } from '../../api/server/index.js';
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
@@ -115,6 +115,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const lock = InstanceLock.acquire(join(dirname(c.stateFile), 'xlbd.pid'), c.instance);
     const cleanup: Array<() => unknown> = [() => lock.release()];
     try {
+      // A socket another daemon serves on is found before anything touches the datapath.
+      if (c.api.listen.kind === 'unix') await prepareUnixSocket(c.api.listen.path);
       const mounted = ensureBpffs(c.bpffsDir);
       if (mounted) log.info(mounted);
       const ifindex = ifNameToIndex(ifname);
@@ -156,7 +158,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       await reconciler.persist();
 
       if (opened.origin !== 'adopted') dp.pin(c.bpffsDir);
+      // A datapath this start created from nothing is removed again if the start fails; one that
+      // was already there (adopted, upgraded, replaced) may carry traffic and stays.
+      if (opened.origin === 'loaded') cleanup.push(() => LbDatapath.unpin(c.bpffsDir));
       const attach = await this.#attach(dp, ifindex, ifname, opened.previousProgId);
+      if (opened.origin === 'loaded' && attach.action === 'attached') cleanup.push(() => dp.detach(ifindex, attach.mode));
       opened.previous?.close();
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears

@@ -47,10 +47,10 @@ export class XlbdInstance {
     this.configPath = join(this.dir, 'xlb.yaml');
     this.objectPath = join(this.dir, 'xlb_lb.o');
     copyFileSync(bpfObjectPath('xlb_lb'), this.objectPath);
-    this.writeConfig(setup.config ?? {});
+    this.writeConfig({});
   }
 
-  /** The config file: lab defaults merged with `extra` (top-level keys replace). */
+  /** The config file: lab defaults, then setup.config, then `extra` (top-level keys replace). */
   writeConfig(extra: Record<string, unknown>): void {
     const ctx = this.setup.lab.lbContext(this.node);
     const doc = {
@@ -63,6 +63,7 @@ export class XlbdInstance {
       metrics: { listen: `127.0.0.1:${9700 + Math.floor(Math.random() * 200)}` },
       state_dir: this.stateDir,
       bpffs_dir: this.pinDir,
+      ...this.setup.config,
       ...extra,
     };
     mkdirSync(this.dir, { recursive: true });
