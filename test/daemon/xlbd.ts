@@ -79,6 +79,9 @@ export class XlbdInstance {
     return this.#client;
   }
 
+  /** Environment for the next starts (e.g. NOTIFY_SOCKET, or XLBD_BPF_OBJECT for another build). */
+  env: Record<string, string> = {};
+
   /** Starts the process; resolves once it logged "ready" (rejects with its output if it exits). */
   async start(args: string[] = this.setup.args ?? []): Promise<LabProcess> {
     if (this.proc?.running) throw new Error('xlbd already running');
@@ -101,7 +104,8 @@ export class XlbdInstance {
 
   argv(args: string[]): string[] {
     // env(1) execs node, so the pid the lab sees is still the daemon's.
-    return ['env', `XLBD_BPF_OBJECT=${this.objectPath}`, process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
+    const env = Object.entries({ XLBD_BPF_OBJECT: this.objectPath, ...this.env }).map(([k, v]) => `${k}=${v}`);
+    return ['env', ...env, process.execPath, '--import', LAB_SCRIPTS.tsRegister, XLBD_MAIN, '--config', this.configPath, ...args];
   }
 
   /** Sends a signal to the daemon (not its group: nsenter execs node, so pid is the daemon). */
