@@ -242,7 +242,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   /** Re-reads the configuration (SIGHUP). Never throws: the outcome is logged and in status(). */
   async reload(): Promise<{ ok: boolean; message: string }> {
-    const r = this.#running();
+    const r = this.#run;
+    if (!r || this.#stopping) return { ok: false, message: 'not running' };
     await this.#notifier.reloading();
     let outcome: { ok: boolean; message: string };
     try {
@@ -384,7 +385,12 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       return;
     }
     if (sameSettings(current, next)) return;
-    dp.setConfig(next);
+    try {
+      dp.setConfig(next);
+    } catch (e) {
+      // The datapath names its own setting (sourceCidrV6, ...); say where the value came from.
+      throw new Error(`lb_config: ${(e as Error).message} (from encap.source_v4 / encap.source_v6, or the interface's addresses)`, { cause: e });
+    }
     this.log.info(
       `lb_config: ${next.ifMac} → gateway ${next.gatewayMac}, sources ${[next.sourceV4 ?? next.sourceCidrV4, next.sourceV6 ?? next.sourceCidrV6].filter(Boolean).join(', ') || 'none'}`,
     );
