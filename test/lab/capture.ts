@@ -1,6 +1,6 @@
 // Packet capture inside a lab namespace: tcpdump writes a pcap, tshark summarises it. Used to prove
 // DSR (replies never cross the LB) and to look at encapsulated packets on the wire.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabProcess } from './processes.js';
@@ -67,9 +67,11 @@ export class Capture {
     const pcapPath = join(dir, 'capture.pcap');
     // -U and --immediate-mode: each packet reaches the file at once (TPACKET_V3 would otherwise hold
     // a block back until its timeout), so stop() right after the traffic loses nothing. -n: no DNS.
-    // -B 16 MiB: with the default buffer the kernel drops frames of a burst (300 quick connections
-    // lost ~10%) before tcpdump reads them.
-    const proc = new LabProcess(`tcpdump ${description}`, [...argvPrefix, 'tcpdump', '-i', dev, '-n', '-U', '--immediate-mode', '-B', '16384', '-w', pcapPath,
+    // -B 16 MiB, -s 2 KiB: in immediate mode the kernel ring (TPACKET_V2) has one snaplen-sized slot
+    // per frame when the interface has offloads, so the default 256 KiB snaplen left 64 slots and a
+    // burst (300 quick connections) overflowed them whenever tcpdump was off the CPU for a moment.
+    // 2 KiB slots: ~8000 frames; headers (all tshark is asked for) and full 1500-byte frames fit.
+    const proc = new LabProcess(`tcpdump ${description}`, [...argvPrefix, 'tcpdump', '-i', dev, '-n', '-U', '--immediate-mode', '-B', '16384', '-s', '2048', '-w', pcapPath,
       ...(filter ? filter.split(/\s+/) : [])]);
     try {
       await proc.waitForOutput(/listening on/, 10_000);
@@ -83,9 +85,32 @@ export class Capture {
 
   /** Stops tcpdump and returns the packets; the pcap stays until discard(). */
   async stop(): Promise<CaptureResult> {
+    await this.drained();
     await this.proc.stop('SIGINT');
     const r = await run(['tshark', '-r', this.pcapPath, '-T', 'fields', ...FIELDS.flatMap((f) => ['-e', f])], { timeoutMs: 60_000 });
     return { pcapPath: this.pcapPath, packets: parseTsharkFields(r.stdout) };
+  }
+
+  /**
+   * tcpdump exits on SIGINT without reading what is still in the kernel ring, and on a busy machine
+   * it may lag the traffic: wait until the pcap has stopped growing for a moment (at most 5 s).
+   */
+  private async drained(quietMs = 100, maxMs = 5000): Promise<void> {
+    const size = () => {
+      try {
+        return statSync(this.pcapPath).size;
+      } catch {
+        return -1;
+      }
+    };
+    const end = Date.now() + maxMs;
+    let last = size();
+    while (Date.now() < end && this.proc.running) {
+      await new Promise((r) => setTimeout(r, quietMs));
+      const now = size();
+      if (now === last) return;
+      last = now;
+    }
   }
 
   killSync(): void {
