@@ -132,7 +132,9 @@ export function recorderHandlers(recorder: Recorder, o: RecorderServiceOptions =
             },
             congested: () => queued > maxQueued,
           });
-          o.log?.info(`recording ${session.id} started by ${call.getPeer()}: ${session.rules.map((r) => r.text).join(' | ')}`);
+          const peer = call.getPeer();
+          const by = peer && peer !== 'unknown' ? ` by ${peer}` : '';
+          o.log?.info(`recording ${session.id} started${by}: ${session.rules.map((r) => r.text).join(' | ')}`);
           void session.ended.then((reason) => {
             const st = session!.stats();
             o.log?.info(`recording ${session!.id} ended (${reason}): matched ${st.matched}, captured ${st.captured}, lost ${st.lost}`);

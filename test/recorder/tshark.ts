@@ -21,6 +21,10 @@ export interface TsharkPacket {
   direction?: number;
   /** protocol / next header of each IP layer, outermost first */
   ipProto: number[];
+  /** TCP of the innermost layer: raw sequence / acknowledgement numbers and flags (hex) */
+  tcpSeq?: number;
+  tcpAck?: number;
+  tcpFlags?: string;
 }
 
 const FIELDS = [
@@ -40,6 +44,9 @@ const FIELDS = [
   'frame.packet_flags_direction',
   'ip.proto',
   'ipv6.nxt',
+  'tcp.seq_raw',
+  'tcp.ack_raw',
+  'tcp.flags',
 ];
 
 const list = (s: string | undefined) => (s ? s.split(',').filter(Boolean) : []);
@@ -58,7 +65,8 @@ export function tsharkRead(path: string, displayFilter?: string): TsharkPacket[]
     .split('\n')
     .filter((l) => l.trim())
     .map((line) => {
-      const [time, len, capLen, ip4s, ip4d, ip6s, ip6d, protocols = '', ts, td, us, ud, ifname, dir, ipProto, ip6nxt] = line.split('\t');
+      const [time, len, capLen, ip4s, ip4d, ip6s, ip6d, protocols = '', ts, td, us, ud, ifname, dir, ipProto, ip6nxt, seq, ack, flags] =
+        line.split('\t');
       // Order address layers as they appear in the protocol stack (4in6 / 6in4 mix families).
       const layers = protocols.split(':').filter((p) => p === 'ip' || p === 'ipv6');
       const v4s = list(ip4s);
@@ -95,6 +103,9 @@ export function tsharkRead(path: string, displayFilter?: string): TsharkPacket[]
         ...(ifname ? { interfaceName: ifname } : {}),
         ...(dir ? { direction: Number(dir) } : {}),
         ipProto: protos,
+        ...(seq ? { tcpSeq: Number(list(seq).at(-1)) } : {}),
+        ...(ack ? { tcpAck: Number(list(ack).at(-1)) } : {}),
+        ...(flags ? { tcpFlags: list(flags).at(-1)! } : {}),
       };
     });
 }
