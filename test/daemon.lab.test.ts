@@ -154,6 +154,16 @@ describe('xlbd on a lab LB node', () => {
     expect(saved.state.services.map((s: { id: string }) => s.id)).toEqual(list);
   });
 
+  it('serves /metrics: datapath counters, API calls by method and code, Maglev builds', async () => {
+    const r = await lab.exec('lb1', ['curl', '-sS', '--max-time', '5', `http://127.0.0.1:${xlbd.metricsPort}/metrics`]);
+    const text = r.stdout;
+    expect(text).toMatch(/^xlb_api_requests_total\{method="xlb\.v1\.LoadBalancer\/CreateService",code="OK"\} [1-9]/m);
+    expect(text).toMatch(/^xlb_api_requests_total\{method="xlb\.v1\.LoadBalancer\/UpdateBackend",code="OK"\} [1-9]/m);
+    expect(text).toMatch(/^xlb_maglev_rebuild_duration_seconds_count [1-9]/m);
+    expect(text).toMatch(new RegExp(`^xlb_service_packets_total\\{service="${VIP.replace(/\./g, '\\.')}:80/tcp"\\} [1-9]`, 'm'));
+    expect(text).toMatch(/^xlb_datapath_attached\{[^}]*interface="eth0"[^}]*\} 1/m);
+  });
+
   it('re-resolves the gateway MAC when it changes, without a restart', async () => {
     const ctx = lab.lbContext('lb1');
     const newMac = '02:00:5e:10:00:42';

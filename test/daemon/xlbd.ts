@@ -34,6 +34,8 @@ export class XlbdInstance {
   /** A private copy of the datapath object: a rebuild of build/ during the test cannot turn a
    *  restart into an upgrade. */
   readonly objectPath: string;
+  /** Port of /metrics on 127.0.0.1 inside the node's namespace. */
+  readonly metricsPort = 9700 + Math.floor(Math.random() * 200);
   proc: LabProcess | undefined;
   #client: TestClient | undefined;
 
@@ -60,7 +62,7 @@ export class XlbdInstance {
       maglev: { table_size: 4093, seed: 7 },
       maps: { services: 64, backends: 256, flows: 16384 },
       api: { listen: `unix://${this.socket}` },
-      metrics: { listen: `127.0.0.1:${9700 + Math.floor(Math.random() * 200)}` },
+      metrics: { listen: `127.0.0.1:${this.metricsPort}` },
       state_dir: this.stateDir,
       bpffs_dir: this.pinDir,
       ...this.setup.config,
