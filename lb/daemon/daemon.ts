@@ -270,8 +270,15 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
 
-  change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
-    return this.#running().reconciler.change(op, o);
+  async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
+    const result = await this.#running().reconciler.change(op, o);
+    // An audit trail of what the API changed (the request itself is in the caller's hands).
+    const d = result.diff;
+    if (!result.dryRun && d.changes.length) {
+      const parts = (['created', 'updated', 'deleted'] as const).filter((k) => d[k].length).map((k) => `${k} ${d[k].join(' ')}`);
+      this.log.info(`services ${parts.join('; ')}`);
+    }
+    return result;
   }
 
   counters(): DatapathCounters {
