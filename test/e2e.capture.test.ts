@@ -43,22 +43,20 @@ describe('lab capture under a burst', () => {
   });
 
   for (const family of [4, 6] as const) {
-    it(`keeps every packet of 3 × 300 back-to-back HTTP connections (IPv${family}), at the client and at the router`, async () => {
+    it(`keeps every packet of 300 back-to-back HTTP connections (IPv${family}), at the client and at the router`, async () => {
       const b1 = lab.node('b1');
       const server = family === 4 ? b1.ipv4 : b1.ipv6;
-      for (let round = 0; round < 3; round++) {
-        const atClient = await lab.captureStart('c1', 'eth0', 'tcp port 80');
-        const atRouter = await lab.captureStart('r', b1.routerIfname, 'tcp port 80');
-        const load = await lab.httpLoad('c1', { url: lab.url(server), connections: 300, concurrency: 16 });
-        await new Promise((r) => setTimeout(r, 300)); // the last FIN/ACKs
-        const [client, router] = await Promise.all([atClient.stop(), atRouter.stop()]);
-        expect(load).toMatchObject({ ok: 300, failed: 0 });
-        for (const { packets } of [client, router]) {
-          expect(packets.filter((p) => p.dst[0] === server && p.tcpFlags === '0x0002').length).toBe(300);
-          expect(packets.filter((p) => p.src[0] === server && p.tcpFlags === '0x0012').length).toBe(300);
-        }
-        expect(client.packets.length).toBe(router.packets.length);
+      const atClient = await lab.captureStart('c1', 'eth0', 'tcp port 80');
+      const atRouter = await lab.captureStart('r', b1.routerIfname, 'tcp port 80');
+      const load = await lab.httpLoad('c1', { url: lab.url(server), connections: 300, concurrency: 16 });
+      await new Promise((r) => setTimeout(r, 300)); // the last FIN/ACKs
+      const [client, router] = await Promise.all([atClient.stop(), atRouter.stop()]);
+      expect(load).toMatchObject({ ok: 300, failed: 0 });
+      for (const { packets } of [client, router]) {
+        expect(packets.filter((p) => p.dst[0] === server && p.tcpFlags === '0x0002').length).toBe(300);
+        expect(packets.filter((p) => p.src[0] === server && p.tcpFlags === '0x0012').length).toBe(300);
       }
+      expect(client.packets.length).toBe(router.packets.length);
     });
   }
 });

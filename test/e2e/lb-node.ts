@@ -25,7 +25,7 @@ export async function startLbNode(lab: Lab, name: string, o: LbNodeOptions = {})
   try {
     const ctx = await lab.attachLb(name, (c) => {
       // Outer sources are the node's own addresses: backends see the tunnel come from the LB node.
-      dp.setConfig({ ifMac: c.mac, gatewayMac: c.gatewayMac, sourceV4: c.ipv4, sourceV6: c.ipv6 });
+      dp.setConfig({ ifMac: c.mac, gatewayMac: c.gatewayMac, sourceV4: c.ipv4, ...(lab.ipv6 ? { sourceV6: c.ipv6 } : {}) });
       withNetns(c.netnsPath, () => dp.attach(c.ifindex, 'native'));
       return c;
     });
