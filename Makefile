@@ -18,6 +18,7 @@ $(ADDON): $(ADDON_SRC)
 ts: dist/.stamp
 dist/.stamp: $(TS_SRC) tsconfig.json
 	npx --no-install tsc -p tsconfig.json
+	@chmod +x dist/lb/daemon/main.js dist/api/cli/main.js
 	@touch $@
 
 clean:

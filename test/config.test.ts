@@ -202,7 +202,7 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['malformed gateway', 'interfaces: [eth0]\ngateway: 192.0.2\n', 'gateway', 'xlb.yaml:2:10: ', /not a valid IPv4 or IPv6 address/],
   ['multicast gateway', 'interfaces: [eth0]\ngateway: 224.0.0.1\n', 'gateway', 'xlb.yaml:2:10: ', /multicast/],
   ['bad xdp mode', `${MIN}xdp_mode: offload\n`, 'xdp_mode', 'xlb.yaml:3:11: ', /must be native or generic/],
-  ['mtu too small', `${MIN}mtu: 576\n`, 'mtu', 'xlb.yaml:3:6: ', /must be an integer 1280..9216/],
+  ['mtu too small', `${MIN}mtu: 576\n`, 'mtu', 'xlb.yaml:3:6: ', /must be an integer 1320..9216/],
   ['mtu not a number', `${MIN}mtu: "1500"\n`, 'mtu', 'xlb.yaml:3:6: ', /must be an integer/],
   ['table size not prime/allowed', `${MIN}maglev:\n  table_size: 65536\n`, 'maglev.table_size', 'xlb.yaml:4:15: ', /not an allowed Maglev table size/],
   ['seed too large', `${MIN}maglev:\n  seed: 4294967296\n`, 'maglev.seed', 'xlb.yaml:4:9: ', /uint32/],

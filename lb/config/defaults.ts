@@ -34,7 +34,8 @@ export function defaultBpffsDir(instance: string): string {
 }
 
 export const LIMITS = Object.freeze({
-  mtuMin: 1280,
+  // 1280 (the IPv6 minimum) + 40: the datapath must be able to report a PTB MTU of at least 1280.
+  mtuMin: 1320,
   mtuMax: 9216,
   mapServicesMin: 2,
   mapServicesMax: 65536,
