@@ -125,6 +125,11 @@ export class Recorder {
     return [...this.#sessions.values()];
   }
 
+  /** The datapath slot of a live recording (its per-slot kernel counters: tables.counters(slot)). */
+  slotOf(recordingId: number): number | undefined {
+    return this.#slots.get(recordingId)?.slot;
+  }
+
   get clockOffset() {
     return this.#clock.offset;
   }

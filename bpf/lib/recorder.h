@@ -130,6 +130,19 @@ struct {
 	__uint(max_entries, REC_RING_BYTES);
 } rec_ring SEC(".maps");
 
+#ifdef XLB_RECORDER_OFF
+// Baseline for benchmarks/recorder.ts only: the hooks compiled out (maps kept, so the loader and
+// its layout checks are unchanged). Production objects never define this.
+static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct lb_pkt *p)
+{
+	return 0;
+}
+
+static __always_inline void recorder_egress(struct xdp_md *ctx, __u64 slots, int action)
+{
+}
+#else
+
 // ---- matching (ingress) ------------------------------------------------------------------------
 
 struct rec_match {
@@ -153,8 +166,14 @@ static long rec_match_rule(__u32 index, void *data)
 	if (!r->active || (r->family && r->family != m->t.family) || (r->proto && r->proto != m->t.proto) ||
 	    (r->sport && r->sport != m->t.sport) || (r->dport && r->dport != m->t.dport))
 		return 0;
-	if (!rec_addr_match(m->t.src, r->src, r->src_mask) || !rec_addr_match(m->t.dst, r->dst, r->dst_mask))
+	// IPv4 addresses live in word 0 (the rest is zero in the packet tuple and in every rule that
+	// can match an IPv4 packet), so IPv4 packets compare one word per side instead of four.
+	if (m->t.family == LB_FAMILY_V4) {
+		if (((m->t.src[0] & r->src_mask[0]) != r->src[0]) | ((m->t.dst[0] & r->dst_mask[0]) != r->dst[0]))
+			return 0;
+	} else if (!rec_addr_match(m->t.src, r->src, r->src_mask) || !rec_addr_match(m->t.dst, r->dst, r->dst_mask)) {
 		return 0;
+	}
 	m->slots |= 1ULL << (r->slot & (REC_MAX_RECORDINGS - 1));
 	return 0;
 }
@@ -289,4 +308,5 @@ static __always_inline void recorder_egress(struct xdp_md *ctx, __u64 slots, int
 		rec_emit(ctx, slots, REC_POINT_EGRESS);
 }
 
+#endif // XLB_RECORDER_OFF
 #endif
