@@ -15,6 +15,7 @@ import { counterDelta, quiesce, type CounterDelta } from '../e2e/counters.js';
 import { backendId, backendsOf, E2E_SEED, startLbNode, type LbNode } from '../e2e/lb-node.js';
 import { captureDuring, summarize, type WireSummary } from '../e2e/wire.js';
 import { Lab, type HttpLoadResult, type LabNode } from './lab.js';
+import { recordRequests } from './demo-recorder.js';
 
 const tty = process.stdout.isTTY === true;
 const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
@@ -48,7 +49,7 @@ interface TrafficResult {
 }
 
 let step = 0;
-const STEPS = 6;
+const STEPS = 7;
 function heading(title: string): void {
   step++;
   out();
@@ -259,12 +260,18 @@ async function main(): Promise<void> {
     printTraffic(lab, results, o.requests);
     printDsr(lab, results);
     printCounters(lab, services, delta);
+    heading('Recording requests inside the XDP program (xlb record → tshark)');
+    const rec = await recordRequests(lab, lb, services[0]!.vip, 3);
+    out(dim(`   $ ${rec.command}`));
+    for (const line of rec.lines) out(`   ${line}`);
     summary = results.map((r) => {
       const served = lab!.backends.filter((b) => (r.load.perBackend[b.name] ?? 0) > 0).length;
       const good = r.load.failed === 0 && served === lab!.backends.length && r.lbWire.replies.length === 0 && r.lbWire.requests.length > 0;
       if (!good) process.exitCode = 1;
       return `${good ? 'OK' : 'PROBLEM'}  ${r.url}: ${r.load.ok}/${o.requests} answered, ${served}/${lab!.backends.length} backends served, ${r.lbWire.replies.length} replies through lb1`;
     });
+    if (!rec.ok) process.exitCode = 1;
+    summary.push(`${rec.ok ? 'OK' : 'PROBLEM'}  recorder: ${rec.lines.length} packets of 3 requests recorded in XDP (as received and as sent), read by tshark`);
   } finally {
     await teardown(lab, lb);
   }
