@@ -79,6 +79,8 @@ export class Recorder {
   #closed = false;
   /** Records whose recording id matched no live recording (stale ids after a restart). */
   unknownRecords = 0;
+  /** Ring records too short for their header (never expected: counted instead of thrown). */
+  badRecords = 0;
   /** Map errors met while stopping recordings (kept, not thrown: a stop must always end). */
   readonly errors: Error[] = [];
 
@@ -218,7 +220,15 @@ export class Recorder {
   #onBatch(batch: RingRecords): void {
     const touched = new Set<RecordingSession>();
     for (const raw of batch) {
-      const r = decodeRecord(raw);
+      let r;
+      try {
+        r = decodeRecord(raw);
+      } catch (e) {
+        // Only our own program writes the ring; a bad record is a bug, counted, never fatal.
+        this.badRecords++;
+        if (this.errors.length < 100) this.errors.push(e as Error);
+        continue;
+      }
       const s = this.#sessions.get(r.recordingId);
       if (!s) {
         this.unknownRecords++;

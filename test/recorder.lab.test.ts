@@ -11,7 +11,7 @@
 //   - live: `xlb record … -w - | tshark -l -r -` prints packets while traffic flows.
 //   - a client that disappears (SIGKILL) frees its rules; limits answered with clear errors.
 // Overload with a tiny ring: recorder.overload.test.ts.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -286,10 +286,13 @@ describe('recorder on xlbd with real traffic', () => {
   });
 
   it('limits and bad input over the API: the field is named, nothing is left behind', async () => {
-    // Server-side validation through the CLI (the CLI checks syntax, the daemon the ranges).
+    // Server-side validation through the CLI (the CLI checks syntax, the daemon the ranges); a
+    // refused recording leaves an existing file alone.
+    writeFileSync(join(scratch, 'x.pcap'), 'keep me');
     const snap = await runXlb(server, ['record', 'any -> any', '--snaplen', '5000', '-w', join(scratch, 'x.pcap')]);
     expect(snap.code).toBe(1);
     expect(snap.stderr).toMatch(/xlb: snaplen: 5000 is out of range 1\.\.4096/);
+    expect(readFileSync(join(scratch, 'x.pcap'), 'utf8')).toBe('keep me');
     // A filter mistake is caught before contacting the daemon, with a caret under the token.
     const bad = await runXlb(server, ['record', `any -> ${VIP4} 80x tcp`, '-w', join(scratch, 'y.pcap')]);
     expect(bad.code).toBe(2);

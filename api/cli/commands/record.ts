@@ -2,7 +2,8 @@
 //            [--point ingress|egress|both] [--format pcap|pcapng] [--quiet]
 // Streams a recording of the datapath (xlb.v1.Recorder/Record) into a pcap/pcapng file or stdout.
 // The filter grammar lives in recorder/filter.ts (docs/recorder.md).
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RecordEnd__Output } from '../../generated/xlb/v1/RecordEnd.js';
 import type { RecordStats__Output } from '../../generated/xlb/v1/RecordStats.js';
@@ -139,10 +140,31 @@ async function record(ctx: CliContext, filters: string[], o: RecordOptions): Pro
     insecure: g.insecure === true,
     tls: { ca: g.tlsCa, cert: g.tlsCert, key: g.tlsKey, serverName: g.tlsServerName },
   });
-  const out = new Output(o.write);
+  // The file is opened when the daemon has accepted the recording: a refused start or an
+  // unreachable daemon leaves an existing file untouched.
+  if (o.write !== '-') {
+    try {
+      accessSync(dirname(o.write), constants.W_OK);
+    } catch (e) {
+      throw new UsageError(`-w ${o.write}: cannot write there (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  let out: Output | undefined;
+  let openError: Error | undefined;
+  const openOutput = (): Output | undefined => {
+    if (out || openError) return out;
+    try {
+      out = new Output(o.write);
+    } catch (e) {
+      openError = new Error(`-w ${o.write}: ${(e as Error).message}`);
+      call.cancel();
+      return undefined;
+    }
+    out.onFull = () => call.pause();
+    out.onDrain = () => call.resume();
+    return out;
+  };
   const io = ctx.io;
-  out.onFull = () => call.pause();
-  out.onDrain = () => call.resume();
   const live = process.stderr.isTTY === true && !o.quiet;
   let lastStats: RecordStats__Output | undefined;
   let stopping = 0;
@@ -161,6 +183,7 @@ async function record(ctx: CliContext, filters: string[], o: RecordOptions): Pro
     },
     {
       started: (s) => {
+        openOutput();
         if (!o.quiet) {
           io.err(
             `recording ${s.recordingId} to ${o.write === '-' ? 'stdout' : o.write} (${format}, snaplen ${s.snaplen}, ${o.point}): ` +
@@ -169,8 +192,10 @@ async function record(ctx: CliContext, filters: string[], o: RecordOptions): Pro
         }
       },
       chunk: (bytes) => {
-        out.write(bytes);
-        if (out.broken && !stopping) {
+        const file = openOutput();
+        if (!file) return;
+        file.write(bytes);
+        if (file.broken && !stopping) {
           // The reader of stdout went away (e.g. `| head`): nothing more can be written.
           stopping = 2;
           call.cancel();
@@ -203,19 +228,21 @@ async function record(ctx: CliContext, filters: string[], o: RecordOptions): Pro
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await out.close();
+    await out?.close();
     client.close();
   }
+  if (openError) throw openError;
   if (live) io.err('\r\x1b[K');
   const final = end?.stats ?? lastStats;
   if (!o.quiet && final) {
-    const why = end ? END_TEXT[end.reason] ?? String(end.reason) : out.broken ? 'output closed' : 'cancelled';
+    const why = end ? END_TEXT[end.reason] ?? String(end.reason) : out?.broken ? 'output closed' : 'cancelled';
     io.err(`${progressLine(final)} — ${why}\n`);
   }
   if (final && final.lost !== '0') {
     io.err(`xlb: warning: ${final.lost} of ${final.matched} matched packets were lost (ring buffer full or output too slow)\n`);
   }
-  if (out.broken && out.broken.code !== 'EPIPE') throw new Error(`writing ${o.write === '-' ? 'stdout' : o.write}: ${out.broken.message}`);
+  const broken = out?.broken;
+  if (broken && broken.code !== 'EPIPE') throw new Error(`writing ${o.write === '-' ? 'stdout' : o.write}: ${broken.message}`);
 }
 
 export function registerRecordCommand(program: Command, io: CliIo): void {
