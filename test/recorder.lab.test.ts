@@ -204,6 +204,56 @@ describe('recorder on xlbd with real traffic', () => {
     expect([Number(summary[1]), Number(summary[2])]).toEqual([all.length, all.length]);
   });
 
+  it('overlapping prefix / wildcard recordings (IPv4 /16 and /24, IPv6 /32 and /64) each get their own packets', async () => {
+    const c1 = lab.node('c1');
+    const c2 = lab.node('c2');
+    const wide4 = await recordApi({ filters: [{ srcCidr: '10.1.0.0/16', dstCidr: VIP4 }], points: 'CAPTURE_POINTS_INGRESS' });
+    const narrow4 = await recordApi({ filters: [{ srcCidr: '10.1.1.0/24', dstPort: 80 }], points: 'CAPTURE_POINTS_INGRESS' });
+    const wide6 = await recordApi({ filters: [{ srcCidr: 'fd00:1::/32', proto: 'CAPTURE_PROTOCOL_TCP' }], points: 'CAPTURE_POINTS_INGRESS' });
+    const narrow6 = await recordApi({ filters: [{ srcCidr: 'fd00:1:1::/64', dstCidr: `${VIP6}/128` }], points: 'CAPTURE_POINTS_INGRESS' });
+    await Promise.all(
+      (['c1', 'c2'] as const).flatMap((c) => [
+        lab.httpLoad(c, { url: lab.url(VIP4), connections: 10, concurrency: 2 }),
+        lab.httpLoad(c, { url: lab.url(VIP6), connections: 10, concurrency: 2 }),
+      ]),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const [w4, n4, w6, n6] = (await Promise.all([wide4.stop(), narrow4.stop(), wide6.stop(), narrow6.stop()])).map((r) => tsharkReadBytes(r.file));
+    const from = (list: TsharkPacket[], src: string) => list.filter((p) => p.src[0] === src).map(tcpKey).sort();
+    // The wide ones hold both clients; the narrow ones exactly the c1 part of the wide ones.
+    expect(from(w4!, c1.ipv4).length).toBeGreaterThanOrEqual(50);
+    expect(from(w4!, c2.ipv4).length).toBeGreaterThanOrEqual(50);
+    expect(w4!.every((p) => p.src[0] === c1.ipv4 || p.src[0] === c2.ipv4)).toBe(true);
+    expect(n4!.map(tcpKey).sort()).toEqual(from(w4!, c1.ipv4));
+    expect(from(w6!, c2.ipv6).length).toBeGreaterThanOrEqual(50);
+    expect(w6!.every((p) => p.src[0] === c1.ipv6 || p.src[0] === c2.ipv6)).toBe(true);
+    expect(n6!.map(tcpKey).sort()).toEqual(from(w6!, c1.ipv6));
+  });
+
+  it('recordings started and stopped while traffic flows never get a packet outside their filter', async () => {
+    const clients = [lab.node('c1'), lab.node('c2')];
+    const load = Promise.all(clients.map((c) => lab.httpLoad(c.name, { url: lab.url(VIP4), keepalive: 2, requests: 60, intervalMs: 40 })));
+    const results: { src: string; file: Buffer; end: RecordEnd__Output | undefined }[] = [];
+    for (let i = 0; i < 16; i++) {
+      const c = clients[i % 2]!;
+      const rec = await recordApi({ filters: [{ srcCidr: c.ipv4, dstCidr: VIP4, dstPort: 80, proto: 'CAPTURE_PROTOCOL_TCP' }] });
+      await new Promise((r) => setTimeout(r, 60 + 20 * (i % 3)));
+      results.push({ src: c.ipv4, ...(await rec.stop()) });
+    }
+    const loads = await load;
+    expect(loads.map((l) => l.ok)).toEqual([120, 120]);
+    let packets = 0;
+    for (const r of results) {
+      const got = tsharkReadBytes(r.file);
+      packets += got.length;
+      for (const p of got) expect(p.src.at(-1)).toBe(r.src); // innermost source: ingress and egress
+      expect(Number(r.end!.stats!.captured)).toBe(got.length);
+      expect(Number(r.end!.stats!.matched)).toBe(got.length + Number(r.end!.stats!.lost));
+    }
+    expect(packets).toBeGreaterThan(16);
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, ruleLimit: 0 });
+  });
+
   it('--count N records exactly N packets, ends by itself and leaves no rule in the kernel', async () => {
     const file = join(scratch, 'count.pcap');
     const cli = spawnXlb(server, ['record', `any -> ${VIP4} 80 tcp`, '--point', 'ingress', '-c', '7', '-w', file]);
