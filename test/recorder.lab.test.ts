@@ -8,7 +8,8 @@
 //     carrying the same inner packets; timestamps are wall-clock right (just after the router's).
 //   - IPv6 with the CLI to pcapng, Ctrl-C: IP6IP6, interfaces and directions per packet.
 //   - --count N → exactly N; the kernel's rule map is empty afterwards.
-//   - live: `xlb record … -w - | tshark -l -r -` prints packets while traffic flows.
+//   - live: `xlb record … -w - | tshark -l -r -` (and `-i -`, as Wireshark reads) prints packets while
+//     traffic flows.
 //   - a client that disappears (SIGKILL) frees its rules; limits answered with clear errors.
 // Overload with a tiny ring: recorder.overload.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -297,26 +298,31 @@ describe('recorder on xlbd with real traffic', () => {
     expect(readFileSync(file).readUInt32LE(16)).toBe(60); // snaplen in the pcap header
   });
 
-  it('live: `xlb record … -w - | tshark -l -r -` prints packets while the traffic still flows', async () => {
+  it('live: `xlb record … -w - | tshark -l -r -` (pcap) and `| tshark -l -i -` (pcapng, as Wireshark reads it) print packets while traffic flows', async () => {
     const c1 = lab.node('c1');
-    const shell = `${xlbArgv(server, ['record', `${c1.ipv4} any -> ${VIP4} 80 tcp`, '-w', '-', '-q']).map((a) => `'${a}'`).join(' ')} | tshark -l -r - -T fields -e frame.number -e ip.src -e tcp.dstport`;
-    const pipeline = new LabProcess('xlb record | tshark', ['sh', '-c', shell]);
+    const record = (extra: string[]) => xlbArgv(server, ['record', `${c1.ipv4} any -> ${VIP4} 80 tcp`, ...extra, '-w', '-', '-q']).map((a) => `'${a}'`).join(' ');
+    const fields = '-T fields -e frame.number -e ip.src -e tcp.dstport';
+    const pipelines = [
+      new LabProcess('xlb record | tshark -r -', ['sh', '-c', `${record([])} | tshark -l -r - ${fields}`]),
+      new LabProcess('xlb record --format pcapng | tshark -i -', ['sh', '-c', `${record(['--format', 'pcapng'])} | tshark -l -i - ${fields}`]),
+    ];
     try {
-      await until('the recording to start', () => pinnedRecorderState(xlbd.pinDir).activeRules === 1, 30_000);
+      await until('both recordings to start', () => pinnedRecorderState(xlbd.pinDir).activeRules === 2, 30_000);
       let loadDone = false;
       const load = lab.httpLoad('c1', { url: lab.url(VIP4), keepalive: 2, requests: 40, intervalMs: 100 }).finally(() => (loadDone = true));
-      await pipeline.waitForOutput(/^1\t/, 20_000);
-      const printedWhileRunning = !loadDone;
+      const printedWhileRunning = await Promise.all(pipelines.map(async (p) => (await p.waitForOutput(/^1\t/, 20_000), !loadDone)));
       const result = await load;
       expect(result.ok).toBe(80);
-      expect(printedWhileRunning).toBe(true);
-      await pipeline.stop('SIGINT', 10_000);
+      expect(printedWhileRunning).toEqual([true, true]);
+      await Promise.all(pipelines.map((p) => p.stop('SIGINT', 10_000)));
     } finally {
-      pipeline.killSync();
+      for (const p of pipelines) p.killSync();
     }
-    const lines = pipeline.stdout.split('\n').filter(Boolean);
-    expect(lines.length).toBeGreaterThan(80);
-    expect(lines.every((l) => l.split('\t')[1]!.split(',').includes(c1.ipv4))).toBe(true);
+    for (const p of pipelines) {
+      const lines = p.stdout.split('\n').filter((l) => /^\d+\t/.test(l));
+      expect(lines.length).toBeGreaterThan(80);
+      expect(lines.every((l) => l.split('\t')[1]!.split(',').includes(c1.ipv4))).toBe(true);
+    }
     await until('the rules to be freed', () => pinnedRecorderState(xlbd.pinDir).activeRules === 0);
   });
 
