@@ -3,13 +3,14 @@
 // lb/model's DesiredState, no datapath). Checked here: what the CLI sends, what it prints (tables
 // and JSON), exit codes and one-line errors. The CLI against the real api/server and datapath is
 // test/cli.server.test.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { status as GrpcStatus, ServerCredentials } from '@grpc/grpc-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildCli, runCli, type CliBuild, type CliResult } from './cli/run.js';
 import { StandInServer } from './cli/stand-in-server.js';
+import { makeTestPki, type TestPki } from './daemon/certs.js';
 
 let build: CliBuild;
 let dir: string;
@@ -437,5 +438,45 @@ describe('stats and status', () => {
       gateway: { ip: '10.2.1.1', mac: '02:00:00:00:00:fe', resolved: true, interface: 'eth0' },
       maglev_table_size: 65537, maglev_seed: 7, services: 2, backends: 3, mtu: 1500, adopted_datapath: true,
     });
+  });
+});
+
+describe('TCP with mutual TLS', () => {
+  let tls: StandInServer;
+  let pki: TestPki;
+
+  beforeAll(async () => {
+    pki = makeTestPki(mkdtempSync(join(dir, 'pki-')));
+    const read = (f: string) => readFileSync(f);
+    const creds = ServerCredentials.createSsl(read(pki.ca), [{ cert_chain: read(pki.serverCert), private_key: read(pki.serverKey) }], true);
+    tls = await StandInServer.start('127.0.0.1:0', creds);
+  });
+  afterAll(() => tls?.close());
+
+  const tlsArgs = (cert = pki.clientCert, key = pki.clientKey, ca = pki.ca) => ['--tls-ca', ca, '--tls-cert', cert, '--tls-key', key];
+
+  it('works with the CA, a client certificate and its key', async () => {
+    const r = await runCli(build, ['--server', tls.address, ...tlsArgs(), 'status', '-o', 'json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).version).toBe('0.1.0-standin');
+    expect(tls.callsOf('GetStatus')).toHaveLength(1);
+    // The certificate names 127.0.0.1; dialling "localhost" needs --tls-server-name.
+    const port = tls.address.split(':').pop();
+    const byName = await runCli(build, ['--server', `localhost:${port}`, ...tlsArgs(), 'status']);
+    expect(byName.code).toBe(3);
+    const named = await runCli(build, ['--server', `localhost:${port}`, ...tlsArgs(), '--tls-server-name', '127.0.0.1', 'status']);
+    expect(named.code, named.stderr).toBe(0);
+  });
+
+  it('a client certificate from another CA, or a daemon the CA did not sign: exit 3, nothing reaches the server', async () => {
+    const before = tls.calls.length;
+    const rogue = await runCli(build, ['--server', tls.address, ...tlsArgs(pki.rogueCert, pki.rogueKey), 'status']);
+    expectOneErrorLine(rogue, 3, new RegExp(`^xlb: cannot reach xlbd at ${tls.address.replace(/\./g, '\\.')} \\(Failed to connect\\): the TLS handshake failed; check the CA, client certificate and key`));
+    const untrusted = await runCli(build, ['--server', tls.address, ...tlsArgs(pki.clientCert, pki.clientKey, pki.rogueCert), 'status']);
+    expectOneErrorLine(untrusted, 3, /cannot reach xlbd at .*the TLS handshake failed; check the CA, client certificate and key/);
+    const plain = await runCli(build, ['--server', tls.address, '--insecure', 'status']);
+    expectOneErrorLine(plain, 3, /cannot reach xlbd at 127\.0\.0\.1:\d+/);
+    expect(tls.calls.length).toBe(before);
   });
 });

@@ -58,11 +58,14 @@ export class XlbClient {
   /** The underlying grpc-js client, for calls this wrapper does not cover. */
   readonly raw: LoadBalancerClient;
   readonly timeoutMs: number;
+  /** The channel uses TLS (TCP without the insecure option). */
+  readonly tls: boolean;
 
-  private constructor(target: ServerTarget, raw: LoadBalancerClient, timeoutMs: number) {
+  private constructor(target: ServerTarget, raw: LoadBalancerClient, timeoutMs: number, tls: boolean) {
     this.target = target;
     this.raw = raw;
     this.timeoutMs = timeoutMs;
+    this.tls = tls;
   }
 
   /** Creates the channel (lazily connected: nothing is dialled before the first call). Throws
@@ -72,7 +75,7 @@ export class XlbClient {
     const { credentials, channelOptions } = transportFor(target, o);
     const Ctor = proto().xlb.v1.LoadBalancer;
     const raw = new Ctor(target.grpcTarget, credentials, channelOptions);
-    return new XlbClient(target, raw, o.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    return new XlbClient(target, raw, o.timeoutMs ?? DEFAULT_TIMEOUT_MS, target.kind === 'tcp' && o.insecure !== true);
   }
 
   close(): void {
@@ -148,7 +151,7 @@ export class XlbClient {
     const fn = (this.raw as unknown as Record<string, UnaryMethod<CallTypes[M][0], CallTypes[M][1]>>)[method]!;
     return new Promise((resolve, reject) => {
       fn.call(this.raw, req, { deadline: Date.now() + this.timeoutMs }, (err, res) => {
-        if (err) reject(new XlbApiError(err, method, this.target.display));
+        if (err) reject(new XlbApiError(err, method, this.target.display, { tls: this.tls }));
         else resolve(res!);
       });
     });

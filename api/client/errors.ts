@@ -16,10 +16,11 @@ export class XlbApiError extends Error {
   /** True when no connection could be made (no daemon, wrong socket, refused, TLS handshake). */
   readonly unreachable: boolean;
 
-  constructor(err: ServiceError, method: string, server: string) {
+  /** `tls`: the connection used TLS (a failure to connect may then be a refused certificate). */
+  constructor(err: ServiceError, method: string, server: string, o: { tls?: boolean } = {}) {
     const unreachable = isUnreachable(err);
     const details = err.details ?? err.message;
-    super(unreachable ? unreachableMessage(server, details) : details || `${Status[err.code] ?? err.code} from ${method}`);
+    super(unreachable ? unreachableMessage(server, details, o.tls === true) : details || `${Status[err.code] ?? err.code} from ${method}`);
     this.name = 'XlbApiError';
     this.code = err.code;
     this.codeName = Status[err.code] ?? String(err.code);
@@ -37,12 +38,14 @@ function isUnreachable(err: ServiceError): boolean {
 }
 
 /** "cannot reach xlbd at unix:///run/xlb/xlb.sock (connect ENOENT /run/xlb/xlb.sock): no such socket; is xlbd running?" */
-function unreachableMessage(server: string, details: string): string {
-  const last = /Last error: (?:Error: )?(.*?)(?:\.\s*Resolution note:.*)?$/s.exec(details)?.[1]?.trim() || details;
+function unreachableMessage(server: string, details: string, tls: boolean): string {
+  const last = (/Last error: (?:Error: )?(.*?)(?:\.\s*Resolution note:.*)?$/s.exec(details)?.[1]?.trim() || details)
+    // grpc-js stamps some reasons with the time: "Failed to connect (2026-01-01T10:00:00.000Z)"
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[0-9:.]+Z\)/g, '');
   let hint = '';
   if (/ENOENT/.test(last)) hint = ': no such socket; is xlbd running?';
   else if (/EACCES|EPERM/.test(last)) hint = ": permission denied; run as root or as a member of the socket's group";
   else if (/ECONNREFUSED/.test(last)) hint = ': nothing is listening there; is xlbd running?';
-  else if (/certificate|handshake|SSL|TLS/i.test(last)) hint = ': the TLS handshake failed; check the CA, client certificate and key';
+  else if (tls || /certificate|handshake|SSL|TLS/i.test(last)) hint = ': the TLS handshake failed; check the CA, client certificate and key';
   return `cannot reach xlbd at ${server} (${last})${hint}`;
 }

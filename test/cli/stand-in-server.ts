@@ -46,22 +46,24 @@ export class StandInServer {
     adoptedDatapath: true,
   };
   readonly #server: grpc.Server;
-  readonly address: string;
+  /** unix:///path or host:port, as the CLI's --server takes it. */
+  address = '';
   #failNext: { method: string; code: grpc.status; details: string } | undefined;
 
-  private constructor(server: grpc.Server, address: string) {
+  private constructor(server: grpc.Server) {
     this.#server = server;
-    this.address = address;
   }
 
-  static async start(socketPath: string): Promise<StandInServer> {
+  /** Listens on a unix socket path, or on `127.0.0.1:0` style TCP with `credentials` (e.g. mTLS). */
+  static async start(socketPathOrHostPort: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<StandInServer> {
     const server = new grpc.Server();
-    const address = `unix://${socketPath}`;
-    const standIn = new StandInServer(server, address);
+    const standIn = new StandInServer(server);
     server.addService(loadXlbProto().xlb.v1.LoadBalancer.service, standIn.#handlers());
-    await new Promise<void>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
-    );
+    const target = socketPathOrHostPort.startsWith('/') ? `unix://${socketPathOrHostPort}` : socketPathOrHostPort;
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(target, credentials, (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    standIn.address = target.startsWith('unix://') ? target : target.replace(/:0$/, `:${port}`);
     return standIn;
   }
 
