@@ -1,59 +1,55 @@
 // `npm run demo` (node dist/test/lab/demo.js, as root): the whole of xlb on one machine, in network
-// namespaces. Builds the lab (1 client, a router, 1 LB node, 3 backends), loads the XDP load
-// balancer on the LB node, puts an IPv4 and an IPv6 VIP with 3 backends on it, sends real HTTP from
-// the client and shows what happened: requests per backend, the DSR path with capture evidence, and
-// the datapath's own counters. Then it tears everything down (also on Ctrl-C or an error).
+// namespaces, driven the way an operator drives it. Builds the lab (1 client, a router, 1 LB node,
+// 3 backends); on each backend runs `xlb decap attach`; starts xlbd on the LB node from a config
+// file; creates an IPv4 and an IPv6 service with `xlb service add` / `xlb backend add`; sends real
+// HTTP from the client and shows what happened (requests per backend, the DSR path with capture
+// evidence, `xlb stats`, metrics); drains a backend; records a few requests inside XDP with
+// `xlb record` and reads them with tshark; then tears everything down (also on Ctrl-C or an
+// error). Every command is printed as it runs (`lb1# xlb service list`), followed by its output.
+// Ends with OK / PROBLEM lines; exits non-zero on any PROBLEM.
 //
 // From the TypeScript sources, without a build of the TS (BPF objects and addon still needed):
 //   node --import ./test/lab/ts-register.mjs test/lab/demo.ts [--requests N] [--ipv4-only]
-//
-// Each step is a function, so the LB steps (startLoadBalancer, configureServices, readCounters)
-// can be switched to drive xlbd / the CLI without touching the rest.
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { DatapathCounters } from '../../lb/datapath/index.js';
-import { counterDelta, quiesce, type CounterDelta } from '../e2e/counters.js';
-import { backendId, backendsOf, E2E_SEED, startLbNode, type LbNode } from '../e2e/lb-node.js';
-import { captureDuring, summarize, type WireSummary } from '../e2e/wire.js';
-import { Lab, type HttpLoadResult, type LabNode } from './lab.js';
+import { xlbTools, type XlbTools } from './demo-install.js';
+import { block, bold, dim, note, out, pad, printChecks, showCommand, stepHeadings, type Check } from './demo-print.js';
 import { recordRequests } from './demo-recorder.js';
+import { DemoShell } from './demo-shell.js';
+import { backendsServed, printDsr, printLoad, runTraffic, statsMatchCaptures, type DemoVip, type TrafficResult } from './demo-traffic.js';
+import { DEMO_NODE, DemoDaemon, writeDaemonConfig } from './demo-xlbd.js';
+import { Lab, type LabNode } from './lab.js';
 
-const tty = process.stdout.isTTY === true;
-const bold = (s: string) => (tty ? `\x1b[1m${s}\x1b[0m` : s);
-const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[0m` : s);
-const out = (s = '') => process.stdout.write(`${s}\n`);
-const pad = (s: string | number, n: number) => String(s).padEnd(n);
-const rpad = (s: string | number, n: number) => String(s).padStart(n);
+const heading = stepHeadings(10);
 
 interface DemoOptions {
   requests: number;
   ipv6: boolean;
 }
 
-interface DemoService {
-  id: number;
-  vip: string;
-  family: 4 | 6;
-  tunnel: string;
-  /** Maglev slots per backend name */
-  slots: Map<string, number>;
-  tableSize: number;
+interface StatsJson {
+  services: Array<{ service_id: string; packets: number; backends: Array<{ address: string; packets: number }> }>;
 }
 
-interface TrafficResult {
-  svc: DemoService;
-  url: string;
-  load: HttpLoadResult;
-  lbWire: WireSummary;
-  clientWire: WireSummary;
-  backendWires: Map<string, WireSummary>;
+interface StatusJson {
+  interfaces: Array<{ name: string; attached: boolean; mode: string; program_id: number }>;
+  gateway: { ip: string; mac: string; resolved: boolean };
+  services: number;
+  backends: number;
 }
 
-let step = 0;
-const STEPS = 7;
-function heading(title: string): void {
-  step++;
-  out();
-  out(bold(`[${step}/${STEPS}] ${title}`));
+/** Everything the run created, so teardown (normal, error or Ctrl-C) knows what to undo. */
+class DemoRun {
+  tools: XlbTools | undefined;
+  lab: Lab | undefined;
+  shell: DemoShell | undefined;
+  daemon: DemoDaemon | undefined;
+  decapAttached: string[] = [];
+  checks: Check[] = [];
+
+  check(ok: boolean, text: string): void {
+    this.checks.push({ ok, text });
+  }
 }
 
 function parseOptions(): DemoOptions {
@@ -65,218 +61,257 @@ function parseOptions(): DemoOptions {
     process.exit(0);
   }
   const requests = Number(values.requests);
-  if (!Number.isInteger(requests) || requests < 1 || requests > 10_000) throw new Error(`--requests must be an integer 1 … 10000, got ${values.requests}`);
+  if (!Number.isInteger(requests) || requests < 10 || requests > 10_000) throw new Error(`--requests must be an integer 10 … 10000, got ${values.requests}`);
   return { requests, ipv6: !values['ipv4-only'] };
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 // ---- steps ---------------------------------------------------------------------------------------
 
-async function buildLab(o: DemoOptions): Promise<Lab> {
-  return Lab.create({ backends: 3, lbNodes: 1, clients: 1, ipv6: o.ipv6 });
-}
-
-function printTopology(lab: Lab, lb: LbNode): void {
+function printTopology(lab: Lab): void {
   heading('Topology (network namespaces on this machine; nothing outside them is touched)');
-  const c1 = lab.node('c1');
-  const lb1 = lab.node('lb1');
   const v6 = (n: LabNode) => (lab.ipv6 ? n.ipv6 : '-');
   out();
-  out(`   c1 (client) ───── r (router) ───── lb1 (LB: XDP on eth0)`);
+  out(`   c1 (client) ───── r (router) ───── lb1 (LB: xlbd, XDP on eth0)`);
   out(`                         │`);
   out(`                         ├───── b1 ┐`);
-  out(`                         ├───── b2 ├ backends: VIPs on lo, decap (tc) on eth0, HTTP :80`);
+  out(`                         ├───── b2 ├ backends: VIPs on lo, xlb decap on eth0, HTTP :80`);
   out(`                         └───── b3 ┘`);
   out();
   out(dim(`   ${pad('node', 6)}${pad('role', 9)}${pad('IPv4', 12)}${pad('IPv6', 15)}what runs there`));
-  out(`   ${pad('c1', 6)}${pad('client', 9)}${pad(c1.ipv4, 12)}${pad(v6(c1), 15)}HTTP load generator`);
+  const c1 = lab.node('c1');
+  out(`   ${pad('c1', 6)}${pad('client', 9)}${pad(c1.ipv4, 12)}${pad(v6(c1), 15)}HTTP load generator, curl`);
   out(`   ${pad('r', 6)}${pad('router', 9)}${pad('10.x.N.1', 12)}${pad(lab.ipv6 ? 'fd00:x:N::1' : '-', 15)}routes the VIPs ${lab.plan.vipPrefix4}${lab.ipv6 ? `, ${lab.plan.vipPrefix6}` : ''} → lb1`);
-  out(`   ${pad('lb1', 6)}${pad('LB', 9)}${pad(lb1.ipv4, 12)}${pad(v6(lb1), 15)}xlb_lb, native XDP on eth0 (prog id ${lb.dp.program.id})`);
-  for (const b of lab.backends) {
-    out(`   ${pad(b.name, 6)}${pad('backend', 9)}${pad(b.ipv4, 12)}${pad(v6(b), 15)}VIPs on lo, xlb_decap on eth0, HTTP server`);
-  }
+  const lb1 = lab.node('lb1');
+  out(`   ${pad('lb1', 6)}${pad('LB', 9)}${pad(lb1.ipv4, 12)}${pad(v6(lb1), 15)}xlbd (XDP program on eth0), xlb CLI`);
+  for (const b of lab.backends) out(`   ${pad(b.name, 6)}${pad('backend', 9)}${pad(b.ipv4, 12)}${pad(v6(b), 15)}VIPs on lo, xlb decap on eth0, HTTP server`);
   out(`   VIPs: ${[...lab.vips4, ...lab.vips6].join(', ')}`);
 }
 
-/** Loads and attaches the LB on lb1. (Later: start xlbd on the node instead.) */
-async function startLoadBalancer(lab: Lab): Promise<LbNode> {
-  return startLbNode(lab, 'lb1');
+async function attachDecap(run: DemoRun, shell: DemoShell, lab: Lab): Promise<void> {
+  heading('Backends: the VIP on lo, and `xlb decap attach` to unwrap what the LB tunnels to them');
+  note(`--pin-dir only because the lab's nodes share one bpffs; on a real backend the default`);
+  note(`(/sys/fs/bpf/xlb/decap/host_eth0) is right: \`xlb decap attach --dev eth0\`.`);
+  const b1 = lab.backends[0]!.name;
+  await shell.run(b1, ['ip', '-brief', 'address', 'show', 'dev', 'lo']);
+  for (const b of lab.backends) {
+    await shell.xlb(b.name, ['decap', 'attach', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b.name)]);
+    run.decapAttached.push(b.name);
+  }
+  await shell.xlb(b1, ['decap', 'status', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b1)]);
 }
 
-/** One service per VIP, the three backends each. (Later: xlb service create / backend add.) */
-function configureServices(lab: Lab, lb: LbNode): DemoService[] {
-  const vips: Array<{ vip: string; family: 4 | 6; tunnel: string }> = [
-    { vip: lab.vips4[0]!, family: 4, tunnel: 'IPIP' },
-    ...(lab.ipv6 ? [{ vip: lab.vips6[0]!, family: 6 as const, tunnel: 'IP6IP6' }] : []),
-  ];
-  return vips.map((v, i) => {
-    const id = i + 1;
-    const backends = backendsOf(id, lab.backends.map((node) => ({ node })), v.family);
-    lb.dp.upsertService({ id, vip: v.vip, port: 80, protocol: 'tcp' });
-    const placed = lb.dp.setBackends(id, backends);
-    const slots = new Map(lab.backends.map((b, j) => [b.name, placed.slotsPerBackend.get(backends[j]!.id) ?? 0]));
-    return { id, ...v, slots, tableSize: lb.dp.options.tableSize };
-  });
+async function startDaemon(run: DemoRun, shell: DemoShell, lab: Lab): Promise<void> {
+  heading('The load balancer: xlbd on lb1, from a config file');
+  const files = writeDaemonConfig(lab);
+  const daemon = new DemoDaemon(lab, shell.tools, files);
+  run.daemon = daemon;
+  showCommand(DEMO_NODE, `cat ${files.configPath}`);
+  block(files.configText);
+  const { seconds } = await daemon.start();
+  for (const line of daemon.log) out(dim(`   ${line}`));
+  showCommand(DEMO_NODE, `export XLB_SERVER=${files.server}      # where xlb finds xlbd (default unix:///run/xlb/xlb.sock)`);
+  shell.server = files.server;
+  await shell.xlb(DEMO_NODE, ['status']);
+  const st = await shell.xlbJson<StatusJson>(DEMO_NODE, ['status']);
+  const i = st.interfaces[0];
+  run.check(i?.attached === true && i.mode === 'native' && st.gateway.resolved,
+    `xlbd: ready in ${seconds.toFixed(1)} s, XDP ${i?.mode ?? '?'} on ${i?.name ?? '?'} (program ${i?.program_id ?? '?'}), gateway ${st.gateway.ip} resolved to ${st.gateway.mac || '?'}`);
 }
 
-function printLoadBalancer(lab: Lab, lb: LbNode, services: DemoService[]): void {
-  heading('Load balancer on lb1, configured directly through LbDatapath (the maps)');
-  const cfg = lb.dp.getConfig()!;
-  out(`   XDP program xlb_lb: Maglev table M=${lb.dp.options.tableSize}, hash seed 0x${E2E_SEED.toString(16)}, tunnel MTU ${lb.dp.options.mtu}`);
-  out(`   encapsulated frames: src MAC ${cfg.ifMac} (lb1 eth0) → dst MAC ${cfg.gatewayMac} (r, next hop), XDP_TX`);
-  out(`   outer source: ${cfg.sourceV4}${cfg.sourceV6 ? ` / ${cfg.sourceV6}` : ''}`);
-  for (const s of services) {
-    const vip = s.family === 6 ? `[${s.vip}]` : s.vip;
-    const shares = lab.backends.map((b) => `${b.name} ${((100 * s.slots.get(b.name)!) / s.tableSize).toFixed(1)}%`).join(', ');
-    out(`   service ${s.id}: ${vip}:80/tcp → ${lab.backends.map((b) => (s.family === 4 ? b.ipv4 : b.ipv6)).join(', ')} (${s.tunnel}); table slots ${shares}`);
+async function configureServices(shell: DemoShell, lab: Lab): Promise<DemoVip[]> {
+  heading('Services and backends, with the xlb CLI');
+  const vip4 = lab.vips4[0]!;
+  const v4: DemoVip = { service: `${vip4}:80/tcp`, vip: vip4, family: 4, tunnel: 'IPIP', backends: new Map(lab.backends.map((b) => [b.name, b.ipv4])) };
+  await shell.xlb(DEMO_NODE, ['service', 'add', v4.service]);
+  for (const b of lab.backends) await shell.xlb(DEMO_NODE, ['backend', 'add', v4.service, b.ipv4, '--name', b.name]);
+  const vips = [v4];
+  if (lab.ipv6) {
+    const vip6 = lab.vips6[0]!;
+    const v6: DemoVip = { service: `[${vip6}]:80/tcp`, vip: vip6, family: 6, tunnel: 'IP6IP6', backends: new Map(lab.backends.map((b) => [b.name, b.ipv6])) };
+    note('the same in one command, for the IPv6 VIP:');
+    await shell.xlb(DEMO_NODE, ['service', 'add', v6.service, ...lab.backends.flatMap((b) => ['-b', b.ipv6])]);
+    vips.push(v6);
+  }
+  await shell.xlb(DEMO_NODE, ['service', 'list']);
+  return vips;
+}
+
+async function traffic(run: DemoRun, shell: DemoShell, lab: Lab, vips: DemoVip[], o: DemoOptions): Promise<void> {
+  heading(`Traffic: ${o.requests} HTTP GETs per VIP from c1, one new TCP connection each`);
+  const results: TrafficResult[] = [];
+  for (const svc of vips) results.push(await runTraffic(lab, svc, o.requests));
+  const stats = await shell.xlbJson<StatsJson>(DEMO_NODE, ['stats']);
+  const statsPackets = (svc: DemoVip, backend: string) =>
+    stats.services.find((s) => s.service_id === svc.service)?.backends.find((b) => b.address === svc.backends.get(backend))?.packets ?? -1;
+  for (const r of results) printLoad(lab, r.url, r.load, o.requests);
+
+  heading('Direct server return: the path, what tcpdump saw on each link, and what xlb stats counted');
+  printDsr(lab, results, statsPackets);
+  for (const r of results) {
+    const served = backendsServed(lab, r.load);
+    const same = statsMatchCaptures(lab, r, statsPackets);
+    const good = r.load.ok === o.requests && served === lab.backends.length && r.lbWire.replies.length === 0 && r.lbWire.requests.length > 0 && same;
+    run.check(good, `${r.url}: ${r.load.ok}/${o.requests} answered, ${served}/${lab.backends.length} backends served, ` +
+      `${r.lbWire.replies.length} replies through lb1, xlb stats ${same ? '=' : '≠'} captured tunnelled frames per backend`);
   }
 }
 
-/** HTTP from c1 to a VIP, one new connection per request, with captures along the path. */
-async function runTraffic(lab: Lab, svc: DemoService, requests: number): Promise<TrafficResult> {
-  const url = lab.url(svc.vip);
-  const points = [
-    { node: 'r', dev: lab.lbContext('lb1').gatewayIfname },
-    { node: 'c1', dev: 'eth0', filter: 'tcp port 80' },
-    ...lab.backends.map((b) => ({ node: 'r', dev: b.routerIfname })),
-  ];
-  const { result: load, packets } = await captureDuring(lab, points, async () => {
-    const r = await lab.httpLoad('c1', { url, connections: requests, concurrency: 16 });
-    await new Promise((res) => setTimeout(res, 300)); // the last FIN/ACKs
-    return r;
-  });
-  const [lbPackets, clientPackets, ...backendPackets] = packets;
-  return {
-    svc,
-    url,
-    load,
-    lbWire: summarize(lbPackets!, svc.vip, 80),
-    clientWire: summarize(clientPackets!, svc.vip, 80),
-    backendWires: new Map(lab.backends.map((b, i) => [b.name, summarize(backendPackets[i]!, svc.vip, 80)])),
+async function counters(shell: DemoShell, lab: Lab, files: { metrics: string }): Promise<void> {
+  heading('Counters: xlb stats on the LB, xlb decap status on a backend, Prometheus metrics');
+  await shell.xlb(DEMO_NODE, ['stats']);
+  const b1 = lab.backends[0]!.name;
+  await shell.xlb(b1, ['decap', 'status', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b1)]);
+  await shell.run(DEMO_NODE, `curl -s http://${files.metrics}/metrics | grep -E '^xlb_(backend_packets|flow_table_new_flows)_total'`);
+}
+
+async function drain(run: DemoRun, shell: DemoShell, lab: Lab, svc: DemoVip, o: DemoOptions): Promise<void> {
+  heading('Drain: take b2 out of rotation without breaking its open connections');
+  const [, b2] = lab.backends;
+  const kept = 12;
+  const perConn = 25;
+  note(`c1 opens ${kept} keep-alive connections to ${svc.vip} and sends one GET on each every 100 ms (${perConn} each),`);
+  note(`and while they run, b2 is drained:`);
+  let keepDone = false;
+  const keepalive = lab.httpLoad('c1', { url: lab.url(svc.vip), keepalive: kept, requests: perConn, intervalMs: 100 }).finally(() => (keepDone = true));
+  // Drain only once every kept connection is established, or it would prove nothing.
+  for (let i = 0; i < 100; i++) {
+    const r = await lab.exec('c1', ['ss', '-Htn', 'state', 'established', 'dst', svc.vip]);
+    if (r.stdout.trim().split('\n').filter(Boolean).length >= kept || keepDone) break;
+    await sleep(50);
+  }
+  await shell.xlb(DEMO_NODE, ['backend', 'set', svc.service, b2!.ipv4, '--drain']);
+  const drainedWhileRunning = !keepDone;
+  note(`now ${o.requests} new connections:`);
+  const fresh = await lab.httpLoad('c1', { url: lab.url(svc.vip), connections: o.requests, concurrency: 16 });
+  const old = await keepalive;
+  out(`   new connections after the drain:`);
+  printLoad(lab, lab.url(svc.vip), fresh, o.requests, (n) => (n === b2!.name ? '  ← draining' : ''));
+  out(`   the ${kept} kept connections (${kept * perConn} requests, opened before the drain):`);
+  printLoad(lab, lab.url(svc.vip), old, kept * perConn);
+  const onB2 = Math.round((old.perBackend[b2!.name] ?? 0) / perConn);
+  out(`   ${old.reconnects} reconnects, ${old.backendSwitches} backend switches: the ${onB2} connection(s) on b2 kept being answered by b2`);
+  const good = fresh.failed === 0 && (fresh.perBackend[b2!.name] ?? 0) === 0 && fresh.ok === o.requests &&
+    old.failed === 0 && old.reconnects === 0 && old.backendSwitches === 0 && drainedWhileRunning;
+  run.check(good, `drain: ${fresh.perBackend[b2!.name] ?? 0} of ${fresh.ok} new connections went to b2 (draining); ` +
+    `${old.ok}/${kept * perConn} requests on ${kept} kept connections answered, ${onB2} of them on b2, 0 moved` +
+    (drainedWhileRunning ? '' : ' (the kept connections had ended before the drain)'));
+}
+
+async function teardown(run: DemoRun): Promise<void> {
+  heading('Teardown');
+  const { lab, shell, daemon } = run;
+  const problems: string[] = [];
+  const attempt = async (what: string, fn: () => Promise<void> | void) => {
+    try {
+      await fn();
+    } catch (err) {
+      problems.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      out(`   ${what} FAILED: ${(err as Error).message}`);
+    }
   };
-}
-
-function printTraffic(lab: Lab, results: TrafficResult[], requests: number): void {
-  heading(`Traffic: ${requests} HTTP GETs per VIP from c1, one new TCP connection each`);
-  for (const r of results) {
-    const failed = r.load.failed ? `, ${r.load.failed} FAILED ${JSON.stringify(r.load.errors)}` : '';
-    out(`   ${r.url}  ${r.load.ok}/${requests} ok in ${(r.load.durationMs / 1000).toFixed(2)} s${failed}`);
-    for (const b of lab.backends) {
-      const n = r.load.perBackend[b.name] ?? 0;
-      const share = r.load.ok ? n / r.load.ok : 0;
-      const bar = '#'.repeat(Math.round(share * 40)).padEnd(40, '.');
-      out(`     ${pad(b.name, 4)}${bar} ${rpad(n, 5)}  ${rpad((100 * share).toFixed(1), 5)}%`);
-    }
-  }
-}
-
-function printDsr(lab: Lab, results: TrafficResult[]): void {
-  heading('Direct server return: the path, and what captures on each link saw');
-  const c1 = lab.node('c1');
-  const lb1 = lab.node('lb1');
-  for (const r of results) {
-    const v4 = r.svc.family === 4;
-    const client = v4 ? c1.ipv4 : c1.ipv6;
-    const lbAddr = v4 ? lb1.ipv4 : lb1.ipv6;
-    const backendAddr = v4 ? '10.3.N.2' : 'fd00:3:N::2';
-    out(`   ${bold(`${r.svc.family === 6 ? `[${r.svc.vip}]` : r.svc.vip}:80`)} (IPv${r.svc.family} VIP, ${r.svc.tunnel} tunnel)`);
-    out(`     request  c1 ──▶ r ──▶ lb1 ══▶ r ══▶ bN   ${client} → ${r.svc.vip}; lb1 wraps it in ${lbAddr} → ${backendAddr}`);
-    out(`     reply    bN ──▶ r ──▶ c1                ${r.svc.vip} → ${client} straight from the backend; lb1 is not on the way`);
-    out(dim(`     ${pad('link (captured on)', 26)}${rpad('requests', 9)}${rpad('tunnelled', 11)}${rpad('replies', 9)}`));
-    const row = (name: string, s: WireSummary, note: string) =>
-      out(`     ${pad(name, 26)}${rpad(s.requests.length, 9)}${rpad(s.tunnelled.length, 11)}${rpad(s.replies.length, 9)}  ${note}`);
-    row('c1 ↔ r   (c1 eth0)', r.clientWire, `${r.clientWire.replySynAcks.length} SYN-ACKs from the VIP reach the client`);
-    row('r ↔ lb1  (r to-lb1)', r.lbWire, r.lbWire.replies.length === 0 ? 'every request in and out again, no reply: DSR' : 'REPLIES CROSSED THE LB');
-    for (const b of lab.backends) {
-      const s = r.backendWires.get(b.name)!;
-      row(`r ↔ ${b.name}   (r to-${b.name})`, s, 'tunnelled requests in, plain replies out');
-    }
-  }
-}
-
-/** The datapath's per-CPU counters, summed. (Later: xlb stats.) */
-function readCounters(lb: LbNode): DatapathCounters {
-  return lb.dp.readCounters();
-}
-
-function printCounters(lab: Lab, services: DemoService[], d: CounterDelta): void {
-  heading('Datapath counters on lb1 (per-CPU BPF maps, summed)');
-  const p = (k: string) => d.packets[k] ?? 0;
-  out(`   verdicts     tx ${p('verdict.tx')}   pass ${p('verdict.pass')}   drop ${p('verdict.drop')}`);
-  out(`   tunnelled    IPIP ${p('tx.ipip')}   IP6IP6 ${p('tx.ip6ip6')}   4in6 ${p('tx.ip4in6')}   6in4 ${p('tx.ip6in4')}`);
-  out(`   ICMP sent    frag-needed ${p('tx.icmpFragNeeded')}   packet-too-big ${p('tx.icmp6PacketTooBig')}`);
-  out(`   flow table   new ${p('flow.new')}   hit ${p('flow.hit')}   miss ${p('flow.miss')}   reselect ${p('flow.reselect')}`);
-  const passes = Object.entries(d.packets).filter(([k]) => k.startsWith('pass.')).map(([k, v]) => `${k.slice(5)} ${v}`);
-  out(`   passed       ${passes.join('   ') || 'none'}   ${dim('(ARP/NDP and other traffic not for a VIP goes to the kernel)')}`);
-  const drops = Object.entries(d.packets).filter(([k]) => k.startsWith('drop.')).map(([k, v]) => `${k.slice(5)} ${v}`);
-  out(`   dropped      ${drops.join('   ') || 'none'}`);
-  out(dim(`   ${pad('per backend', 13)}${pad('service', 9)}${pad('backend', 9)}${pad('address', 15)}${rpad('packets', 9)}${rpad('bytes', 11)}`));
-  for (const s of services) {
-    lab.backends.forEach((b, i) => {
-      const c = d.backends.get(backendId(s.id, i + 1)) ?? { packets: 0, bytes: 0 };
-      out(`   ${pad('', 13)}${pad(s.id, 9)}${pad(b.name, 9)}${pad(s.family === 4 ? b.ipv4 : b.ipv6, 15)}${rpad(c.packets, 9)}${rpad(c.bytes, 11)}`);
+  if (daemon?.running) {
+    await attempt('stopping xlbd', async () => {
+      const before = daemon.log.length;
+      showCommand(DEMO_NODE, `kill -TERM ${daemon.proc!.pid}      # xlbd's pid; what systemctl stop does`);
+      const st = await daemon.stop();
+      for (const line of daemon.log.slice(before)) out(dim(`   ${line}`));
+      if (st.code !== 0) problems.push(`xlbd exited with ${st.code ?? st.signal}`);
     });
   }
-}
-
-async function teardown(lab: Lab | undefined, lb: LbNode | undefined): Promise<void> {
-  heading('Teardown');
-  try {
-    lb?.stop();
-  } finally {
-    await lab?.destroy();
+  if (lab && daemon && shell) {
+    await attempt('checking lb1', async () => {
+      const link = await shell.run(DEMO_NODE, ['ip', 'link', 'show', 'dev', 'eth0']);
+      if (/xdp/.test(link.stdout)) problems.push('an XDP program is still attached to lb1 eth0');
+      if (existsSync(daemon.files.pinDir)) problems.push(`xlbd's pins are still in ${daemon.files.pinDir}`);
+    });
   }
-  out('   XDP program detached, namespaces, processes and pins removed.');
+  if (lab && shell) {
+    for (const b of run.decapAttached) {
+      await attempt(`decap detach on ${b}`, () => shell.xlb(b, ['decap', 'detach', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b)]).then(() => undefined));
+    }
+  }
+  await attempt('removing the lab', async () => {
+    await lab?.destroy();
+    daemon?.removeFiles();
+    run.tools?.remove();
+  });
+  if (lab) {
+    const left = [
+      ...Lab.listNamespaces(lab.plan.nsPrefix).map((ns) => `namespace ${ns}`),
+      ...(existsSync(lab.pinDir) ? [`pins ${lab.pinDir}`] : []),
+      ...(daemon && existsSync(daemon.files.dir) ? [`files ${daemon.files.dir}`] : []),
+    ];
+    if (left.length) problems.push(`left behind: ${left.join(', ')}`);
+  }
+  out(problems.length ? `   teardown problems: ${problems.join('; ')}` : '   namespaces, processes, pins and temp files removed.');
+  run.check(problems.length === 0,
+    `teardown: xlbd stopped by SIGTERM with --detach-on-exit (XDP detached, pins removed), decap detached on ${run.decapAttached.join(', ') || 'no backend'}, lab removed, nothing left`);
 }
 
 // ---- main ----------------------------------------------------------------------------------------
 
+/** Ctrl-C / SIGTERM: nothing asynchronous runs any more, so undo everything synchronously. */
+function installInterruptHandler(run: DemoRun): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    out(`\n${signal}: stopping xlbd and removing the lab`);
+    run.daemon?.stopSync();
+    run.lab?.destroySync(); // processes, namespaces (the decap filters go with their interfaces), pins
+    run.daemon?.removeFiles();
+    run.tools?.remove();
+    printChecks([...run.checks, { ok: false, text: `interrupted by ${signal}; xlbd stopped, lab removed` }]);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  // Installed before the lab exists, so it runs before the lab's own last-resort signal hook.
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+}
+
 async function main(): Promise<void> {
   const o = parseOptions();
   if (process.getuid?.() !== 0) throw new Error('the demo needs root (network namespaces, XDP, BPF maps)');
-  let lab: Lab | undefined;
-  let lb: LbNode | undefined;
-  let summary: string[] = [];
-  // Ctrl-C: the lab's own signal hook removes the namespaces; detach the program before that.
-  process.once('SIGINT', () => {
-    out('\ninterrupted: tearing down');
-    try {
-      lb?.stop();
-    } catch {
-      // the namespace deletion detaches it anyway
-    }
-    if (!lab) process.exit(130); // no lab yet, so no lab hook to finish the job
-  });
-  out(bold('xlb demo: XDP L4 load balancer, Maglev + IP-in-IP direct server return, in network namespaces'));
+  const started = Date.now();
+  const run = new DemoRun();
+  installInterruptHandler(run);
+  out(bold('xlb demo: XDP L4 load balancer (Maglev, IP-in-IP direct server return), driven with xlbd and the xlb CLI'));
+  let stage = 'preparing xlb and xlbd';
   try {
-    lab = await buildLab(o);
-    lb = await startLoadBalancer(lab);
-    const services = configureServices(lab, lb);
-    printTopology(lab, lb);
-    printLoadBalancer(lab, lb, services);
-    const before = readCounters(lb);
-    const results: TrafficResult[] = [];
-    for (const s of services) results.push(await runTraffic(lab, s, o.requests));
-    const delta = counterDelta(before, await quiesce(lb.dp));
-    printTraffic(lab, results, o.requests);
-    printDsr(lab, results);
-    printCounters(lab, services, delta);
-    heading('Recording requests inside the XDP program (xlb record → tshark)');
-    const rec = await recordRequests(lab, lb, services[0]!.vip, 3);
-    out(dim(`   $ ${rec.command}`));
-    for (const line of rec.lines) out(`   ${line}`);
-    summary = results.map((r) => {
-      const served = lab!.backends.filter((b) => (r.load.perBackend[b.name] ?? 0) > 0).length;
-      const good = r.load.failed === 0 && served === lab!.backends.length && r.lbWire.replies.length === 0 && r.lbWire.requests.length > 0;
-      if (!good) process.exitCode = 1;
-      return `${good ? 'OK' : 'PROBLEM'}  ${r.url}: ${r.load.ok}/${o.requests} answered, ${served}/${lab!.backends.length} backends served, ${r.lbWire.replies.length} replies through lb1`;
-    });
-    if (!rec.ok) process.exitCode = 1;
-    summary.push(`${rec.ok ? 'OK' : 'PROBLEM'}  recorder: ${rec.lines.length} packets of 3 requests recorded in XDP (as received and as sent), read by tshark`);
+    run.tools = xlbTools();
+    out(dim(run.tools.origin));
+    stage = 'building the lab';
+    const lab = await Lab.create({ backends: 3, lbNodes: 1, clients: 1, ipv6: o.ipv6, decap: false });
+    run.lab = lab;
+    const shell = new DemoShell(lab, run.tools);
+    run.shell = shell;
+    printTopology(lab);
+    stage = 'decap on the backends';
+    await attachDecap(run, shell, lab);
+    stage = 'starting xlbd';
+    await startDaemon(run, shell, lab);
+    stage = 'configuring services';
+    const vips = await configureServices(shell, lab);
+    stage = 'traffic';
+    await traffic(run, shell, lab, vips, o);
+    stage = 'counters';
+    await counters(shell, lab, run.daemon!.files);
+    stage = 'drain';
+    await drain(run, shell, lab, vips[0]!, o);
+    stage = 'recording';
+    heading('Recording requests inside the XDP program: xlb record, then tshark');
+    const rec = await recordRequests(shell, run.daemon!.files.dir, vips[0]!.vip, 3);
+    run.check(rec.ok, `recorder: ${rec.lines.length} packets of 3 requests recorded inside XDP (as received and as sent) by \`xlb record\`, read by tshark`);
+  } catch (err) {
+    out();
+    out(`   ${stage} FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    if (run.daemon?.proc && !run.daemon.running) for (const line of run.daemon.log.slice(-5)) out(dim(`   ${line}`));
+    run.check(false, `${stage}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   } finally {
-    await teardown(lab, lb);
+    await teardown(run);
   }
-  out();
-  for (const line of summary) out(bold(line));
+  const allOk = printChecks(run.checks);
+  out(dim(`demo ran for ${((Date.now() - started) / 1000).toFixed(1)} s`));
+  if (!allOk) process.exitCode = 1;
 }
 
 main().catch((err: unknown) => {
