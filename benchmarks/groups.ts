@@ -1,0 +1,86 @@
+// The benchmark groups `npm run bench` knows, their full and quick (smoke) settings, and what each
+// needs before it can run. A group that cannot run on this machine says why instead of a number.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { bpfObjectPath } from '../lb/paths.js';
+import { runDatapathBenchmark, type DatapathBenchmarkResult } from './datapath.js';
+import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
+import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';
+
+export const GROUP_NAMES = ['datapath', 'throughput', 'maglev'] as const;
+export type GroupName = (typeof GROUP_NAMES)[number];
+
+export interface GroupResults {
+  datapath: DatapathBenchmarkResult;
+  throughput: ThroughputBenchmarkResult;
+  maglev: MaglevBenchmarkResult;
+}
+
+export type GroupOutcome<T> =
+  | { status: 'measured'; seconds: number; result: T }
+  | { status: 'not measured'; reason: string }
+  | { status: 'failed'; seconds: number; error: string };
+
+export type Outcomes = { [G in GroupName]?: GroupOutcome<GroupResults[G]> };
+
+function onPath(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function missingObjects(names: string[]): string | undefined {
+  const missing = names.filter((n) => !existsSync(bpfObjectPath(n)));
+  return missing.length ? `BPF objects missing (${missing.join(', ')}): run npm run build first` : undefined;
+}
+
+function needsRoot(): string | undefined {
+  return process.getuid?.() === 0 ? undefined : 'needs root (BPF programs, network namespaces)';
+}
+
+interface GroupSpec<T> {
+  title: string;
+  /** Why it cannot run here, or undefined. */
+  unavailable(): string | undefined;
+  run(quick: boolean): Promise<T> | T;
+}
+
+export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
+  datapath: {
+    title: '1. Datapath cost per packet (BPF_PROG_TEST_RUN)',
+    unavailable: () => needsRoot() ?? missingObjects(['xlb_lb', 'xdp_pass', 'bench_xdp_tx_swap']),
+    run: (quick) => runDatapathBenchmark(quick ? { runs: 2, callsPerRun: 200, warmupCalls: 50 } : {}),
+  },
+  throughput: {
+    title: '2. End-to-end forwarding rate (trafgen, veth, native XDP)',
+    unavailable: () =>
+      needsRoot() ??
+      missingObjects(['xlb_lb', 'bench_xdp_tx_swap', 'bench_xdp_count_drop']) ??
+      (onPath('trafgen') ? undefined : 'trafgen not found (Debian package netsniff-ng)'),
+    run: (quick) =>
+      runThroughputBenchmark(
+        quick ? { rounds: 1, windowMs: 200, settleMs: 50, backendCounts: [16], serviceCounts: [1, 3] } : {},
+      ),
+  },
+  maglev: {
+    title: '3. Maglev table build',
+    unavailable: () => undefined,
+    run: (quick) => runMaglevBenchmark(quick ? { runs: 2, warmup: 1, sizes: [16381], backendCounts: [10], weights: ['equal'] } : {}),
+  },
+};
+
+export async function runGroup<G extends GroupName>(name: G, quick: boolean): Promise<GroupOutcome<GroupResults[G]>> {
+  const spec = GROUPS[name];
+  const reason = spec.unavailable();
+  if (reason) return { status: 'not measured', reason };
+  const t0 = performance.now();
+  try {
+    const result = await spec.run(quick);
+    return { status: 'measured', seconds: (performance.now() - t0) / 1000, result };
+  } catch (e) {
+    return { status: 'failed', seconds: (performance.now() - t0) / 1000, error: (e as Error).stack ?? String(e) };
+  }
+}

@@ -1,0 +1,175 @@
+// Turns one `npm run bench` run into its Markdown report (headline table, then every group's own
+// table) and its chart. Targets come from the benchmarks issue and are shown, never enforced.
+import { DATAPATH_TARGETS, datapathMarkdown } from './datapath.js';
+import { GROUPS, GROUP_NAMES, type Outcomes } from './groups.js';
+import { barChartSvg, type ChartPanel } from './lib/chart.js';
+import { machineLine, type MachineInfo } from './lib/machine.js';
+import { fmt } from './lib/stats.js';
+import { toMarkdown as maglevMarkdown } from './maglev.js';
+import { THROUGHPUT_TARGET_RATIO, throughputMarkdown } from './throughput.js';
+
+export interface BenchReport {
+  schema: 1;
+  startedAt: string;
+  finishedAt: string;
+  seconds: number;
+  /** How to repeat the run. */
+  command: string;
+  quick: boolean;
+  machine: MachineInfo;
+  loadAverage: { before: [number, number, number]; after: [number, number, number] };
+  groups: Outcomes;
+}
+
+interface Headline {
+  figure: string;
+  value: string;
+  target: string;
+  verdict: string;
+}
+
+const MAGLEV_TARGET_MS = 10;
+
+function verdict(met: boolean | undefined, problems: string[] = []): string {
+  if (problems.length) return 'not trusted (see below)';
+  return met === undefined ? '' : met ? 'met' : 'not met';
+}
+
+function headlines(g: Outcomes): Headline[] {
+  const rows: Headline[] = [];
+  const missing = (figure: string, target: string, why: string) => rows.push({ figure, value: `not measured: ${why}`, target, verdict: '' });
+  const whyNot = (o: { status: string; reason?: string; error?: string } | undefined) =>
+    o === undefined ? 'group not run' : o.status === 'failed' ? 'group failed' : (o.reason ?? 'case not in this run (--quick?)');
+
+  const dp = g.datapath;
+  const dpCases: [string, string, string][] = [
+    ['ipv4Established', 'IPv4 established flow, ns/packet above XDP_TX floor', `≤ ${DATAPATH_TARGETS.ipv4Established} ns`],
+    ['ipv4NewFlow', 'IPv4 new flow, ns/packet above XDP_TX floor', `≤ ${DATAPATH_TARGETS.ipv4NewFlow} ns`],
+  ];
+  for (const [name, figure, target] of dpCases) {
+    const c = dp?.status === 'measured' ? dp.result.cases.find((x) => x.name === name) : undefined;
+    if (!c) missing(figure, target, whyNot(dp));
+    else rows.push({ figure, value: `${c.aboveFloorNs.toFixed(1)} ns (runs ${c.aboveFloorMinNs.toFixed(1)} – ${c.aboveFloorMaxNs.toFixed(1)})`, target, verdict: verdict(c.targetMet, c.problems) });
+  }
+
+  const tp = g.throughput;
+  const tpFigure = 'UDP forwarding rate, xlb 1 service × 16 backends / XDP_TX floor';
+  const tpTarget = `≥ ${THROUGHPUT_TARGET_RATIO}`;
+  const tpRow = tp?.status === 'measured' ? tp.result.streams.flatMap((s) => s.configs).find((c) => c.stream.startsWith('UDP') && c.services === 1 && c.backends === 16) : undefined;
+  if (!tpRow) missing(tpFigure, tpTarget, whyNot(tp));
+  else {
+    rows.push({
+      figure: tpFigure,
+      value: `${fmt(tpRow.ratio.median)} (runs ${fmt(tpRow.ratio.min)} – ${fmt(tpRow.ratio.max)}; ${(tpRow.pps.median / 1e6).toFixed(3)} Mpps on one core)`,
+      target: tpTarget,
+      verdict: verdict(tpRow.targetMet, tpRow.problems),
+    });
+  }
+
+  const mg = g.maglev;
+  const mgFigure = 'Maglev table build, M = 65537, N = 1000 (equal weights)';
+  const mgRow = mg?.status === 'measured' ? mg.result.rows.find((r) => r.size === 65537 && r.backends === 1000 && r.weights === 'equal') : undefined;
+  if (!mgRow) missing(mgFigure, `≤ ${MAGLEV_TARGET_MS} ms`, whyNot(mg));
+  else {
+    rows.push({
+      figure: mgFigure,
+      value: `${fmt(mgRow.build.median)} ms (p10–p90 ${fmt(mgRow.build.p10)} – ${fmt(mgRow.build.p90)}; ${fmt(mgRow.ratioMedian)} × floor)`,
+      target: `≤ ${MAGLEV_TARGET_MS} ms`,
+      verdict: verdict(mgRow.build.median <= MAGLEV_TARGET_MS),
+    });
+  }
+  return rows;
+}
+
+export function reportMarkdown(r: BenchReport): string {
+  const [b1, b5] = r.loadAverage.before;
+  const [a1, a5] = r.loadAverage.after;
+  const lines = [
+    `# xlb benchmarks — ${r.startedAt.slice(0, 10)}${r.quick ? ' (quick smoke run: not representative)' : ''}`,
+    '',
+    `Machine: ${machineLine(r.machine)}. Commit ${r.machine.commit ?? 'unknown'}.`,
+    `Load average (1 / 5 min) ${b1.toFixed(2)} / ${b5.toFixed(2)} before, ${a1.toFixed(2)} / ${a5.toFixed(2)} after. ` +
+      `Run took ${Math.round(r.seconds)} s. Command: \`${r.command}\`.`,
+    '',
+    'Every figure is relative to a floor measured in the same run, over several runs: the median, with ' +
+      'the runs\' spread. Targets are the project\'s goals, shown next to the measurement, never enforced. ' +
+      'Method and caveats: [docs/benchmarks.md](../../docs/benchmarks.md).',
+    '',
+    '| figure | measured | target | |',
+    '|:---|:---|:---|:---|',
+    ...headlines(r.groups).map((h) => `| ${h.figure} | ${h.value} | ${h.target} | ${h.verdict} |`),
+    '',
+  ];
+  for (const name of GROUP_NAMES) {
+    const o = r.groups[name];
+    if (o === undefined) continue;
+    lines.push(`## ${GROUPS[name].title}`, '');
+    if (o.status === 'not measured') lines.push(`Not measured: ${o.reason}.`);
+    else if (o.status === 'failed') lines.push('The group failed (no figures):', '', '```', o.error.split('\n').slice(0, 6).join('\n'), '```');
+    else if (name === 'datapath') lines.push(datapathMarkdown(o.result as never));
+    else if (name === 'throughput') lines.push(throughputMarkdown(o.result as never));
+    else if (name === 'maglev') lines.push(maglevMarkdown(o.result as never));
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+export function reportChart(r: BenchReport): string {
+  const panels: ChartPanel[] = [];
+  const dp = r.groups.datapath;
+  if (dp?.status === 'measured') {
+    panels.push({
+      title: 'Per-packet cost above floor, BPF_PROG_TEST_RUN',
+      unit: 'ns',
+      bars: dp.result.cases
+        .filter((c) => !c.name.startsWith('aa.'))
+        .map((c) => ({
+          label: shortCase(c.name),
+          value: Math.max(0, c.aboveFloorNs),
+          min: Math.max(0, c.aboveFloorMinNs),
+          max: Math.max(0, c.aboveFloorMaxNs),
+          target: c.targetNs,
+        })),
+    });
+  }
+  const tp = r.groups.throughput;
+  if (tp?.status === 'measured') {
+    panels.push({
+      title: 'Forwarding rate through veth, share of the XDP_TX floor',
+      unit: '× floor',
+      target: { value: THROUGHPUT_TARGET_RATIO, label: `target ≥ ${THROUGHPUT_TARGET_RATIO}` },
+      bars: tp.result.streams.flatMap((s) =>
+        s.configs
+          .filter((c) => c.backends > 0)
+          .map((c) => ({ label: `${s.kind === 'udp' ? 'UDP' : 'TCP SYN (new flows)'}, ${c.config}`, value: c.ratio.median, min: c.ratio.min, max: c.ratio.max })),
+      ),
+    });
+  }
+  const mg = r.groups.maglev;
+  if (mg?.status === 'measured') {
+    panels.push({
+      title: 'Maglev table build, equal weights',
+      unit: 'ms',
+      target: { value: MAGLEV_TARGET_MS, label: `target (M=65537, N=1000) ≤ ${MAGLEV_TARGET_MS}` },
+      bars: mg.result.rows
+        .filter((row) => row.weights === 'equal')
+        .map((row) => ({ label: `M=${row.size}, N=${row.backends}`, value: row.build.median, min: row.build.p10, max: row.build.p90 })),
+    });
+  }
+  return barChartSvg(
+    `xlb benchmarks, ${r.startedAt.slice(0, 10)}${r.quick ? ' (quick smoke run)' : ''}`,
+    `${r.machine.cores} × ${r.machine.cpuModel}, Linux ${r.machine.kernel}, load ${r.loadAverage.before[0].toFixed(1)}; medians, whiskers = runs' min–max (Maglev: p10–p90)`,
+    panels,
+  );
+}
+
+function shortCase(name: string): string {
+  const labels: Record<string, string> = {
+    ipv4Established: 'IPv4 established (flow hit)',
+    ipv4NewFlow: 'IPv4 new flow',
+    ipv4Stateless: 'IPv4, stateless datapath',
+    ipv6Established: 'IPv6 established',
+    nonVipPass: 'not a VIP → XDP_PASS',
+  };
+  return labels[name] ?? name;
+}
