@@ -14,11 +14,11 @@ export const pad = (s: string | number, n: number): string => String(s).padEnd(n
 export const rpad = (s: string | number, n: number): string => String(s).padStart(n);
 const INDENT = '   ';
 
-/** Prints "[n/total] title", numbering the steps as they come. */
-export function stepHeadings(total: number): (title: string) => void {
+/** Prints "[n/total] title", numbering the steps as they come; the last step is always n = total. */
+export function stepHeadings(total: number): (title: string, o?: { last?: boolean }) => void {
   let n = 0;
-  return (title) => {
-    n++;
+  return (title, o = {}) => {
+    n = o.last ? total : n + 1;
     out();
     out(bold(`[${n}/${total}] ${title}`));
   };

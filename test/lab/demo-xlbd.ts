@@ -69,7 +69,14 @@ export class DemoDaemon {
     const t0 = Date.now();
     showCommand(DEMO_NODE, `${['xlbd', ...this.args].map(shellWord).join(' ')} &`);
     this.proc = this.lab.spawn(DEMO_NODE, [...this.tools.xlbd, ...this.args], { keepMounts: true, description: `xlbd ${this.files.instance}` });
-    await this.proc.waitForOutput(/xlbd info: ready: /, 30_000);
+    try {
+      await this.proc.waitForOutput(/xlbd info: ready: /, 30_000);
+    } catch (err) {
+      if (this.proc.running) throw err;
+      const st = await this.proc.exited;
+      const reason = this.log.filter((l) => / error: /.test(l)).at(-1) ?? this.log.at(-1) ?? 'no output';
+      throw new Error(`xlbd exited (${st.code ?? st.signal}) before it was ready: ${reason}`);
+    }
     if (!existsSync(this.files.socketPath)) throw new Error(`xlbd said ready but its API socket ${this.files.socketPath} is missing`);
     return { seconds: (Date.now() - t0) / 1000 };
   }

@@ -200,8 +200,9 @@ async function drain(run: DemoRun, shell: DemoShell, lab: Lab, svc: DemoVip, o: 
 }
 
 async function teardown(run: DemoRun): Promise<void> {
-  heading('Teardown');
+  heading('Teardown', { last: true });
   const { lab, shell, daemon } = run;
+  const done: string[] = [];
   const problems: string[] = [];
   const attempt = async (what: string, fn: () => Promise<void> | void) => {
     try {
@@ -218,6 +219,7 @@ async function teardown(run: DemoRun): Promise<void> {
       const st = await daemon.stop();
       for (const line of daemon.log.slice(before)) out(dim(`   ${line}`));
       if (st.code !== 0) problems.push(`xlbd exited with ${st.code ?? st.signal}`);
+      done.push('xlbd stopped by SIGTERM with --detach-on-exit (XDP detached, pins removed)');
     });
   }
   if (lab && daemon && shell) {
@@ -227,10 +229,11 @@ async function teardown(run: DemoRun): Promise<void> {
       if (existsSync(daemon.files.pinDir)) problems.push(`xlbd's pins are still in ${daemon.files.pinDir}`);
     });
   }
-  if (lab && shell) {
+  if (lab && shell && run.decapAttached.length) {
     for (const b of run.decapAttached) {
       await attempt(`decap detach on ${b}`, () => shell.xlb(b, ['decap', 'detach', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b)]).then(() => undefined));
     }
+    done.push(`decap detached on ${run.decapAttached.join(', ')}`);
   }
   await attempt('removing the lab', async () => {
     await lab?.destroy();
@@ -246,8 +249,8 @@ async function teardown(run: DemoRun): Promise<void> {
     if (left.length) problems.push(`left behind: ${left.join(', ')}`);
   }
   out(problems.length ? `   teardown problems: ${problems.join('; ')}` : '   namespaces, processes, pins and temp files removed.');
-  run.check(problems.length === 0,
-    `teardown: xlbd stopped by SIGTERM with --detach-on-exit (XDP detached, pins removed), decap detached on ${run.decapAttached.join(', ') || 'no backend'}, lab removed, nothing left`);
+  if (lab) done.push('lab removed');
+  run.check(problems.length === 0, `teardown: ${[...done, 'nothing left'].join(', ')}`);
 }
 
 // ---- main ----------------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ async function main(): Promise<void> {
   out(bold('xlb demo: XDP L4 load balancer (Maglev, IP-in-IP direct server return), driven with xlbd and the xlb CLI'));
   let stage = 'preparing xlb and xlbd';
   try {
-    run.tools = xlbTools();
+    run.tools = await xlbTools();
     out(dim(run.tools.origin));
     stage = 'building the lab';
     const lab = await Lab.create({ backends: 3, lbNodes: 1, clients: 1, ipv6: o.ipv6, decap: false });
@@ -304,7 +307,10 @@ async function main(): Promise<void> {
   } catch (err) {
     out();
     out(`   ${stage} FAILED: ${err instanceof Error ? err.message : String(err)}`);
-    if (run.daemon?.proc && !run.daemon.running) for (const line of run.daemon.log.slice(-5)) out(dim(`   ${line}`));
+    if (run.daemon?.proc && !run.daemon.running) {
+      out('   the daemon\'s log:');
+      for (const line of run.daemon.log.slice(-8)) out(dim(`   ${line}`));
+    }
     run.check(false, `${stage}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
   } finally {
     await teardown(run);
