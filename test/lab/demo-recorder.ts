@@ -34,10 +34,11 @@ export async function recordRequests(shell: DemoShell, dir: string, vip: string,
     for (let i = 0; i < requests; i++) await shell.run('c1', ['curl', '-sS', '--max-time', '5', lab.url(vip)]);
     showCommand('lb1', 'kill -INT %1      # Ctrl-C: stop recording; the file is complete');
     process.kill(rec.pid!, 'SIGINT');
+    let timer: NodeJS.Timeout | undefined;
     const st = await Promise.race([
       rec.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`xlb record did not stop on SIGINT\n${rec.tail()}`)), 15_000)),
-    ]);
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`xlb record did not stop on SIGINT\n${rec.tail()}`)), 15_000))),
+    ]).finally(() => clearTimeout(timer));
     if (rec.stderr.slice(shown).trim()) block(rec.stderr.slice(shown));
     // One line per packet: the observation point (pcapng interface), the IP addresses of every
     // layer (egress frames show the tunnel's outer ones first) and tshark's summary.
