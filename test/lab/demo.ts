@@ -250,7 +250,7 @@ async function teardown(run: DemoRun): Promise<void> {
   }
   out(problems.length ? `   teardown problems: ${problems.join('; ')}` : '   namespaces, processes, pins and temp files removed.');
   if (lab) done.push('lab removed');
-  run.check(problems.length === 0, `teardown: ${[...done, 'nothing left'].join(', ')}`);
+  run.check(problems.length === 0, `teardown: ${problems.length ? problems.join('; ') : [...done, 'nothing left'].join(', ')}`);
 }
 
 // ---- main ----------------------------------------------------------------------------------------
