@@ -9,6 +9,10 @@
 // forwards. repeat > 1 is not an option: later iterations would see the packet the previous one
 // rewrote (already encapsulated), see /work/shared/platform-notes.md.
 //
+// Recorder rows are differences between two xlb instances fed the same packets: one recording
+// with one rule (matching the packet, or not) against the same case with no recording; and the
+// inactive recorder against xlb_lb.c compiled with XLB_RECORDER_OFF (hooks compiled out).
+//
 // Precision: the duration is in whole nanoseconds, but on the reference VM the clock advances in
 // steps of about 10 ns (a floor call reads 100, 110 or 120 ns, nothing in between), and a single call
 // can be hit by an interrupt. A median of such samples sits on the 10 ns grid, too coarse for a
@@ -17,13 +21,20 @@
 // calls after dropping interrupted ones (samples above twice the median), and the report gives the
 // median over several runs of (case − floor) with the runs' min–max as spread. The median-based
 // difference is reported next to it, and an A/A row (the XDP_PASS floor against itself) shows how
-// far apart two identical programs measure — the method's own noise.
+// far apart two identical programs measure — the method's own noise. Cases are called in a
+// round-robin whose direction alternates, so no case always follows the same other one.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BpfObject, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath, type DatapathCounters } from '../lb/datapath/index.js';
 import { bpfObjectPath } from '../lb/paths.js';
+import { Recorder } from '../recorder/index.js';
 import { PROTO_TCP, PROTO_UDP, ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, tcp, udp } from '../test/datapath/packets.js';
 import { loadAverage } from './lib/machine.js';
-import { fmt, percentile, summarize, type Summary } from './lib/stats.js';
+import { fmt, summarize, type Summary } from './lib/stats.js';
+import { median, trimmedMean } from './lib/trimmed.js';
+import { buildBaselineObject } from './recorder.js';
 
 const XDP_PASS = 2;
 const XDP_TX = 3;
@@ -33,8 +44,9 @@ const CLIENT_MAC = '02:00:00:00:00:09';
 const VIP4 = '10.100.0.10';
 const VIP6 = 'fd00:100::10';
 const NON_VIP4 = '10.200.0.1';
+const DRAIN_EVERY = 500;
 
-export type FloorName = 'pass' | 'txSwap';
+export const DATAPATH_TARGETS = { ipv4Established: 55, ipv4NewFlow: 120, recorderInactive: 3 } as const;
 
 export interface DatapathBenchmarkOptions {
   /** Runs (each one interleaves every case call by call); default 5. */
@@ -43,12 +55,16 @@ export interface DatapathBenchmarkOptions {
   callsPerRun?: number;
   /** Unmeasured calls per case before the first run (JIT'd code and maps warm); default 2000. */
   warmupCalls?: number;
+  /** Include the recorder rows (needs clang for the compiled-out baseline); default true. */
+  recorder?: boolean;
 }
 
 export interface DatapathCaseResult {
   name: string;
   description: string;
-  floor: FloorName;
+  /** The case subtracted: 'floor.pass', 'floor.txSwap', or another case (recorder rows). */
+  floor: string;
+  floorDescription: string;
   /** ns per packet above the floor: median over runs of (case trimmed mean − floor trimmed mean). */
   aboveFloorNs: number;
   /** min and max over runs of the same difference. */
@@ -72,18 +88,30 @@ export interface DatapathBenchmarkResult {
   warmupCalls: number;
   loadBefore: number;
   loadAfter: number;
-  floors: Record<FloorName, Summary>;
+  floors: { pass: Summary; txSwap: Summary };
   cases: DatapathCaseResult[];
-  /** Cases that could not be measured, with the reason (e.g. the recorder is not built yet). */
+  /** Cases that could not be measured, with the reason. */
   notMeasured: { name: string; reason: string }[];
+}
+
+/** A program to call, and the xlb instance behind it (for counters and recordings). */
+interface Subject {
+  program: BpfProgram;
+  dp?: LbDatapath;
+  recorder?: Recorder;
+  /** Records each call on this subject must produce (checked against the recorder's counters). */
+  recordsPerCall?: number;
 }
 
 interface BenchCase {
   name: string;
   description: string;
-  program: BpfProgram;
-  floor: FloorName | undefined; // undefined: this is a floor
+  subject: Subject;
+  /** Name of the case subtracted from this one; undefined for a floor. */
+  floor: string | undefined;
   expectRetval: number;
+  /** Counters (e.g. 'flow.hit') each call must raise by one on its xlb instance. */
+  counters?: string[];
   targetNs?: number;
   /** The i-th packet of the case (i counts every call, warm-up included). */
   frame(i: number): Buffer;
@@ -104,31 +132,23 @@ function udp4(src: string, dst: string, sport: number, dport: number): Buffer {
   return ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src, dst, proto: PROTO_UDP }, dgram));
 }
 
-/** A client address and source port that differ for every i < 2^32: a fresh 5-tuple per call. */
+/** A client address and source port that differ for every i < 2^30: a fresh 5-tuple per call. */
 function freshClient(i: number): { src: string; sport: number } {
   const host = (i >>> 14) & 0xffff;
   return { src: `10.${1 + (host >> 8)}.${host & 255}.7`, sport: 1024 + (i & 0x3fff) };
 }
 
-/** Mean of the samples ≤ 2 × median: calls stretched by an interrupt or preemption are dropped, the
- *  clock's quantisation still averages out (a median or quartile-trimmed mean would not). */
-export function trimmedMean(samples: readonly number[]): number {
-  const limit = 2 * median(samples);
-  let sum = 0;
-  let n = 0;
-  for (const s of samples) {
-    if (s <= limit) {
-      sum += s;
-      n++;
-    }
-  }
-  return sum / n;
-}
-
 /** xlb with one IPv4 and one IPv6 TCP service on port 80, 16 backends each. */
-function configuredDatapath(stateless: boolean, flowTableSize: number): LbDatapath {
+function configuredDatapath(o: { stateless?: boolean; flowTableSize: number; objectPath?: string }): LbDatapath {
   // Sized like a production datapath (default Maglev M = 65537).
-  const dp = LbDatapath.load({ seed: 0x5eed, maxServices: 1024, maxBackends: 4096, flowTableSize, stateless });
+  const dp = LbDatapath.load({
+    seed: 0x5eed,
+    maxServices: 1024,
+    maxBackends: 4096,
+    flowTableSize: o.flowTableSize,
+    stateless: o.stateless ?? false,
+    ...(o.objectPath ? { objectPath: o.objectPath } : {}),
+  });
   try {
     dp.setConfig({ ifMac: IF_MAC, gatewayMac: GW_MAC, sourceV4: '10.255.0.1', sourceV6: 'fd00:ff::1' });
     dp.upsertService({ id: 1, vip: VIP4, port: 80, protocol: 'tcp' });
@@ -144,167 +164,253 @@ function configuredDatapath(stateless: boolean, flowTableSize: number): LbDatapa
   }
 }
 
-function openFloor(name: string): { obj: BpfObject; prog: BpfProgram } {
-  const obj = BpfObject.open(bpfObjectPath(name));
-  obj.load();
-  return { obj, prog: obj.program(name) };
-}
-
 function globalPackets(c: DatapathCounters, path: string): number {
   const [group, name] = path.split('.') as [keyof DatapathCounters, string];
   return ((c[group] as unknown as Record<string, { packets: number }>)[name]?.packets) ?? 0;
 }
 
-export const DATAPATH_TARGETS = { ipv4Established: 55, ipv4NewFlow: 120 } as const;
+/** The packet kinds every xlb variant is measured with. */
+function packetKinds(): { name: string; description: string; expectRetval: number; counters: string[]; targetNs?: number; frame(i: number): Buffer }[] {
+  const est4 = tcp4('10.1.0.2', VIP4, 40000, 80);
+  const est6 = tcp6('fd00:1::2', VIP6, 40000, 80);
+  const nonVip = udp4('10.1.0.2', NON_VIP4, 40000, 53);
+  return [
+    {
+      name: 'ipv4Established', description: 'IPv4 TCP, established flow (flow-table hit) → IPIP',
+      expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ipip'], targetNs: DATAPATH_TARGETS.ipv4Established, frame: () => est4,
+    },
+    {
+      name: 'ipv4NewFlow', description: 'IPv4 TCP, new flow (fresh 5-tuple every call: miss, Maglev, insert) → IPIP',
+      expectRetval: XDP_TX, counters: ['flow.new', 'tx.ipip'], targetNs: DATAPATH_TARGETS.ipv4NewFlow,
+      frame: (i) => {
+        const c = freshClient(i);
+        return tcp4(c.src, VIP4, c.sport, 80);
+      },
+    },
+    { name: 'ipv6Established', description: 'IPv6 TCP, established flow → IP6IP6', expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ip6ip6'], frame: () => est6 },
+    { name: 'nonVipPass', description: 'IPv4 UDP to an address that is not a VIP → XDP_PASS', expectRetval: XDP_PASS, counters: ['pass.notVip'], frame: () => nonVip },
+  ];
+}
 
-export function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}): DatapathBenchmarkResult {
+export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}): Promise<DatapathBenchmarkResult> {
   const runs = opts.runs ?? 5;
   const callsPerRun = opts.callsPerRun ?? 20000;
   const warmupCalls = opts.warmupCalls ?? 2000;
+  const withRecorder = opts.recorder ?? true;
   for (const [k, v, min] of [['runs', runs, 1], ['callsPerRun', callsPerRun, 1], ['warmupCalls', warmupCalls, 0]] as const) {
     if (!Number.isInteger(v) || v < min) throw new Error(`${k}: ${v} is not an integer ≥ ${min}`);
   }
-  const totalNewFlows = warmupCalls + runs * callsPerRun;
   const loadBefore = loadAverage()[0];
-  const pass = openFloor('xdp_pass');
-  const txSwap = openFloor('bench_xdp_tx_swap');
   // Room for every new flow of the run, so the new-flow case measures insertion, not LRU eviction.
-  const dp = configuredDatapath(false, Math.max(1 << 16, 2 ** Math.ceil(Math.log2(totalNewFlows * 2))));
-  // The same service in a datapath loaded stateless (Maglev only): splits the established-flow
-  // cost into flow-table work and everything else.
-  const stateless = configuredDatapath(true, 1 << 16);
+  const flowTableSize = Math.max(1 << 16, 2 ** Math.ceil(Math.log2((warmupCalls + runs * callsPerRun) * 2)));
+  const objects: BpfObject[] = [];
+  const datapaths: LbDatapath[] = [];
+  const recorders: Recorder[] = [];
+  const scratch = mkdtempSync(join(tmpdir(), 'xbench-dp-'));
+  const floorProgram = (name: string): BpfProgram => {
+    const obj = BpfObject.open(bpfObjectPath(name));
+    objects.push(obj);
+    obj.load();
+    return obj.program(name);
+  };
+  const xlb = (o: { stateless?: boolean; objectPath?: string } = {}): LbDatapath => {
+    const dp = configuredDatapath({ flowTableSize, ...o });
+    datapaths.push(dp);
+    return dp;
+  };
   try {
+    const pass: Subject = { program: floorProgram('xdp_pass') };
+    const txSwap: Subject = { program: floorProgram('bench_xdp_tx_swap') };
+    const mainDp = xlb();
+    const main: Subject = { program: mainDp.program, dp: mainDp };
+    // The same service in a datapath loaded stateless (Maglev only): splits the established-flow
+    // cost into flow-table work and everything else.
+    const statelessDp = xlb({ stateless: true });
+    const kinds = packetKinds();
+    const est4 = kinds[0]!;
 
-    const est4 = tcp4('10.1.0.2', VIP4, 40000, 80);
-    const est6 = tcp6('fd00:1::2', VIP6, 40000, 80);
-    const nonVip = udp4('10.1.0.2', NON_VIP4, 40000, 53);
     const cases: BenchCase[] = [
-      { name: 'floor.pass', description: 'XDP_PASS floor', program: pass.prog, floor: undefined, expectRetval: XDP_PASS, frame: () => est4 },
+      { name: 'floor.pass', description: 'XDP_PASS floor', subject: pass, floor: undefined, expectRetval: XDP_PASS, frame: est4.frame },
       {
-        name: 'aa.pass',
-        description: 'A/A check: XDP_PASS floor measured as a case (method noise, ideally 0)',
-        program: pass.prog, floor: 'pass', expectRetval: XDP_PASS, frame: () => est4,
+        name: 'aa.pass', description: 'A/A check: XDP_PASS floor measured as a case (method noise, ideally 0)',
+        subject: pass, floor: 'floor.pass', expectRetval: XDP_PASS, frame: est4.frame,
       },
-      { name: 'floor.txSwap', description: 'XDP_TX + MAC swap floor', program: txSwap.prog, floor: undefined, expectRetval: XDP_TX, frame: () => est4 },
+      { name: 'floor.txSwap', description: 'XDP_TX + MAC swap floor', subject: txSwap, floor: undefined, expectRetval: XDP_TX, frame: est4.frame },
+      ...kinds.map((k) => ({
+        name: k.name, description: k.description, subject: main, expectRetval: k.expectRetval, counters: k.counters,
+        floor: k.expectRetval === XDP_PASS ? 'floor.pass' : 'floor.txSwap', frame: k.frame, ...(k.targetNs ? { targetNs: k.targetNs } : {}),
+      })),
       {
-        name: 'ipv4Established',
-        description: 'IPv4 TCP, established flow (flow-table hit) → IPIP',
-        program: dp.program, floor: 'txSwap', expectRetval: XDP_TX, targetNs: DATAPATH_TARGETS.ipv4Established,
-        frame: () => est4,
-      },
-      {
-        name: 'ipv4NewFlow',
-        description: 'IPv4 TCP, new flow (fresh 5-tuple every call: miss, Maglev, insert) → IPIP',
-        program: dp.program, floor: 'txSwap', expectRetval: XDP_TX, targetNs: DATAPATH_TARGETS.ipv4NewFlow,
-        frame: (i) => {
-          const c = freshClient(i);
-          return tcp4(c.src, VIP4, c.sport, 80);
-        },
-      },
-      {
-        name: 'ipv4Stateless',
-        description: 'IPv4 TCP, datapath loaded stateless (Maglev only, no flow table) → IPIP',
-        program: stateless.program, floor: 'txSwap', expectRetval: XDP_TX, frame: () => est4,
-      },
-      {
-        name: 'ipv6Established',
-        description: 'IPv6 TCP, established flow → IP6IP6',
-        program: dp.program, floor: 'txSwap', expectRetval: XDP_TX, frame: () => est6,
-      },
-      {
-        name: 'nonVipPass',
-        description: 'IPv4 UDP to an address that is not a VIP → XDP_PASS',
-        program: dp.program, floor: 'pass', expectRetval: XDP_PASS, frame: () => nonVip,
+        name: 'ipv4Stateless', description: 'IPv4 TCP, datapath loaded stateless (Maglev only, no flow table) → IPIP',
+        subject: { program: statelessDp.program, dp: statelessDp }, floor: 'floor.txSwap', expectRetval: XDP_TX, counters: ['tx.ipip'], frame: est4.frame,
       },
     ];
 
-    const problems = new Map<string, string[]>(cases.map((c) => [c.name, []]));
-    const callIndex = new Map<string, number>(cases.map((c) => [c.name, 0]));
-    const call = (c: BenchCase): number => {
-      const i = callIndex.get(c.name)!;
-      callIndex.set(c.name, i + 1);
-      const r = c.program.testRun({ data: c.frame(i), repeat: 1 });
-      if (r.retval !== c.expectRetval) {
-        const p = problems.get(c.name)!;
-        if (p.length < 3) p.push(`call ${i}: verdict ${r.retval}, expected ${c.expectRetval}`);
-      }
-      return r.durationNs;
-    };
+    // Two identical xlb instances differ by where their maps landed in memory: the instance-vs-instance
+    // rows below (recorder) are read against this A/A pair.
+    const twinDp = xlb();
+    cases.push({
+      name: 'aa.xlb', description: 'A/A check: a second, identical xlb instance, IPv4 established (instance-to-instance noise)',
+      subject: { program: twinDp.program, dp: twinDp }, floor: 'ipv4Established', expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ipip'], frame: est4.frame,
+    });
 
-    for (let i = 0; i < warmupCalls; i++) for (const c of cases) call(c);
-    const before = dp.readCounters();
-    const samples = new Map<string, number[][]>(cases.map((c) => [c.name, []]));
-    for (let run = 0; run < runs; run++) {
-      const perRun = new Map<string, number[]>(cases.map((c) => [c.name, new Array<number>(callsPerRun)]));
-      for (let i = 0; i < callsPerRun; i++) for (const c of cases) perRun.get(c.name)![i] = call(c);
-      for (const c of cases) samples.get(c.name)!.push(perRun.get(c.name)!);
-    }
-    const after = dp.readCounters();
-
-    // The counters say whether the packets took the intended path (a flow hit is not a new flow).
-    const measured = runs * callsPerRun;
-    const expectDelta: [string, number, string][] = [
-      ['flow.hit', 2 * measured, 'ipv4Established'],
-      ['flow.new', measured, 'ipv4NewFlow'],
-      ['pass.notVip', measured, 'nonVipPass'],
-      ['tx.ip6ip6', measured, 'ipv6Established'],
-    ];
-    for (const [counter, want, caseName] of expectDelta) {
-      const got = globalPackets(after, counter) - globalPackets(before, counter);
-      if (got !== want) problems.get(caseName)!.push(`counter ${counter} grew by ${got}, expected ${want}`);
-    }
-
-    const floorRuns = (f: FloorName) => samples.get(f === 'pass' ? 'floor.pass' : 'floor.txSwap')!;
-    const results: DatapathCaseResult[] = [];
-    for (const c of cases) {
-      if (c.floor === undefined) continue;
-      const caseRuns = samples.get(c.name)!;
-      const fRuns = floorRuns(c.floor);
-      const d = summarize(caseRuns.map((s, r) => trimmedMean(s) - trimmedMean(fRuns[r]!)));
-      const medianDiffs = caseRuns.map((s, r) => median(s) - median(fRuns[r]!));
-      const aboveFloorNs = d.median;
-      results.push({
-        name: c.name,
-        description: c.description,
-        floor: c.floor,
-        aboveFloorNs,
-        aboveFloorMinNs: d.min,
-        aboveFloorMaxNs: d.max,
-        aboveFloorMedianNs: summarize(medianDiffs).median,
-        raw: summarize(caseRuns.flat()),
-        targetNs: c.targetNs,
-        targetMet: c.targetNs === undefined ? undefined : aboveFloorNs <= c.targetNs,
-        problems: problems.get(c.name)!,
+    if (withRecorder) {
+      const offDp = xlb({ objectPath: buildBaselineObject(scratch) });
+      cases.push({
+        name: 'recorderInactive',
+        description: 'Recorder built in, no recording active (IPv4 established) vs. hooks compiled out',
+        subject: main, floor: 'ipv4Established.recorderOff', expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ipip'],
+        targetNs: DATAPATH_TARGETS.recorderInactive, frame: est4.frame,
       });
+      cases.push({
+        name: 'ipv4Established.recorderOff', description: 'IPv4 established, recorder compiled out (XLB_RECORDER_OFF)',
+        subject: { program: offDp.program, dp: offDp }, floor: undefined, expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ipip'], frame: est4.frame,
+      });
+      const withRecording = (filter: Record<string, unknown>, recordsPerCall: number): Subject => {
+        const dp = xlb();
+        const recorder = Recorder.forDatapath(dp, { statsIntervalMs: 3_600_000, settleMs: 1 });
+        recorders.push(recorder);
+        recorder.start({ filters: [filter], snaplen: 128, points: 'ingress' }, { data: () => {}, stats: () => {}, end: () => {} });
+        return { program: dp.program, dp, recorder, recordsPerCall };
+      };
+      // One rule that matches every packet (no field set), and one that matches none of them (a port
+      // nobody uses) but is scanned for every packet all the same.
+      const matching = withRecording({}, 1);
+      const missing = withRecording({ dstPort: 9 }, 0);
+      for (const k of kinds) {
+        for (const [variant, subject, text] of [
+          ['recMiss', missing, 'one recorder rule active, not matching'],
+          ['recMatch', matching, 'one recorder rule active, matching (ingress, snaplen 128)'],
+        ] as const) {
+          cases.push({
+            name: `${k.name}.${variant}`, description: `${k.description}: ${text}`, subject, floor: k.name,
+            expectRetval: k.expectRetval, counters: k.counters, frame: k.frame,
+          });
+        }
+      }
     }
-    return {
-      method:
-        'BPF_PROG_TEST_RUN, repeat=1, one packet per call; kernel-reported duration per call; cases and floors ' +
-        'interleaved call by call; per run: case mean − floor mean, each over calls ≤ 2 × its median; ' +
-        'reported: median over runs (min–max)',
-      runs,
-      callsPerRun,
-      warmupCalls,
-      loadBefore,
-      loadAfter: loadAverage()[0],
-      floors: { pass: summarize(floorRuns('pass').flat()), txSwap: summarize(floorRuns('txSwap').flat()) },
-      cases: results,
-      notMeasured: [],
-    };
+    return measure(cases, { runs, callsPerRun, warmupCalls, loadBefore });
   } finally {
-    dp.close();
-    stateless.close();
-    pass.obj.close();
-    txSwap.obj.close();
+    for (const r of recorders) await r.close();
+    for (const dp of datapaths) dp.close();
+    for (const o of objects) o.close();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-function median(samples: readonly number[]): number {
-  return percentile([...samples].sort((a, b) => a - b), 50);
+function measure(
+  cases: BenchCase[],
+  o: { runs: number; callsPerRun: number; warmupCalls: number; loadBefore: number },
+): DatapathBenchmarkResult {
+  const problems = new Map<string, string[]>(cases.map((c) => [c.name, []]));
+  const callIndex = new Map<string, number>(cases.map((c) => [c.name, 0]));
+  const subjects = [...new Set(cases.map((c) => c.subject))];
+  const drainAll = () => subjects.forEach((s) => s.recorder?.drain());
+  const call = (c: BenchCase): number => {
+    const i = callIndex.get(c.name)!;
+    callIndex.set(c.name, i + 1);
+    const r = c.subject.program.testRun({ data: c.frame(i), repeat: 1 });
+    if (r.retval !== c.expectRetval) {
+      const p = problems.get(c.name)!;
+      if (p.length < 3) p.push(`call ${i}: verdict ${r.retval}, expected ${c.expectRetval}`);
+    }
+    return r.durationNs;
+  };
+  const reversed = [...cases].reverse();
+  for (let i = 0; i < o.warmupCalls; i++) {
+    for (const c of i % 2 ? cases : reversed) call(c);
+    if (i % DRAIN_EVERY === DRAIN_EVERY - 1) drainAll();
+  }
+  drainAll();
+
+  const recordsOf = (s: Subject) => {
+    let matched = 0n;
+    let lost = 0n;
+    for (const session of s.recorder?.sessions() ?? []) {
+      const c = s.recorder!.tables.counters(s.recorder!.slotOf(session.id)!);
+      matched += c.matched;
+      lost += c.lost;
+    }
+    return { matched, lost };
+  };
+  const before = new Map(subjects.map((s) => [s, { counters: s.dp?.readCounters(), records: recordsOf(s) }]));
+  const samples = new Map<string, number[][]>(cases.map((c) => [c.name, []]));
+  for (let run = 0; run < o.runs; run++) {
+    const perRun = new Map<string, number[]>(cases.map((c) => [c.name, new Array<number>(o.callsPerRun)]));
+    for (let i = 0; i < o.callsPerRun; i++) {
+      for (const c of i % 2 ? cases : reversed) perRun.get(c.name)![i] = call(c);
+      if (i % DRAIN_EVERY === DRAIN_EVERY - 1) drainAll();
+    }
+    for (const c of cases) samples.get(c.name)!.push(perRun.get(c.name)!);
+  }
+  drainAll();
+
+  // The counters say whether the packets took the intended path (a flow hit is not a new flow), and
+  // the recorder's whether every matching packet was recorded.
+  const measured = o.runs * o.callsPerRun;
+  for (const s of subjects) {
+    const mine = cases.filter((c) => c.subject === s);
+    if (s.dp) {
+      const after = s.dp.readCounters();
+      const want = new Map<string, number>();
+      for (const c of mine) for (const k of c.counters ?? []) want.set(k, (want.get(k) ?? 0) + measured);
+      for (const [counter, n] of want) {
+        const got = globalPackets(after, counter) - globalPackets(before.get(s)!.counters!, counter);
+        if (got !== n) problems.get(mine.find((c) => c.counters?.includes(counter))!.name)!.push(`counter ${counter} grew by ${got}, expected ${n}`);
+      }
+    }
+    if (s.recorder) {
+      const now = recordsOf(s);
+      const matched = now.matched - before.get(s)!.records.matched;
+      const lost = now.lost - before.get(s)!.records.lost;
+      const want = BigInt(measured * mine.length * (s.recordsPerCall ?? 0));
+      if (matched !== want) problems.get(mine[0]!.name)!.push(`recorder matched ${matched} packets, expected ${want}`);
+      if (lost !== 0n) problems.get(mine[0]!.name)!.push(`recorder lost ${lost} records`);
+    }
+  }
+
+  const byName = new Map(cases.map((c) => [c.name, c]));
+  const results: DatapathCaseResult[] = [];
+  for (const c of cases) {
+    if (c.floor === undefined) continue;
+    const caseRuns = samples.get(c.name)!;
+    const fRuns = samples.get(c.floor)!;
+    const d = summarize(caseRuns.map((s, r) => trimmedMean(s) - trimmedMean(fRuns[r]!)));
+    const medianDiffs = caseRuns.map((s, r) => median(s) - median(fRuns[r]!));
+    results.push({
+      name: c.name,
+      description: c.description,
+      floor: c.floor,
+      floorDescription: byName.get(c.floor)!.description,
+      aboveFloorNs: d.median,
+      aboveFloorMinNs: d.min,
+      aboveFloorMaxNs: d.max,
+      aboveFloorMedianNs: summarize(medianDiffs).median,
+      raw: summarize(caseRuns.flat()),
+      targetNs: c.targetNs,
+      targetMet: c.targetNs === undefined ? undefined : d.median <= c.targetNs,
+      problems: [...problems.get(c.name)!, ...problems.get(c.floor)!],
+    });
+  }
+  return {
+    method:
+      'BPF_PROG_TEST_RUN, repeat=1, one packet per call; kernel-reported duration per call; cases and floors ' +
+      'interleaved call by call (alternating order); per run: case mean − floor mean, each over calls ≤ 2 × its median; ' +
+      'reported: median over runs (min–max)',
+    runs: o.runs,
+    callsPerRun: o.callsPerRun,
+    warmupCalls: o.warmupCalls,
+    loadBefore: o.loadBefore,
+    loadAfter: loadAverage()[0],
+    floors: { pass: summarize(samples.get('floor.pass')!.flat()), txSwap: summarize(samples.get('floor.txSwap')!.flat()) },
+    cases: results,
+    notMeasured: [],
+  };
 }
 
 export function datapathMarkdown(r: DatapathBenchmarkResult): string {
-  const floorName = (f: FloorName) => (f === 'pass' ? 'XDP_PASS' : 'XDP_TX+swap');
+  const floorLabel = (c: DatapathCaseResult) =>
+    c.floor === 'floor.pass' ? 'XDP_PASS' : c.floor === 'floor.txSwap' ? 'XDP_TX+swap' : c.floor.endsWith('.recorderOff') ? 'recorder compiled out' : c.name.startsWith('aa.') ? 'first instance' : 'same packet, no recording';
   const lines = [
     `Per-packet cost, BPF_PROG_TEST_RUN (repeat=1), ${r.runs} runs × ${r.callsPerRun} calls per case; ` +
       `floors: XDP_PASS ${fmt(r.floors.pass.median)} ns, XDP_TX+swap ${fmt(r.floors.txSwap.median)} ns per call (median). ` +
@@ -317,14 +423,10 @@ export function datapathMarkdown(r: DatapathBenchmarkResult): string {
     const target = c.targetNs === undefined ? '' : `≤ ${c.targetNs}`;
     const verdict = c.problems.length ? `not trusted: ${c.problems.join('; ')}` : c.targetMet === undefined ? '' : c.targetMet ? 'met' : 'not met';
     lines.push(
-      `| ${c.description} | ${fmt1(c.aboveFloorNs)} | ${fmt1(c.aboveFloorMinNs)} – ${fmt1(c.aboveFloorMaxNs)} | ` +
-        `${fmt1(c.aboveFloorMedianNs)} | ${floorName(c.floor)} | ${target} | ${verdict} |`,
+      `| ${c.description} | ${c.aboveFloorNs.toFixed(1)} | ${c.aboveFloorMinNs.toFixed(1)} – ${c.aboveFloorMaxNs.toFixed(1)} | ` +
+        `${c.aboveFloorMedianNs.toFixed(1)} | ${floorLabel(c)} | ${target} | ${verdict} |`,
     );
   }
   for (const n of r.notMeasured) lines.push(`| ${n.name} | not measured | | | | | ${n.reason} |`);
   return lines.join('\n');
-}
-
-function fmt1(ns: number): string {
-  return ns.toFixed(1);
 }

@@ -6,14 +6,17 @@ import { bpfObjectPath } from '../lb/paths.js';
 import { runDatapathBenchmark, type DatapathBenchmarkResult } from './datapath.js';
 import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
 import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';
+import { runControlBenchmark, type ControlBenchmarkResult } from './control.js';
+import { XLBD_MAIN } from './lib/xlbd.js';
 
-export const GROUP_NAMES = ['datapath', 'throughput', 'maglev'] as const;
+export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
 export interface GroupResults {
   datapath: DatapathBenchmarkResult;
   throughput: ThroughputBenchmarkResult;
   maglev: MaglevBenchmarkResult;
+  control: ControlBenchmarkResult;
 }
 
 export type GroupOutcome<T> =
@@ -69,6 +72,15 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
     title: '3. Maglev table build',
     unavailable: () => undefined,
     run: (quick) => runMaglevBenchmark(quick ? { runs: 2, warmup: 1, sizes: [16381], backendCounts: [10], weights: ['equal'] } : {}),
+  },
+  control: {
+    title: '4. Control plane (xlbd over gRPC)',
+    unavailable: () =>
+      needsRoot() ??
+      missingObjects(['xlb_lb']) ??
+      (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`),
+    run: (quick) =>
+      runControlBenchmark(quick ? { services: 5, backendsPerService: 4, changes: 4, restarts: 1, coldStarts: 1, tableSize: 4093 } : {}),
   },
 };
 

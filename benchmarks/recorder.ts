@@ -22,7 +22,7 @@ import { repoRoot } from '../lb/paths.js';
 import { Recorder, type RecordingRequest } from '../recorder/recorder.js';
 import type { RecordingSession } from '../recorder/session.js';
 import { ETH_P_IP, PROTO_TCP, ether, ipv4, tcp } from '../test/datapath/packets.js';
-import { trimmedMean } from './datapath.js';
+import { trimmedMean } from './lib/trimmed.js';
 import { describeMachine, loadAverage, machineLine } from './lib/machine.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 
@@ -73,8 +73,9 @@ function frame(payload: number): Buffer {
   return ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: CLIENT, dst: VIP4, proto: PROTO_TCP }, seg));
 }
 
-/** xlb_lb.c with the recorder hooks compiled out, built like bpf/Makefile builds the real one. */
-function buildBaselineObject(dir: string): string {
+/** xlb_lb.c with the recorder hooks compiled out, built like bpf/Makefile builds the real one
+ *  (also the baseline of benchmarks/datapath.ts's inactive-recorder figure). */
+export function buildBaselineObject(dir: string): string {
   const out = join(dir, 'xlb_lb_recorder_off.o');
   const multiarch = execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu';
   execFileSync('clang', [

@@ -1,12 +1,13 @@
 // Turns one `npm run bench` run into its Markdown report (headline table, then every group's own
 // table) and its chart. Targets come from the benchmarks issue and are shown, never enforced.
-import { DATAPATH_TARGETS, datapathMarkdown } from './datapath.js';
+import { DATAPATH_TARGETS, datapathMarkdown, type DatapathCaseResult } from './datapath.js';
 import { GROUPS, GROUP_NAMES, type Outcomes } from './groups.js';
 import { barChartSvg, type ChartPanel } from './lib/chart.js';
 import { machineLine, type MachineInfo } from './lib/machine.js';
 import { fmt } from './lib/stats.js';
 import { toMarkdown as maglevMarkdown } from './maglev.js';
 import { THROUGHPUT_TARGET_RATIO, throughputMarkdown } from './throughput.js';
+import { CONTROL_TARGETS, controlMarkdown } from './control.js';
 
 export interface BenchReport {
   schema: 1;
@@ -45,6 +46,7 @@ function headlines(g: Outcomes): Headline[] {
   const dpCases: [string, string, string][] = [
     ['ipv4Established', 'IPv4 established flow, ns/packet above XDP_TX floor', `≤ ${DATAPATH_TARGETS.ipv4Established} ns`],
     ['ipv4NewFlow', 'IPv4 new flow, ns/packet above XDP_TX floor', `≤ ${DATAPATH_TARGETS.ipv4NewFlow} ns`],
+    ['recorderInactive', 'Recorder with no recording active, ns/packet above recorder compiled out', `≤ ${DATAPATH_TARGETS.recorderInactive} ns`],
   ];
   for (const [name, figure, target] of dpCases) {
     const c = dp?.status === 'measured' ? dp.result.cases.find((x) => x.name === name) : undefined;
@@ -78,6 +80,31 @@ function headlines(g: Outcomes): Headline[] {
       verdict: verdict(mgRow.build.median <= MAGLEV_TARGET_MS),
     });
   }
+
+  const cp = g.control;
+  const cpFigures: [string, string][] = [
+    ['Programming services × backends over gRPC', ''],
+    ['Backend change → datapath, p99', `≤ ${CONTROL_TARGETS.backendChangeP99Ms} ms`],
+    ['Start → ready, services restored, restart (datapath adopted)', ''],
+    ['Start → ready, services restored, cold (no datapath)', ''],
+  ];
+  if (cp?.status !== 'measured') for (const [f, t] of cpFigures) missing(f, t, whyNot(cp));
+  else {
+    const c = cp.result;
+    const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+    const sr = c.startToReady;
+    rows.push(
+      { figure: `Programming ${c.services} services × ${c.backendsPerService} backends over gRPC`, value: `${c.programming.servicesPerSecond.toFixed(1)} services/s (p50 ${ms(c.programming.callMs.median)} ms per call; GetStatus floor ${ms(c.programming.floorMs.median)} ms)`, target: '', verdict: '' },
+      {
+        figure: `Backend change → datapath, p99 (${c.backendChange.callMs.n} changes)`,
+        value: `${ms(c.backendChange.p99Ms)} ms (p50 ${ms(c.backendChange.callMs.median)} ms; GetStatus floor p50 ${ms(c.backendChange.floorMs.median)} ms)`,
+        target: cpFigures[1]![1],
+        verdict: c.backendChange.notReflected ? 'not trusted (see below)' : verdict(c.backendChange.targetMet),
+      },
+      { figure: `Start → ready, ${c.services} services restored, restart (datapath adopted)`, value: `${ms(sr.warmFullMs.median)} ms (empty state ${ms(sr.warmEmptyMs.median)} ms)`, target: '', verdict: '' },
+      { figure: `Start → ready, ${c.services} services restored, cold (no datapath)`, value: `${ms(sr.coldFullMs.median)} ms (empty state ${ms(sr.coldEmptyMs.median)} ms)`, target: '', verdict: '' },
+    );
+  }
   return rows;
 }
 
@@ -109,6 +136,7 @@ export function reportMarkdown(r: BenchReport): string {
     else if (name === 'datapath') lines.push(datapathMarkdown(o.result as never));
     else if (name === 'throughput') lines.push(throughputMarkdown(o.result as never));
     else if (name === 'maglev') lines.push(maglevMarkdown(o.result as never));
+    else if (name === 'control') lines.push(controlMarkdown(o.result as never));
     lines.push('');
   }
   return lines.join('\n');
@@ -118,19 +146,17 @@ export function reportChart(r: BenchReport): string {
   const panels: ChartPanel[] = [];
   const dp = r.groups.datapath;
   if (dp?.status === 'measured') {
-    panels.push({
-      title: 'Per-packet cost above floor, BPF_PROG_TEST_RUN',
-      unit: 'ns',
-      bars: dp.result.cases
-        .filter((c) => !c.name.startsWith('aa.'))
-        .map((c) => ({
-          label: shortCase(c.name),
-          value: Math.max(0, c.aboveFloorNs),
-          min: Math.max(0, c.aboveFloorMinNs),
-          max: Math.max(0, c.aboveFloorMaxNs),
-          target: c.targetNs,
-        })),
+    const bar = (c: DatapathCaseResult) => ({
+      label: shortCase(c.name),
+      value: Math.max(0, c.aboveFloorNs),
+      min: Math.max(0, c.aboveFloorMinNs),
+      max: Math.max(0, c.aboveFloorMaxNs),
+      target: c.targetNs,
     });
+    const main = dp.result.cases.filter((c) => c.floor.startsWith('floor.') && !c.name.startsWith('aa.'));
+    const rec = dp.result.cases.filter((c) => c.name === 'recorderInactive' || c.name.includes('.rec'));
+    panels.push({ title: 'Per-packet cost above floor, BPF_PROG_TEST_RUN', unit: 'ns', bars: main.map(bar) });
+    if (rec.length) panels.push({ title: 'Recorder cost per packet (vs. same packet, no recording)', unit: 'ns', bars: rec.map(bar) });
   }
   const tp = r.groups.throughput;
   if (tp?.status === 'measured') {
@@ -170,6 +196,10 @@ function shortCase(name: string): string {
     ipv4Stateless: 'IPv4, stateless datapath',
     ipv6Established: 'IPv6 established',
     nonVipPass: 'not a VIP → XDP_PASS',
+    recorderInactive: 'no recording active (vs. compiled out)',
   };
+  const [kind, variant] = name.split('.');
+  if (variant === 'recMiss') return `${labels[kind!] ?? kind}, 1 rule, no match`;
+  if (variant === 'recMatch') return `${labels[kind!] ?? kind}, 1 rule, match`;
   return labels[name] ?? name;
 }

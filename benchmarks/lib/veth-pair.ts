@@ -58,6 +58,15 @@ export class VethPair implements SyncDestroyable {
     }
   }
 
+  /** Gives g0 `<prefix>.1/24` and l0 `<prefix>.2/24` and brings up the LB namespace's loopback: a
+   *  daemon on l0 then has an interface address and a gateway that answers ARP. */
+  addAddresses(prefix = '10.9.0'): { gen: string; lb: string } {
+    ip(['-n', this.genNs, 'addr', 'add', `${prefix}.1/24`, 'dev', this.genIf]);
+    ip(['-n', this.lbNs, 'addr', 'add', `${prefix}.2/24`, 'dev', this.lbIf]);
+    ip(['-n', this.lbNs, 'link', 'set', 'lo', 'up']);
+    return { gen: `${prefix}.1`, lb: `${prefix}.2` };
+  }
+
   netnsPath(ns: string): string {
     return `/run/netns/${ns}`;
   }
