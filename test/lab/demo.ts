@@ -183,10 +183,9 @@ async function drain(run: DemoRun, shell: DemoShell, lab: Lab, svc: DemoVip, o: 
   }
   await shell.xlb(DEMO_NODE, ['backend', 'set', svc.service, b2!.ipv4, '--drain']);
   const drainedWhileRunning = !keepDone;
-  note(`now ${o.requests} new connections:`);
   const fresh = await lab.httpLoad('c1', { url: lab.url(svc.vip), connections: o.requests, concurrency: 16 });
   const old = await keepalive;
-  out(`   new connections after the drain:`);
+  out(`   ${o.requests} new connections after the drain:`);
   printLoad(lab, lab.url(svc.vip), fresh, o.requests, (n) => (n === b2!.name ? '  ← draining' : ''));
   out(`   the ${kept} kept connections (${kept * perConn} requests, opened before the drain):`);
   printLoad(lab, lab.url(svc.vip), old, kept * perConn);
