@@ -12,6 +12,11 @@
 // LB_F_NO_FLOW_TABLE: stateless mode — every packet is placed by the Maglev table alone. Flows then
 // move when the backend set changes; useful when memory is tight or to measure the table's cost.
 #define LB_F_NO_FLOW_TABLE (1U << 0)
+// LB_F_NO_RECORDER: both recorder hooks return at once. The flag is a constant on frozen .rodata,
+// so the verifier prunes the recorder's calls as dead code and never checks its helpers: the
+// program then loads on kernels without bpf_xdp_load_bytes (5.18) and bpf_loop (5.17). The
+// loader sets it when the kernel lacks them (lb/datapath/recorder-probe.ts) or when asked to.
+#define LB_F_NO_RECORDER (1U << 1)
 
 // Seed of the flow hash. Every LB node behind the same ECMP group uses the same seed (and builds
 // the same Maglev tables) so any node sends a given flow to the same backend without shared state.

@@ -18,13 +18,16 @@
 //    are all non-zero, so a torn read of an entry being (de)activated is either skipped or sees
 //    the complete old/new value for the fields that matter.
 //
-// Needs bpf_loop (5.17), bpf_xdp_load_bytes (5.18) and bpf_ktime_get_boot_ns (5.8).
+// Needs bpf_loop (5.17), bpf_xdp_load_bytes (5.18) and bpf_ktime_get_boot_ns (5.8). With the
+// load-time flag LB_F_NO_RECORDER (config.h) both hooks return before anything else, the verifier
+// never visits the code behind them, and the program needs only what the rest of xlb_lb needs.
 #ifndef XLB_RECORDER_H
 #define XLB_RECORDER_H
 
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include "config.h"
 #include "maps.h"
 #include "packet.h"
 
@@ -293,8 +296,11 @@ static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt
 static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct lb_pkt *p)
 {
 	__u32 zero = 0;
-	struct rec_ctl *ctl = bpf_map_lookup_elem(&rec_ctl, &zero);
+	struct rec_ctl *ctl;
 
+	if (cfg_flags & LB_F_NO_RECORDER)
+		return 0;
+	ctl = bpf_map_lookup_elem(&rec_ctl, &zero);
 	if (!ctl || !ctl->rule_limit)
 		return 0;
 	return rec_ingress_slow(ctx, p, ctl->rule_limit);
@@ -304,6 +310,8 @@ static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct l
 // the recordings recorder_ingress matched that want egress.
 static __always_inline void recorder_egress(struct xdp_md *ctx, __u64 slots, int action)
 {
+	if (cfg_flags & LB_F_NO_RECORDER)
+		return;
 	if (slots && action == XDP_TX)
 		rec_emit(ctx, slots, REC_POINT_EGRESS);
 }
