@@ -42,6 +42,7 @@ import {
   type MapName,
 } from './layout.js';
 import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
+import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
 import type {
@@ -208,6 +209,17 @@ export class LbDatapath {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * Why the packet recorder cannot run on this datapath — it was loaded with the recorder off
+   * (options.recorder false: the hooks are pruned, recordings would match nothing) — or undefined
+   * when it can.
+   */
+  get recorderUnavailable(): string | undefined {
+    if (this.options.recorder) return undefined;
+    const support = recorderSupport();
+    return support.available ? 'the datapath was loaded with the recorder turned off (load option recorder: false)' : support.reason;
   }
 
   /** Kernel id, type, key/value sizes and max_entries of every map (e.g. for `bpftool map dump id`). */

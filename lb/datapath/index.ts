@@ -13,6 +13,18 @@ export {
   type XdpVerdict,
   type MapInfo,
 } from './types.js';
-export { type LoadOptions, type ResolvedLoadOptions, MIN_MTU, MAX_MTU, MAX_SERVICES, MAX_BACKENDS } from './options.js';
+export {
+  type LoadOptions,
+  type ResolvedLoadOptions,
+  MIN_MTU,
+  MAX_MTU,
+  MAX_SERVICES,
+  MAX_BACKENDS,
+  DEFAULT_RECORDER_RING_BYTES,
+  MIN_RECORDER_RING_BYTES,
+  MAX_RECORDER_RING_BYTES,
+  resolveRecorderOption,
+} from './options.js';
 export { type Counter, type GlobalCounters, type StatGroup, STAT_NAMES, LAYOUT_VERSION } from './layout.js';
 export { flowHash, maglevSlot } from './flowhash.js';
+export { recorderSupport, probeRecorderSupport, RECORDER_HELPERS, type RecorderSupport } from './recorder-probe.js';

@@ -66,6 +66,9 @@ export const CONFIG_F_SRC_V4 = 1 << 1;
 export const CONFIG_F_SRC_V6 = 1 << 2;
 /** Load-time flag (cfg_flags): no flow table, placement by Maglev alone. */
 export const LOAD_F_NO_FLOW_TABLE = 1 << 0;
+/** Load-time flag (cfg_flags): the recorder hooks are compiled away by the verifier (kernels
+ *  without bpf_xdp_load_bytes). A flag meaning "off" so that pins from before it read as "on". */
+export const LOAD_F_NO_RECORDER = 1 << 1;
 /** lb/maglev's MAGLEV_NO_BACKEND, as the datapath reads it from a table slot. */
 export const TABLE_NO_BACKEND = 0xffffffff;
 

@@ -1,7 +1,8 @@
 // Load-time options of the datapath and their validation. They become .rodata constants and map
 // sizes, so they are checked here, before anything is loaded, with errors naming the option.
 import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE } from '../maglev/index.js';
-import { invalid } from '../model/index.js';
+import { invalid, ValidationError } from '../model/index.js';
+import { recorderSupport } from './recorder-probe.js';
 
 export interface LoadOptions {
   /** uint32 flow-hash seed; identical on every LB node of one ECMP group. */
@@ -20,6 +21,13 @@ export interface LoadOptions {
   stateless?: boolean;
   /** Size of the packet recorder's ring buffer in bytes: a power of two, 4 KiB … 1 GiB. Default 4 MiB. */
   recorderRingBytes?: number;
+  /**
+   * The packet recorder's hooks in the program. Default (undefined): on when the kernel has the
+   * helpers they call (bpf_xdp_load_bytes, 5.18; probed once, see recorder-probe.ts), else off.
+   * false: off — the verifier prunes them and the program needs only 5.15's helpers. true: on, or
+   * FAILED_PRECONDITION on a kernel without those helpers. The recorder's maps exist either way.
+   */
+  recorder?: boolean;
   /** The compiled object; default build/bpf/xlb_lb.o. */
   objectPath?: string;
 }
@@ -41,13 +49,26 @@ export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
 export const MIN_RECORDER_RING_BYTES = 4096; // a page: the kernel's minimum
 export const MAX_RECORDER_RING_BYTES = 1 << 30;
 
-const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorderRingBytes', 'objectPath']);
+const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorderRingBytes', 'recorder', 'objectPath']);
 
 function integerIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw invalid(field, `${JSON.stringify(value)} is not an integer ${min} … ${max}`);
   }
   return value;
+}
+
+/** The `recorder` load option made definite: undefined = what the kernel supports. */
+export function resolveRecorderOption(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') {
+    throw invalid('recorder', `${JSON.stringify(value)} must be true, false or absent (absent = on when the kernel supports it)`);
+  }
+  if (value === false) return false;
+  const support = recorderSupport();
+  if (value === true && !support.available) {
+    throw new ValidationError('FAILED_PRECONDITION', 'recorder', `cannot be on: ${support.reason}; leave it unset (auto) or false`);
+  }
+  return support.available;
 }
 
 export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
@@ -69,5 +90,6 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     flowTableSize: integerIn(o.flowTableSize, 'flowTableSize', MIN_FLOW_TABLE, MAX_FLOW_TABLE),
     stateless: o.stateless ?? false,
     recorderRingBytes: ring,
+    recorder: resolveRecorderOption(o.recorder),
   };
 }

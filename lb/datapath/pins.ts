@@ -3,7 +3,7 @@
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, type BpfObject } from '../../bpf/libbpf-ts/index.js';
-import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, MAP, SIZES, decodeMeta, u32Key, type MapName } from './layout.js';
+import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, MAP, SIZES, decodeMeta, u32Key, type MapName } from './layout.js';
 import type { ResolvedLoadOptions } from './options.js';
 
 export const MAP_NAMES = Object.values(MAP) as MapName[];
@@ -12,7 +12,7 @@ export const PROG_PIN = 'prog';
 
 /** Writes the .rodata constants; returns the flags word. */
 export function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number {
-  const flags = opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0;
+  const flags = (opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0) | (opts.recorder ? 0 : LOAD_F_NO_RECORDER);
   obj.setConst(CONST.hashSeed, opts.seed);
   obj.setConst(CONST.maglevSize, opts.tableSize);
   obj.setConst(CONST.mtu, opts.mtu);
@@ -39,6 +39,7 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
       flowTableSize: maps[MAP.flows].maxEntries,
       stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
       recorderRingBytes: maps[MAP.recRing].maxEntries,
+      recorder: (meta.flags & LOAD_F_NO_RECORDER) === 0,
     };
     return { maps, options };
   } catch (e) {
