@@ -49,6 +49,12 @@ export interface RecorderOptions {
   clockRefreshMs?: number;
   /** Clock probe object (tests); default build/bpf/xlb_rec_clock.o. */
   clockObjectPath?: string;
+  /**
+   * Set when the datapath was loaded with the recorder off (its hooks pruned by the verifier):
+   * why. start() then refuses with FAILED_PRECONDITION and this reason. forDatapath() takes it
+   * from the datapath (LbDatapath.recorderUnavailable) unless given.
+   */
+  unavailable?: string;
 }
 
 /** Longest stop-condition duration accepted (a day); longer recordings run without max_duration. */
@@ -72,7 +78,9 @@ export class Recorder {
   readonly #sessions = new Map<number, RecordingSession>();
   readonly #slots = new Map<number, { slot: number; ruleSlots: number[] }>();
   readonly #timers = new Map<number, NodeJS.Timeout[]>();
-  readonly #o: Required<Omit<RecorderOptions, 'clockObjectPath'>>;
+  readonly #o: Required<Omit<RecorderOptions, 'clockObjectPath' | 'unavailable'>>;
+  /** Why recordings are refused (the datapath has no recorder hooks), or undefined. */
+  readonly unavailable: string | undefined;
   #nextId = 1;
   #ownedMaps: RecorderMaps | undefined;
   #clockTimer: NodeJS.Timeout | undefined;
@@ -90,6 +98,7 @@ export class Recorder {
       settleMs: o.settleMs ?? 20,
       clockRefreshMs: o.clockRefreshMs ?? 60_000,
     };
+    this.unavailable = o.unavailable;
     this.tables = new RecorderTables(maps);
     this.#clock = new BootClock(o.clockObjectPath);
     try {
@@ -104,7 +113,11 @@ export class Recorder {
    * The recorder of a loaded or adopted datapath: opens its recorder maps by id (the datapath
    * object keeps its own handles; these are closed by close()).
    */
-  static forDatapath(dp: { mapInfo(): Record<string, { id: number }> }, o: RecorderOptions = {}): Recorder {
+  static forDatapath(
+    dp: { mapInfo(): Record<string, { id: number }>; readonly recorderUnavailable?: string | undefined },
+    o: RecorderOptions = {},
+  ): Recorder {
+    const unavailable = o.unavailable ?? dp.recorderUnavailable;
     const info = dp.mapInfo();
     const maps = {} as RecorderMaps;
     try {
@@ -113,7 +126,7 @@ export class Recorder {
         if (!m) throw new Error(`the datapath has no map ${name}: it was built without the recorder`);
         maps[name] = BpfMap.fromId(m.id);
       }
-      const r = new Recorder(maps, o);
+      const r = new Recorder(maps, unavailable === undefined ? o : { ...o, unavailable });
       r.#ownedMaps = maps;
       return r;
     } catch (e) {
@@ -139,10 +152,13 @@ export class Recorder {
   /**
    * Validates the request and starts recording. Throws ValidationError: INVALID_ARGUMENT for a bad
    * request (field named), FAILED_PRECONDITION when the datapath's rule or recording slots are
-   * exhausted. Nothing is changed when it throws.
+   * exhausted or the datapath has no recorder (`unavailable`). Nothing is changed when it throws.
    */
   start(req: RecordingRequest, sink: RecordingSink): RecordingSession {
     if (this.#closed) throw new ValidationError('FAILED_PRECONDITION', '', 'the recorder is shut down');
+    if (this.unavailable !== undefined) {
+      throw new ValidationError('FAILED_PRECONDITION', '', `the packet recorder is not available: ${this.unavailable}`);
+    }
     if (typeof req !== 'object' || req === null) throw invalid('', 'expected a recording request');
     const rules = validateFilters(req.filters);
     const snaplen = validateSnaplen(req.snaplen);
