@@ -7,4 +7,11 @@ import { runCli } from './run.js';
 // server name, DEP0123) are for developers, not for the person running the command.
 process.noDeprecation = true;
 
+// `xlb ... | head`: a reader that goes away is not an error of ours. Commands that stream (record)
+// add their own listener to finish cleanly; everything else just stops writing.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  if (process.stdout.listenerCount('error') === 1) process.exit(process.exitCode ?? 0);
+});
+
 process.exitCode = await runCli(process.argv.slice(2), processIo());
