@@ -7,11 +7,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   CommanderError,
   ConfigError,
+  DEFAULTS,
   loadConfig,
   parseXlbdArgs,
   resolveConfig,
   type XlbdFlags,
 } from '../lb/config/index.js';
+import { LIMITS } from '../lb/config/defaults.js';
 import { DesiredState } from '../lb/model/index.js';
 import { repoRoot } from '../lb/paths.js';
 
@@ -48,6 +50,7 @@ describe('defaults', () => {
       maglev: { tableSize: 65537, seed: 0 },
       maps: { services: 1024, backends: 65536, flows: 262144 },
       limits: { maxServices: 1023, maxBackends: 65535, maxBackendsPerService: 256, maglevTableSize: 65537 },
+      recorder: { enabled: 'auto', ringBytes: 4 << 20 },
       api: { listen: { kind: 'unix', path: '/run/xlb/xlb.sock', target: 'unix:///run/xlb/xlb.sock' }, socketMode: 0o660, insecure: false },
       metrics: { listen: { kind: 'tcp', host: '127.0.0.1', port: 9641, loopback: true, target: '127.0.0.1:9641' } },
       stateDir: '/var/lib/xlb',
@@ -150,6 +153,7 @@ describe('services in the config', () => {
     const text = readFileSync(join(repoRoot, 'systemd/xlb.yaml.example'), 'utf8');
     const c = resolveConfig({ yaml: { text, file: 'xlb.yaml.example' } });
     expect(c.encap.v4).toEqual({ address: '192.0.2.10', family: 4, prefixLength: 32 });
+    expect(c.recorder).toEqual({ enabled: 'auto', ringBytes: 4 << 20 });
     const s = new DesiredState({ limits: c.limits });
     s.apply(c.services, { origin: 'config' });
     // Listed by VIP, then protocol, then port.
@@ -159,6 +163,26 @@ describe('services in the config', () => {
       backends: [{ address: '2001:db8:1::11', state: 'active' }, { address: '2001:db8:1::12', state: 'draining' }],
     });
     expect(s.get('198.51.100.10:*/udp').backends.map((b) => b.family)).toEqual([4, 6]);
+  });
+});
+
+describe('recorder', () => {
+  it('enabled auto | true | false and ring_bytes from the file', () => {
+    expect(resolve(`${MIN}recorder: { enabled: false, ring_bytes: 65536 }\n`).recorder).toEqual({ enabled: false, ringBytes: 65536 });
+    expect(resolve(`${MIN}recorder: { enabled: true }\n`).recorder).toEqual({ enabled: true, ringBytes: 4 << 20 });
+    expect(resolve(`${MIN}recorder:\n  enabled: auto\n  ring_bytes: 4096\n`).recorder).toEqual({ enabled: 'auto', ringBytes: 4096 });
+    expect(resolve(`${MIN}recorder: { ring_bytes: 1073741824 }\n`).recorder.ringBytes).toBe(1 << 30);
+    expect(resolve(`${MIN}recorder: {}\n`).sources.recorder).toBe('default');
+    expect(resolve(`${MIN}recorder: { enabled: false }\n`).sources.recorder).toBe('file');
+  });
+
+  it("the config's ring bounds and default are the datapath's", async () => {
+    // Imported here, not by lb/config: the datapath module loads the native addon, the config
+    // (which the CLI also uses) must not.
+    const dp = await import('../lb/datapath/index.js');
+    expect(LIMITS.recorderRingBytesMin).toBe(dp.MIN_RECORDER_RING_BYTES);
+    expect(LIMITS.recorderRingBytesMax).toBe(dp.MAX_RECORDER_RING_BYTES);
+    expect(DEFAULTS.recorderRingBytes).toBe(dp.DEFAULT_RECORDER_RING_BYTES);
   });
 });
 
@@ -225,6 +249,11 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['unquoted octal socket mode', `${MIN}api: { socket_mode: 0660 }\n`, 'api.socket_mode', 'xlb.yaml:3:21: ', /quoted octal string/],
   ['relative state dir', `${MIN}state_dir: var/lib/xlb\n`, 'state_dir', 'xlb.yaml:3:12: ', /must be an absolute path/],
   ['bad instance name', `${MIN}instance: Lab/1\n`, 'instance', 'xlb.yaml:3:11: ', /not a valid instance name/],
+  ['recorder.enabled not auto/true/false', `${MIN}recorder: { enabled: "yes" }\n`, 'recorder.enabled', 'xlb.yaml:3:22: ', /"yes" must be auto, true or false/],
+  ['recorder.ring_bytes not a power of two', `${MIN}recorder: { ring_bytes: 5000 }\n`, 'recorder.ring_bytes', 'xlb.yaml:3:25: ', /5000 must be a power of two 4096..1073741824/],
+  ['recorder.ring_bytes below a page', `${MIN}recorder:\n  ring_bytes: 2048\n`, 'recorder.ring_bytes', 'xlb.yaml:4:15: ', /must be a power of two 4096/],
+  ['recorder.ring_bytes as a string', `${MIN}recorder: { ring_bytes: "4M" }\n`, 'recorder.ring_bytes', 'xlb.yaml:3:25: ', /"4M" must be a power of two/],
+  ['unknown recorder key', `${MIN}recorder: { enable: false }\n`, 'recorder.enable', 'xlb.yaml:3:13: ', /unknown setting; expected one of: enabled, ring_bytes/],
   ['detach_on_exit not boolean', `${MIN}detach_on_exit: "yes"\n`, 'detach_on_exit', 'xlb.yaml:3:17: ', /must be true or false/],
   ['service with an unknown key', `${MIN}services:\n  - { vip: 10.0.0.10, port: 80, protocol: tcp, wieght: 1 }\n`, 'services[0].wieght', 'xlb.yaml:4:48: ', /unknown key/],
   ['service backend weight out of range', `${MIN}services:\n  - vip: 10.0.0.10\n    port: 80\n    protocol: tcp\n    backends:\n      - { address: 10.1.0.1, weight: 70000 }\n`, 'services[0].backends[0].weight', 'xlb.yaml:8:38: ', /70000 is out of range/],

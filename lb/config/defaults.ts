@@ -19,6 +19,8 @@ export const DEFAULTS = Object.freeze({
   mapBackends: 65536,
   mapFlows: 262144,
   maxBackendsPerService: 256,
+  recorderEnabled: 'auto' as const,
+  recorderRingBytes: 4 << 20,
   socketMode: 0o660,
   metricsListen: '127.0.0.1:9641',
   detachOnExit: false,
@@ -44,4 +46,8 @@ export const LIMITS = Object.freeze({
   mapFlowsMin: 1024,
   mapFlowsMax: 1 << 26,
   encapPrefixMin: { 4: 8, 6: 16 } as Record<4 | 6, number>,
+  // The datapath's bounds for its ring buffer (lb/datapath/options.ts; a test keeps them equal):
+  // a page, the kernel's minimum, up to 1 GiB; always a power of two.
+  recorderRingBytesMin: 4096,
+  recorderRingBytesMax: 1 << 30,
 });

@@ -27,13 +27,14 @@ import { formatPath, parsePath, YamlSource, type PathSegment } from './yaml-sour
 /** Keys the file may contain, per mapping. */
 const SCHEMA: Record<string, readonly string[]> = {
   '': [
-    'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'api', 'metrics',
-    'state_dir', 'bpffs_dir', 'detach_on_exit', 'services',
+    'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'recorder', 'api',
+    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services',
   ],
   encap: ['source_v4', 'source_v6'],
   maglev: ['table_size', 'seed'],
   maps: ['services', 'backends', 'flows'],
   limits: ['max_backends_per_service'],
+  recorder: ['enabled', 'ring_bytes'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
   'api.tls': ['cert', 'key', 'client_ca'],
   metrics: ['listen'],
@@ -139,6 +140,20 @@ function integer(r: Resolver, s: Setting, min: number, max: number, what = `an i
 function boolean(r: Resolver, s: Setting): boolean {
   if (typeof s.value !== 'boolean') r.fail(s, `${JSON.stringify(s.value)} must be true or false`);
   return s.value;
+}
+
+function recorderEnabled(r: Resolver, s: Setting): 'auto' | boolean {
+  if (s.value === 'auto' || typeof s.value === 'boolean') return s.value;
+  return r.fail(s, `${JSON.stringify(s.value)} must be auto, true or false (auto: on when the kernel has bpf_xdp_load_bytes, Linux 5.18)`);
+}
+
+function ringBytes(r: Resolver, s: Setting): number {
+  const { recorderRingBytesMin: min, recorderRingBytesMax: max } = LIMITS;
+  const v = s.value;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max || (v & (v - 1)) !== 0) {
+    r.fail(s, `${JSON.stringify(v)} must be a power of two ${min}..${max} (bytes; e.g. 4194304 = 4 MiB)`);
+  }
+  return v;
 }
 
 function absolutePath(r: Resolver, s: Setting): string {
@@ -251,6 +266,11 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   );
   const limits: Limits = { maxServices: maps.services - 1, maxBackends: maps.backends - 1, maxBackendsPerService, maglevTableSize: tableSize };
 
+  const recorder = {
+    enabled: recorderEnabled(r, r.get(['recorder', 'enabled'], undefined, DEFAULTS.recorderEnabled)),
+    ringBytes: ringBytes(r, r.get(['recorder', 'ring_bytes'], undefined, DEFAULTS.recorderRingBytes)),
+  };
+
   // --- API listener and its security rules
   const listenS = r.get(['api', 'listen'], { name: '--api', value: flags.api }, defaultApiListen(instance));
   const listen: ListenAddress = r.check(listenS, parseListen);
@@ -319,6 +339,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     maglev: { tableSize, seed },
     maps,
     limits,
+    recorder,
     api: { listen, socketMode: mode, socketGroup, tls, insecure },
     metrics: { listen: metricsListen },
     stateDir,

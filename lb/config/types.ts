@@ -47,6 +47,12 @@ export interface XlbdConfig {
   maglev: { tableSize: number; seed: number };
   /** max_entries of the datapath maps. */
   maps: { services: number; backends: number; flows: number };
+  /**
+   * The packet recorder. enabled: 'auto' = on when the kernel has its helpers (bpf_xdp_load_bytes,
+   * Linux 5.18), off otherwise; false = off (the XDP program then needs only 5.15's helpers);
+   * true = on, or the daemon refuses to start on an older kernel. ringBytes: its ring buffer.
+   */
+  recorder: { enabled: 'auto' | boolean; ringBytes: number };
   /** Derived from maps and limits.*: what DesiredState enforces. */
   limits: Limits;
   api: {
