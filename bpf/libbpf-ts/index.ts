@@ -119,7 +119,7 @@ native.setErrorClass(BpfError);
 
 // Handles of the public objects, kept out of their public surface.
 const handles = new WeakMap<object, Handle>();
-function handleOf(o: BpfMap | BpfProgram | BpfLink | BpfObject | RingBufferConsumer): Handle {
+function handleOf(o: KernelObject | BpfObject | RingBufferConsumer): Handle {
   const h = handles.get(o);
   if (!h) throw new TypeError('libbpf-ts: object has no native handle');
   return h;
@@ -299,7 +299,40 @@ export interface MapCreateOptions {
   innerMap?: BpfMap;
 }
 
-export class BpfMap {
+/* ---- pinnable kernel objects (maps, programs, links) ------------------------------------------ */
+
+/** What maps, programs and links share: one owned fd, bpffs pins, explicit idempotent release. */
+abstract class KernelObject {
+  #closed = false;
+
+  protected constructor(h: Handle) {
+    handles.set(this, h);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Pins at a bpffs path (its directory must exist). */
+  pin(path: string): void {
+    native.pin(handleOf(this), path);
+  }
+
+  /** Removes a bpffs pin (refuses paths outside bpffs). */
+  unpin(path: string): void {
+    native.unpin(path);
+  }
+
+  /** Releases this handle's fd. Idempotent. The kernel object lives on while pinned, attached or
+   * held elsewhere (a link's attachment ends only when no pin or fd holds it). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    native.fdClose(handleOf(this));
+  }
+}
+
+export class BpfMap extends KernelObject {
   readonly name: string;
   readonly type: MapType;
   readonly keySize: number;
@@ -309,11 +342,10 @@ export class BpfMap {
   readonly flags: number;
   readonly isPerCpu: boolean;
   #stride: number;
-  #closed = false;
 
   /** @internal Use BpfMap.create/openPinned/fromId or BpfObject.map. */
   constructor(h: Handle) {
-    handles.set(this, h);
+    super(h);
     const i = native.mapInfo(h);
     this.name = i.name;
     this.type = i.type as MapType;
@@ -341,10 +373,6 @@ export class BpfMap {
 
   static fromId(id: number): BpfMap {
     return new BpfMap(native.fromId('map', id));
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   #key(key: Buffer | Uint8Array | undefined | null, what = 'key'): Buffer | null {
@@ -497,23 +525,6 @@ export class BpfMap {
   freeze(): void {
     native.mapFreeze(handleOf(this));
   }
-
-  /** Pins at a bpffs path (its directory must exist). */
-  pin(path: string): void {
-    native.pin(handleOf(this), path);
-  }
-
-  /** Removes a bpffs pin (refuses paths outside bpffs). */
-  unpin(path: string): void {
-    native.unpin(path);
-  }
-
-  /** Releases this handle's fd. Idempotent. The kernel map lives on while pinned or used. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    native.fdClose(handleOf(this));
-  }
 }
 
 /* ---- programs -------------------------------------------------------------------------------- */
@@ -543,16 +554,15 @@ export interface TestRunResult {
 
 export const TestRunFlags = { RUN_ON_CPU: 1 << 0, XDP_LIVE_FRAMES: 1 << 1 } as const;
 
-export class BpfProgram {
+export class BpfProgram extends KernelObject {
   readonly name: string;
   readonly id: number;
   readonly type: string;
   readonly tag: string;
-  #closed = false;
 
   /** @internal Use BpfObject.program, BpfProgram.openPinned or BpfProgram.fromId. */
   constructor(h: Handle) {
-    handles.set(this, h);
+    super(h);
     const i = native.progInfo(h);
     this.name = i.name;
     this.id = i.id;
@@ -566,10 +576,6 @@ export class BpfProgram {
 
   static fromId(id: number): BpfProgram {
     return new BpfProgram(native.fromId('prog', id));
-  }
-
-  get closed(): boolean {
-    return this.#closed;
   }
 
   /** BPF_PROG_TEST_RUN. Note: with repeat > 1 each run sees the packet as the previous one left it. */
@@ -586,31 +592,16 @@ export class BpfProgram {
     if (r.ctx) result.ctx = r.ctx;
     return result;
   }
-
-  pin(path: string): void {
-    native.pin(handleOf(this), path);
-  }
-
-  unpin(path: string): void {
-    native.unpin(path);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    native.fdClose(handleOf(this));
-  }
 }
 
 /* ---- links ----------------------------------------------------------------------------------- */
 
-export class BpfLink {
+export class BpfLink extends KernelObject {
   readonly id: number;
   readonly type: string;
-  #closed = false;
 
   private constructor(h: Handle) {
-    handles.set(this, h);
+    super(h);
     const i = native.linkInfo(h);
     this.id = i.id;
     this.type = i.type;
@@ -632,10 +623,6 @@ export class BpfLink {
     return new BpfLink(native.fromId('link', id));
   }
 
-  get closed(): boolean {
-    return this.#closed;
-  }
-
   /** Current program id and (XDP links) interface. */
   info(): { progId: number; ifindex?: number } {
     const i = native.linkInfo(handleOf(this));
@@ -650,21 +637,6 @@ export class BpfLink {
   /** Detaches now, even if pins or other fds of the link exist. */
   detach(): void {
     native.linkDetach(handleOf(this));
-  }
-
-  pin(path: string): void {
-    native.pin(handleOf(this), path);
-  }
-
-  unpin(path: string): void {
-    native.unpin(path);
-  }
-
-  /** Releases this fd; the attachment ends only when no pin or other fd holds the link. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    native.fdClose(handleOf(this));
   }
 }
 
