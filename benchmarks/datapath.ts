@@ -289,7 +289,9 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
         }
       }
     }
-    return measure(cases, { runs, callsPerRun, warmupCalls, loadBefore });
+    const result = measure(cases, { runs, callsPerRun, warmupCalls, loadBefore });
+    if (!withRecorder) result.notMeasured.push({ name: 'recorder rows', reason: 'clang not found (the recorder-off baseline is compiled at run time)' });
+    return result;
   } finally {
     for (const r of recorders) await r.close();
     for (const dp of datapaths) dp.close();

@@ -8,8 +8,9 @@ import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
 import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';
 import { runControlBenchmark, type ControlBenchmarkResult } from './control.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
+import { runCaptureBenchmark, type CaptureBenchmarkResult } from './capture.js';
 
-export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control'] as const;
+export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control', 'recorder'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
 export interface GroupResults {
@@ -17,6 +18,7 @@ export interface GroupResults {
   throughput: ThroughputBenchmarkResult;
   maglev: MaglevBenchmarkResult;
   control: ControlBenchmarkResult;
+  recorder: CaptureBenchmarkResult;
 }
 
 export type GroupOutcome<T> =
@@ -55,7 +57,8 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
   datapath: {
     title: '1. Datapath cost per packet (BPF_PROG_TEST_RUN)',
     unavailable: () => needsRoot() ?? missingObjects(['xlb_lb', 'xdp_pass', 'bench_xdp_tx_swap']),
-    run: (quick) => runDatapathBenchmark(quick ? { runs: 2, callsPerRun: 200, warmupCalls: 50 } : {}),
+    // The recorder rows need clang (the recorder-off baseline is compiled at run time).
+    run: (quick) => runDatapathBenchmark({ ...(quick ? { runs: 2, callsPerRun: 200, warmupCalls: 50 } : {}), recorder: onPath('clang') }),
   },
   throughput: {
     title: '2. End-to-end forwarding rate (trafgen, veth, native XDP)',
@@ -81,6 +84,22 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
       (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`),
     run: (quick) =>
       runControlBenchmark(quick ? { services: 5, backendsPerService: 4, changes: 4, restarts: 1, coldStarts: 1, tableSize: 4093 } : {}),
+  },
+  recorder: {
+    title: '5. Recorder: zero-loss capture rate, compared with xdpdump',
+    unavailable: () =>
+      needsRoot() ??
+      missingObjects(['xlb_lb', 'bench_xdp_count_drop']) ??
+      (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`) ??
+      (onPath('trafgen') ? undefined : 'trafgen not found (Debian package netsniff-ng)') ??
+      (onPath('xdpdump') ? undefined : 'xdpdump not found (Debian package xdp-tools)') ??
+      (onPath('clang') ? undefined : 'clang not found (builds the recorder-off baseline)'),
+    run: (quick) =>
+      runCaptureBenchmark(
+        quick
+          ? { trialMs: 100, startPps: 2000, maxPps: 4000, bisectSteps: 0, snaplens: [128], perPacket: { runs: 1, callsPerRun: 100, warmupCalls: 10 } }
+          : {},
+      ),
   },
 };
 

@@ -8,6 +8,7 @@ import { fmt } from './lib/stats.js';
 import { toMarkdown as maglevMarkdown } from './maglev.js';
 import { THROUGHPUT_TARGET_RATIO, throughputMarkdown } from './throughput.js';
 import { CONTROL_TARGETS, controlMarkdown } from './control.js';
+import { captureMarkdown } from './capture.js';
 
 export interface BenchReport {
   schema: 1;
@@ -105,6 +106,20 @@ function headlines(g: Outcomes): Headline[] {
       { figure: `Start → ready, ${c.services} services restored, cold (no datapath)`, value: `${ms(sr.coldFullMs.median)} ms (empty state ${ms(sr.coldEmptyMs.median)} ms)`, target: '', verdict: '' },
     );
   }
+
+  const rc = g.recorder;
+  for (const snap of [128, 0]) {
+    const figure = `Recorder, highest zero-loss capture rate, snaplen ${snap || 'whole frame'} (xdpdump, same stream)`;
+    const mine = rc?.status === 'measured' ? rc.result.series.find((s) => s.tool === 'xlb recorder' && s.snaplen === snap) : undefined;
+    const theirs = rc?.status === 'measured' ? rc.result.series.find((s) => s.tool === 'xdpdump' && s.snaplen === snap) : undefined;
+    if (!mine) {
+      missing(figure, '', whyNot(rc));
+      continue;
+    }
+    const kpps = (s: typeof mine | undefined) =>
+      s === undefined ? 'not measured' : s.zeroLossSentPps === undefined ? 'loss at every rate' : `${s.generatorLimited ? '≥ ' : ''}${(s.zeroLossSentPps / 1000).toFixed(0)} kpps`;
+    rows.push({ figure, value: `${kpps(mine)} (xdpdump ${kpps(theirs)}), ${rc!.status === 'measured' ? rc!.result.frameBytes : ''}-byte frames`, target: '', verdict: '' });
+  }
   return rows;
 }
 
@@ -137,6 +152,7 @@ export function reportMarkdown(r: BenchReport): string {
     else if (name === 'throughput') lines.push(throughputMarkdown(o.result as never));
     else if (name === 'maglev') lines.push(maglevMarkdown(o.result as never));
     else if (name === 'control') lines.push(controlMarkdown(o.result as never));
+    else if (name === 'recorder') lines.push(captureMarkdown(o.result as never));
     lines.push('');
   }
   return lines.join('\n');
@@ -180,6 +196,18 @@ export function reportChart(r: BenchReport): string {
       bars: mg.result.rows
         .filter((row) => row.weights === 'equal')
         .map((row) => ({ label: `M=${row.size}, N=${row.backends}`, value: row.build.median, min: row.build.p10, max: row.build.p90 })),
+    });
+  }
+  const rc = r.groups.recorder;
+  if (rc?.status === 'measured') {
+    panels.push({
+      title: `Highest zero-loss capture rate, ${rc.result.frameBytes}-byte frames`,
+      unit: 'kpps sent',
+      bars: rc.result.series.map((s) => ({
+        label: `${s.tool}, ${s.snaplen ? `snaplen ${s.snaplen}` : 'whole frames'}${s.generatorLimited ? ' (sender limit)' : ''}`,
+        value: (s.zeroLossSentPps ?? 0) / 1000,
+        reference: s.tool === 'xdpdump',
+      })),
     });
   }
   return barChartSvg(

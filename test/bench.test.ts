@@ -59,6 +59,29 @@ describe('npm run bench --quick', () => {
     }
   });
 
+  it('control: every backend change was in the Maglev table when the call returned; restores complete', () => {
+    const o = report.groups.control!;
+    if (o.status !== 'measured') return;
+    expect(o.result.problems).toEqual([]);
+    expect(o.result.backendChange.notReflected).toBe(0);
+    expect(o.result.backendChange.callMs.n).toBeGreaterThan(0);
+    expect(o.result.startToReady.coldFullMs.n).toBeGreaterThan(0);
+  });
+
+  it('recorder: both tools captured a slow stream whole; the per-packet rows took the intended path', () => {
+    const o = report.groups.recorder!;
+    if (o.status !== 'measured') return;
+    expect(o.result.series.map((s) => s.tool).sort()).toEqual(['xdpdump', 'xlb recorder']);
+    for (const s of o.result.series) {
+      // The first trial is a trickle (a few thousand frames per second): a capture that misses
+      // frames there is broken, not slow.
+      const first = s.trials[0]!;
+      expect(first.error, s.tool).toBeUndefined();
+      expect(first.captured, s.tool).toBe(first.sent);
+    }
+    for (const c of o.result.perPacket!.cases) expect(c.problems, c.name).toEqual([]);
+  });
+
   it('leaves no namespaces behind', () => {
     const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     expect(names).not.toContain(`xbench-${process.pid}-`);

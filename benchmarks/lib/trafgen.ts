@@ -17,10 +17,19 @@ export interface StreamSpec {
   /** Destination ports cycle through firstPort … firstPort + ports − 1 (one per service). */
   firstPort: number;
   ports: number;
+  /** Frame size without FCS, ≥ 60; default 60. UDP streams only (SYNs stay 60 bytes). */
+  frameBytes?: number;
+}
+
+export interface TrafgenRun {
+  /** Packets per second (trafgen -b); default: as fast as it can. */
+  ratePps?: number;
+  /** Packets to send, then exit (trafgen -n); default: until stopped. */
+  count?: number;
 }
 
 /**
- * 60-byte frames (the Ethernet minimum without FCS).
+ * 60-byte frames (the Ethernet minimum without FCS) unless frameBytes says otherwise.
  * udp: fixed client 10.1.0.2, source port cycling 1024 … 65023 (64000 flows, repeated: after the
  *   first pass every packet is a flow-table hit), destination port cycling over the services.
  * tcpSyn: SYNs from a random source address and port per packet: practically every packet is a new
@@ -30,7 +39,9 @@ export function trafgenConfig(s: StreamSpec): string {
   const dport = s.ports === 1 ? String(s.firstPort) : `dinc(${s.firstPort}, ${s.firstPort + s.ports - 1})`;
   const eth = `eth(da=${s.dstMac}, sa=${s.srcMac})`;
   if (s.kind === 'udp') {
-    return `{ ${eth}, ipv4(saddr=10.1.0.2, daddr=${s.vip}, ttl=64), udp(sp=dinc(1024, 65023), dp=${dport}), fill(0, 18) }\n`;
+    const fill = (s.frameBytes ?? 60) - 42;
+    if (!Number.isInteger(fill) || fill < 18 || fill > 1500 - 28) throw new RangeError(`frameBytes: ${s.frameBytes} is not an integer 60 … 1514`);
+    return `{ ${eth}, ipv4(saddr=10.1.0.2, daddr=${s.vip}, ttl=64), udp(sp=dinc(1024, 65023), dp=${dport}), fill(0, ${fill}) }\n`;
   }
   return `{ ${eth}, ipv4(saddr=drnd(), daddr=${s.vip}, ttl=64), tcp(sp=drnd(), dp=${dport}, syn), fill(0, 6) }\n`;
 }
@@ -55,12 +66,13 @@ export class Trafgen implements SyncDestroyable {
     );
   }
 
-  static start(netns: string, ifname: string, spec: StreamSpec): Trafgen {
+  static start(netns: string, ifname: string, spec: StreamSpec, run: TrafgenRun = {}): Trafgen {
     const dir = mkdtempSync(join(tmpdir(), 'xbench-trafgen-'));
     const cfg = join(dir, 'stream.cfg');
     writeFileSync(cfg, trafgenConfig(spec));
+    const extra = [...(run.ratePps ? ['-b', `${Math.round(run.ratePps)}pps`] : []), ...(run.count ? ['-n', String(run.count)] : [])];
     // -Q: leave IRQ affinity alone; --no-sock-mem: leave the socket memory sysctls alone.
-    const child = spawn('ip', ['netns', 'exec', netns, 'trafgen', '-o', ifname, '-i', cfg, '-P', '1', '-Q', '--no-sock-mem'], {
+    const child = spawn('ip', ['netns', 'exec', netns, 'trafgen', '-o', ifname, '-i', cfg, '-P', '1', '-Q', '--no-sock-mem', ...extra], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -71,6 +83,11 @@ export class Trafgen implements SyncDestroyable {
 
   get alive(): boolean {
     return !this.#exited;
+  }
+
+  /** Resolves when trafgen has exited (by itself with a count, or stopped). */
+  get exited(): Promise<void> {
+    return this.#exit;
   }
 
   get output(): string {

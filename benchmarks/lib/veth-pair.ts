@@ -67,6 +67,12 @@ export class VethPair implements SyncDestroyable {
     return { gen: `${prefix}.1`, lb: `${prefix}.2` };
   }
 
+  /** A permanent ARP entry for g0's address in the LB namespace: with a sink dropping everything g0
+   *  receives (ARP requests included), the gateway would otherwise never resolve. */
+  pinGatewayNeighbour(genAddress: string): void {
+    ip(['-n', this.lbNs, 'neigh', 'replace', genAddress, 'lladdr', this.genMac, 'dev', this.lbIf, 'nud', 'permanent']);
+  }
+
   netnsPath(ns: string): string {
     return `/run/netns/${ns}`;
   }
