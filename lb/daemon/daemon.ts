@@ -167,8 +167,10 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears
       // whatever rules a previous daemon left in the adopted maps).
-      const recorder = Recorder.forDatapath(dp);
+      const recorder = Recorder.forDatapath(dp, { unavailable: this.#recorderUnavailable(dp) });
       cleanup.push(() => recorder.close());
+      if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
+      else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
       const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
@@ -327,6 +329,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       services: r.reconciler.state.serviceCount,
       backends: r.reconciler.state.backendCount,
       mtu: r.dp.options.mtu,
+      recorder: { available: r.recorder.unavailable === undefined, reason: r.recorder.unavailable, ringBytes: r.dp.options.recorderRingBytes },
       datapath: { origin: r.origin, programId: r.dp.program.id, pinDir: c.bpffsDir, note: r.note },
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
@@ -351,9 +354,18 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       maxServices: c.maps.services,
       maxBackends: c.maps.backends,
       flowTableSize: c.maps.flows,
+      recorderRingBytes: c.recorder.ringBytes,
     };
+    if (c.recorder.enabled !== 'auto') o.recorder = c.recorder.enabled;
     if (this.#o.objectPath) o.objectPath = this.#o.objectPath;
     return o;
+  }
+
+  /** Why the recorder is off, in the configuration's words when the configuration turned it off. */
+  #recorderUnavailable(dp: LbDatapath): string | undefined {
+    const reason = dp.recorderUnavailable;
+    if (reason === undefined || this.#config.recorder.enabled !== false) return reason;
+    return `recorder.enabled is false in the configuration${this.#config.configFile ? ` (${this.#config.configFile})` : ''}`;
   }
 
   async #attach(dp: LbDatapath, ifindex: number, ifname: string, previousProgId: number | undefined): Promise<AttachOutcome> {

@@ -13,6 +13,7 @@ export function restartOnlyChanges(running: XlbdConfig, next: XlbdConfig): strin
     ['maglev', running.maglev, next.maglev],
     ['maps', running.maps, next.maps],
     ['limits', running.limits, next.limits],
+    ['recorder', running.recorder, next.recorder],
     ['api', running.api, next.api],
     ['metrics', running.metrics, next.metrics],
     ['state_dir', running.stateDir, next.stateDir],

@@ -60,6 +60,8 @@ export interface StatusReport {
   services: number;
   backends: number;
   mtu: number;
+  /** The packet recorder: off when the datapath was loaded without it (reason: why). */
+  recorder: { available: boolean; reason: string | undefined; ringBytes: number };
   /** How the datapath was obtained at start. */
   datapath: { origin: 'loaded' | 'adopted' | 'upgraded' | 'replaced'; programId: number; pinDir: string; note: string };
   adoptedDatapath: boolean;

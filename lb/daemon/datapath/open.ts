@@ -13,7 +13,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfProgram } from '../../../bpf/libbpf-ts/index.js';
-import { LbDatapath, type LoadOptions, type ResolvedLoadOptions } from '../../datapath/index.js';
+import {
+  DEFAULT_RECORDER_RING_BYTES,
+  LbDatapath,
+  resolveRecorderOption,
+  type LoadOptions,
+  type ResolvedLoadOptions,
+} from '../../datapath/index.js';
 
 export type DatapathOrigin = 'loaded' | 'adopted' | 'upgraded' | 'replaced';
 
@@ -46,6 +52,10 @@ export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOpti
     diffs.push(`maps.flows ${pinned.flowTableSize} → ${wanted.flowTableSize}`);
   }
   check('stateless', pinned.stateless, wanted.stateless ?? false);
+  // auto (undefined) means what this kernel supports; the kernel has not changed since the pins
+  // were made (they do not survive a reboot).
+  check('recorder.enabled', pinned.recorder, resolveRecorderOption(wanted.recorder));
+  check('recorder.ring_bytes', pinned.recorderRingBytes, wanted.recorderRingBytes ?? DEFAULT_RECORDER_RING_BYTES);
   return diffs;
 }
 
