@@ -6,7 +6,7 @@
 //   const s = recorder.start({ filters: [{ dstCidr: '10.100.0.10', dstPort: 80, proto: 'tcp' }],
 //                              maxPackets: 100 }, sink);
 //   await s.ended;  …  await recorder.close();
-import { BpfMap, RingBufferConsumer, type RingRecords } from '../bpf/libbpf-ts/index.js';
+import { RingBufferConsumer, type BpfMap, type RingRecords } from '../bpf/libbpf-ts/index.js';
 import { invalid, ValidationError } from '../lb/model/index.js';
 import { BootClock } from './clock.js';
 import { REC_MAP, decodeRecord, type RecMapName } from './layout.js';
@@ -82,7 +82,6 @@ export class Recorder {
   /** Why recordings are refused (the datapath has no recorder hooks), or undefined. */
   readonly unavailable: string | undefined;
   #nextId = 1;
-  #ownedMaps: RecorderMaps | undefined;
   #clockTimer: NodeJS.Timeout | undefined;
   #closed = false;
   /** Records whose recording id matched no live recording (stale ids after a restart). */
@@ -110,29 +109,24 @@ export class Recorder {
   }
 
   /**
-   * The recorder of a loaded or adopted datapath: opens its recorder maps by id (the datapath
-   * object keeps its own handles; these are closed by close()).
+   * The recorder of a loaded or adopted datapath, working through the datapath's own map handles
+   * (LbDatapath.recorderMaps()): no map is opened by id, which would need CAP_SYS_ADMIN. The
+   * handles stay the datapath's: close() leaves them open, and the recorder must be closed before
+   * the datapath.
    */
   static forDatapath(
-    dp: { mapInfo(): Record<string, { id: number }>; readonly recorderUnavailable?: string | undefined },
+    dp: { recorderMaps(): Readonly<Record<RecMapName, BpfMap>>; readonly recorderUnavailable?: string | undefined },
     o: RecorderOptions = {},
   ): Recorder {
     const unavailable = o.unavailable ?? dp.recorderUnavailable;
-    const info = dp.mapInfo();
+    const given = dp.recorderMaps();
     const maps = {} as RecorderMaps;
-    try {
-      for (const name of Object.values(REC_MAP) as RecMapName[]) {
-        const m = info[name];
-        if (!m) throw new Error(`the datapath has no map ${name}: it was built without the recorder`);
-        maps[name] = BpfMap.fromId(m.id);
-      }
-      const r = new Recorder(maps, unavailable === undefined ? o : { ...o, unavailable });
-      r.#ownedMaps = maps;
-      return r;
-    } catch (e) {
-      for (const m of Object.values(maps)) m.close();
-      throw e;
+    for (const name of Object.values(REC_MAP) as RecMapName[]) {
+      const m = given[name];
+      if (!m) throw new Error(`the datapath has no map ${name}: it was built without the recorder`);
+      maps[name] = m;
     }
+    return new Recorder(maps, unavailable === undefined ? o : { ...o, unavailable });
   }
 
   /** Live recordings. */
@@ -226,7 +220,6 @@ export class Recorder {
     if (this.#clockTimer) clearInterval(this.#clockTimer);
     this.#ring.close();
     this.#clock.close();
-    if (this.#ownedMaps) for (const m of Object.values(this.#ownedMaps)) m.close();
   }
 
   #clockAgeMs(): number {

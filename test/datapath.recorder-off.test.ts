@@ -135,7 +135,7 @@ describe('datapath loaded with recorder: false', () => {
     // Both datapaths get the same recording through the recorder maps, bypassing the refusal
     // (a view of the datapath without recorderUnavailable): only the recorder-on program records.
     const run = async (dp: LbDatapath) => {
-      const recorder = Recorder.forDatapath({ mapInfo: () => dp.mapInfo() }, { settleMs: 5 });
+      const recorder = Recorder.forDatapath({ recorderMaps: () => dp.recorderMaps() }, { settleMs: 5 });
       try {
         const { sink, mem } = memorySink();
         const s = recorder.start({ filters: [{ dstCidr: VIP }], points: 'both' }, sink);

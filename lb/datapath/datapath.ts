@@ -16,6 +16,7 @@ import {
   LAYOUT_VERSION,
   MAP,
   PROGRAM_NAME,
+  REC_MAP_NAMES,
   SERVICE_F_HASH_SRC_IP_ONLY,
   STAT_NAMES,
   TABLE_NO_BACKEND,
@@ -40,6 +41,7 @@ import {
   type FlowKey,
   type GlobalCounters,
   type MapName,
+  type RecorderMapName,
 } from './layout.js';
 import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
 import { recorderSupport } from './recorder-probe.js';
@@ -220,6 +222,17 @@ export class LbDatapath {
     if (this.options.recorder) return undefined;
     const support = recorderSupport();
     return support.available ? 'the datapath was loaded with the recorder turned off (load option recorder: false)' : support.reason;
+  }
+
+  /**
+   * The recorder's maps (rec_* and the ring), as this object holds them: borrowed, not copies.
+   * The recorder works through these handles because opening the maps by id instead
+   * (BPF_MAP_GET_FD_BY_ID) needs CAP_SYS_ADMIN, which xlbd should not hold. They stay valid until
+   * close(): close the recorder first, and never close them yourself.
+   */
+  recorderMaps(): Readonly<Record<RecorderMapName, BpfMap>> {
+    this.#open();
+    return Object.fromEntries(REC_MAP_NAMES.map((n) => [n, this.#maps[n]])) as Record<RecorderMapName, BpfMap>;
   }
 
   /** Kernel id, type, key/value sizes and max_entries of every map (e.g. for `bpftool map dump id`). */

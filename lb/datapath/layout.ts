@@ -29,6 +29,9 @@ export const MAP = {
   recRing: 'rec_ring',
 } as const;
 export type MapName = (typeof MAP)[keyof typeof MAP];
+/** The recorder's maps, handed to it by LbDatapath.recorderMaps(). */
+export const REC_MAP_NAMES = [MAP.recCtl, MAP.recRules, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRing] as const;
+export type RecorderMapName = (typeof REC_MAP_NAMES)[number];
 
 export const PROGRAM_NAME = 'xlb_lb';
 
