@@ -9,8 +9,13 @@ import { ETH_P_IP, ETH_P_IPV6, PROTO_TCP, PROTO_UDP, ether, ipv4, ipv6, tcp, udp
 const VIP = '10.0.0.10';
 const L2 = { dst: IF_MAC, src: CLIENT_MAC };
 
-function synFrame(client: string, sport: number, dst = VIP, dport = 80): Buffer {
-  return ether(L2, ETH_P_IP, ipv4({ src: client, dst, proto: PROTO_TCP }, tcp({ src: client, dst, sport, dport })));
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+/** A TCP segment of a flow; ACK (established) unless told otherwise — a SYN always takes Maglev's
+ * choice, see the "new connections" test. */
+function tcpFrame(client: string, sport: number, dst = VIP, dport = 80, flags = TCP_ACK): Buffer {
+  return ether(L2, ETH_P_IP, ipv4({ src: client, dst, proto: PROTO_TCP }, tcp({ src: client, dst, sport, dport, flags })));
 }
 
 /** The outer destination (backend) of an encapsulated IPv4-outer frame. */
@@ -19,7 +24,7 @@ function outerDst(frame: Buffer): string {
 }
 
 function send(dp: LbDatapath, client: string, sport: number, dst = VIP, dport = 80): string {
-  const r = dp.testRun(synFrame(client, sport, dst, dport));
+  const r = dp.testRun(tcpFrame(client, sport, dst, dport));
   if (r.verdict !== 'tx') throw new Error(`expected tx for ${client}:${sport} → ${dst}:${dport}, got ${r.verdict}`);
   return outerDst(r.frame);
 }
@@ -38,16 +43,39 @@ describe('flow table', () => {
   });
   afterAll(() => dp?.close());
 
+  it('new connections (SYN) take the Maglev choice even when the 5-tuple has an entry (reused client port)', () => {
+    const t = { src: '192.0.2.77', dst: VIP, sport: 4242, dport: 80, protocol: 'tcp' as const };
+    const other = backends(4)[2]!;
+    const only = (id: number) =>
+      backends(4).map((b) => (b.id === id ? b : { ...b, weight: 0, state: 'draining' as const }));
+    // An earlier connection on this 5-tuple was placed on `other` (the only active backend then) …
+    dp.setBackends(1, only(other.id));
+    expect(send(dp, t.src, t.sport)).toBe(other.address);
+    // … which now drains. Mid-connection segments stay on it …
+    dp.setBackends(1, backends(4).map((b) => (b.id === other.id ? { ...b, weight: 0, state: 'draining' as const } : b)));
+    expect(send(dp, t.src, t.sport)).toBe(other.address);
+    // … but a SYN on the same 5-tuple opens a new connection: Maglev's choice, and the entry follows.
+    const syn = runFrame(dp, tcpFrame(t.src, t.sport, VIP, 80, TCP_SYN));
+    const chosen = dp.placement(t)!.backendId;
+    expect(chosen).not.toBe(other.id);
+    expect(outerDst(syn.frame)).toBe(backends(4).find((b) => b.id === chosen)!.address);
+    expect(syn.delta.global).toMatchObject({ 'flow.miss': 1, 'flow.new': 1 });
+    expect(dp.lookupFlow(t)!.backendId).toBe(chosen);
+    expect(send(dp, t.src, t.sport)).toBe(backends(4).find((b) => b.id === chosen)!.address);
+    dp.setBackends(1, backends(4));
+    dp.clearFlows();
+  });
+
   it('the same 5-tuple: first a miss that creates an entry, then hits on the same backend', () => {
     const count0 = dp.flowCount();
-    const first = runFrame(dp, synFrame('192.0.2.1', 1111));
+    const first = runFrame(dp, tcpFrame('192.0.2.1', 1111));
     expect(first.delta.global).toMatchObject({ 'flow.miss': 1, 'flow.new': 1 });
     expect(first.delta.global['flow.hit']).toBeUndefined();
     expect(dp.flowCount()).toBe(count0 + 1);
     const entry = dp.lookupFlow({ src: '192.0.2.1', dst: VIP, sport: 1111, dport: 80, protocol: 'tcp' })!;
     expect(entry.serviceId).toBe(1);
     for (let i = 0; i < 5; i++) {
-      const again = runFrame(dp, synFrame('192.0.2.1', 1111));
+      const again = runFrame(dp, tcpFrame('192.0.2.1', 1111));
       expect(again.delta.global).toMatchObject({ 'flow.hit': 1 });
       expect(again.delta.global['flow.miss']).toBeUndefined();
       expect(outerDst(again.frame)).toBe(outerDst(first.frame));
@@ -120,7 +148,7 @@ describe('flow table', () => {
     dp.setBackends(1, backends(2).map((b) => ({ ...b, state: 'draining' as const })));
     expect(dp.maglevTable(1)).toBeUndefined();
     expect(send(dp, '192.0.2.77', 7777)).toBe(a);
-    const r = runFrame(dp, synFrame('192.0.2.78', 7778));
+    const r = runFrame(dp, tcpFrame('192.0.2.78', 7778));
     expect(r.verdict).toBe('drop');
     expect(r.delta.global['drop.noBackend']).toBe(1);
     dp.setBackends(1, backends(4));

@@ -199,7 +199,7 @@ describe('pin and adopt', () => {
   it('a closed datapath keeps working from its pins; adopt() recovers options, services, backends and config', () => {
     const client = '192.0.2.5';
     const syn = (sport: number) =>
-      ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport, dport: 80 })));
+      ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport, dport: 80, flags: 0x10 /* ACK: an established flow */ })));
 
     const original = loadDatapath({ seed: 4242, tableSize: 509 });
     let outputs: Buffer[];
@@ -246,7 +246,7 @@ describe('pin and adopt', () => {
   it('upgrade() loads a new program on the pinned maps: state, flows and counters carry over; pin() replaces the program pin', () => {
     const client = '192.0.2.6';
     const syn = (sport: number) =>
-      ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport, dport: 80 })));
+      ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: client, dst: '10.0.0.10', proto: PROTO_TCP }, tcp({ src: client, dst: '10.0.0.10', sport, dport: 80, flags: 0x10 /* ACK: an established flow */ })));
     const old = LbDatapath.adopt(dir);
     let oldId = 0;
     let before: Buffer;

@@ -41,9 +41,13 @@ struct selection {
 };
 
 // Backend for a packet of `svc_id`. `update` = record the choice (data packets); ICMP errors only
-// look, so a stray error never creates or refreshes state. Counts the flow-table events.
+// look, so a stray error never creates or refreshes state. `new_conn` (a TCP SYN) skips the
+// lookup: the entry of an earlier connection on the same 5-tuple (a reused client port) must not
+// send a new connection to a backend that is draining or has changed; the choice overwrites it.
+// Counts the flow-table events.
 static __always_inline bool select_backend(const struct flow_key *key, __u32 svc_id, __u32 hash,
-					   bool update, __u32 bytes, struct selection *sel)
+					   bool update, bool new_conn, __u32 bytes,
+					   struct selection *sel)
 {
 	bool use_table = !(cfg_flags & LB_F_NO_FLOW_TABLE);
 	struct flow_value *fv = NULL;
@@ -53,7 +57,8 @@ static __always_inline bool select_backend(const struct flow_key *key, __u32 svc
 
 	if (use_table) {
 		now = bpf_ktime_get_ns();
-		fv = bpf_map_lookup_elem(&flows, key);
+		if (!new_conn)
+			fv = bpf_map_lookup_elem(&flows, key);
 		if (fv) {
 			struct backend_value *be = NULL;
 

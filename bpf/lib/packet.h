@@ -15,6 +15,9 @@
 // so steps can return either a reason or NEXT_STEP.
 #define NEXT_STEP ((enum lb_stat)0)
 
+#define TCP_FLAG_SYN 0x02
+#define TCP_FLAG_ACK 0x10
+
 struct lb_pkt {
 	struct flow_key flow; // src = client, dst = VIP, ports of the client's packet
 	__u32 frame_len;      // bytes as received, for byte counters
@@ -25,6 +28,7 @@ struct lb_pkt {
 	__u8 df;              // IPv4 Don't Fragment
 	__u8 vlan_tags;
 	__u8 l3_status;       // enum l3_status
+	__u8 tcp_syn;         // TCP SYN without ACK: the client opens a new connection
 };
 
 static __always_inline void *pkt_data(struct xdp_md *ctx)
@@ -112,6 +116,15 @@ static __always_inline enum lb_stat lb_parse_l4(struct xdp_md *ctx, struct lb_pk
 	if (p->flow.proto == IPPROTO_TCP || p->flow.proto == IPPROTO_UDP) {
 		p->flow.sport = ports->src;
 		p->flow.dport = ports->dst;
+	}
+	if (p->flow.proto == IPPROTO_TCP) {
+		// Byte 13 of the TCP header holds the flags; `need` (20) was checked against the IP
+		// length above, the frame bound is checked here.
+		__u8 *flags = data + l4_off + 13;
+
+		if ((void *)(flags + 1) > data_end)
+			return STAT_DROP_MALFORMED;
+		p->tcp_syn = (*flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
 	}
 	return NEXT_STEP;
 }
