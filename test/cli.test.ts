@@ -427,6 +427,7 @@ describe('stats and status', () => {
         'maglev    table size M=65537, seed 7\n' +
         'services  2 (3 backends)\n' +
         'mtu       1500\n' +
+        'recorder  available (ring 4 MiB)\n' +
         '\n' +
         'INTERFACE  IFINDEX  MAC                ATTACHED  MODE    PROGRAM\n' +
         'eth0             2  02:00:00:00:00:01  yes       native       42\n',
@@ -437,7 +438,27 @@ describe('stats and status', () => {
       interfaces: [{ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', attached: true, mode: 'native', program_id: 42 }],
       gateway: { ip: '10.2.1.1', mac: '02:00:00:00:00:fe', resolved: true, interface: 'eth0' },
       maglev_table_size: 65537, maglev_seed: 7, services: 2, backends: 3, mtu: 1500, adopted_datapath: true,
+      recorder_available: true, recorder_note: '', recorder_ring_bytes: 4194304,
     });
+  });
+
+  it('status: a recorder that is off says why, in the table and in JSON', async () => {
+    const saved = server.status;
+    server.status = { ...saved, recorderAvailable: false, recorderNote: 'recorder.enabled is false in the configuration (/etc/xlb/xlb.yaml)', recorderRingBytes: 65536 };
+    try {
+      const r = await xlb(['status']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^recorder  off: recorder\.enabled is false in the configuration \(\/etc\/xlb\/xlb\.yaml\)$/m);
+      expect(r.stdout).not.toMatch(/available/);
+      const json = JSON.parse((await xlb(['status', '-o', 'json'])).stdout);
+      expect(json).toMatchObject({
+        recorder_available: false,
+        recorder_note: 'recorder.enabled is false in the configuration (/etc/xlb/xlb.yaml)',
+        recorder_ring_bytes: 65536,
+      });
+    } finally {
+      server.status = saved;
+    }
   });
 });
 

@@ -1,30 +1,45 @@
 // recorder.enabled through the real xlbd in the lab: false loads the datapath without the recorder
 // (the pinned lb_meta says so) and the Record RPC answers FAILED_PRECONDITION naming the setting;
 // switching back to auto at the next start is a load-time change (fresh datapath swapped in) after
-// which a recording of real HTTP traffic through the VIP holds packets.
+// which a recording of real HTTP traffic through the VIP holds packets. GetStatus and the real
+// `xlb status` (table and JSON) report the recorder's availability, ring size and reason each time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XlbApiError } from '../api/client/index.js';
 import { LbDatapath } from '../lb/datapath/index.js';
 import { RecorderApiClient } from '../recorder/client.js';
+import { buildCli, runCli, type CliBuild } from './cli/run.js';
 import { Lab } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
 
 const VIP = '10.100.0.10';
 let lab: Lab;
 let xlbd: XlbdInstance;
+let build: CliBuild;
 
 beforeAll(async () => {
+  build = buildCli();
   lab = await Lab.create({ backends: 1, clients: 1, lbNodes: 1, ipv6: false, vips4: [VIP] });
   xlbd = new XlbdInstance({ lab });
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   try {
     await xlbd?.dispose();
   } finally {
     await lab?.destroy();
+    build?.remove();
   }
 });
+
+/** `xlb status` against the running xlbd: the table's recorder line and the JSON fields. */
+async function cliStatus(): Promise<{ line: string | undefined; json: Record<string, unknown> }> {
+  const server = ['--server', `unix://${xlbd.socket}`];
+  const table = await runCli(build, [...server, 'status']);
+  expect(table.code, table.stderr).toBe(0);
+  const json = await runCli(build, [...server, 'status', '-o', 'json']);
+  expect(json.code, json.stderr).toBe(0);
+  return { line: /^recorder .*$/m.exec(table.stdout)?.[0], json: JSON.parse(json.stdout) };
+}
 
 function pinnedOptions() {
   const dp = LbDatapath.adopt(xlbd.pinDir);
@@ -41,6 +56,11 @@ describe('xlbd recorder.enabled', () => {
     await xlbd.start(['--detach-on-exit']); // the next test starts from nothing pinned
     expect(xlbd.output).toContain(`recorder off: recorder.enabled is false in the configuration (${xlbd.configPath})`);
     expect(pinnedOptions()).toMatchObject({ recorder: false, recorderRingBytes: 65536 });
+    const why = `recorder.enabled is false in the configuration (${xlbd.configPath})`;
+    expect(await xlbd.client.call('GetStatus')).toMatchObject({ recorderAvailable: false, recorderNote: why, recorderRingBytes: 65536 });
+    const status = await cliStatus();
+    expect(status.line).toBe(`recorder  off: ${why}`);
+    expect(status.json).toMatchObject({ recorder_available: false, recorder_note: why, recorder_ring_bytes: 65536 });
 
     const client = RecorderApiClient.connect({ server: `unix://${xlbd.socket}` });
     try {
@@ -69,6 +89,10 @@ describe('xlbd recorder.enabled', () => {
     expect(xlbd.output).toMatch(/load-time settings changed \(recorder\.enabled false → true, recorder\.ring_bytes 65536 → 4194304\)/);
     expect(xlbd.output).toContain('recorder available (ring 4194304 bytes)');
     expect(pinnedOptions()).toMatchObject({ recorder: true, recorderRingBytes: 4 << 20 });
+    expect(await xlbd.client.call('GetStatus')).toMatchObject({ recorderAvailable: true, recorderNote: '', recorderRingBytes: 4 << 20 });
+    const status = await cliStatus();
+    expect(status.line).toBe('recorder  available (ring 4 MiB)');
+    expect(status.json).toMatchObject({ recorder_available: true, recorder_note: '', recorder_ring_bytes: 4 << 20 });
 
     const client = RecorderApiClient.connect({ server: `unix://${xlbd.socket}` });
     try {

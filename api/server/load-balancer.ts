@@ -75,6 +75,9 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
     backends: s.backends,
     mtu: s.mtu,
     adoptedDatapath: s.adoptedDatapath,
+    recorderAvailable: s.recorder.available,
+    recorderNote: s.recorder.reason ?? '',
+    recorderRingBytes: s.recorder.ringBytes,
   };
 }
 

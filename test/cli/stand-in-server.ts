@@ -44,6 +44,9 @@ export class StandInServer {
     backends: 0,
     mtu: 1500,
     adoptedDatapath: true,
+    recorderAvailable: true,
+    recorderNote: '',
+    recorderRingBytes: 4 << 20,
   };
   readonly #server: grpc.Server;
   /** unix:///path or host:port, as the CLI's --server takes it. */

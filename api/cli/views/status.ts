@@ -26,7 +26,18 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
     backends: s.backends,
     mtu: s.mtu,
     adopted_datapath: s.adoptedDatapath,
+    recorder_available: s.recorderAvailable,
+    recorder_note: s.recorderNote,
+    recorder_ring_bytes: s.recorderRingBytes,
   };
+}
+
+/** Ring sizes are powers of two: 4194304 → "4 MiB", exact or in bytes. */
+function ringSize(bytes: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
 
 export function statusTable(s: GetStatusResponse__Output): string {
@@ -41,6 +52,7 @@ export function statusTable(s: GetStatusResponse__Output): string {
     ['maglev', `table size M=${s.maglevTableSize}, seed ${s.maglevSeed}`],
     ['services', `${s.services} (${s.backends} backends)`],
     ['mtu', String(s.mtu)],
+    ['recorder', s.recorderAvailable ? `available (ring ${ringSize(s.recorderRingBytes)})` : `off: ${s.recorderNote || 'no reason given'}`],
   ]);
   const rows = [['INTERFACE', 'IFINDEX', 'MAC', 'ATTACHED', 'MODE', 'PROGRAM']];
   for (const i of s.interfaces) {

@@ -31,6 +31,19 @@ export interface GetStatusResponse {
    * True when the daemon adopted an already running datapath at start instead of loading one.
    */
   'adoptedDatapath'?: (boolean);
+  /**
+   * True when Recorder.Record can run: the datapath was loaded with the packet recorder.
+   */
+  'recorderAvailable'?: (boolean);
+  /**
+   * Why the recorder is off (the setting recorder.enabled: false, or what the kernel lacks);
+   * empty when it is available.
+   */
+  'recorderNote'?: (string);
+  /**
+   * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
+   */
+  'recorderRingBytes'?: (number);
 }
 
 export interface GetStatusResponse__Output {
@@ -60,4 +73,17 @@ export interface GetStatusResponse__Output {
    * True when the daemon adopted an already running datapath at start instead of loading one.
    */
   'adoptedDatapath': (boolean);
+  /**
+   * True when Recorder.Record can run: the datapath was loaded with the packet recorder.
+   */
+  'recorderAvailable': (boolean);
+  /**
+   * Why the recorder is off (the setting recorder.enabled: false, or what the kernel lacks);
+   * empty when it is available.
+   */
+  'recorderNote': (string);
+  /**
+   * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
+   */
+  'recorderRingBytes': (number);
 }
