@@ -52,7 +52,15 @@ function headlines(g: Outcomes): Headline[] {
   for (const [name, figure, target] of dpCases) {
     const c = dp?.status === 'measured' ? dp.result.cases.find((x) => x.name === name) : undefined;
     if (!c) missing(figure, target, whyNot(dp));
-    else rows.push({ figure, value: `${c.aboveFloorNs.toFixed(1)} ns (runs ${c.aboveFloorMinNs.toFixed(1)} – ${c.aboveFloorMaxNs.toFixed(1)})`, target, verdict: verdict(c.targetMet, c.problems) });
+    else {
+      const noise = c.noiseNs === undefined ? '' : `; A/A of this comparison ±${c.noiseNs.toFixed(1)} ns`;
+      rows.push({
+        figure,
+        value: `${c.aboveFloorNs.toFixed(1)} ns (runs ${c.aboveFloorMinNs.toFixed(1)} – ${c.aboveFloorMaxNs.toFixed(1)}${noise})`,
+        target,
+        verdict: c.problems.length ? verdict(undefined, c.problems) : c.targetVerdict === 'within noise' ? 'cannot tell (within the A/A noise)' : (c.targetVerdict ?? ''),
+      });
+    }
   }
 
   const tp = g.throughput;

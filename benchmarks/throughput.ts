@@ -5,8 +5,10 @@
 // MAC swap) on the same veth in the same run, so the figure is xlb's rate as a share of the floor's.
 //
 // One trafgen process per traffic stream keeps sending for the whole stream; the program on the LB's
-// veth is swapped atomically between measurement windows (floor, then each xlb configuration, with
-// the starting point rotated every round). Rate = frames the sink counted / window length. Everything
+// veth is swapped atomically between measurement windows: floor, configuration, floor, next
+// configuration, floor … (the configurations' order rotated every round). Rate = frames the sink
+// counted / window length; a configuration's ratio = its rate / the mean of the two floor windows
+// around it. Everything
 // — trafgen, both veths' softirq work, xlb, the sink — runs on trafgen's CPU, so the rate is what one
 // core sustains for the whole path; xlb's share of that path is what moves the ratio.
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,9 +33,9 @@ export const THROUGHPUT_TARGET_RATIO = 0.85;
 export interface ThroughputBenchmarkOptions {
   /** Measured rounds (every configuration once per round); default 5. */
   rounds?: number;
-  /** Window per configuration and round, ms; default 1000. */
+  /** Window per configuration and round, ms; default 700. */
   windowMs?: number;
-  /** Time after swapping the program before the window starts, ms; default 300. */
+  /** Time after swapping the program before the window starts, ms; default 250. */
   settleMs?: number;
   /** Backend counts; default 1, 16, 256. */
   backendCounts?: number[];
@@ -50,7 +52,7 @@ export interface ThroughputConfigResult {
   backends: number;
   /** Frames per second counted by the sink, per window. */
   pps: Summary;
-  /** Per round: this configuration's rate / the floor's rate in the same round. */
+  /** Per round: this configuration's rate / the mean of the floor windows just before and after it. */
   ratio: Summary;
   /** Mean frame size the sink saw: 60 from the floor, 80 once xlb encapsulated (IPIP). */
   sinkFrameBytes: number;
@@ -133,8 +135,8 @@ function loadXlb(services: number, backends: number, lbMac: string, genMac: stri
 
 export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = {}): Promise<ThroughputBenchmarkResult> {
   const rounds = opts.rounds ?? 5;
-  const windowMs = opts.windowMs ?? 1000;
-  const settleMs = opts.settleMs ?? 300;
+  const windowMs = opts.windowMs ?? 700;
+  const settleMs = opts.settleMs ?? 250;
   const backendCounts = opts.backendCounts ?? [1, 16, 256];
   const serviceCounts = opts.serviceCounts ?? [1, 1000];
   const tcpSyn = opts.tcpSyn ?? true;
@@ -195,7 +197,8 @@ export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = 
       method:
         'trafgen -P 1 (60-byte frames) in a generator netns → veth → program under test (native XDP, XDP_TX) → ' +
         'veth → counting XDP_DROP sink; programs swapped atomically between windows, floor (XDP_TX + MAC swap) ' +
-        'in every round; rate = sink frames / window; ratio per round = config rate / floor rate; median over rounds (min–max)',
+        'windows alternate floor / configuration; rate = sink frames / window; ratio = config rate / mean of the ' +
+        'floor windows before and after; median over rounds (min–max)',
       rounds,
       windowMs,
       settleMs,
@@ -225,6 +228,7 @@ async function measureStream(
   const rates = new Map<string, number[]>(all.map((c) => [c.config, []]));
   const frames = new Map<string, { packets: bigint; bytes: bigint; sent: number }>(all.map((c) => [c.config, { packets: 0n, bytes: 0n, sent: 0 }]));
   const problems = new Map<string, string[]>(all.map((c) => [c.config, []]));
+  const ratios = new Map<string, number[]>(all.map((c) => [c.config, []]));
   const start = readSink(sinkMap);
   const gen = Trafgen.start(pair.genNs, pair.genIf, {
     kind: stream.kind,
@@ -240,25 +244,36 @@ async function measureStream(
       pair.attach('lb', c.program);
       await sleep(Math.max(o.settleMs, 200));
     }
+    const window = async (c: Candidate): Promise<number> => {
+      pair.attach('lb', c.program);
+      await sleep(o.settleMs);
+      if (!gen.alive) throw new Error(`trafgen exited: ${gen.output.trim().split('\n').slice(-3).join(' / ')}`);
+      const sent0 = pair.counters('gen').txPackets;
+      const s0 = readSink(sinkMap);
+      const t0 = process.hrtime.bigint();
+      await sleep(o.windowMs);
+      const s1 = readSink(sinkMap);
+      const t1 = process.hrtime.bigint();
+      const sent1 = pair.counters('gen').txPackets;
+      const pps = Number(s1.packets - s0.packets) / (Number(t1 - t0) / 1e9);
+      rates.get(c.config)!.push(pps);
+      const f = frames.get(c.config)!;
+      f.packets += s1.packets - s0.packets;
+      f.bytes += s1.bytes - s0.bytes;
+      f.sent += sent1 - sent0;
+      return pps;
+    };
+    // Every configuration window sits between two floor windows and is compared with their mean:
+    // on a shared machine the rate drifts within seconds, and a floor measured next to the
+    // configuration drifts with it.
     for (let round = 0; round < o.rounds; round++) {
-      for (let k = 0; k < all.length; k++) {
-        const c = all[(k + round) % all.length]!;
-        pair.attach('lb', c.program);
-        await sleep(o.settleMs);
-        if (!gen.alive) throw new Error(`trafgen exited: ${gen.output.trim().split('\n').slice(-3).join(' / ')}`);
-        const sent0 = pair.counters('gen').txPackets;
-        const s0 = readSink(sinkMap);
-        const t0 = process.hrtime.bigint();
-        await sleep(o.windowMs);
-        const s1 = readSink(sinkMap);
-        const t1 = process.hrtime.bigint();
-        const sent1 = pair.counters('gen').txPackets;
-        const seconds = Number(t1 - t0) / 1e9;
-        rates.get(c.config)!.push(Number(s1.packets - s0.packets) / seconds);
-        const f = frames.get(c.config)!;
-        f.packets += s1.packets - s0.packets;
-        f.bytes += s1.bytes - s0.bytes;
-        f.sent += sent1 - sent0;
+      let before = await window(floorCandidate);
+      for (let k = 0; k < stream.candidates.length; k++) {
+        const c = stream.candidates[(k + round) % stream.candidates.length]!;
+        const pps = await window(c);
+        const after = await window(floorCandidate);
+        ratios.get(c.config)!.push(pps / ((before + after) / 2));
+        before = after;
       }
     }
   } finally {
@@ -276,7 +291,7 @@ async function measureStream(
     else if (Math.abs(sinkFrameBytes - c.expectBytes) > 0.5) {
       p.push(`frames arrived with ${sinkFrameBytes.toFixed(1)} bytes on average, expected ${c.expectBytes} (not forwarded as intended)`);
     }
-    const ratio = summarize(r.map((x, i) => x / floorRates[i]!));
+    const ratio = c === floorCandidate ? summarize([1]) : summarize(ratios.get(c.config)!);
     configs.push({
       stream: stream.name,
       config: c.config,
