@@ -55,7 +55,9 @@ describe('npm run bench --quick', () => {
     for (const c of configs) {
       expect(c.problems, `${c.stream} / ${c.config}`).toEqual([]);
       expect(c.sinkFrameBytes).toBeCloseTo(c.backends === 0 ? 60 : 80, 0);
-      expect(c.pps.n).toBe(o.result.rounds);
+      // A floor window before and after every configuration window.
+      if (c.backends === 0) expect(c.pps.n).toBeGreaterThanOrEqual(2 * o.result.rounds);
+      else expect([c.pps.n, c.ratio.n]).toEqual([o.result.rounds, o.result.rounds]);
     }
   });
 
