@@ -125,8 +125,11 @@ interface BenchCase {
   frame(i: number): Buffer;
 }
 
-function tcp4(src: string, dst: string, sport: number, dport: number): Buffer {
-  const seg = tcp({ src, dst, sport, dport, flags: 0x10 /* ACK: an established flow's packet */ });
+const TCP_ACK = 0x10; // an established connection's segment
+const TCP_SYN = 0x02; // a new connection: no flow-table lookup, Maglev's choice is inserted
+
+function tcp4(src: string, dst: string, sport: number, dport: number, flags = TCP_ACK): Buffer {
+  const seg = tcp({ src, dst, sport, dport, flags });
   return ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src, dst, proto: PROTO_TCP }, seg));
 }
 
@@ -188,11 +191,11 @@ function packetKinds(): { name: string; description: string; expectRetval: numbe
       expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ipip'], targetNs: DATAPATH_TARGETS.ipv4Established, frame: () => est4,
     },
     {
-      name: 'ipv4NewFlow', description: 'IPv4 TCP, new flow (fresh 5-tuple every call: miss, Maglev, insert) → IPIP',
+      name: 'ipv4NewFlow', description: 'IPv4 TCP SYN, new connection (fresh 5-tuple every call: Maglev, flow insert) → IPIP',
       expectRetval: XDP_TX, counters: ['flow.new', 'tx.ipip'], targetNs: DATAPATH_TARGETS.ipv4NewFlow,
       frame: (i) => {
         const c = freshClient(i);
-        return tcp4(c.src, VIP4, c.sport, 80);
+        return tcp4(c.src, VIP4, c.sport, 80, TCP_SYN);
       },
     },
     { name: 'ipv6Established', description: 'IPv6 TCP, established flow → IP6IP6', expectRetval: XDP_TX, counters: ['flow.hit', 'tx.ip6ip6'], frame: () => est6 },
