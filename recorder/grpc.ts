@@ -19,6 +19,9 @@ import type { CaptureProto, FilterSpec } from './rules.js';
 import type { EndReason, Points, RecordingSession, RecordingStats } from './session.js';
 import type { CaptureFormat } from './pcap.js';
 
+/** Largest file-bytes message: well under gRPC's default 4 MiB receive limit. */
+export const MAX_CHUNK_BYTES = 1 << 20;
+
 /** Bytes queued for one stream before records are dropped (counted lost) instead of buffered. */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 << 20;
 
@@ -122,7 +125,14 @@ export function recorderHandlers(recorder: Recorder, o: RecorderServiceOptions =
         try {
           session = recorder.start(requestFromProto(msg.start!), {
             started: (info) => send({ started: { recordingId: info.id, snaplen: info.snaplen, filters: info.filters } }),
-            data: (chunk) => send({ chunk }, chunk.length),
+            // A flush after a slow reader can hold many MiB; gRPC peers refuse messages over 4 MiB by
+            // default, so the file bytes travel in slices (the client appends them in order).
+            data: (chunk) => {
+              for (let at = 0; at < chunk.length; at += MAX_CHUNK_BYTES) {
+                const slice = chunk.subarray(at, at + MAX_CHUNK_BYTES);
+                send({ chunk: slice }, slice.length);
+              }
+            },
             stats: (s) => send({ stats: statsToProto(s) }),
             end: (reason, s) => {
               if (finished) return;
