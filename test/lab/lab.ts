@@ -16,7 +16,7 @@
 // Everything is created inside namespaces named xlab-<pid>-<random>-<node>; destroy() (and, as a
 // last resort, a process exit/signal hook) removes them, the processes started in them and the
 // run's bpffs directory. Nothing on the host is configured.
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { DecapAttachResult, DecapDetachResult, DecapStatus } from '../../lb/decap/index.js';
@@ -468,6 +468,7 @@ export class Lab {
     }
     try {
       rmSync(this.plan.pinDir, { recursive: true, force: true });
+      removePinRootIfEmpty();
     } catch (err) {
       errors.push(`rm ${this.plan.pinDir}: ${(err as Error).message}`);
     }
@@ -483,6 +484,7 @@ export class Lab {
     for (const p of this.processes) p.killSync();
     for (const ns of this.createdNamespaces) runSync(['ip', 'netns', 'del', ns], { check: false });
     rmSync(this.plan.pinDir, { recursive: true, force: true });
+    removePinRootIfEmpty();
     unregisterLive(this);
   }
 
@@ -522,5 +524,15 @@ export class Lab {
       }
     }
     return reaped;
+  }
+}
+
+/** The shared parent of every run's pin dir goes too once the last run is gone (another run may
+ * still be using it: then rmdir fails with ENOTEMPTY, which is fine). */
+function removePinRootIfEmpty(): void {
+  try {
+    rmdirSync(LAB_PIN_ROOT);
+  } catch {
+    // not empty (another lab is running) or already gone
   }
 }
