@@ -253,6 +253,52 @@ describe('BpfMap', () => {
     expect(err.message).toMatch(/element 2 of 3/);
   });
 
+  it('packed batch: 1500 array slots from two Uint32Arrays, 1200 hash entries from Buffers', () => {
+    const n = 1500;
+    const arr = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: n }));
+    const slots = Uint32Array.from({ length: n }, (_, i) => i);
+    const ids = Uint32Array.from({ length: n }, (_, i) => (i * 2654435761) >>> 0);
+    arr.updateBatchPacked(slots, ids);
+    const a = arr.lookupBatch();
+    expect(a.keys).toHaveLength(n);
+    a.keys.forEach((k, i) => expect(a.values[i].readUInt32LE(0)).toBe(ids[k.readUInt32LE(0)]));
+
+    const h = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 2048 }));
+    const m = 1200;
+    const keys = Buffer.alloc(m * 4);
+    const values = Buffer.alloc(m * 8);
+    for (let i = 0; i < m; i++) {
+      keys.writeUInt32LE(i * 11 + 3, i * 4);
+      values.writeBigUInt64LE(BigInt(i) << 33n, i * 8);
+    }
+    h.updateBatchPacked(keys, values, m);
+    const all = h.lookupBatch();
+    expect(all.keys).toHaveLength(m);
+    for (let i = 0; i < m; i++) expect(h.lookup(u32(i * 11 + 3))?.readBigUInt64LE(0)).toBe(BigInt(i) << 33n);
+    // a kernel failure names the element: 1201 more keys into a map with room for 2048 − 1200
+    const more = Uint32Array.from({ length: 1201 }, (_, i) => 1_000_000 + i);
+    const err = captureError(() => h.updateBatchPacked(more, new BigUint64Array(1201))) as BpfError;
+    expect(err.code).toBe('E2BIG');
+    expect(err.message).toMatch(/element 848 of 1201/);
+  });
+
+  it('packed batch rejects wrong lengths and per-CPU maps before changing anything', () => {
+    const m = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8 }));
+    const keys = Uint32Array.from([0, 1, 2, 3]);
+    const values = Uint32Array.from([9, 9, 9, 9]);
+    expect(() => m.updateBatchPacked(keys, values.subarray(0, 3))).toThrow(/values: 4 values of map ".*" need 16 bytes, got 12/);
+    expect(() => m.updateBatchPacked(keys, values, 5)).toThrow(/keys: 5 keys of map ".*" need 20 bytes, got 16/);
+    expect(() => m.updateBatchPacked(Buffer.alloc(10), Buffer.alloc(10))).toThrow(/keys: 10 bytes is not a whole number of 4-byte keys/);
+    expect(() => m.updateBatchPacked(keys, values, 1.5)).toThrow(/count: 1.5 is not an integer/);
+    expect(() => m.updateBatchPacked([0, 1] as never, values)).toThrow(/keys must be a Buffer, typed array or DataView/);
+    expect(() => m.updateBatchPacked(keys, 'x' as never)).toThrow(/values must be a Buffer/);
+    expect(m.lookupBatch().values.every((v) => v.readUInt32LE(0) === 0)).toBe(true);
+
+    const pc = track(BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 4, maxEntries: 4 }));
+    expect(() => pc.updateBatchPacked(keys, values)).toThrow(/per-CPU: updateBatchPacked takes flat values, use updateBatch\(\)/);
+    expect(pc.lookupBatchPerCpu().values.flat().every((v) => v.readUInt32LE(0) === 0)).toBe(true);
+  });
+
   it('map-in-map: swapping the inner map is seen by the program on its next run', () => {
     const obj = track(BpfObject.open(bpfObjectPath('ts_inner')));
     obj.load();

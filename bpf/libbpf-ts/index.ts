@@ -133,6 +133,12 @@ function asBuffer(v: Uint8Array): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
+/** A zero-copy Buffer view of any typed array or DataView (for packed batch data). */
+function packedBytes(v: unknown, what: string): Buffer {
+  if (!ArrayBuffer.isView(v)) throw new TypeError(`${what} must be a Buffer, typed array or DataView`);
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
 /** Little-endian two's-complement encoding of an integer into `size` bytes, range-checked. */
 function encodeInteger(value: number | bigint | boolean, size: number, what: string): Buffer {
   if (typeof value === 'boolean') value = value ? 1 : 0;
@@ -514,6 +520,36 @@ export class BpfMap extends KernelObject {
       v.set(packed, i * this.#stride);
     });
     native.mapUpdateBatch(handleOf(this), k, v, keys.length, updateFlag(flags));
+  }
+
+  /**
+   * updateBatch for data that is already packed: `keys` holds count × keySize bytes and `values`
+   * count × valueSize bytes, back to back (any typed array or DataView: a Uint32Array of slot ids
+   * is passed as is, in host byte order — the kernel's). Nothing is copied or allocated per
+   * element, which is what makes filling a large array cheap. `count` defaults to
+   * keys.byteLength / keySize; every length is checked before the kernel is called (TypeError naming
+   * the argument, nothing changed). Not for per-CPU maps: their values have a per-CPU stride that
+   * callers should not have to lay out by hand — use updateBatch. Always 'any' semantics: the
+   * kernel's batch update refuses 'noexist'/'exist' (EINVAL). Kernel errors behave as in updateBatch
+   * (elements before the failing one stay updated; the message names the element).
+   */
+  updateBatchPacked(keys: ArrayBufferView, values: ArrayBufferView, count?: number): void {
+    if (this.isPerCpu) throw new TypeError(`map "${this.name}" is per-CPU: updateBatchPacked takes flat values, use updateBatch()`);
+    const k = packedBytes(keys, 'keys');
+    const v = packedBytes(values, 'values');
+    const n = count ?? (this.keySize > 0 ? k.length / this.keySize : 0);
+    if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+      throw new TypeError(count === undefined
+        ? `keys: ${k.length} bytes is not a whole number of ${this.keySize}-byte keys of map "${this.name}"`
+        : `count: ${String(count)} is not an integer 0 … 4294967295`);
+    }
+    if (k.length !== n * this.keySize) {
+      throw new TypeError(`keys: ${n} keys of map "${this.name}" need ${n * this.keySize} bytes, got ${k.length}`);
+    }
+    if (v.length !== n * this.valueSize) {
+      throw new TypeError(`values: ${n} values of map "${this.name}" need ${n * this.valueSize} bytes, got ${v.length}`);
+    }
+    if (n > 0) native.mapUpdateBatch(handleOf(this), k, v, n, 0);
   }
 
   /** Deletes the given keys; absent keys are skipped. Returns how many were deleted. */

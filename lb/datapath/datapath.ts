@@ -32,7 +32,7 @@ import {
   encodeServiceValue,
   encodeVipKey,
   encodeVipValue,
-  encodeTableValues,
+  slotKeys,
   decodeU32,
   sumCounter,
   u32Key,
@@ -71,7 +71,8 @@ export class LbDatapath {
   readonly #object: BpfObject | undefined;
   #closed = false;
   #attached: { ifindex: number; mode: XdpMode } | undefined;
-  #slotKeys: Buffer[] | undefined;
+  /** Keys 0 … tableSize−1 of an inner Maglev table, built once: every swap writes all slots. */
+  #slotKeys: Uint32Array | undefined;
   readonly #services = new Map<number, ServiceRecord>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
@@ -467,7 +468,7 @@ export class LbDatapath {
 
   #swapTable(serviceId: number, table: Uint32Array): void {
     const size = this.options.tableSize;
-    this.#slotKeys ??= Array.from({ length: size }, (_, i) => u32Key(i));
+    this.#slotKeys ??= slotKeys(size);
     // BPF_F_INNER_MAP, as on the template in maps.h (the kernel compares the flags on setInner).
     const inner = BpfMap.create({
       type: 'array',
@@ -478,8 +479,8 @@ export class LbDatapath {
       name: `maglev_${serviceId}`,
     });
     try {
-      const values = encodeTableValues(table);
-      inner.updateBatch(this.#slotKeys, values);
+      // One packed batch straight from the table: no per-slot Buffers (M is up to 65537 × 64 services).
+      inner.updateBatchPacked(this.#slotKeys, table);
       // The one atomic step: packets see the old table or the new one, never a partial one.
       this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), inner);
     } finally {

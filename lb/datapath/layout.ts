@@ -150,11 +150,14 @@ export function decodeU32(b: Buffer): number {
   return b.readUInt32LE(0);
 }
 
-/** One 4-byte value per slot of a Maglev table, for the inner map's batch update. */
-export function encodeTableValues(table: Uint32Array): Buffer[] {
-  const bytes = Buffer.alloc(table.length * 4);
-  table.forEach((id, i) => bytes.writeUInt32LE(id, 4 * i));
-  return Array.from({ length: table.length }, (_, i) => bytes.subarray(4 * i, 4 * i + 4));
+/**
+ * Keys 0 … size−1 of an inner Maglev table as one packed u32 array in host byte order (the
+ * kernel's), to pair with the table itself (also a Uint32Array) in a packed batch update.
+ */
+export function slotKeys(size: number): Uint32Array {
+  const keys = new Uint32Array(size);
+  for (let i = 0; i < size; i++) keys[i] = i;
+  return keys;
 }
 
 function familyOf(byte: number, what: string): Family {
