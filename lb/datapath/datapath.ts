@@ -479,7 +479,7 @@ export class LbDatapath {
       name: `maglev_${serviceId}`,
     });
     try {
-      // One packed batch straight from the table: no per-slot Buffers (M is up to 65537 × 64 services).
+      // One packed batch straight from the table: no per-slot Buffers (M is 65537 by default).
       inner.updateBatchPacked(this.#slotKeys, table);
       // The one atomic step: packets see the old table or the new one, never a partial one.
       this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), inner);
