@@ -14,10 +14,11 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Build: clang/llvm (BPF), libbpf-dev + pkg-config (addon), make/g++/python3 (node-gyp).
-# Runtime and lab: iproute2, ethtool, bpftool, curl. Tests and recorder: tshark, tcpdump.
+# Runtime and lab: iproute2, ethtool, bpftool, curl, util-linux (nsenter, setpriv). Tests: openssl (mTLS
+# certificates), systemd (systemd-analyze verify of the units). Tests and recorder: tshark, tcpdump.
 # Python client tests: python3-grpcio + python3-grpc-tools. Benchmarks: netsniff-ng (trafgen), xdp-tools.
 APT_PACKAGES=(clang llvm libbpf-dev linux-libc-dev pkg-config make g++ python3 bpftool iproute2
-  ethtool curl tshark tcpdump python3-grpcio python3-grpc-tools python3-scapy netsniff-ng xdp-tools)
+  ethtool curl openssl systemd util-linux tshark tcpdump python3-grpcio python3-grpc-tools python3-scapy netsniff-ng xdp-tools)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
