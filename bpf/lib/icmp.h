@@ -74,25 +74,34 @@ static __always_inline bool reply_reshape(struct xdp_md *ctx, const struct lb_pk
 	return l2_restore(pkt_data(ctx), pkt_end(ctx), &l2);
 }
 
+// reply_reshape, then where the new headers go, checked for the verifier: hdr_len + quote bytes
+// from the IP header's offset. NULL if the resize failed.
+static __always_inline void *reply_l3(struct xdp_md *ctx, const struct lb_pkt *p, int hdr_len,
+				      __u32 quote)
+{
+	void *l3;
+
+	if (!reply_reshape(ctx, p, hdr_len, quote) || p->l3_off > L2_MAX_LEN)
+		return NULL;
+	l3 = pkt_data(ctx) + p->l3_off;
+	if (l3 + hdr_len + quote > pkt_end(ctx))
+		return NULL;
+	return l3;
+}
+
 static __always_inline enum lb_stat icmp4_send_frag_needed(struct xdp_md *ctx,
 							   const struct lb_pkt *p, __u32 mtu)
 {
 	const int hdr_len = sizeof(struct iphdr) + sizeof(struct icmphdr);
 	struct iphdr ip = {};
 	struct icmphdr icmp = {};
-	void *data, *data_end, *l3;
+	void *l3;
 	__u32 sum;
 
 	if (p->l3_len < ICMP4_QUOTE_LEN)
 		return STAT_DROP_TOO_BIG;
-	if (!reply_reshape(ctx, p, hdr_len, ICMP4_QUOTE_LEN))
-		return STAT_DROP_XDP_ADJUST;
-	data = pkt_data(ctx);
-	data_end = pkt_end(ctx);
-	if (p->l3_off > L2_MAX_LEN)
-		return STAT_DROP_XDP_ADJUST;
-	l3 = data + p->l3_off;
-	if (l3 + hdr_len + ICMP4_QUOTE_LEN > data_end)
+	l3 = reply_l3(ctx, p, hdr_len, ICMP4_QUOTE_LEN);
+	if (!l3)
 		return STAT_DROP_XDP_ADJUST;
 
 	ip.version = 4;
@@ -134,19 +143,13 @@ static __always_inline enum lb_stat icmp6_send_packet_too_big(struct xdp_md *ctx
 	struct ipv6_pseudo_hdr ph = {};
 	struct ipv6hdr ip6 = {};
 	struct icmp6hdr icmp6 = {};
-	void *data, *data_end, *l3, *msg;
+	void *l3, *msg;
 	__u32 sum;
 
 	if (p->l3_len < ICMP6_QUOTE_LEN || mtu < IPV6_MIN_MTU)
 		return STAT_DROP_TOO_BIG;
-	if (!reply_reshape(ctx, p, hdr_len, ICMP6_QUOTE_LEN))
-		return STAT_DROP_XDP_ADJUST;
-	data = pkt_data(ctx);
-	data_end = pkt_end(ctx);
-	if (p->l3_off > L2_MAX_LEN)
-		return STAT_DROP_XDP_ADJUST;
-	l3 = data + p->l3_off;
-	if (l3 + hdr_len + ICMP6_QUOTE_LEN > data_end)
+	l3 = reply_l3(ctx, p, hdr_len, ICMP6_QUOTE_LEN);
+	if (!l3)
 		return STAT_DROP_XDP_ADJUST;
 
 	ip6.version = 6;
