@@ -19,6 +19,12 @@ ts: dist/.stamp
 dist/.stamp: $(TS_SRC) tsconfig.json
 	npx --no-install tsc -p tsconfig.json
 	@chmod +x dist/lb/daemon/main.js dist/api/cli/main.js
+	@# Compiled code finds its data files relative to itself (import.meta.url); these links give
+	@# dist/ the same neighbours the sources have.
+	@ln -sfn ../package.json dist/package.json
+	@ln -sfn ../build dist/build
+	@ln -sfn ../../api/proto dist/api/proto
+	@ln -sfn ../../../bpf/libbpf-ts/build dist/bpf/libbpf-ts/build
 	@touch $@
 
 clean:

@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfObject, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath, type DatapathCounters } from '../lb/datapath/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { Recorder } from '../recorder/index.js';
 import { PROTO_TCP, PROTO_UDP, ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, tcp, udp } from '../test/datapath/packets.js';
 import { loadAverage } from './lib/machine.js';

@@ -2,7 +2,7 @@
 // needs before it can run. A group that cannot run on this machine says why instead of a number.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { runDatapathBenchmark, type DatapathBenchmarkResult } from './datapath.js';
 import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
 import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LbDatapath } from '../lb/datapath/index.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from '../test/lab/paths.js';
 import { Recorder, type RecordingRequest } from '../recorder/recorder.js';
 import type { RecordingSession } from '../recorder/session.js';
 import { ETH_P_IP, PROTO_TCP, ether, ipv4, tcp } from '../test/datapath/packets.js';
@@ -80,8 +80,8 @@ export function buildBaselineObject(dir: string): string {
   const multiarch = execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu';
   execFileSync('clang', [
     '-O2', '-g', '-target', 'bpf', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
-    `-I/usr/include/${multiarch}`, `-I${join(repoRoot, 'bpf', 'lib')}`, '-DXLB_RECORDER_OFF',
-    '-c', join(repoRoot, 'bpf', 'xlb_lb.c'), '-o', out,
+    `-I/usr/include/${multiarch}`, `-I${join(repoRoot, 'bpf')}`, '-DXLB_RECORDER_OFF',
+    '-c', join(repoRoot, 'bpf', 'lb', 'xlb_lb.c'), '-o', out,
   ]);
   return out;
 }

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BpfObject, type BpfMap, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath } from '../lb/datapath/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { loadAverage } from './lib/machine.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 import { Trafgen, type TrafficKind } from './lib/trafgen.js';

@@ -2,7 +2,7 @@
 // counting across suspend); pcap wants CLOCK_REALTIME. Node reads neither: process.hrtime is
 // CLOCK_MONOTONIC and Date.now() is CLOCK_REALTIME in whole milliseconds. So the offset
 // REALTIME − BOOTTIME is measured in two exact-enough steps:
-//   1. BOOTTIME − MONOTONIC: one BPF_PROG_TEST_RUN of bpf/xlb_rec_clock.c reads MONOTONIC,
+//   1. BOOTTIME − MONOTONIC: one BPF_PROG_TEST_RUN of bpf/probes/xlb_rec_clock.c reads MONOTONIC,
 //      BOOTTIME, MONOTONIC in a row (uncertainty: half the gap, tens of nanoseconds).
 //   2. REALTIME − MONOTONIC: spin until Date.now() ticks to the next millisecond; the tick is the
 //      instant REALTIME crossed that millisecond, bracketed by process.hrtime reads (uncertainty:
@@ -11,7 +11,7 @@
 // steps after process start.) A measurement is valid until REALTIME is stepped (settimeofday, NTP
 // step) or the machine suspends; the recorder re-measures when a recording starts and periodically.
 import { BpfObject, type BpfProgram } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 
 export interface ClockOffset {
   /** REALTIME − BOOTTIME, nanoseconds. wall = boot + offsetNs. */

@@ -1,10 +1,10 @@
-// Byte layout of the recorder's maps and ring records, mirrored from bpf/lib/recorder.h. The only
+// Byte layout of the recorder's maps and ring records, mirrored from bpf/lb/recorder.h. The only
 // file in recorder/ that knows offsets; a test compares it with the object's BTF.
 
 export const REC_MAX_RULES = 128;
 export const REC_MAX_RECORDINGS = 64;
 export const REC_MAX_SNAPLEN = 4096;
-/** Default ring size (bytes) of bpf/lib/recorder.h; the loader may choose another power of two. */
+/** Default ring size (bytes) of bpf/lb/recorder.h; the loader may choose another power of two. */
 export const REC_RING_DEFAULT_BYTES = 4 << 20;
 
 export const REC_MAP = {

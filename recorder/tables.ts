@@ -1,5 +1,5 @@
 // The recorder's kernel state: rule slots, recording slots, the scan limit and the per-recording
-// counters, written in the order bpf/lib/recorder.h relies on while traffic flows:
+// counters, written in the order bpf/lb/recorder.h relies on while traffic flows:
 //   activate:   counters zeroed → rules written (slot still inactive) → scan limit raised →
 //               recording entry written (the packet path starts recording here)
 //   deactivate: recording entry zeroed (stops here) → rules cleared → scan limit lowered
@@ -28,7 +28,7 @@ export type RecorderMaps = Record<RecMapName, BpfMap>;
 export function checkRecorderMaps(maps: RecorderMaps): void {
   for (const name of Object.values(REC_MAP)) {
     const m = maps[name];
-    if (!m) throw new Error(`recorder map ${name} is missing (is the datapath built with bpf/lib/recorder.h?)`);
+    if (!m) throw new Error(`recorder map ${name} is missing (is the datapath built with bpf/lb/recorder.h?)`);
     const want = REC_SIZES[name];
     if (m.keySize !== want.key || m.valueSize !== want.value) {
       throw new Error(

@@ -78,11 +78,10 @@ fi
 # ---- the build must be there ------------------------------------------------------------------
 ADDON=bpf/libbpf-ts/build/Release/libbpf_ts.node
 BPF_OBJECTS=()
-# Every program in bpf/*.c except the benchmarks' own (bench_*); bpf/testprogs are tests only.
-for c in "$SRC"/bpf/*.c; do
-  name=$(basename "${c%.c}")
-  case "$name" in bench_*) continue ;; esac
-  BPF_OBJECTS+=("build/bpf/$name.o")
+# The programs xlbd and `xlb decap` load (bpf/lb, bpf/decap, bpf/probes); bpf/bench and
+# bpf/testprogs are for benchmarks and tests only.
+for c in "$SRC"/bpf/lb/*.c "$SRC"/bpf/decap/*.c "$SRC"/bpf/probes/*.c; do
+  BPF_OBJECTS+=("build/bpf/$(basename "${c%.c}").o")
 done
 missing=()
 for f in dist/lb/daemon/main.js dist/api/cli/main.js "$ADDON" "${BPF_OBJECTS[@]}" api/proto/xlb/v1/xlb.proto; do
@@ -114,8 +113,10 @@ copy() { # copy SRC-relative paths into the stage, keeping their directories
   (cd "$SRC" && cp -R --parents "$@" "$STAGE/")
 }
 copy package.json api/proto "$ADDON" "${BPF_OBJECTS[@]}"
-# Compiled code only for what runs in production (not dist/test, dist/benchmarks).
+# Compiled code only for what runs in production (not dist/test, dist/benchmarks), and the links
+# through which it finds package.json, the BPF objects, the proto and the addon (Makefile).
 for d in lb api bpf recorder; do [ -d "$SRC/dist/$d" ] && copy "dist/$d"; done
+copy dist/package.json dist/build
 # Production dependencies only: npm lists their directories (nested ones come with their parent).
 mkdir -p "$STAGE/node_modules"
 prev=""

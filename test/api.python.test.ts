@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto, PROTO_INCLUDE_DIR } from '../api/generated/load.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 import { Lab } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialsFor, ListenError } from '../api/server/index.js';
 import { parseListen } from '../lb/config/index.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 import { Lab } from './lab/lab.js';
 import { makeTestPki, type TestPki } from './daemon/certs.js';
 import { XlbdInstance } from './daemon/xlbd.js';

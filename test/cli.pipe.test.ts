@@ -1,7 +1,7 @@
 // `xlb … | head`: the reader closing the pipe early must not crash the CLI with an EPIPE trace.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 
 describe('xlb writing into a closed pipe', () => {
   it('exits 0 without a stack trace when the reader is gone before the first write', () => {

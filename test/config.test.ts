@@ -15,7 +15,7 @@ import {
 } from '../lb/config/index.js';
 import { LIMITS } from '../lb/config/defaults.js';
 import { DesiredState } from '../lb/model/index.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), `xlb-config-test-${process.pid}-`));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfMap, withNetns, xdpQuery } from '../bpf/libbpf-ts/index.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 import { Lab, type LabProcess } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
 
@@ -68,7 +68,7 @@ describe('xlbd lifecycle', () => {
     const ctx = lab.lbContext('lb1');
     // The same source built for BPF ISA v3: different instructions, same maps.
     const v3 = join(xlbd.dir, 'xlb_lb_v3.o');
-    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', '-std=gnu11', '-Wno-unused-parameter', '-I/usr/include/x86_64-linux-gnu', '-Ibpf/lib', '-c', 'bpf/xlb_lb.c', '-o', v3], { cwd: repoRoot });
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', '-std=gnu11', '-Wno-unused-parameter', '-I/usr/include/x86_64-linux-gnu', '-Ibpf/lib', '-c', 'bpf/lb/xlb_lb.c', '-o', v3], { cwd: repoRoot });
     const before = withNetns(ctx.netnsPath, () => xdpQuery(ctx.ifindex)).nativeProgId;
     const servicesMapId = BpfMap.openPinned(join(xlbd.pinDir, 'services'));
     const mapId = servicesMapId.id;

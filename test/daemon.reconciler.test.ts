@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { LbDatapath } from '../lb/datapath/index.js';
 import { DesiredState, type Limits } from '../lb/model/index.js';
 import { Reconciler, ReconcileError, type DatapathPort } from '../lb/reconciler/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { dumpPinnedMaps, type MapDump } from './daemon/maps.js';
 
 /** A rebuilt Maglev table is a new inner map (new kernel id) with the same content: compare the

@@ -19,7 +19,8 @@ import {
   encodeVipKey,
 } from '../lb/datapath/layout.js';
 import { ValidationError } from '../lb/model/index.js';
-import { bpfObjectPath, repoRoot } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
+import { repoRoot } from './lab/paths.js';
 import { CLIENT_MAC, GW_MAC, IF_MAC, configure, loadDatapath } from './datapath/harness.js';
 import { ETH_P_IP, PROTO_TCP, ether, ipv4, tcp } from './datapath/packets.js';
 
@@ -58,7 +59,7 @@ const STRUCT_OF_MAP: Record<string, { key: string | null; value: string | null }
   backend_stats: { key: null, value: 'lb_counter' },
 };
 
-describe('layout.ts mirrors bpf/lib/maps.h', () => {
+describe('layout.ts mirrors bpf/lb/maps.h', () => {
   const btf = btfStructs();
 
   it('struct sizes in the object BTF equal layout.ts sizes', () => {
@@ -130,8 +131,8 @@ describe('layout.ts mirrors bpf/lib/maps.h', () => {
     expect([m.layout_version, m.hash_seed, m.maglev_size, m.mtu, m.flags].map((off) => meta.readUInt32LE(off!))).toEqual([1, 2, 3, 4, 5]);
   });
 
-  it('STAT_NAMES follows enum lb_stat in bpf/lib/counters.h, name by name', () => {
-    const src = readFileSync(join(repoRoot, 'bpf/lib/counters.h'), 'utf8');
+  it('STAT_NAMES follows enum lb_stat in bpf/lb/counters.h, name by name', () => {
+    const src = readFileSync(join(repoRoot, 'bpf/lb/counters.h'), 'utf8');
     const entries = [...src.matchAll(/^\s*STAT_([A-Z0-9_]+)\s*=\s*(\d+),/gm)].map((m) => [m[1]!, Number(m[2])] as const);
     const max = entries.find(([n]) => n === 'MAX')![1];
     expect(max).toBe(STAT_NAMES.length);

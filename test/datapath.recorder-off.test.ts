@@ -13,7 +13,7 @@ import { XlbApiError } from '../api/client/index.js';
 import { loadXlbProto } from '../api/generated/load.js';
 import { LbDatapath, probeRecorderSupport, recorderSupport } from '../lb/datapath/index.js';
 import { ValidationError } from '../lb/model/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { RecorderApiClient } from '../recorder/client.js';
 import { recorderHandlers } from '../recorder/grpc.js';
 import { Recorder } from '../recorder/recorder.js';

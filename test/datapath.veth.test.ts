@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ifNameToIndex, withNetns, xdpQuery } from '../bpf/libbpf-ts/index.js';
 import type { LbDatapath } from '../lb/datapath/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { loadDatapath } from './datapath/harness.js';
 import { ETH_P_IP, PROTO_IPIP, PROTO_TCP, ether, ipv4, tcp } from './datapath/packets.js';
 

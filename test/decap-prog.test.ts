@@ -1,9 +1,9 @@
-// bpf/xlb_decap.c on exact bytes (BPF_PROG_TEST_RUN on a real skb): what it strips, what it leaves
+// bpf/decap/xlb_decap.c on exact bytes (BPF_PROG_TEST_RUN on a real skb): what it strips, what it leaves
 // alone, what it drops and how it counts — for both ways of changing the family (the 6.3+ adjust_room
 // flags and the older bpf_skb_change_proto path).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, type BpfMap, type BpfProgram } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import {
   counterKey, decodeAddrKey, DECAP_COUNTER_NAMES, encodeAddrKey, encodeAddrValue, sumPerCpuCounter, type DecapCounterName,
 } from '../lb/decap/layout.js';

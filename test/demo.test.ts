@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 import { LAB_PIN_ROOT } from './lab/plan.js';
 import { runSync } from './lab/shell.js';
 

@@ -6,7 +6,7 @@ import {
   BpfError, BpfLink, BpfObject, ifNameToIndex, tcAttach, tcDestroyClsact, tcDetach, tcQuery, withNetns,
   xdpAttach, xdpDetach, xdpQuery, type BpfProgram, type XdpMode,
 } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { createVethPair, destroyVethPair, sendUdp, type VethPair } from './libbpf-ts/helpers.js';
 
 let pair: VethPair;

@@ -3,7 +3,7 @@
 // finalizer after GC (checked in a child process run with --expose-gc).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfLink, BpfMap, BpfObject, BpfProgram, RingBufferConsumer } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { compileChildren, runChild, type CompiledChildren } from './libbpf-ts/child.js';
 import { makePinDir, openFdCount, removePinDir } from './libbpf-ts/helpers.js';
 

@@ -3,7 +3,7 @@
 // detaching anything. The child is test/libbpf-ts/pin-child.ts compiled with tsc (see child.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, BpfLink, BpfMap, BpfObject, BpfProgram, ifNameToIndex, withNetns, xdpQuery } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { compileChildren, runChild, type CompiledChildren } from './libbpf-ts/child.js';
 import { createVethPair, destroyVethPair, makePinDir, removePinDir, type VethPair } from './libbpf-ts/helpers.js';
 

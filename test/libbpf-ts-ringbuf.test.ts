@@ -2,7 +2,7 @@
 // bpf_ringbuf_output per run) are drained in C on the event loop and delivered in batches.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfError, BpfMap, BpfObject, RingBufferConsumer, type RingRecords } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

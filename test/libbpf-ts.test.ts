@@ -2,7 +2,7 @@
 // per-CPU, batch, map-in-map), BPF_PROG_TEST_RUN, verifier log on failure, argument checking.
 import { afterEach, describe, expect, it } from 'vitest';
 import { BpfError, BpfMap, BpfObject } from '../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 
 const XDP_ABORTED = 0;
 const XDP_DROP = 1;

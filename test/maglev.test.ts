@@ -16,7 +16,7 @@ import {
   SKIP_SEED_XOR,
   type MaglevBackend,
 } from '../lb/maglev/index.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadXlbPackageDefinition, loadXlbProto, PROTO_INCLUDE_DIR, XLB_PROTO_FILE } from '../api/generated/load.js';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 
 const definition = loadXlbPackageDefinition();
 

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SIZES } from '../lb/datapath/layout.js';
 import { ValidationError } from '../lb/model/index.js';
 import type { LbDatapath } from '../lb/datapath/index.js';
-import { bpfObjectPath } from '../lb/paths.js';
+import { bpfObjectPath } from '../bpf/objects.js';
 import { parseFilter, ruleToSpec } from '../recorder/filter.js';
 import { REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, REC_SIZES } from '../recorder/layout.js';
 import { Recorder, type RecordingRequest } from '../recorder/recorder.js';

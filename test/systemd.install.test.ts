@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlink
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from '../lb/paths.js';
+import { repoRoot } from './lab/paths.js';
 import { UnitFile } from './systemd/unit-file.js';
 
 const INSTALL = join(repoRoot, 'scripts', 'install.sh');

@@ -1,8 +1,6 @@
 // The xlb command tree: global options, then one file per command group.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { repoRoot } from '../../lb/paths.js';
+import { XLB_VERSION } from '../../lb/version.js';
 import { DEFAULT_SERVER, SERVER_ENV } from '../client/index.js';
 import { examples } from './action.js';
 import { secondsParser } from './args.js';
@@ -15,19 +13,11 @@ import { registerStatsCommand } from './commands/stats.js';
 import { registerStatusCommand } from './commands/status.js';
 import type { CliIo } from './io.js';
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
 export function buildProgram(io: CliIo): Command {
   const program = new Command('xlb');
   program
     .description('control the xlb XDP load balancer (xlbd) and backend decapsulation')
-    .version(packageVersion(), '-V, --version')
+    .version(XLB_VERSION, '-V, --version')
     .addOption(
       new Option('-s, --server <addr>', 'xlbd API address: unix:///path, HOST:PORT or [IPv6]:PORT').env(SERVER_ENV).default(DEFAULT_SERVER),
     )

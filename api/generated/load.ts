@@ -2,12 +2,12 @@
 // same options the generated types were made with, so server, CLI and tests see identical objects.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { join } from 'node:path';
-import { repoRoot } from '../../lb/paths.js';
+import { fileURLToPath } from 'node:url';
 import type { ProtoGrpcType } from './xlb.js';
 
-/** Folder that holds the proto import tree (`xlb/v1/xlb.proto` is resolved against it). */
-export const PROTO_INCLUDE_DIR = join(repoRoot, 'api', 'proto');
+/** Folder that holds the proto import tree (`xlb/v1/xlb.proto` is resolved against it): api/proto,
+ *  found from this file (dist/api/proto is a link made by the build). */
+export const PROTO_INCLUDE_DIR = fileURLToPath(new URL('../proto', import.meta.url));
 /** The contract's file name, relative to PROTO_INCLUDE_DIR. */
 export const XLB_PROTO_FILE = 'xlb/v1/xlb.proto';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { XlbClient } from '../../api/client/index.js';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from '../../test/lab/paths.js';
 import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/cleanup.js';
 import type { VethPair } from './veth-pair.js';
 

@@ -7,8 +7,7 @@
 // object and operation); wrong argument types or sizes throw TypeError/RangeError before anything
 // is changed. See README.md next to this file for the full API.
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { repoRoot } from '../../lb/paths.js';
+import { fileURLToPath } from 'node:url';
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
@@ -104,7 +103,7 @@ interface Native {
   ringRef(r: Handle, ref: boolean): void;
 }
 
-export const addonPath = join(repoRoot, 'bpf', 'libbpf-ts', 'build', 'Release', 'libbpf_ts.node');
+export const addonPath = fileURLToPath(new URL('./build/Release/libbpf_ts.node', import.meta.url));
 
 function loadAddon(): Native {
   try {

@@ -25,7 +25,7 @@ import { startDaemonMetrics } from './metrics-hook.js';
 import type { MetricsServer } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
 import { statsReport, type StatsReport, type StatusReport } from './reports.js';
-import { XLB_VERSION } from './version.js';
+import { XLB_VERSION } from '../version.js';
 import { Recorder } from '../../recorder/recorder.js';
 import { recorderHandlers } from '../../recorder/grpc.js';
 import { restartOnlyChanges } from './reload.js';

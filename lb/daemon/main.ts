@@ -10,7 +10,7 @@ import { ConfigError, loadConfig, xlbdCommand, flagsFromOptions, type XlbdFlags 
 import { ValidationError } from '../model/index.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
-import { XLB_VERSION } from './version.js';
+import { XLB_VERSION } from '../version.js';
 
 async function run(flags: XlbdFlags): Promise<void> {
   const log = createLogger();

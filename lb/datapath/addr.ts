@@ -7,7 +7,7 @@ export type Family = 4 | 6;
 
 export interface DatapathAddress {
   family: Family;
-  /** 16 bytes, network order; IPv4 in bytes 0–3, the rest zero (bpf/lib/maps.h). */
+  /** 16 bytes, network order; IPv4 in bytes 0–3, the rest zero (bpf/lb/maps.h). */
   bytes: Buffer;
   /** Canonical text (dotted quad / RFC 5952). */
   text: string;

@@ -1,4 +1,4 @@
-// LbDatapath: the XDP load balancer as a typed object. Loads (or adopts) bpf/xlb_lb.c, owns its
+// LbDatapath: the XDP load balancer as a typed object. Loads (or adopts) bpf/lb/xlb_lb.c, owns its
 // maps and is the only code that writes them; the control plane calls upsertService /
 // setBackends / setConfig and reads counters and flows back. Byte layouts come from layout.ts.
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BpfMap, BpfObject, BpfProgram, MapFlags, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable } from '../maglev/index.js';
 import { ValidationError } from '../model/index.js';
-import { bpfObjectPath } from '../paths.js';
+import { bpfObjectPath } from '../../bpf/objects.js';
 import { formatAddress, parseAddress } from './addr.js';
 import { flowHash, maglevSlot } from './flowhash.js';
 import {

@@ -1,4 +1,4 @@
-// The datapath's flow hash, reproduced in userspace (bpf/lib/maglev.h flow_hash): MurmurHash3
+// The datapath's flow hash, reproduced in userspace (bpf/lb/maglev.h flow_hash): MurmurHash3
 // x86_32 with the load-time seed over the 40 key bytes of a flow, or over the client's 16 address
 // bytes for client-persistence services. Lets the control plane and tests say exactly which Maglev
 // slot — hence which backend — a new flow gets on every node sharing the seed.

@@ -1,5 +1,5 @@
 // The byte layout of every map key and value of the XDP load balancer, mirrored from
-// bpf/lib/maps.h and bpf/lib/counters.h. This is the only file that knows offsets: everything
+// bpf/lb/maps.h and bpf/lb/counters.h. This is the only file that knows offsets: everything
 // else in xlb reads and writes the maps through these encoders. A test compares the sizes below
 // with the key/value sizes of the loaded object, so a struct change on one side fails loudly.
 import { formatAddress, type Family } from './addr.js';
@@ -18,7 +18,7 @@ export const MAP = {
   stats: 'stats',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
-  // The packet recorder's maps (bpf/lib/recorder.h). Their value layouts live in
+  // The packet recorder's maps (bpf/lb/recorder.h). Their value layouts live in
   // recorder/layout.ts, the recorder's only door to them; here they are pinned, adopted and
   // size-checked with the rest.
   recCtl: 'rec_ctl',
@@ -75,7 +75,7 @@ export const LOAD_F_NO_RECORDER = 1 << 1;
 /** lb/maglev's MAGLEV_NO_BACKEND, as the datapath reads it from a table slot. */
 export const TABLE_NO_BACKEND = 0xffffffff;
 
-/** Names of the load-time constants in .rodata (bpf/lib/config.h). */
+/** Names of the load-time constants in .rodata (bpf/lb/config.h). */
 export const CONST = {
   hashSeed: 'cfg_hash_seed',
   maglevSize: 'cfg_maglev_size',

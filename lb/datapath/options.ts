@@ -37,7 +37,7 @@ export type ResolvedLoadOptions = Required<Omit<LoadOptions, 'objectPath'>>;
 /**
  * 1320 = 1280 + 40: the IPv6 minimum MTU plus the largest encapsulation header. Below it an IPv6
  * client could not be told a Packet Too Big MTU it is allowed to use, and ICMP replies could not
- * quote their fixed lengths (bpf/lib/icmp.h).
+ * quote their fixed lengths (bpf/lb/icmp.h).
  */
 export const MIN_MTU = 1320;
 export const MAX_MTU = 65535;

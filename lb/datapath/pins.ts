@@ -63,7 +63,7 @@ export function checkMapSizes(maps: Record<MapName, BpfMap>): void {
     if (m.keySize !== want.key || m.valueSize !== want.value) {
       throw new Error(
         `map ${n}: key/value ${m.keySize}/${m.valueSize} bytes, layout.ts expects ${want.key}/${want.value} ` +
-          '(bpf/lib/maps.h and lb/datapath/layout.ts disagree)',
+          '(bpf/lb/maps.h and lb/datapath/layout.ts disagree)',
       );
     }
   }

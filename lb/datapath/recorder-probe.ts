@@ -3,12 +3,12 @@
 // answer decides the default of the `recorder` load option: without them the program is loaded
 // with LB_F_NO_RECORDER, which the verifier prunes so it never meets those helper calls.
 //
-// Probed by loading bpf/xlb_rec_probe.c (which calls them) rather than by comparing os.release()
+// Probed by loading bpf/probes/xlb_rec_probe.c (which calls them) rather than by comparing os.release()
 // with 5.18: distribution kernels backport BPF helpers under older version numbers, and the
 // verifier is the authority on what it accepts. One tiny program load, once per process.
 import { release } from 'node:os';
 import { BpfError, BpfObject } from '../../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../paths.js';
+import { bpfObjectPath } from '../../bpf/objects.js';
 
 export interface RecorderSupport {
   available: boolean;

@@ -1,4 +1,4 @@
-// Backend decapsulation (bpf/xlb_decap.c) on one interface: attach, detach, status. Used by
+// Backend decapsulation (bpf/decap/xlb_decap.c) on one interface: attach, detach, status. Used by
 // `xlb decap attach|detach|status --dev IFACE` and by the namespace lab.
 //
 // The program hangs off the interface's tc ingress hook (clsact) at a fixed handle/priority, and is
@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import {
   BpfMap, BpfObject, BpfProgram, ifNameToIndex, tcAttach, tcDetach, tcQuery, withNetns,
 } from '../../bpf/libbpf-ts/index.js';
-import { bpfObjectPath } from '../paths.js';
+import { bpfObjectPath } from '../../bpf/objects.js';
 import {
   ADDR_KEY_SIZE, ADDR_VALUE_SIZE, COUNTER_VALUE_SIZE, DECAP_COUNTER_NAMES, counterKey, decodeAddrKey, encodeAddrKey, encodeAddrValue,
   sumPerCpuCounter, zeroCounters, type DecapCounters,
@@ -22,7 +22,7 @@ export { DECAP_PIN_ROOT, defaultPinDir } from './pins.js';
 /** Where on the tc ingress hook the decap filter sits; other xlb tc programs must use others. */
 export const DECAP_TC = { direction: 'ingress', handle: 0xdeca, priority: 0xdec } as const;
 export const DECAP_PROGRAM_NAME = 'xlb_decap';
-const MAX_ADDRESSES = 64; // decap_addrs max_entries (bpf/lib/decap_maps.h)
+const MAX_ADDRESSES = 64; // decap_addrs max_entries (bpf/decap/maps.h)
 
 export interface DecapTarget {
   /** Interface whose ingress receives the tunnelled packets, e.g. eth0 */
@@ -153,7 +153,7 @@ function readCounters(map: BpfMap): DecapCounters {
   return counters;
 }
 
-/** Shapes of the program's maps (bpf/lib/decap_maps.h); a pinned map is adopted only if it matches. */
+/** Shapes of the program's maps (bpf/decap/maps.h); a pinned map is adopted only if it matches. */
 const MAP_SHAPES = {
   decap_addrs: { type: 'hash', keySize: ADDR_KEY_SIZE, valueSize: ADDR_VALUE_SIZE, maxEntries: MAX_ADDRESSES },
   decap_stats: { type: 'percpu_array', keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: DECAP_COUNTER_NAMES.length },

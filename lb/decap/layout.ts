@@ -1,4 +1,4 @@
-// Byte layouts of the decap program's maps (bpf/lib/decap_structs.h). The only TS code that knows
+// Byte layouts of the decap program's maps (bpf/decap/structs.h). The only TS code that knows
 // them; change both files together.
 import { isIPv4, isIPv6 } from 'node:net';
 import { formatIp, parseIp } from '../model/index.js';

@@ -7,7 +7,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { bpfObjectPath, repoRoot } from '../../lb/paths.js';
+import { bpfObjectPath } from '../../bpf/objects.js';
+import { repoRoot } from '../lab/paths.js';
 import { LAB_SCRIPTS, type Lab, type LabProcess } from '../lab/lab.js';
 import { TestClient } from './grpc.js';
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from '../lab/paths.js';
 
 const SCRIPT = join(repoRoot, 'test', 'e2e', 'conn-pool.mjs');
 

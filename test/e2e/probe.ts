@@ -1,7 +1,7 @@
 // TypeScript side of probe.py: ICMP echo without a ping binary, and TCP segments of exact sizes
 // (PMTU tests), sent from a lab node.
 import { join } from 'node:path';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from '../lab/paths.js';
 import type { Lab } from '../lab/lab.js';
 
 const SCRIPT = join(repoRoot, 'test', 'e2e', 'probe.py');

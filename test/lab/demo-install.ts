@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from './paths.js';
 
 export interface XlbTools {
   /** argv that runs the CLI, e.g. [node, <root>/dist/api/cli/main.js] */

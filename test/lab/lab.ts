@@ -20,7 +20,8 @@ import { existsSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { DecapAttachResult, DecapDetachResult, DecapStatus } from '../../lb/decap/index.js';
-import { bpfObjectPath, repoRoot } from '../../lb/paths.js';
+import { bpfObjectPath } from '../../bpf/objects.js';
+import { repoRoot } from './paths.js';
 import {
   configureAddresses, createLinks, createNamespace, prepareXdpPath, readLinks, routeVips, setSysctls,
   type BuildSettings, type LinkInfo,

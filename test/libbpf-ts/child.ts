@@ -5,7 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from '../lab/paths.js';
 import { uniqueSuffix } from './helpers.js';
 
 export interface CompiledChildren {

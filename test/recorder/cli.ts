@@ -2,7 +2,7 @@
 // and the recorder's kernel state read straight from the pinned maps (not through the daemon).
 import { join } from 'node:path';
 import { BpfMap } from '../../bpf/libbpf-ts/index.js';
-import { repoRoot } from '../../lb/paths.js';
+import { repoRoot } from '../lab/paths.js';
 import { decodeCtl, isRuleActive } from '../../recorder/layout.js';
 import { LAB_SCRIPTS, LabProcess } from '../lab/lab.js';
 

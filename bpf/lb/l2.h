@@ -10,7 +10,7 @@
 #include <linux/types.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
-#include "parse.h"
+#include "lib/parse.h"
 
 struct l2_copy {
 	__u8 bytes[L2_MAX_LEN];

@@ -19,7 +19,7 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include "csum.h"
+#include "lib/csum.h"
 #include "l2.h"
 #include "maps.h"
 #include "packet.h"

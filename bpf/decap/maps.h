@@ -6,7 +6,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "decap_structs.h"
+#include "structs.h"
 
 // A backend has a handful of addresses; 64 leaves room for secondary ones without tuning.
 #define DECAP_MAX_ADDRS 64

@@ -16,10 +16,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-#include "decap_structs.h"
-#include "decap_maps.h"
-#include "decap_parse.h"
-#include "decap_strip.h"
+#include "structs.h"
+#include "maps.h"
+#include "tunnel.h"
+#include "strip.h"
 
 static __always_inline int decap_verdict(__u32 stat, __u32 pkt_len, int verdict)
 {
@@ -55,7 +55,7 @@ static __always_inline int decap_outer_ipv4(struct __sk_buff *skb, __u32 pkt_len
 
 	// From here on it is a tunnel packet: anything wrong with it is a drop, not a pass.
 	outer_len = outer->ihl * 4;
-	if (outer_len < sizeof(*outer) || (outer->frag_off & bpf_htons(IPV4_FRAG_MASK)) ||
+	if (outer_len < sizeof(*outer) || (outer->frag_off & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK)) ||
 	    bpf_ntohs(outer->tot_len) < outer_len || bpf_ntohs(outer->tot_len) > pkt_len - ETH_HLEN)
 		return decap_verdict(DECAP_STAT_MALFORMED, pkt_len, TC_ACT_SHOT);
 	avail = bpf_ntohs(outer->tot_len) - outer_len;

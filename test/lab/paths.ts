@@ -1,5 +1,6 @@
-// Where built artefacts live, independent of whether we run from TypeScript sources (vitest) or from
-// the compiled dist/ tree: both resolve against the repository root (the folder with package.json).
+// The repository root, for tests, the lab, the demo and the benchmarks (which also run from
+// dist/): the nearest folder above this file with package.json and bpf/. Product code never needs
+// it: it finds its own files relative to itself.
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,8 +16,3 @@ function findRepoRoot(start: string): string {
 }
 
 export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-
-/** Path of a compiled BPF object, e.g. bpfObjectPath('xlb_lb') → <root>/build/bpf/xlb_lb.o */
-export function bpfObjectPath(name: string): string {
-  return join(repoRoot, 'build', 'bpf', `${name}.o`);
-}

@@ -7,7 +7,7 @@
 #define XLB_PACKET_H
 
 #include <linux/bpf.h>
-#include "parse.h"
+#include "lib/parse.h"
 #include "maps.h"
 #include "counters.h"
 

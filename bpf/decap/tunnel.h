@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // Header checks for the backend decap program: everything a tunnel packet must satisfy before its
 // outer header is thrown away. Returning false means "malformed": the caller drops and counts it.
-#ifndef XLB_DECAP_PARSE_H
-#define XLB_DECAP_PARSE_H
+// The IP header rules themselves are the shared ones (lib/parse.h, lib/csum.h).
+#ifndef XLB_DECAP_TUNNEL_H
+#define XLB_DECAP_TUNNEL_H
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -10,9 +11,9 @@
 #include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
-#include "decap_structs.h"
-
-#define IPV4_FRAG_MASK 0x3fff /* MF flag + fragment offset */
+#include "lib/csum.h"
+#include "lib/parse.h"
+#include "structs.h"
 
 // Make the first len bytes directly readable. veth and most drivers hand us linear headers already,
 // so the helper (which may reallocate) only runs for paged skbs.
@@ -25,7 +26,8 @@ static __always_inline int decap_pull(struct __sk_buff *skb, __u32 len)
 	return bpf_skb_pull_data(skb, len);
 }
 
-// The outer IPv4 checksum is checked by nobody else once the header is gone.
+// The outer IPv4 checksum is checked by nobody else once the header is gone. A header with a
+// correct checksum sums (with the checksum field) to 0xffff, i.e. folds to 0.
 static __always_inline bool ipv4_header_csum_ok(const struct iphdr *iph, const void *data_end)
 {
 	const __u16 *word = (const __u16 *)iph;
@@ -40,28 +42,23 @@ static __always_inline bool ipv4_header_csum_ok(const struct iphdr *iph, const v
 			sum += word[i];
 		}
 	}
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return sum == 0xffff;
+	return csum_fold32(sum) == 0;
 }
 
 // inner points at the first byte after the outer header; avail is what the outer header says
 // follows it. The inner header must be complete and claim no more bytes than the tunnel carried.
 static __always_inline bool inner_ipv4_ok(const struct iphdr *inner, __u32 avail, const void *data_end)
 {
-	__u32 tot_len;
-
 	if ((const void *)(inner + 1) > data_end)
 		return false;
-	tot_len = bpf_ntohs(inner->tot_len);
-	return inner->version == 4 && inner->ihl >= 5 && tot_len >= inner->ihl * 4u && tot_len <= avail;
+	return ipv4_check(inner, avail) != L3_MALFORMED;
 }
 
 static __always_inline bool inner_ipv6_ok(const struct ipv6hdr *inner, __u32 avail, const void *data_end)
 {
 	if ((const void *)(inner + 1) > data_end)
 		return false;
-	return inner->version == 6 && sizeof(*inner) + bpf_ntohs(inner->payload_len) <= avail;
+	return ipv6_check(inner, avail) != L3_MALFORMED;
 }
 
 static __always_inline void decap_key_from_ipv4(struct decap_addr_key *key, __be32 addr)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // Kernel probe for the packet recorder (lb/datapath/recorder-probe.ts): the load balancer's own
 // helpers are all in 5.15, the recorder's newest are not. If this program loads, the kernel has
-// what bpf/lib/recorder.h calls beyond that: bpf_xdp_load_bytes (5.18) and bpf_loop (5.17). A
+// what bpf/lb/recorder.h calls beyond that: bpf_xdp_load_bytes (5.18) and bpf_loop (5.17). A
 // load that fails means the LB is loaded with LB_F_NO_RECORDER. It is loaded once, never run.
 // Probing by loading, not by version number, also gets distribution kernels with backports right.
 #include <linux/bpf.h>

@@ -22,7 +22,7 @@
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include "config.h"
-#include "csum.h"
+#include "lib/csum.h"
 #include "l2.h"
 #include "maps.h"
 #include "packet.h"
