@@ -4,19 +4,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfLink, BpfMap, BpfObject, BpfProgram, RingBufferConsumer } from '../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
-import { compileChildren, runChild, type CompiledChildren } from './libbpf-ts/child.js';
+import { childScripts, runChild } from './libbpf-ts/child.js';
 import { makePinDir, openFdCount, removePinDir } from './libbpf-ts/helpers.js';
 
-let children: CompiledChildren | undefined;
 let pinDir: string | undefined;
 
 beforeAll(() => {
-  children = compileChildren(['finalizer-child']);
   pinDir = makePinDir('leak');
 });
 
 afterAll(() => {
-  children?.remove();
   if (pinDir) removePinDir(pinDir);
 });
 
@@ -91,7 +88,7 @@ describe('finalizer fallback', () => {
   it('maps and loaded objects dropped without close() are released after GC (child with --expose-gc)', () => {
     const count = 2000;
     const r = runChild<{ baseline: number; afterCreate: number; afterGc: number }>(
-      children!.script('finalizer-child'), [bpfObjectPath('ts_basic'), String(count)], ['--expose-gc']);
+      childScripts.script('finalizer-child'), [bpfObjectPath('ts_basic'), String(count)], ['--expose-gc']);
     // every map holds an fd; every loaded object at least 2 maps + a program + our 2 handles
     expect(r.afterCreate - r.baseline).toBeGreaterThanOrEqual(count + (count / 10) * 5);
     expect(r.afterGc).toBe(r.baseline);

@@ -1,18 +1,16 @@
 // libbpf-ts pinning: a first process (this test) loads, attaches XDP through a bpf_link and pins
 // map, program and link, then lets go of every fd; a SECOND node process adopts the pins without
-// detaching anything. The child is test/libbpf-ts/pin-child.ts compiled with tsc (see child.ts).
+// detaching anything. The child is test/libbpf-ts/pin-child.ts, run from source (see child.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfError, BpfLink, BpfMap, BpfObject, BpfProgram, ifNameToIndex, withNetns, xdpQuery } from '../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
-import { compileChildren, runChild, type CompiledChildren } from './libbpf-ts/child.js';
+import { childScripts, runChild } from './libbpf-ts/child.js';
 import { createVethPair, destroyVethPair, makePinDir, removePinDir, type VethPair } from './libbpf-ts/helpers.js';
 
-let children: CompiledChildren | undefined;
 let pinDir: string | undefined;
 let pair: VethPair | undefined;
 
 beforeAll(() => {
-  children = compileChildren(['pin-child']);
   pinDir = makePinDir('pin');
   pair = createVethPair('pin');
 });
@@ -20,7 +18,6 @@ beforeAll(() => {
 afterAll(() => {
   if (pinDir) removePinDir(pinDir);
   if (pair) destroyVethPair(pair);
-  children?.remove();
 });
 
 const slot1 = (): Buffer => {
@@ -56,7 +53,7 @@ describe('pins', () => {
     const child = runChild<{
       seen: string; map: { id: number; name: string; type: string }; prog: { id: number; name: string; type: string };
       link: { id: number; progId: number; ifindex: number }; wrongKind: string;
-    }>(children!.script('pin-child'), [dir]);
+    }>(childScripts.script('pin-child'), [dir]);
     expect(child.seen).toBe('12345');
     expect(child.map).toEqual({ id: ids.map, name: 'counters', type: 'array' });
     expect(child.prog).toEqual({ id: ids.prog, name: 'xdp_count', type: 'xdp' });
