@@ -19,4 +19,4 @@ export {
 export { pcapWriter, pcapngWriter, captureWriter, PCAP_MAGIC_NS, LINKTYPE_ETHERNET, type CaptureFormat, type CapturedPacket, type CaptureWriter } from './pcap.js';
 export { BootClock, measureOffset, type ClockOffset } from './clock.js';
 export { RecorderTables, type RecorderMaps } from './tables.js';
-export { REC_MAX_RULES, REC_MAX_RECORDINGS, REC_MAX_SNAPLEN } from './layout.js';
+export { REC_MAX_RULES, REC_MAX_RECORDINGS, REC_MAX_SNAPLEN } from '../lb/datapath/index.js';

@@ -3,7 +3,7 @@
 //   pcap   — https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04.html
 //   pcapng — https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-02.html
 // Everything is written little-endian (the byte-order magic tells readers).
-import type { PointName } from './layout.js';
+import type { PointName } from '../lb/datapath/index.js';
 
 export type CaptureFormat = 'pcap' | 'pcapng';
 

@@ -9,7 +9,7 @@
 import { RingBufferConsumer, type BpfMap, type RingRecords } from '../bpf/libbpf-ts/index.js';
 import { invalid, ValidationError } from '../lb/model/index.js';
 import { BootClock } from './clock.js';
-import { REC_MAP, decodeRecord, type RecMapName } from './layout.js';
+import { REC_MAP_NAMES, decodeRecord, type RecorderMapName } from '../lb/datapath/index.js';
 import { captureWriter, type CaptureFormat } from './pcap.js';
 import {
   MAX_FILTERS_PER_RECORDING,
@@ -115,13 +115,13 @@ export class Recorder {
    * the datapath.
    */
   static forDatapath(
-    dp: { recorderMaps(): Readonly<Record<RecMapName, BpfMap>>; readonly recorderUnavailable?: string | undefined },
+    dp: { recorderMaps(): Readonly<Record<RecorderMapName, BpfMap>>; readonly recorderUnavailable?: string | undefined },
     o: RecorderOptions = {},
   ): Recorder {
     const unavailable = o.unavailable ?? dp.recorderUnavailable;
     const given = dp.recorderMaps();
     const maps = {} as RecorderMaps;
-    for (const name of Object.values(REC_MAP) as RecMapName[]) {
+    for (const name of REC_MAP_NAMES) {
       const m = given[name];
       if (!m) throw new Error(`the datapath has no map ${name}: it was built without the recorder`);
       maps[name] = m;

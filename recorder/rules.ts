@@ -1,8 +1,8 @@
 // Capture filters: validation of what a client asks for (the shape of the proto's CaptureFilter,
 // field names as in the proto) and their translation into the datapath's rule encoding. Errors are
 // ValidationErrors naming the field, e.g. `filters[1].dst_port: 70000 is not a port 0..65535`.
-import { ValidationError, invalid, parsePrefix, toDatapathBytes, type IpPrefix } from '../lb/model/index.js';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, REC_MAX_SNAPLEN, type KernelRule } from './layout.js';
+import { IPPROTO, ValidationError, invalid, parsePrefix, toDatapathBytes, type IpPrefix } from '../lb/model/index.js';
+import { REC_MAX_SNAPLEN, type KernelRule } from '../lb/datapath/index.js';
 
 export type CaptureProto = 'any' | 'tcp' | 'udp' | 'icmp';
 export const CAPTURE_PROTOS: readonly CaptureProto[] = ['any', 'tcp', 'udp', 'icmp'];
@@ -33,7 +33,7 @@ export const MAX_FILTERS_PER_RECORDING = 64;
 export const MIN_SNAPLEN = 1;
 export const MAX_SNAPLEN = REC_MAX_SNAPLEN;
 
-const PROTO_NUMBER: Record<CaptureProto, number> = { any: 0, tcp: IPPROTO_TCP, udp: IPPROTO_UDP, icmp: IPPROTO_ICMP };
+const PROTO_NUMBER: Record<CaptureProto, number> = { any: 0, ...IPPROTO };
 
 function port(value: unknown, field: string): number {
   if (value === undefined) return 0;
@@ -103,8 +103,8 @@ export function validateSnaplen(value: unknown, field = 'snaplen'): number {
   return value;
 }
 
-function mask(prefixLength: number): Uint8Array {
-  const m = new Uint8Array(16);
+function mask(prefixLength: number): Buffer {
+  const m = Buffer.alloc(16);
   for (let bit = 0; bit < prefixLength; bit++) m[bit >> 3]! |= 0x80 >> (bit & 7);
   return m;
 }
@@ -112,7 +112,7 @@ function mask(prefixLength: number): Uint8Array {
 /** The datapath's encoding of a rule for recording slot `slot`. */
 export function kernelRule(r: CaptureRule, slot: number): KernelRule {
   const side = (p: IpPrefix | undefined) =>
-    p ? { addr: toDatapathBytes(p.address), mask: mask(p.prefixLength) } : { addr: new Uint8Array(16), mask: new Uint8Array(16) };
+    p ? { addr: Buffer.from(toDatapathBytes(p.address)), mask: mask(p.prefixLength) } : { addr: Buffer.alloc(16), mask: Buffer.alloc(16) };
   const s = side(r.src);
   const d = side(r.dst);
   return {
@@ -125,6 +125,7 @@ export function kernelRule(r: CaptureRule, slot: number): KernelRule {
     dport: r.dstPort,
     proto: PROTO_NUMBER[r.proto],
     slot,
+    active: 1,
   };
 }
 

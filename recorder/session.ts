@@ -9,7 +9,7 @@
 //              the consumer of the file fell behind (see RecordingSink.congested)
 // Once the recording has ended, matched = captured + lost exactly.
 import type { CaptureRule } from './rules.js';
-import { POINT_EGRESS, POINT_INGRESS, type PointName, type RingRecord } from './layout.js';
+import { POINT_EGRESS, POINT_INGRESS, type PointName, type RingRecord } from '../lb/datapath/index.js';
 import type { CaptureFormat, CaptureWriter } from './pcap.js';
 
 export type Points = 'ingress' | 'egress' | 'both';

@@ -5,39 +5,39 @@
 //   deactivate: recording entry zeroed (stops here) → rules cleared → scan limit lowered
 // Slots are handed out lowest-first so the scan limit stays small; a freed recording slot goes to
 // the back of the queue, so ids of in-flight records never meet a reused slot soon after.
-import { BpfMap } from '../bpf/libbpf-ts/index.js';
+import type { BpfMap } from '../bpf/libbpf-ts/index.js';
 import {
-  REC_MAP,
+  REC_MAP_NAMES,
   REC_MAX_RECORDINGS,
   REC_MAX_RULES,
-  REC_SIZES,
-  emptyRule,
-  encodeCtl,
-  encodeRecording,
-  encodeRule,
-  isRuleActive,
-  sumRecCounter,
-  zeroRecCounters,
+  RecCounter,
+  RecCtl,
+  RecRecording,
+  RecRule,
+  mapSizes,
   type KernelRecording,
   type KernelRule,
-  type RecMapName,
-} from './layout.js';
+  type RecorderMapName,
+} from '../lb/datapath/index.js';
 
-export type RecorderMaps = Record<RecMapName, BpfMap>;
+export type RecorderMaps = Record<RecorderMapName, BpfMap>;
+
+const NO_RECORDING = RecRecording.encode({ id: 0, snaplen: 0, points: 0 });
+const NO_RULE = Buffer.alloc(RecRule.size);
 
 export function checkRecorderMaps(maps: RecorderMaps): void {
-  for (const name of Object.values(REC_MAP)) {
+  for (const name of REC_MAP_NAMES) {
     const m = maps[name];
     if (!m) throw new Error(`recorder map ${name} is missing (is the datapath built with bpf/lb/recorder.h?)`);
-    const want = REC_SIZES[name];
+    const want = mapSizes(name);
     if (m.keySize !== want.key || m.valueSize !== want.value) {
       throw new Error(
-        `recorder map ${name}: key/value ${m.keySize}/${m.valueSize} bytes, recorder/layout.ts expects ${want.key}/${want.value}`,
+        `recorder map ${name}: key/value ${m.keySize}/${m.valueSize} bytes, lb/datapath/recorder-layout.ts expects ${want.key}/${want.value}`,
       );
     }
   }
   if (maps.rec_rules.maxEntries !== REC_MAX_RULES || maps.rec_recordings.maxEntries !== REC_MAX_RECORDINGS) {
-    throw new Error('recorder maps: slot counts differ from recorder/layout.ts');
+    throw new Error('recorder maps: slot counts differ from lb/datapath/recorder-layout.ts');
   }
 }
 
@@ -64,9 +64,9 @@ export class RecorderTables {
   reset(): void {
     this.#setLimit(0);
     const recs = Array.from({ length: REC_MAX_RECORDINGS }, (_, i) => i);
-    this.maps.rec_recordings.updateBatch(recs.map(key), recs.map(() => encodeRecording({ id: 0, snaplen: 0, points: 0 })));
+    this.maps.rec_recordings.updateBatch(recs.map(key), recs.map(() => NO_RECORDING));
     const rules = Array.from({ length: REC_MAX_RULES }, (_, i) => i);
-    this.maps.rec_rules.updateBatch(rules.map(key), rules.map(() => emptyRule()));
+    this.maps.rec_rules.updateBatch(rules.map(key), rules.map(() => NO_RULE));
     this.#freeRules.clear();
     for (const r of rules) this.#freeRules.add(r);
     this.#freeRecordings = recs;
@@ -87,7 +87,7 @@ export class RecorderTables {
   /** Rule slots that hold a rule, as the kernel map says (for tests and `status`). */
   activeRuleSlots(): number[] {
     const { keys, values } = this.maps.rec_rules.lookupBatch();
-    return keys.filter((_, i) => isRuleActive(values[i]!)).map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
+    return keys.filter((_, i) => RecRule.decode(values[i]!).active !== 0).map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
   }
 
   /**
@@ -102,13 +102,13 @@ export class RecorderTables {
     const ruleSlots = [...this.#freeRules].sort((a, b) => a - b).slice(0, rules.length);
     for (const r of ruleSlots) this.#freeRules.delete(r);
     try {
-      this.maps.rec_stats.update(key(slot), zeroRecCounters(BpfMap.possibleCpus));
+      this.maps.rec_stats.update(key(slot), Buffer.alloc(RecCounter.size)); // zero on every CPU
       this.maps.rec_rules.updateBatch(
         ruleSlots.map(key),
-        rules.map((r) => encodeRule({ ...r, slot })),
+        rules.map((r) => RecRule.encode({ ...r, slot, active: 1 })),
       );
       this.#setLimit(this.#highestRule() + 1);
-      this.maps.rec_recordings.update(key(slot), encodeRecording(rec));
+      this.maps.rec_recordings.update(key(slot), RecRecording.encode(rec));
     } catch (e) {
       this.#release(slot, ruleSlots);
       throw e;
@@ -118,8 +118,8 @@ export class RecorderTables {
 
   /** Stops the packet path recording into `slot` (records already in flight still arrive). */
   deactivate(slot: number, ruleSlots: readonly number[]): void {
-    this.maps.rec_recordings.update(key(slot), encodeRecording({ id: 0, snaplen: 0, points: 0 }));
-    if (ruleSlots.length) this.maps.rec_rules.updateBatch(ruleSlots.map(key), ruleSlots.map(() => emptyRule()));
+    this.maps.rec_recordings.update(key(slot), NO_RECORDING);
+    if (ruleSlots.length) this.maps.rec_rules.updateBatch(ruleSlots.map(key), ruleSlots.map(() => NO_RULE));
     for (const r of ruleSlots) this.#freeRules.add(r);
     this.#setLimit(this.#highestRule() + 1);
   }
@@ -131,7 +131,7 @@ export class RecorderTables {
 
   /** matched / lost of a slot, summed over CPUs. */
   counters(slot: number): { matched: bigint; lost: bigint } {
-    return sumRecCounter(this.maps.rec_stats.lookupPerCpu(key(slot)) ?? []);
+    return RecCounter.sum(this.maps.rec_stats.lookupPerCpu(key(slot)) ?? []);
   }
 
   #release(slot: number, ruleSlots: readonly number[]): void {
@@ -150,7 +150,7 @@ export class RecorderTables {
 
   #setLimit(n: number): void {
     if (n === this.#ruleLimit && n !== 0) return;
-    this.maps.rec_ctl.update(key(0), encodeCtl(n));
+    this.maps.rec_ctl.update(key(0), RecCtl.encode({ ruleLimit: n }));
     this.#ruleLimit = n;
   }
 }

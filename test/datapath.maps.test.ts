@@ -1,134 +1,30 @@
 // The map layer: layout.ts against the compiled object (BTF struct sizes and member offsets, the
 // counters enum, kernel-reported key/value sizes), load-time sizes, pin/adopt, and input
 // validation (a bad request changes nothing).
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfMap } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath, STAT_NAMES } from '../lb/datapath/index.js';
-import {
-  SIZES,
-  encodeBackendValue,
-  encodeConfig,
-  encodeFlowKey,
-  encodeFlowValue,
-  encodeMeta,
-  encodeServiceKey,
-  encodeServiceValue,
-  encodeVipKey,
-} from '../lb/datapath/layout.js';
+import { LB_STRUCTS, MAPS, mapSizes, type MapName } from '../lb/datapath/layout.js';
+import { DECAP_STRUCTS } from '../lb/decap/index.js';
+import { btfStructs, declaredShape } from './datapath/btf.js';
 import { ValidationError } from '../lb/model/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
 import { repoRoot } from './lab/paths.js';
 import { CLIENT_MAC, GW_MAC, IF_MAC, configure, loadDatapath } from './datapath/harness.js';
 import { ETH_P_IP, PROTO_TCP, ether, ipv4, tcp } from './datapath/packets.js';
 
-interface BtfMember {
-  name: string;
-  bits_offset: number;
-}
-interface BtfType {
-  kind: string;
-  name: string;
-  size?: number;
-  members?: BtfMember[];
-}
-
-function btfStructs(): Map<string, { size: number; offsets: Record<string, number> }> {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', bpfObjectPath('xlb_lb')], { encoding: 'utf8' });
-  const types = (JSON.parse(out) as { types: BtfType[] }).types;
-  const structs = new Map<string, { size: number; offsets: Record<string, number> }>();
-  for (const t of types) {
-    if (t.kind !== 'STRUCT' || !t.members) continue;
-    structs.set(t.name, { size: t.size!, offsets: Object.fromEntries(t.members.map((m) => [m.name, m.bits_offset / 8])) });
-  }
-  return structs;
-}
-
-const STRUCT_OF_MAP: Record<string, { key: string | null; value: string | null }> = {
-  services: { key: 'service_key', value: 'service_value' },
-  vips: { key: 'vip_key', value: 'vip_value' },
-  backends: { key: null, value: 'backend_value' },
-  maglev_outer: { key: null, value: null },
-  flows: { key: 'flow_key', value: 'flow_value' },
-  lb_config: { key: null, value: 'lb_config' },
-  lb_meta: { key: null, value: 'lb_meta' },
-  stats: { key: null, value: 'lb_counter' },
-  service_stats: { key: null, value: 'lb_counter' },
-  backend_stats: { key: null, value: 'lb_counter' },
-};
-
-describe('layout.ts mirrors bpf/lb/maps.h', () => {
-  const btf = btfStructs();
-
-  it('struct sizes in the object BTF equal layout.ts sizes', () => {
-    for (const [map, s] of Object.entries(STRUCT_OF_MAP)) {
-      const want = SIZES[map as keyof typeof SIZES];
-      if (s.key) expect({ map, size: btf.get(s.key)?.size }).toEqual({ map, size: want.key });
-      if (s.value) expect({ map, size: btf.get(s.value)?.size }).toEqual({ map, size: want.value });
-    }
+describe('layout.ts declares what bpf/lb and bpf/decap define', () => {
+  it('every struct declared for xlb_lb.o has the size and the members, at the offsets, of its BTF', () => {
+    const btf = btfStructs(bpfObjectPath('xlb_lb'));
+    expect(LB_STRUCTS.length).toBeGreaterThanOrEqual(16);
+    for (const s of LB_STRUCTS) expect({ struct: s.cName, ...declaredShape(s) }).toEqual({ struct: s.cName, ...btf.get(s.cName) });
   });
 
-  it('encoders put every field at its BTF member offset', () => {
-    const addr = (first: number) => Buffer.from(Array.from({ length: 16 }, (_, i) => first + i));
-    const o = (s: string) => btf.get(s)!.offsets;
-
-    const fk = encodeFlowKey({ family: 6, src: addr(1), dst: addr(101), sport: 0x1122, dport: 0x3344, proto: 17 });
-    expect(fk.subarray(o('flow_key').src!, o('flow_key').src! + 16)).toEqual(addr(1));
-    expect(fk.subarray(o('flow_key').dst!, o('flow_key').dst! + 16)).toEqual(addr(101));
-    expect(fk.readUInt16BE(o('flow_key').sport!)).toBe(0x1122);
-    expect(fk.readUInt16BE(o('flow_key').dport!)).toBe(0x3344);
-    expect(fk[o('flow_key').proto!]).toBe(17);
-    expect(fk[o('flow_key').family!]).toBe(6);
-
-    const fv = encodeFlowValue({ backendId: 7, serviceId: 9, lastSeenNs: 123456789n });
-    expect(fv.readUInt32LE(o('flow_value').backend_id!)).toBe(7);
-    expect(fv.readUInt32LE(o('flow_value').service_id!)).toBe(9);
-    expect(fv.readBigUInt64LE(o('flow_value').last_seen_ns!)).toBe(123456789n);
-
-    const sk = encodeServiceKey({ family: 4, addr: addr(50), port: 443, proto: 6 });
-    expect(sk.subarray(o('service_key').addr!, 16)).toEqual(addr(50));
-    expect(sk.readUInt16BE(o('service_key').port!)).toBe(443);
-    expect(sk[o('service_key').proto!]).toBe(6);
-    expect(sk[o('service_key').family!]).toBe(4);
-
-    const sv = encodeServiceValue({ serviceId: 5, flags: 1 });
-    expect(sv.readUInt32LE(o('service_value').service_id!)).toBe(5);
-    expect(sv.readUInt32LE(o('service_value').flags!)).toBe(1);
-
-    const vk = encodeVipKey(6, addr(9));
-    expect(vk[o('vip_key').family!]).toBe(6);
-
-    const bv = encodeBackendValue({ family: 6, addr: addr(30), flags: 2, weight: 700, serviceId: 11 });
-    expect(bv.subarray(o('backend_value').addr!, 16)).toEqual(addr(30));
-    expect(bv[o('backend_value').family!]).toBe(6);
-    expect(bv[o('backend_value').flags!]).toBe(2);
-    expect(bv.readUInt16LE(o('backend_value').weight!)).toBe(700);
-    expect(bv.readUInt32LE(o('backend_value').service_id!)).toBe(11);
-
-    const mac = (b: number) => Buffer.alloc(6, b);
-    const cfg = encodeConfig({
-      ifMac: mac(1),
-      gwMac: mac(2),
-      srcV4: Buffer.from([10, 0, 0, 1]),
-      srcV4HostBits: 8,
-      srcV6: addr(200),
-      srcV6HostBits: 16,
-      flags: 7,
-    });
-    const c = o('lb_config');
-    expect(cfg.subarray(c.if_mac!, c.if_mac! + 6)).toEqual(mac(1));
-    expect(cfg.subarray(c.gw_mac!, c.gw_mac! + 6)).toEqual(mac(2));
-    expect([...cfg.subarray(c.src_v4!, c.src_v4! + 4)]).toEqual([10, 0, 0, 1]);
-    expect(cfg.readUInt32BE(c.src_v4_hostmask!)).toBe(0xff);
-    expect(cfg.subarray(c.src_v6!, c.src_v6! + 16)).toEqual(addr(200));
-    expect(cfg.readUInt32BE(c.src_v6_hostmask!)).toBe(0xffff);
-    expect(cfg.readUInt32LE(c.flags!)).toBe(7);
-
-    const meta = encodeMeta({ layoutVersion: 1, hashSeed: 2, maglevSize: 3, mtu: 4, flags: 5 });
-    const m = o('lb_meta');
-    expect([m.layout_version, m.hash_seed, m.maglev_size, m.mtu, m.flags].map((off) => meta.readUInt32LE(off!))).toEqual([1, 2, 3, 4, 5]);
+  it('every struct declared for xlb_decap.o has the size and the members, at the offsets, of its BTF', () => {
+    const btf = btfStructs(bpfObjectPath('xlb_decap'));
+    for (const s of DECAP_STRUCTS) expect({ struct: s.cName, ...declaredShape(s) }).toEqual({ struct: s.cName, ...btf.get(s.cName) });
   });
 
   it('STAT_NAMES follows enum lb_stat in bpf/lb/counters.h, name by name', () => {
@@ -158,12 +54,8 @@ describe('load-time sizes', () => {
     for (const m of ['backends', 'backend_stats'] as const) expect(info[m].maxEntries).toBe(777);
     expect(info.flows.maxEntries).toBe(8192);
     expect(info.flows.type).toBe('lru_hash');
-    for (const [name, s] of Object.entries(SIZES)) {
-      expect({ name, key: info[name as keyof typeof info].keySize, value: info[name as keyof typeof info].valueSize }).toEqual({
-        name,
-        key: s.key,
-        value: s.value,
-      });
+    for (const name of Object.keys(MAPS) as MapName[]) {
+      expect({ name, key: info[name].keySize, value: info[name].valueSize }).toEqual({ name, ...mapSizes(name) });
     }
     expect(dp.options).toMatchObject({ seed: 1, tableSize: 2039, mtu: 1400 });
   });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfObject, type BpfMap, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
 import {
-  counterKey, decodeAddrKey, DECAP_COUNTER_NAMES, encodeAddrKey, encodeAddrValue, sumPerCpuCounter, type DecapCounterName,
+  counterKey, decodeAddrKey, DECAP_COUNTER_NAMES, encodeAddrKey, DecapAddrVal, sumCounter, type DecapCounterName,
 } from '../lb/decap/layout.js';
 import {
   encapsulate, ether, ETH_P_ARP, ETH_P_IP, ETH_P_IPV6, IPPROTO_IPIP, IPPROTO_UDP, ipPacket, ipv4, ipv6, udp,
@@ -42,7 +42,7 @@ for (const legacy of [false, true]) {
     let prog: BpfProgram;
     let stats: BpfMap;
 
-    const counters = () => Object.fromEntries(DECAP_COUNTER_NAMES.map((n, i) => [n, sumPerCpuCounter(stats.lookupPerCpu(counterKey(i))!)])) as
+    const counters = () => Object.fromEntries(DECAP_COUNTER_NAMES.map((n, i) => [n, sumCounter(stats.lookupPerCpu(counterKey(i))!)])) as
       Record<DecapCounterName, { packets: number; bytes: number }>;
     const runDelta = (data: Buffer) => {
       const before = counters();
@@ -61,7 +61,7 @@ for (const legacy of [false, true]) {
       prog = obj.program('xlb_decap');
       stats = obj.map('decap_stats');
       const addrs = obj.map('decap_addrs');
-      for (const a of [LOCAL4, LOCAL6]) addrs.update(encodeAddrKey(a), encodeAddrValue());
+      for (const a of [LOCAL4, LOCAL6]) addrs.update(encodeAddrKey(a), DecapAddrVal.encode({ flags: 1 }));
     });
     afterAll(() => obj?.close());
 

@@ -3,14 +3,11 @@
 // (wildcards, prefixes 0/8/24/32 and 0/64/128, ports, protocols, fragments), ingress and egress
 // bytes, overlapping recordings, limits, stop conditions, loss accounting with a tiny ring, and that
 // stopping frees every rule. Real traffic through veths: recorder.lab.test.ts.
-import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SIZES } from '../lb/datapath/layout.js';
 import { ValidationError } from '../lb/model/index.js';
 import type { LbDatapath } from '../lb/datapath/index.js';
-import { bpfObjectPath } from '../bpf/objects.js';
 import { parseFilter, ruleToSpec } from '../recorder/filter.js';
-import { REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, REC_SIZES } from '../recorder/layout.js';
+import { REC_MAP_NAMES, REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, mapSizes } from '../lb/datapath/index.js';
 import { Recorder, type RecordingRequest } from '../recorder/recorder.js';
 import type { RecordingSession } from '../recorder/session.js';
 import { configure, loadDatapath } from './datapath/harness.js';
@@ -93,16 +90,6 @@ const MATRIX: [string, string][] = [
   ['[fd00:1:1::]/64 -> [fd00:100::]/64 53', ''],
 ];
 
-function btfStructs(): Map<string, { size: number; offsets: Record<string, number> }> {
-  const out = execFileSync('bpftool', ['-j', 'btf', 'dump', 'file', bpfObjectPath('xlb_lb')], { encoding: 'utf8' });
-  const types = (JSON.parse(out) as { types: { kind: string; name: string; size?: number; members?: { name: string; bits_offset: number }[] }[] }).types;
-  const m = new Map<string, { size: number; offsets: Record<string, number> }>();
-  for (const t of types) {
-    if (t.kind === 'STRUCT' && t.members) m.set(t.name, { size: t.size!, offsets: Object.fromEntries(t.members.map((x) => [x.name, x.bits_offset / 8])) });
-  }
-  return m;
-}
-
 describe('recorder in the kernel (test runs)', () => {
   let dp: LbDatapath;
   let recorder: Recorder;
@@ -148,25 +135,11 @@ describe('recorder in the kernel (test runs)', () => {
     return out;
   }
 
-  it('recorder.h layout: BTF sizes and offsets equal recorder/layout.ts; lb/datapath pins the same maps', () => {
-    const btf = btfStructs();
-    expect(btf.get('rec_rule')).toEqual({
-      size: 72,
-      offsets: { src: 0, src_mask: 16, dst: 32, dst_mask: 48, sport: 64, dport: 66, proto: 68, family: 69, slot: 70, active: 71 },
-    });
-    expect(btf.get('rec_recording')).toEqual({ size: 12, offsets: { id: 0, snaplen: 4, points: 8 } });
-    expect(btf.get('rec_hdr')).toEqual({
-      size: 32,
-      offsets: { tstamp_ns: 0, recording_id: 8, len: 12, caplen: 16, ifindex: 20, point: 24, pad: 25 },
-    });
-    expect(btf.get('rec_ctl')?.size).toBe(REC_SIZES.rec_ctl.value);
-    expect(btf.get('rec_counter')?.size).toBe(REC_SIZES.rec_stats.value);
-    expect(btf.get('rec_scratch')?.size).toBe(REC_SIZES.rec_scratch.value);
+  it('the recorder maps have the declared sizes and slot counts (struct layouts: test/datapath.maps.test.ts)', () => {
     const info = dp.mapInfo();
-    for (const [name, s] of Object.entries(REC_SIZES)) {
-      expect({ name, ...SIZES[name as keyof typeof SIZES] }).toEqual({ name, ...s });
-      const m = info[name as keyof typeof info];
-      expect({ name, key: m.keySize, value: m.valueSize }).toEqual({ name, ...{ key: s.key, value: s.value } });
+    for (const name of REC_MAP_NAMES) {
+      const m = info[name];
+      expect({ name, key: m.keySize, value: m.valueSize }).toEqual({ name, ...mapSizes(name) });
     }
     expect(info.rec_rules.maxEntries).toBe(REC_MAX_RULES);
     expect(info.rec_recordings.maxEntries).toBe(REC_MAX_RECORDINGS);

@@ -7,7 +7,7 @@ import { parseByteCount, parseDuration } from '../api/cli/commands/record.js';
 import { ValidationError } from '../lb/model/index.js';
 import { BootClock, realMinusMono } from '../recorder/clock.js';
 import { FilterSyntaxError, parseFilter, parseFilters, ruleToSpec } from '../recorder/filter.js';
-import { REC_MAX_SNAPLEN } from '../recorder/layout.js';
+import { REC_MAX_SNAPLEN } from '../lb/datapath/index.js';
 import { pcapWriter, pcapngWriter, type CapturedPacket } from '../recorder/pcap.js';
 import { kernelRule, validateFilter, validateFilters, validateSnaplen } from '../recorder/rules.js';
 import { epochToNs, pcapFrames, tsharkReadBytes } from './recorder/tshark.js';

@@ -31,3 +31,20 @@ export {
   type XdpQueryResult,
 } from './ts/attach.js';
 export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './ts/ringbuf.js';
+export {
+  be16,
+  be32,
+  bytes,
+  cNameOf,
+  pad,
+  struct,
+  u16,
+  u32,
+  u64,
+  u8,
+  type FieldLayout,
+  type FieldType,
+  type Struct,
+  type StructValue,
+  type ValueOf,
+} from './ts/struct.js';

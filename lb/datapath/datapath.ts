@@ -5,40 +5,36 @@ import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfObject, BpfProgram, MapFlags, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable } from '../maglev/index.js';
-import { ValidationError } from '../model/index.js';
+import { IPPROTO, ValidationError } from '../model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { formatAddress, parseAddress } from './addr.js';
 import { flowHash, maglevSlot } from './flowhash.js';
 import {
   BACKEND_F_ACTIVE,
   BACKEND_F_DRAINING,
-  IPPROTO,
+  BackendValue,
+  FlowKey,
   LAYOUT_VERSION,
+  LbCounter,
+  LbMeta,
   MAP,
   PROGRAM_NAME,
   REC_MAP_NAMES,
   SERVICE_F_HASH_SRC_IP_ONLY,
   STAT_NAMES,
+  ServiceKey,
+  ServiceValue,
   TABLE_NO_BACKEND,
+  VipKey,
+  VipValue,
   decodeBackendValue,
-  decodeFlowKey,
-  decodeServiceKey,
-  decodeServiceValue,
-  decodeVipValue,
-  emptyBackendValue,
-  encodeBackendValue,
-  encodeFlowKey,
-  encodeMeta,
-  encodeServiceValue,
-  encodeVipKey,
-  encodeVipValue,
+  familyOf,
   slotKeys,
   decodeU32,
   sumCounter,
   u32Key,
-  zeroCounters,
   type Counter,
-  type FlowKey,
+  type FlowKeyValue,
   type GlobalCounters,
   type MapName,
   type RecorderMapName,
@@ -59,7 +55,7 @@ import type {
   Placement,
   XdpVerdict,
 } from './types.js';
-import { flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
+import { decodeFlowKey, flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
 
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
@@ -104,7 +100,7 @@ export class LbDatapath {
       checkMapSizes(maps);
       maps[MAP.meta].update(
         u32Key(0),
-        encodeMeta({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags }),
+        LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags }),
       );
       return new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
     } catch (e) {
@@ -273,7 +269,7 @@ export class LbDatapath {
     if (!old || !old.vipKey.equals(rec.vipKey)) this.#vipRef(rec.vipKey, +1);
     this.#maps[MAP.services].update(
       rec.key,
-      encodeServiceValue({ serviceId: rec.spec.id, flags: rec.spec.sourceHash ? SERVICE_F_HASH_SRC_IP_ONLY : 0 }),
+      ServiceValue.encode({ serviceId: rec.spec.id, flags: rec.spec.sourceHash ? SERVICE_F_HASH_SRC_IP_ONLY : 0 }),
     );
     if (old && !old.key.equals(rec.key)) this.#maps[MAP.services].delete(old.key);
     if (old && !old.vipKey.equals(rec.vipKey)) this.#vipRef(old.vipKey, -1);
@@ -291,7 +287,7 @@ export class LbDatapath {
     this.#vipRef(rec.vipKey, -1);
     this.#maps[MAP.maglevOuter].delete(u32Key(id));
     const set = this.#backendSets.get(id) ?? new Map();
-    this.#writeBackends([...set.keys()].map((b) => [b, emptyBackendValue()]));
+    this.#writeBackends([...set.keys()].map((b) => [b, Buffer.alloc(BackendValue.size)]));
     for (const b of set.keys()) this.#backendOwner.delete(b);
     this.#backendSets.delete(id);
     this.#services.delete(id);
@@ -331,7 +327,7 @@ export class LbDatapath {
         const addr = parseAddress(b.address, 'address');
         return [
           b.id,
-          encodeBackendValue({
+          BackendValue.encode({
             family: addr.family,
             addr: addr.bytes,
             flags: b.state === 'active' ? BACKEND_F_ACTIVE : BACKEND_F_DRAINING,
@@ -345,7 +341,7 @@ export class LbDatapath {
     else this.#maps[MAP.maglevOuter].delete(u32Key(serviceId));
     const kept = new Set(list.map((b) => b.id));
     const removed = [...previous.keys()].filter((id) => !kept.has(id));
-    this.#writeBackends(removed.map((id) => [id, emptyBackendValue()]));
+    this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
 
     for (const id of removed) this.#backendOwner.delete(id);
     for (const b of list) this.#backendOwner.set(b.id, serviceId);
@@ -414,7 +410,7 @@ export class LbDatapath {
       flow.sport = 0;
       flow.dport = svc.spec.port;
     }
-    const v = this.#maps[MAP.flows].lookup(encodeFlowKey(flow));
+    const v = this.#maps[MAP.flows].lookup(FlowKey.encode(flow));
     return v && flowEntry(flow, v);
   }
 
@@ -504,14 +500,14 @@ export class LbDatapath {
   #vipRef(vipKey: Buffer, delta: 1 | -1): void {
     const vips = this.#maps[MAP.vips];
     const cur = vips.lookup(vipKey);
-    const n = (cur ? decodeVipValue(cur) : 0) + delta;
-    if (n > 0) vips.update(vipKey, encodeVipValue(n));
+    const n = (cur ? VipValue.decode(cur).services : 0) + delta;
+    if (n > 0) vips.update(vipKey, VipValue.encode({ services: n }));
     else vips.delete(vipKey);
   }
 
   #resetCounter(map: typeof MAP.serviceStats | typeof MAP.backendStats, id: number): void {
     const m = this.#maps[map];
-    m.update(u32Key(id), zeroCounters(BpfMap.possibleCpus));
+    m.update(u32Key(id), Buffer.alloc(LbCounter.size)); // one value, written to every CPU
   }
 
   #perIdCounters(map: typeof MAP.serviceStats | typeof MAP.backendStats): Map<number, Counter> {
@@ -524,7 +520,7 @@ export class LbDatapath {
     return out;
   }
 
-  #serviceFor(flow: FlowKey): ServiceRecord | undefined {
+  #serviceFor(flow: FlowKeyValue): ServiceRecord | undefined {
     const candidates = [...this.#services.values()].filter(
       (r) => r.family === flow.family && r.vip.equals(flow.dst) && IPPROTO[r.spec.protocol] === flow.proto,
     );
@@ -534,21 +530,22 @@ export class LbDatapath {
   #rebuildRegistry(): void {
     const { keys, values } = this.#maps[MAP.services].lookupBatch();
     keys.forEach((k, i) => {
-      const key = decodeServiceKey(k);
-      const val = decodeServiceValue(values[i]!);
+      const key = ServiceKey.decode(k);
+      const family = familyOf(key.family, 'service key');
+      const val = ServiceValue.decode(values[i]!);
       const protocol = key.proto === IPPROTO.tcp ? 'tcp' : 'udp';
       this.#services.set(val.serviceId, {
         spec: {
           id: val.serviceId,
-          vip: formatAddress(key.family, key.addr),
+          vip: formatAddress(family, key.addr),
           port: key.port,
           protocol,
           sourceHash: (val.flags & SERVICE_F_HASH_SRC_IP_ONLY) !== 0,
         },
-        family: key.family,
+        family,
         vip: key.addr,
         key: Buffer.from(k),
-        vipKey: encodeVipKey(key.family, key.addr),
+        vipKey: VipKey.encode({ addr: key.addr, family }),
       });
       this.#backendSets.set(val.serviceId, new Map());
     });
@@ -556,12 +553,13 @@ export class LbDatapath {
     all.keys.forEach((k, i) => {
       const b = decodeBackendValue(all.values[i]!);
       if (!b) return;
+      const family = familyOf(b.family, 'backend');
       const id = decodeU32(k);
       const set = this.#backendSets.get(b.serviceId);
       if (!set) return; // orphan of a deleted service; the datapath ignores it too
       set.set(id, {
         id,
-        address: formatAddress(b.family, b.addr),
+        address: formatAddress(family, b.addr),
         weight: b.weight,
         state: b.flags & BACKEND_F_ACTIVE ? 'active' : 'draining',
       });

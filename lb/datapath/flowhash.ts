@@ -3,11 +3,11 @@
 // bytes for client-persistence services. Lets the control plane and tests say exactly which Maglev
 // slot — hence which backend — a new flow gets on every node sharing the seed.
 import { murmur3_32 } from '../maglev/index.js';
-import { encodeFlowKey, type FlowKey } from './layout.js';
+import { FlowKey, type FlowKeyValue } from './layout.js';
 
-export function flowHash(flow: FlowKey, seed: number, clientPersistence: boolean): number {
+export function flowHash(flow: FlowKeyValue, seed: number, clientPersistence: boolean): number {
   if (clientPersistence) return murmur3_32(flow.src.subarray(0, 16), seed >>> 0);
-  return murmur3_32(encodeFlowKey(flow), seed >>> 0);
+  return murmur3_32(FlowKey.encode(flow), seed >>> 0);
 }
 
 /** Slot of the Maglev table a flow hash selects. */

@@ -25,6 +25,19 @@ export {
   MAX_RECORDER_RING_BYTES,
   resolveRecorderOption,
 } from './options.js';
-export { type Counter, type GlobalCounters, type StatGroup, STAT_NAMES, LAYOUT_VERSION } from './layout.js';
+export {
+  type Counter,
+  type GlobalCounters,
+  type StatGroup,
+  STAT_NAMES,
+  LAYOUT_VERSION,
+  LB_STRUCTS,
+  MAPS,
+  mapSizes,
+  type MapName,
+  type RecorderMapName,
+  REC_MAP_NAMES,
+} from './layout.js';
+export * from './recorder-layout.js';
 export { flowHash, maglevSlot } from './flowhash.js';
 export { recorderSupport, probeRecorderSupport, RECORDER_HELPERS, type RecorderSupport } from './recorder-probe.js';

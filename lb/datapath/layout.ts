@@ -1,12 +1,96 @@
-// The byte layout of every map key and value of the XDP load balancer, mirrored from
-// bpf/lb/maps.h and bpf/lb/counters.h. This is the only file that knows offsets: everything
-// else in xlb reads and writes the maps through these encoders. A test compares the sizes below
-// with the key/value sizes of the loaded object, so a struct change on one side fails loudly.
-import { formatAddress, type Family } from './addr.js';
+// The byte layout of the XDP load balancer's maps (bpf/lb/maps.h, bpf/lb/counters.h, and the
+// recorder's in recorder-layout.ts), declared once with libbpf-ts's struct codec: every map's name,
+// key and value, the load-time constants and the counter names. Everything else in xlb reads and
+// writes the maps through these declarations; a test compares each declared struct, member by
+// member, with the object's BTF, and the loader compares key/value sizes with the loaded maps.
+import { bytes, pad, struct, u16, u32, u64, u8, be16, type Struct, type ValueOf } from '../../bpf/libbpf-ts/index.js';
+import type { Family } from './addr.js';
+import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
 export const LAYOUT_VERSION = 2; // 2: the recorder's maps joined the pinned set
 
+export const PROGRAM_NAME = 'xlb_lb';
+
+// ---- structs -------------------------------------------------------------------------------
+
+/** 16-byte address fields are `__be32 x[4]` in C: 4-byte aligned. */
+const addr16 = () => bytes(16, 4);
+
+/** services key: (VIP, port, protocol); port 0 = every port of the VIP. */
+export const ServiceKey = struct('service_key', { addr: addr16(), port: be16, proto: u8, family: u8 });
+export const ServiceValue = struct('service_value', { serviceId: u32, flags: u32 });
+export const VipKey = struct('vip_key', { addr: addr16(), family: u8, pad: pad(3) });
+export const VipValue = struct('vip_value', { services: u32 });
+/** backends[id]; family 0 means "gone" to the datapath. */
+export const BackendValue = struct('backend_value', { addr: addr16(), family: u8, flags: u8, weight: u16, serviceId: u32 });
+export const FlowKey = struct('flow_key', { src: addr16(), dst: addr16(), sport: be16, dport: be16, proto: u8, family: u8, pad: pad(2) });
+/** lastSeenNs: CLOCK_MONOTONIC nanoseconds of the last packet. */
+export const FlowValue = struct('flow_value', { backendId: u32, serviceId: u32, lastSeenNs: u64 });
+/** lb_config[0]: the runtime settings. Host masks are big-endian masks the datapath ANDs with the flow hash. */
+export const LbConfig = struct('lb_config', {
+  ifMac: bytes(6),
+  gwMac: bytes(6),
+  srcV4: bytes(4, 4),
+  srcV4Hostmask: bytes(4, 4),
+  srcV6: addr16(),
+  srcV6Hostmask: bytes(4, 4),
+  flags: u32,
+});
+/** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. */
+export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32 });
+/** Every per-CPU counter slot (stats, service_stats, backend_stats). */
+export const LbCounter = struct('lb_counter', { packets: u64, bytes: u64 });
+
+/** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
+export const LB_STRUCTS: readonly Struct<unknown>[] = [
+  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowValue, LbConfig, LbMeta, LbCounter,
+  RecRule, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
+];
+
+export type ServiceKeyValue = ValueOf<typeof ServiceKey>;
+export type FlowKeyValue = ValueOf<typeof FlowKey>;
+export type BackendEntry = ValueOf<typeof BackendValue>;
+export type ConfigValue = ValueOf<typeof LbConfig>;
+export type MetaValue = ValueOf<typeof LbMeta>;
+
+// ---- maps ----------------------------------------------------------------------------------
+
+/** A key or value that is a plain integer (array indexes, ids). */
+type Scalar = { readonly size: number };
+const U32: Scalar = { size: 4 };
+const NONE: Scalar = { size: 0 };
+
+interface MapShape {
+  readonly key: Struct<unknown> | Scalar;
+  readonly value: Struct<unknown> | Scalar;
+}
+
+/** Every map of the object: name → key and value layout. */
+export const MAPS = {
+  services: { key: ServiceKey, value: ServiceValue },
+  vips: { key: VipKey, value: VipValue },
+  backends: { key: U32, value: BackendValue },
+  maglev_outer: { key: U32, value: U32 }, // value: the inner table's map id
+  flows: { key: FlowKey, value: FlowValue },
+  lb_config: { key: U32, value: LbConfig },
+  lb_meta: { key: U32, value: LbMeta },
+  stats: { key: U32, value: LbCounter },
+  service_stats: { key: U32, value: LbCounter },
+  backend_stats: { key: U32, value: LbCounter },
+  // The packet recorder's maps (recorder-layout.ts): pinned, adopted and size-checked with the rest.
+  rec_ctl: { key: U32, value: RecCtl },
+  rec_rules: { key: U32, value: RecRule },
+  rec_recordings: { key: U32, value: RecRecording },
+  rec_stats: { key: U32, value: RecCounter },
+  rec_scratch: { key: U32, value: RecScratch },
+  rec_ring: { key: NONE, value: NONE }, // BPF ring buffer: no keys or values
+} as const satisfies Record<string, MapShape>;
+
+export type MapName = keyof typeof MAPS;
+export const MAP_NAMES = Object.keys(MAPS) as MapName[];
+
+/** The names code refers to, e.g. MAP.maglevOuter. */
 export const MAP = {
   services: 'services',
   vips: 'vips',
@@ -18,48 +102,24 @@ export const MAP = {
   stats: 'stats',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
-  // The packet recorder's maps (bpf/lb/recorder.h). Their value layouts live in
-  // recorder/layout.ts, the recorder's only door to them; here they are pinned, adopted and
-  // size-checked with the rest.
   recCtl: 'rec_ctl',
   recRules: 'rec_rules',
   recRecordings: 'rec_recordings',
   recStats: 'rec_stats',
   recScratch: 'rec_scratch',
   recRing: 'rec_ring',
-} as const;
-export type MapName = (typeof MAP)[keyof typeof MAP];
+} as const satisfies Record<string, MapName>;
+
 /** The recorder's maps, handed to it by LbDatapath.recorderMaps(). */
 export const REC_MAP_NAMES = [MAP.recCtl, MAP.recRules, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRing] as const;
 export type RecorderMapName = (typeof REC_MAP_NAMES)[number];
 
-export const PROGRAM_NAME = 'xlb_lb';
+/** Key and value sizes in bytes of a map, from its declaration. */
+export function mapSizes(name: MapName): { key: number; value: number } {
+  return { key: MAPS[name].key.size, value: MAPS[name].value.size };
+}
 
-/** Key and value sizes in bytes, per map. */
-export const SIZES: Record<MapName, { key: number; value: number }> = {
-  services: { key: 20, value: 8 },
-  vips: { key: 20, value: 4 },
-  backends: { key: 4, value: 24 },
-  maglev_outer: { key: 4, value: 4 },
-  flows: { key: 40, value: 16 },
-  lb_config: { key: 4, value: 44 },
-  lb_meta: { key: 4, value: 20 },
-  stats: { key: 4, value: 16 },
-  service_stats: { key: 4, value: 16 },
-  backend_stats: { key: 4, value: 16 },
-  rec_ctl: { key: 4, value: 4 },
-  rec_rules: { key: 4, value: 72 },
-  rec_recordings: { key: 4, value: 12 },
-  rec_stats: { key: 4, value: 16 },
-  rec_scratch: { key: 4, value: 4128 },
-  rec_ring: { key: 0, value: 0 }, // BPF ring buffer: no keys or values
-};
-
-/** Slots in the global stats map (maps.h); STAT_NAMES uses the first STAT_NAMES.length. */
-export const STATS_SLOTS = 64;
-
-export const IPPROTO = { tcp: 6, udp: 17 } as const;
-export type Protocol = keyof typeof IPPROTO;
+// ---- flags and constants -------------------------------------------------------------------
 
 export const SERVICE_F_HASH_SRC_IP_ONLY = 1 << 0;
 export const BACKEND_F_ACTIVE = 1 << 0;
@@ -82,6 +142,11 @@ export const CONST = {
   mtu: 'cfg_mtu',
   flags: 'cfg_flags',
 } as const;
+
+// ---- counters ------------------------------------------------------------------------------
+
+/** Slots in the global stats map (maps.h); STAT_NAMES uses the first STAT_NAMES.length. */
+export const STATS_SLOTS = 64;
 
 /**
  * enum lb_stat (counters.h), in index order: [group, name]. Verdicts and one reason (pass / tx /
@@ -130,11 +195,10 @@ export interface Counter {
 /** Global counters grouped as in counters.h, e.g. counters.drop.fragment.packets. */
 export type GlobalCounters = { [G in StatGroup]: Record<NamesOf<G>, Counter> };
 
-/** Index of a global counter, e.g. statIndex('drop', 'fragment'). */
-export function statIndex<G extends StatGroup>(group: G, name: NamesOf<G>): number {
-  const i = STAT_NAMES.findIndex(([g, n]) => g === group && n === name);
-  if (i < 0) throw new RangeError(`unknown counter ${group}.${String(name)}`);
-  return i;
+/** One per-CPU counter slot summed over CPUs, as numbers. */
+export function sumCounter(perCpu: readonly Buffer[]): Counter {
+  const c = LbCounter.sum(perCpu);
+  return { packets: Number(c.packets), bytes: Number(c.bytes) };
 }
 
 // ---- small helpers -------------------------------------------------------------------------
@@ -160,254 +224,16 @@ export function slotKeys(size: number): Uint32Array {
   return keys;
 }
 
-function familyOf(byte: number, what: string): Family {
+/** The family byte of a key or entry; a value other than 4 or 6 is a corrupt map. */
+export function familyOf(byte: number, what: string): Family {
   if (byte === 4 || byte === 6) return byte;
   throw new RangeError(`${what}: family byte ${byte} is neither 4 nor 6`);
 }
 
-// ---- services ------------------------------------------------------------------------------
-
-export interface ServiceKey {
-  family: Family;
-  addr: Buffer; // 16 bytes
-  port: number; // 0 = all ports
-  proto: number; // IPPROTO
-}
-
-export function encodeServiceKey(k: ServiceKey): Buffer {
-  const b = Buffer.alloc(SIZES.services.key);
-  k.addr.copy(b, 0, 0, 16);
-  b.writeUInt16BE(k.port, 16);
-  b.writeUInt8(k.proto, 18);
-  b.writeUInt8(k.family, 19);
-  return b;
-}
-
-export function decodeServiceKey(b: Buffer): ServiceKey {
-  return {
-    addr: Buffer.from(b.subarray(0, 16)),
-    port: b.readUInt16BE(16),
-    proto: b.readUInt8(18),
-    family: familyOf(b.readUInt8(19), 'service key'),
-  };
-}
-
-export interface ServiceValue {
-  serviceId: number;
-  flags: number;
-}
-
-export function encodeServiceValue(v: ServiceValue): Buffer {
-  const b = Buffer.alloc(SIZES.services.value);
-  b.writeUInt32LE(v.serviceId, 0);
-  b.writeUInt32LE(v.flags, 4);
-  return b;
-}
-
-export function decodeServiceValue(b: Buffer): ServiceValue {
-  return { serviceId: b.readUInt32LE(0), flags: b.readUInt32LE(4) };
-}
-
-export function encodeVipKey(family: Family, addr: Buffer): Buffer {
-  const b = Buffer.alloc(SIZES.vips.key);
-  addr.copy(b, 0, 0, 16);
-  b.writeUInt8(family, 16);
-  return b;
-}
-
-export function encodeVipValue(services: number): Buffer {
-  return u32Key(services);
-}
-
-export function decodeVipValue(b: Buffer): number {
-  return b.readUInt32LE(0);
-}
-
-// ---- backends ------------------------------------------------------------------------------
-
-export interface BackendValue {
-  family: Family;
-  addr: Buffer;
-  flags: number;
-  weight: number;
-  serviceId: number;
-}
-
-export function encodeBackendValue(v: BackendValue): Buffer {
-  const b = Buffer.alloc(SIZES.backends.value);
-  v.addr.copy(b, 0, 0, 16);
-  b.writeUInt8(v.family, 16);
-  b.writeUInt8(v.flags, 17);
-  b.writeUInt16LE(v.weight, 18);
-  b.writeUInt32LE(v.serviceId, 20);
-  return b;
-}
-
-/** An all-zero entry: family 0 means "gone" to the datapath. */
-export function emptyBackendValue(): Buffer {
-  return Buffer.alloc(SIZES.backends.value);
-}
-
-/** undefined for an empty (gone) slot. */
-export function decodeBackendValue(b: Buffer): BackendValue | undefined {
-  if (b.readUInt8(16) === 0) return undefined;
-  return {
-    addr: Buffer.from(b.subarray(0, 16)),
-    family: familyOf(b.readUInt8(16), 'backend'),
-    flags: b.readUInt8(17),
-    weight: b.readUInt16LE(18),
-    serviceId: b.readUInt32LE(20),
-  };
-}
-
-// ---- flows ---------------------------------------------------------------------------------
-
-export interface FlowKey {
-  family: Family;
-  src: Buffer; // 16 bytes
-  dst: Buffer;
-  sport: number;
-  dport: number;
-  proto: number;
-}
-
-export function encodeFlowKey(k: FlowKey): Buffer {
-  const b = Buffer.alloc(SIZES.flows.key);
-  k.src.copy(b, 0, 0, 16);
-  k.dst.copy(b, 16, 0, 16);
-  b.writeUInt16BE(k.sport, 32);
-  b.writeUInt16BE(k.dport, 34);
-  b.writeUInt8(k.proto, 36);
-  b.writeUInt8(k.family, 37);
-  return b;
-}
-
-export function decodeFlowKey(b: Buffer): FlowKey {
-  return {
-    src: Buffer.from(b.subarray(0, 16)),
-    dst: Buffer.from(b.subarray(16, 32)),
-    sport: b.readUInt16BE(32),
-    dport: b.readUInt16BE(34),
-    proto: b.readUInt8(36),
-    family: familyOf(b.readUInt8(37), 'flow key'),
-  };
-}
-
-export interface FlowValue {
-  backendId: number;
-  serviceId: number;
-  /** CLOCK_MONOTONIC nanoseconds of the last packet. */
-  lastSeenNs: bigint;
-}
-
-export function decodeFlowValue(b: Buffer): FlowValue {
-  return { backendId: b.readUInt32LE(0), serviceId: b.readUInt32LE(4), lastSeenNs: b.readBigUInt64LE(8) };
-}
-
-export function encodeFlowValue(v: FlowValue): Buffer {
-  const b = Buffer.alloc(SIZES.flows.value);
-  b.writeUInt32LE(v.backendId, 0);
-  b.writeUInt32LE(v.serviceId, 4);
-  b.writeBigUInt64LE(v.lastSeenNs, 8);
-  return b;
-}
-
-// ---- lb_config / lb_meta -------------------------------------------------------------------
-
-export interface ConfigValue {
-  ifMac: Buffer; // 6
-  gwMac: Buffer; // 6
-  srcV4: Buffer; // 4, network order
-  /** Low bits of the source the flow hash fills (0 = fixed source), 0 … 32. */
-  srcV4HostBits: number;
-  srcV6: Buffer; // 16
-  /** As srcV4HostBits, within the last 32 bits of srcV6. */
-  srcV6HostBits: number;
-  flags: number;
-}
-
-/** The datapath stores host bits as a big-endian mask it ANDs with the flow hash. */
-function hostMask(bits: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(bits >= 32 ? 0xffffffff : (2 ** bits - 1) >>> 0);
-  return b;
-}
-
-function hostBits(mask: Buffer): number {
-  const m = mask.readUInt32BE(0);
-  return m === 0 ? 0 : 32 - Math.clz32(m);
-}
-
-export function encodeConfig(c: ConfigValue): Buffer {
-  const b = Buffer.alloc(SIZES.lb_config.value);
-  c.ifMac.copy(b, 0, 0, 6);
-  c.gwMac.copy(b, 6, 0, 6);
-  c.srcV4.copy(b, 12, 0, 4);
-  hostMask(c.srcV4HostBits).copy(b, 16);
-  c.srcV6.copy(b, 20, 0, 16);
-  hostMask(c.srcV6HostBits).copy(b, 36);
-  b.writeUInt32LE(c.flags, 40);
-  return b;
-}
-
-export function decodeConfig(b: Buffer): ConfigValue {
-  return {
-    ifMac: Buffer.from(b.subarray(0, 6)),
-    gwMac: Buffer.from(b.subarray(6, 12)),
-    srcV4: Buffer.from(b.subarray(12, 16)),
-    srcV4HostBits: hostBits(b.subarray(16, 20)),
-    srcV6: Buffer.from(b.subarray(20, 36)),
-    srcV6HostBits: hostBits(b.subarray(36, 40)),
-    flags: b.readUInt32LE(40),
-  };
-}
-
-export interface MetaValue {
-  layoutVersion: number;
-  hashSeed: number;
-  maglevSize: number;
-  mtu: number;
-  flags: number;
-}
-
-export function encodeMeta(m: MetaValue): Buffer {
-  const b = Buffer.alloc(SIZES.lb_meta.value);
-  b.writeUInt32LE(m.layoutVersion, 0);
-  b.writeUInt32LE(m.hashSeed >>> 0, 4);
-  b.writeUInt32LE(m.maglevSize, 8);
-  b.writeUInt32LE(m.mtu, 12);
-  b.writeUInt32LE(m.flags, 16);
-  return b;
-}
-
-export function decodeMeta(b: Buffer): MetaValue {
-  return {
-    layoutVersion: b.readUInt32LE(0),
-    hashSeed: b.readUInt32LE(4),
-    maglevSize: b.readUInt32LE(8),
-    mtu: b.readUInt32LE(12),
-    flags: b.readUInt32LE(16),
-  };
-}
-
-// ---- counters ------------------------------------------------------------------------------
-
-/** Sum of one per-CPU counter slot across CPUs. */
-export function sumCounter(perCpu: readonly Buffer[]): Counter {
-  let packets = 0n;
-  let bytes = 0n;
-  for (const v of perCpu) {
-    packets += v.readBigUInt64LE(0);
-    bytes += v.readBigUInt64LE(8);
-  }
-  return { packets: Number(packets), bytes: Number(bytes) };
-}
-
-export function zeroCounters(cpus: number): Buffer[] {
-  return Array.from({ length: cpus }, () => Buffer.alloc(SIZES.stats.value));
-}
-
-/** Human-readable address of a 16-byte field. */
-export function addrText(family: Family, addr: Buffer): string {
-  return formatAddress(family, addr);
+/** undefined for an empty (gone) backends slot. */
+export function decodeBackendValue(b: Buffer): BackendEntry | undefined {
+  const v = BackendValue.decode(b);
+  if (v.family === 0) return undefined;
+  familyOf(v.family, 'backend');
+  return v;
 }

@@ -3,10 +3,10 @@
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, type BpfObject } from '../../bpf/libbpf-ts/index.js';
-import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, MAP, SIZES, decodeMeta, u32Key, type MapName } from './layout.js';
+import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, LbMeta, MAP, MAP_NAMES, mapSizes, u32Key, type MapName } from './layout.js';
 import type { ResolvedLoadOptions } from './options.js';
 
-export const MAP_NAMES = Object.values(MAP) as MapName[];
+export { MAP_NAMES };
 /** The program's pin, next to the maps' pins (named after the maps). */
 export const PROG_PIN = 'prog';
 
@@ -26,7 +26,7 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
   try {
     for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
     checkMapSizes(maps);
-    const meta = decodeMeta(maps[MAP.meta].lookup(u32Key(0))!);
+    const meta = LbMeta.decode(maps[MAP.meta].lookup(u32Key(0))!);
     if (meta.layoutVersion !== LAYOUT_VERSION) {
       throw new Error(`${dir}: pinned maps have layout version ${meta.layoutVersion}, this xlb uses ${LAYOUT_VERSION}`);
     }
@@ -59,11 +59,11 @@ export function unlinkIfPresent(path: string): void {
 export function checkMapSizes(maps: Record<MapName, BpfMap>): void {
   for (const n of MAP_NAMES) {
     const m = maps[n];
-    const want = SIZES[n];
+    const want = mapSizes(n);
     if (m.keySize !== want.key || m.valueSize !== want.value) {
       throw new Error(
         `map ${n}: key/value ${m.keySize}/${m.valueSize} bytes, layout.ts expects ${want.key}/${want.value} ` +
-          '(bpf/lb/maps.h and lb/datapath/layout.ts disagree)',
+          '(bpf/lb and lb/datapath/layout.ts disagree)',
       );
     }
   }

@@ -2,7 +2,19 @@
 // and the map value. Validation happens here so a bad setting never reaches the map.
 import { invalid } from '../model/index.js';
 import { formatAddress, formatMac, parseAddress, parseCidr, parseMac, type Family } from './addr.js';
-import { CONFIG_F_MACS, CONFIG_F_SRC_V4, CONFIG_F_SRC_V6, decodeConfig, encodeConfig } from './layout.js';
+import { CONFIG_F_MACS, CONFIG_F_SRC_V4, CONFIG_F_SRC_V6, LbConfig } from './layout.js';
+
+/** The datapath stores host bits as a big-endian mask it ANDs with the flow hash. */
+function hostMask(bits: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(bits >= 32 ? 0xffffffff : (2 ** bits - 1) >>> 0);
+  return b;
+}
+
+function hostBits(mask: Buffer): number {
+  const m = mask.readUInt32BE(0);
+  return m === 0 ? 0 : 32 - Math.clz32(m);
+}
 import type { DatapathConfig } from './types.js';
 
 const KNOWN = new Set(['ifMac', 'gatewayMac', 'sourceV4', 'sourceV6', 'sourceCidrV4', 'sourceCidrV6']);
@@ -15,20 +27,21 @@ export function encodeSettings(c: DatapathConfig): Buffer {
   const gwMac = parseMac(c.gatewayMac, 'gatewayMac');
   const v4 = sourceSetting(c.sourceV4, c.sourceCidrV4, 4);
   const v6 = sourceSetting(c.sourceV6, c.sourceCidrV6, 6);
-  return encodeConfig({
+  return LbConfig.encode({
     ifMac,
     gwMac,
     srcV4: v4 ? v4.base.subarray(0, 4) : Buffer.alloc(4),
-    srcV4HostBits: v4?.hostBits ?? 0,
+    srcV4Hostmask: hostMask(v4?.hostBits ?? 0),
     srcV6: v6 ? v6.base : Buffer.alloc(16),
-    srcV6HostBits: v6?.hostBits ?? 0,
+    srcV6Hostmask: hostMask(v6?.hostBits ?? 0),
     flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 : 0),
   });
 }
 
 /** lb_config value → DatapathConfig, or undefined while it was never set. */
 export function decodeSettings(value: Buffer): DatapathConfig | undefined {
-  const c = decodeConfig(value);
+  const raw = LbConfig.decode(value);
+  const c = { ...raw, srcV4HostBits: hostBits(raw.srcV4Hostmask), srcV6HostBits: hostBits(raw.srcV6Hostmask) };
   if (!(c.flags & CONFIG_F_MACS)) return undefined;
   const out: DatapathConfig = { ifMac: formatMac(c.ifMac), gatewayMac: formatMac(c.gwMac) };
   if (c.flags & CONFIG_F_SRC_V4) {

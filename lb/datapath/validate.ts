@@ -1,8 +1,8 @@
 // Input checks for services, backends and flow tuples. Everything is checked before any map is
 // written, and errors are lb/model ValidationErrors naming the offending field.
-import { ValidationError, invalid, type BackendState } from '../model/index.js';
+import { IPPROTO, ValidationError, invalid, type BackendState } from '../model/index.js';
 import { formatAddress, parseAddress, type Family } from './addr.js';
-import { IPPROTO, decodeFlowValue, encodeServiceKey, encodeVipKey, type FlowKey } from './layout.js';
+import { FlowKey, FlowValue, ServiceKey, VipKey, familyOf, type FlowKeyValue } from './layout.js';
 import type { DatapathBackend, DatapathService, FlowEntry, FlowTuple } from './types.js';
 
 /** A validated service with its map keys. */
@@ -38,7 +38,7 @@ export function validateService(svc: DatapathService, maxServices: number, exist
   if (svc.sourceHash !== undefined && typeof svc.sourceHash !== 'boolean') {
     throw invalid('service.sourceHash', 'must be a boolean');
   }
-  const key = encodeServiceKey({ family: vip.family, addr: vip.bytes, port, proto: IPPROTO[svc.protocol] });
+  const key = ServiceKey.encode({ family: vip.family, addr: vip.bytes, port, proto: IPPROTO[svc.protocol] });
   for (const other of existing) {
     if (other.spec.id !== id && other.key.equals(key)) {
       throw new ValidationError('ALREADY_EXISTS', 'service', `${vip.text} port ${port}/${svc.protocol} is already service id ${other.spec.id}`);
@@ -49,7 +49,7 @@ export function validateService(svc: DatapathService, maxServices: number, exist
     family: vip.family,
     vip: vip.bytes,
     key,
-    vipKey: encodeVipKey(vip.family, vip.bytes),
+    vipKey: VipKey.encode({ addr: vip.bytes, family: vip.family }),
   };
 }
 
@@ -86,7 +86,13 @@ export function validateBackends(
   });
 }
 
-export function flowKeyOf(t: FlowTuple, field: string): FlowKey {
+/** A flows key as the datapath stores it; a family other than 4 or 6 is a corrupt map. */
+export function decodeFlowKey(b: Buffer): FlowKeyValue & { family: Family } {
+  const k = FlowKey.decode(b);
+  return { ...k, family: familyOf(k.family, 'flow key') };
+}
+
+export function flowKeyOf(t: FlowTuple, field: string): FlowKeyValue & { family: Family } {
   if (typeof t !== 'object' || t === null) throw invalid(field, 'expected an object');
   const src = parseAddress(t.src, `${field}.src`);
   const dst = parseAddress(t.dst, `${field}.dst`);
@@ -102,8 +108,8 @@ export function flowKeyOf(t: FlowTuple, field: string): FlowKey {
   };
 }
 
-export function flowEntry(k: FlowKey, v: Buffer): FlowEntry {
-  const val = decodeFlowValue(v);
+export function flowEntry(k: FlowKeyValue & { family: Family }, v: Buffer): FlowEntry {
+  const val = FlowValue.decode(v);
   return {
     src: formatAddress(k.family, k.src),
     dst: formatAddress(k.family, k.dst),

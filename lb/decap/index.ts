@@ -11,12 +11,12 @@ import {
 } from '../../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import {
-  ADDR_KEY_SIZE, ADDR_VALUE_SIZE, COUNTER_VALUE_SIZE, DECAP_COUNTER_NAMES, counterKey, decodeAddrKey, encodeAddrKey, encodeAddrValue,
-  sumPerCpuCounter, zeroCounters, type DecapCounters,
+  DECAP_COUNTER_NAMES, DecapAddrKey, DecapAddrVal, DecapCounter, counterKey, decodeAddrKey, encodeAddrKey, sumCounter, zeroCounters,
+  type DecapCounters,
 } from './layout.js';
 import { defaultPinDir, pinPaths, preparePinDir, removePinDirIfEmpty, unpinIfPresent } from './pins.js';
 
-export { DECAP_COUNTER_NAMES, type DecapCounterName, type DecapCounters } from './layout.js';
+export { DECAP_COUNTER_NAMES, DECAP_STRUCTS, encodeAddrKey, type DecapCounterName, type DecapCounters } from './layout.js';
 export { DECAP_PIN_ROOT, defaultPinDir } from './pins.js';
 
 /** Where on the tc ingress hook the decap filter sits; other xlb tc programs must use others. */
@@ -135,12 +135,12 @@ function syncAddresses(map: BpfMap, addresses: string[]): void {
   for (const key of [...map.keys()]) {
     if (!wanted.has(key.toString('hex'))) map.delete(key);
   }
-  const value = encodeAddrValue();
+  const value = DecapAddrVal.encode({ flags: 1 });
   for (const key of wanted.values()) map.update(key, value);
 }
 
 function readAddresses(map: BpfMap): string[] {
-  return [...map.keys()].filter((k) => k.length === ADDR_KEY_SIZE).map(decodeAddrKey).sort();
+  return [...map.keys()].filter((k) => k.length === DecapAddrKey.size).map(decodeAddrKey).sort();
 }
 
 function readCounters(map: BpfMap): DecapCounters {
@@ -148,15 +148,15 @@ function readCounters(map: BpfMap): DecapCounters {
   DECAP_COUNTER_NAMES.forEach((name, i) => {
     if (i >= map.maxEntries) return;
     const perCpu = map.lookupPerCpu(counterKey(i));
-    if (perCpu) counters[name] = sumPerCpuCounter(perCpu);
+    if (perCpu) counters[name] = sumCounter(perCpu);
   });
   return counters;
 }
 
 /** Shapes of the program's maps (bpf/decap/maps.h); a pinned map is adopted only if it matches. */
 const MAP_SHAPES = {
-  decap_addrs: { type: 'hash', keySize: ADDR_KEY_SIZE, valueSize: ADDR_VALUE_SIZE, maxEntries: MAX_ADDRESSES },
-  decap_stats: { type: 'percpu_array', keySize: 4, valueSize: COUNTER_VALUE_SIZE, maxEntries: DECAP_COUNTER_NAMES.length },
+  decap_addrs: { type: 'hash', keySize: DecapAddrKey.size, valueSize: DecapAddrVal.size, maxEntries: MAX_ADDRESSES },
+  decap_stats: { type: 'percpu_array', keySize: 4, valueSize: DecapCounter.size, maxEntries: DECAP_COUNTER_NAMES.length },
 } as const;
 
 /** Adopts a pinned map into the object about to load when its shape still matches. */

@@ -1,9 +1,21 @@
-// Byte layouts of the decap program's maps (bpf/decap/structs.h). The only TS code that knows
-// them; change both files together.
+// Byte layouts of the decap program's maps (bpf/decap/structs.h), declared once with libbpf-ts's
+// struct codec. The only TS code that knows them; a test compares each struct with the BTF of
+// xlb_decap.o.
 import { isIPv4, isIPv6 } from 'node:net';
+import { bytes, struct, u32, u64, type Struct } from '../../bpf/libbpf-ts/index.js';
 import { formatIp, parseIp } from '../model/index.js';
 
 const V4_MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
+
+/** decap_addrs key: one local address (IPv4 stored IPv4-mapped). */
+export const DecapAddrKey = struct('decap_addr_key', { addr: bytes(16) });
+/** decap_addrs value: reserved for per-address options; userspace writes flags 1. */
+export const DecapAddrVal = struct('decap_addr_val', { flags: u32 });
+/** decap_stats value, per CPU. bytes = outer packet length as received. */
+export const DecapCounter = struct('decap_counter', { packets: u64, bytes: u64 });
+
+/** Every struct declared here: the BTF layout test checks each one. */
+export const DECAP_STRUCTS: readonly Struct<unknown>[] = [DecapAddrKey, DecapAddrVal, DecapCounter];
 
 /** decap_stats indexes, in enum decap_stat order. */
 export const DECAP_COUNTER_NAMES = [
@@ -18,26 +30,17 @@ export const DECAP_COUNTER_NAMES = [
 export type DecapCounterName = (typeof DECAP_COUNTER_NAMES)[number];
 export type DecapCounters = Record<DecapCounterName, { packets: number; bytes: number }>;
 
-export const ADDR_KEY_SIZE = 16;
-export const ADDR_VALUE_SIZE = 4;
-export const COUNTER_VALUE_SIZE = 16;
-
 /** decap_addrs key: IPv6 as is, IPv4 as ::ffff:a.b.c.d. Throws naming the bad address. */
 export function encodeAddrKey(address: string): Buffer {
   const zoneless = address.split('%')[0]!;
   if (!isIPv4(zoneless) && !isIPv6(zoneless)) throw new Error(`decap: "${address}" is not an IPv4 or IPv6 address`);
-  const { family, bytes } = parseIp(zoneless, 'address');
-  return family === 6 ? Buffer.from(bytes) : Buffer.concat([V4_MAPPED_PREFIX, bytes]);
+  const { family, bytes: raw } = parseIp(zoneless, 'address');
+  return DecapAddrKey.encode({ addr: family === 6 ? Buffer.from(raw) : Buffer.concat([V4_MAPPED_PREFIX, raw]) });
 }
 
 export function decodeAddrKey(key: Buffer): string {
-  return formatIp(key.subarray(0, V4_MAPPED_PREFIX.length).equals(V4_MAPPED_PREFIX) ? key.subarray(12) : key);
-}
-
-export function encodeAddrValue(): Buffer {
-  const v = Buffer.alloc(ADDR_VALUE_SIZE);
-  v.writeUInt32LE(1, 0);
-  return v;
+  const { addr } = DecapAddrKey.decode(key);
+  return formatIp(addr.subarray(0, V4_MAPPED_PREFIX.length).equals(V4_MAPPED_PREFIX) ? addr.subarray(12) : addr);
 }
 
 export function counterKey(index: number): Buffer {
@@ -46,15 +49,10 @@ export function counterKey(index: number): Buffer {
   return k;
 }
 
-/** Sums one decap_counter over all CPUs. */
-export function sumPerCpuCounter(perCpu: Buffer[]): { packets: number; bytes: number } {
-  let packets = 0n;
-  let bytes = 0n;
-  for (const v of perCpu) {
-    packets += v.readBigUInt64LE(0);
-    bytes += v.readBigUInt64LE(8);
-  }
-  return { packets: Number(packets), bytes: Number(bytes) };
+/** One decap_stats slot summed over CPUs, as numbers. */
+export function sumCounter(perCpu: readonly Buffer[]): { packets: number; bytes: number } {
+  const c = DecapCounter.sum(perCpu);
+  return { packets: Number(c.packets), bytes: Number(c.bytes) };
 }
 
 export function zeroCounters(): DecapCounters {

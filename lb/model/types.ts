@@ -4,8 +4,9 @@
 
 export type Protocol = 'tcp' | 'udp';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
-/** IANA protocol numbers, as the datapath's service key stores them. */
-export const PROTOCOL_NUMBER: Readonly<Record<Protocol, number>> = Object.freeze({ tcp: 6, udp: 17 });
+/** IANA protocol numbers (the datapath's keys store them; ICMP for the recorder's rules). The one
+ *  place xlb spells them. */
+export const IPPROTO = Object.freeze({ icmp: 1, tcp: 6, udp: 17 } as const);
 
 export type BackendState = 'active' | 'draining';
 export const BACKEND_STATES: readonly BackendState[] = ['active', 'draining'];

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { BpfMap } from '../../bpf/libbpf-ts/index.js';
 import { repoRoot } from '../lab/paths.js';
-import { decodeCtl, isRuleActive } from '../../recorder/layout.js';
+import { RecCtl, RecRule } from '../../lb/datapath/index.js';
 import { LAB_SCRIPTS, LabProcess } from '../lab/lab.js';
 
 export const XLB_CLI = join(repoRoot, 'api', 'cli', 'main.ts');
@@ -35,7 +35,7 @@ export function pinnedRecorderState(dir: string): { activeRules: number; ruleLim
   const ctl = BpfMap.openPinned(join(dir, 'rec_ctl'));
   try {
     const { values } = rules.lookupBatch();
-    return { activeRules: values.filter(isRuleActive).length, ruleLimit: decodeCtl(ctl.lookup(Buffer.alloc(4))!).ruleLimit };
+    return { activeRules: values.filter((v) => RecRule.decode(v).active !== 0).length, ruleLimit: RecCtl.decode(ctl.lookup(Buffer.alloc(4))!).ruleLimit };
   } finally {
     rules.close();
     ctl.close();
