@@ -12,13 +12,12 @@
 // matched / lost counters are checked afterwards.
 //
 //   node --import ./test/lab/ts-register.mjs benchmarks/recorder.ts [--runs 5] [--calls 20000]
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LbDatapath } from '../lb/datapath/index.js';
-import { repoRoot } from '../test/lab/paths.js';
+import { compileBpfVariant } from '../test/lab/bpf-variant.js';
 import { Recorder, type RecordingRequest } from '../recorder/recorder.js';
 import type { RecordingSession } from '../recorder/session.js';
 import { ETH_P_IP, PROTO_TCP, ether, ipv4, tcp } from '../test/datapath/packets.js';
@@ -76,14 +75,7 @@ function frame(payload: number): Buffer {
 /** xlb_lb.c with the recorder hooks compiled out, built like bpf/Makefile builds the real one
  *  (also the baseline of benchmarks/datapath.ts's inactive-recorder figure). */
 export function buildBaselineObject(dir: string): string {
-  const out = join(dir, 'xlb_lb_recorder_off.o');
-  const multiarch = execFileSync('gcc', ['-print-multiarch'], { encoding: 'utf8' }).trim() || 'x86_64-linux-gnu';
-  execFileSync('clang', [
-    '-O2', '-g', '-target', 'bpf', '-std=gnu11', '-Wall', '-Wextra', '-Werror', '-Wno-unused-parameter',
-    `-I/usr/include/${multiarch}`, `-I${join(repoRoot, 'bpf')}`, '-DXLB_RECORDER_OFF',
-    '-c', join(repoRoot, 'bpf', 'lb', 'xlb_lb.c'), '-o', out,
-  ]);
-  return out;
+  return compileBpfVariant('lb/xlb_lb.c', join(dir, 'xlb_lb_recorder_off.o'), ['-DXLB_RECORDER_OFF']);
 }
 
 function instance(objectPath: string | undefined): Instance {

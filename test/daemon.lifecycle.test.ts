@@ -3,11 +3,11 @@
 // load (maps and flows kept, program replaced atomically, not one request lost), a restart with
 // changed load-time settings (fresh maps, program swapped with replace-expected semantics), a
 // loud fallback to generic XDP where native is impossible, and a reload with a broken config file.
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BpfMap, withNetns, xdpQuery } from '../bpf/libbpf-ts/index.js';
-import { repoRoot } from './lab/paths.js';
+import { compileBpfVariant } from './lab/bpf-variant.js';
 import { Lab, type LabProcess } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
   lab = await Lab.create({ backends: 2, clients: 1, lbNodes: 1, ipv6: false });
   xlbd = new XlbdInstance({ lab, config: { detach_on_exit: false } });
   const sock = join(xlbd.dir, 'notify.sock');
-  receiver = lab.spawn('lb1', ['/usr/bin/python3', join(repoRoot, 'test', 'daemon', 'notify_receiver.py'), sock], { keepMounts: true });
+  receiver = lab.spawn('lb1', ['/usr/bin/python3', fileURLToPath(new URL('./daemon/notify_receiver.py', import.meta.url)), sock], { keepMounts: true });
   await receiver.waitForOutput(/^bound/);
   xlbd.env.NOTIFY_SOCKET = sock;
 }, 120_000);
@@ -68,7 +68,7 @@ describe('xlbd lifecycle', () => {
     const ctx = lab.lbContext('lb1');
     // The same source built for BPF ISA v3: different instructions, same maps.
     const v3 = join(xlbd.dir, 'xlb_lb_v3.o');
-    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', '-mcpu=v3', '-std=gnu11', '-Wno-unused-parameter', '-I/usr/include/x86_64-linux-gnu', '-Ibpf/lib', '-c', 'bpf/lb/xlb_lb.c', '-o', v3], { cwd: repoRoot });
+    compileBpfVariant('lb/xlb_lb.c', v3, ['-mcpu=v3']);
     const before = withNetns(ctx.netnsPath, () => xdpQuery(ctx.ifindex)).nativeProgId;
     const servicesMapId = BpfMap.openPinned(join(xlbd.pinDir, 'services'));
     const mapId = servicesMapId.id;
