@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BpfObject } from '../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
-import { RecorderApiClient } from '../recorder/client.js';
+import { RecorderApiClient } from '../api/client/recorder.js';
 import { loadAverage } from './lib/machine.js';
 import { Trafgen, type StreamSpec } from './lib/trafgen.js';
 import { VethPair } from './lib/veth-pair.js';

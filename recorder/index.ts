@@ -1,8 +1,6 @@
 // The public door of the packet recorder (docs/recorder.md).
 export { Recorder, MAX_DURATION_MS, type RecorderOptions, type RecordingRequest } from './recorder.js';
 export { RecordingSession, type EndReason, type Points, type RecordingSink, type RecordingStats } from './session.js';
-export { recorderHandlers, requestFromProto, DEFAULT_MAX_QUEUED_BYTES, type RecorderServiceOptions } from './grpc.js';
-export { RecorderApiClient, type RecordingCall, type RecordingCallbacks } from './client.js';
 export { parseFilter, parseFilters, ruleToSpec, FilterSyntaxError } from './filter.js';
 export {
   validateFilter,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XlbApiError } from '../api/client/index.js';
 import { LbDatapath } from '../lb/datapath/index.js';
-import { RecorderApiClient } from '../recorder/client.js';
+import { RecorderApiClient } from '../api/client/recorder.js';
 import { buildCli, runCli, type CliBuild } from './cli/run.js';
 import { Lab } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';

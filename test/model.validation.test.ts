@@ -4,13 +4,11 @@
 // message that starts with the offending field, and must leave the state exactly as it was.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto } from '../api/generated/load.js';
+import { backendInputFromProto, serviceInputFromProto, updateBackendPatchFromProto } from '../api/server/convert.js';
 import {
   DesiredState,
   GRPC_STATUS,
-  backendInputFromProto,
-  serviceInputFromProto,
   servicesFromDocument,
-  updateBackendPatchFromProto,
   ValidationError,
   type ErrorCode,
   type Limits,

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto } from '../api/generated/load.js';
-import { RecorderApiClient } from '../recorder/client.js';
-import { MAX_CHUNK_BYTES, recorderHandlers } from '../recorder/grpc.js';
+import { RecorderApiClient } from '../api/client/recorder.js';
+import { MAX_CHUNK_BYTES, recorderHandlers } from '../api/server/recorder.js';
 import type { Recorder } from '../recorder/recorder.js';
 
 const BIG = 9 * 1024 * 1024 + 123;

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, LabProcess } from './lab/lab.js';
 import { XlbdInstance } from './daemon/xlbd.js';
-import { RecorderApiClient } from '../recorder/client.js';
+import { RecorderApiClient } from '../api/client/recorder.js';
 import type { RecordStart } from '../api/generated/xlb/v1/RecordStart.js';
 import type { RecordEnd__Output } from '../api/generated/xlb/v1/RecordEnd.js';
 import { pinnedRecorderState, runXlb, spawnXlb, until, xlbArgv } from './recorder/cli.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto } from '../api/generated/load.js';
-import { recorderHandlers } from '../recorder/grpc.js';
+import { recorderHandlers } from '../api/server/recorder.js';
 import { Recorder } from '../recorder/recorder.js';
 import { Lab } from './lab/lab.js';
 import { backendsOf, configureService, startLbNode, type LbNode } from './e2e/lb-node.js';

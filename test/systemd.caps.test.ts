@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XlbClient } from '../api/client/index.js';
-import { RecorderApiClient } from '../recorder/client.js';
+import { RecorderApiClient } from '../api/client/recorder.js';
 import { repoRoot } from './lab/paths.js';
 import { buildCli, runCli, type CliBuild, type CliResult } from './cli/run.js';
 import { XlbdInstance } from './daemon/xlbd.js';

@@ -3,10 +3,14 @@
 // (lb/model) so a mistake is reported at its line and column before anything is sent; errors the
 // daemon finds later (duplicates, limits, config-owned services) are mapped back to the file too.
 import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../../lb/config/errors.js';
-import { parsePath, YamlSource } from '../../lb/config/yaml-source.js';
-import { ValidationError } from '../../lb/model/errors.js';
-import { formatServiceId, servicesFromDocument, validateService, type BackendInput } from '../../lb/model/index.js';
+import { ConfigError, parsePath, YamlSource } from '../../lb/config/index.js';
+import {
+  formatServiceId,
+  servicesFromDocument,
+  validateService,
+  ValidationError,
+  type BackendInput,
+} from '../../lb/model/index.js';
 import type { Backend } from '../generated/xlb/v1/Backend.js';
 import type { Service } from '../generated/xlb/v1/Service.js';
 import { CliFailure } from './errors.js';

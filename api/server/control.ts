@@ -1,7 +1,8 @@
-// What the gRPC server needs from the daemon. xlbd's Daemon implements it; the server knows
-// nothing about datapaths, files or signals.
-import type { StatsReport, StatusReport } from '../../lb/daemon/reports.js';
-import type { DesiredState, StateDiff } from '../../lb/model/index.js';
+// What the gRPC server needs from the daemon, and the reports it gets back. xlbd's Daemon implements
+// it; the server knows nothing about datapaths, files or signals. The reports are plain typed
+// objects (counters resolved to service ids and reason names; the daemon's status) that
+// load-balancer.ts turns into proto messages.
+import type { BackendState, DesiredState, Service, StateDiff } from '../../lb/model/index.js';
 import type { ChangeResult } from '../../lb/reconciler/index.js';
 
 export interface LoadBalancerControl {
@@ -16,4 +17,70 @@ export interface LoadBalancerControl {
   /** Counters; `serviceId` restricts the per-service part (ValidationError NOT_FOUND if unknown). */
   stats(serviceId?: string): StatsReport;
   status(): StatusReport;
+}
+
+export interface BackendStatsReport {
+  address: string;
+  name: string | undefined;
+  datapathId: number;
+  state: BackendState;
+  weight: number;
+  packets: number;
+  bytes: number;
+}
+
+export interface ServiceStatsReport {
+  id: string;
+  datapathId: number;
+  origin: Service['origin'];
+  packets: number;
+  bytes: number;
+  backends: BackendStatsReport[];
+}
+
+export interface StatsReport {
+  /** Wall clock of the read (ms since the epoch). */
+  timestampMs: number;
+  services: ServiceStatsReport[];
+  /** Packets per XDP verdict: pass, tx, drop. */
+  verdicts: Record<string, number>;
+  /** Packets per reason, lower_snake_case names: drop.no_backend, pass.not_vip, tx.ipip, ... */
+  reasons: { pass: Record<string, number>; tx: Record<string, number>; drop: Record<string, number> };
+  flowTable: { hits: number; misses: number; newFlows: number; capacity: number };
+  icmp: { forwarded: number; generated: number };
+}
+
+export interface InterfaceStatusReport {
+  name: string;
+  ifindex: number;
+  mac: string;
+  attached: boolean;
+  mode: 'native' | 'generic' | 'none' | 'other';
+  /** Kernel id of the program attached to the interface (0 if none). */
+  programId: number;
+  /** The mode the config asked for. */
+  requestedMode: 'native' | 'generic';
+  /** Native was asked for, the driver refused, and the datapath runs in generic mode. */
+  fallback: boolean;
+}
+
+export interface StatusReport {
+  version: string;
+  instance: string;
+  startedAt: number;
+  uptimeSeconds: number;
+  interfaces: InterfaceStatusReport[];
+  gateway: { ip: string; nextHop: string; mac: string; resolved: boolean; interface: string; problem: string | undefined };
+  maglev: { tableSize: number; seed: number };
+  services: number;
+  backends: number;
+  mtu: number;
+  /** The packet recorder: off when the datapath was loaded without it (reason: why). */
+  recorder: { available: boolean; reason: string | undefined; ringBytes: number };
+  /** How the datapath was obtained at start. */
+  datapath: { origin: 'loaded' | 'adopted' | 'upgraded' | 'replaced'; programId: number; pinDir: string; note: string };
+  adoptedDatapath: boolean;
+  /** The datapath may differ from the desired state (a failed rollback), with the reason. */
+  diverged: string | undefined;
+  lastReload: { at: number; ok: boolean; message: string } | undefined;
 }

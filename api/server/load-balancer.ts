@@ -1,20 +1,13 @@
-// xlb.v1.LoadBalancer: each call converts its message with lb/model's proto helpers (which own
-// every rule and every field name) and runs one desired-state operation through the control plane.
+// xlb.v1.LoadBalancer: each call converts its message (convert.ts; lb/model owns every rule and
+// every field name) and runs one desired-state operation through the control plane.
 import type { sendUnaryData, ServerUnaryCall } from '@grpc/grpc-js';
 import type { LoadBalancerHandlers } from '../generated/xlb/v1/LoadBalancer.js';
 import type { GetStatsResponse } from '../generated/xlb/v1/GetStatsResponse.js';
 import type { GetStatusResponse } from '../generated/xlb/v1/GetStatusResponse.js';
 import type { XdpMode } from '../generated/xlb/v1/XdpMode.js';
-import type { StatsReport, StatusReport } from '../../lb/daemon/reports.js';
-import {
-  applyResponseFromDiff,
-  backendInputFromProto,
-  serviceInputFromProto,
-  serviceToProto,
-  updateBackendPatchFromProto,
-  type DesiredState,
-  type ServiceInput,
-} from '../../lb/model/index.js';
+import type { StatsReport, StatusReport } from './control.js';
+import type { DesiredState, ServiceInput } from '../../lb/model/index.js';
+import { applyResponseFromDiff, backendInputFromProto, serviceInputFromProto, serviceToProto, updateBackendPatchFromProto } from './convert.js';
 import type { LoadBalancerControl } from './control.js';
 import { toServiceError } from './errors.js';
 

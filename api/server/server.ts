@@ -1,5 +1,5 @@
-// The gRPC server of xlbd: xlb.v1.LoadBalancer (implemented), xlb.v1.Recorder (UNIMPLEMENTED for
-// now), grpc.health.v1.Health and server reflection, on a unix socket or a TLS TCP port. Every call
+// The gRPC server of xlbd: xlb.v1.LoadBalancer, xlb.v1.Recorder, grpc.health.v1.Health and server
+// reflection, on a unix socket or a TLS TCP port. Every call
 // (including health and reflection) is reported to onRequest with its method, status code and
 // duration, which the metrics module turns into counters.
 import { Server, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
@@ -12,7 +12,6 @@ import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
 import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withPrivateUmask } from './listen.js';
 import { loadBalancerHandlers } from './load-balancer.js';
-import { unimplementedRecorder } from './recorder.js';
 
 export const LOAD_BALANCER_SERVICE = 'xlb.v1.LoadBalancer';
 export const RECORDER_SERVICE = 'xlb.v1.Recorder';
@@ -32,8 +31,8 @@ export interface ApiServerOptions {
    *  status code name (e.g. "OK", "INVALID_ARGUMENT") and duration in seconds. */
   onRequest?: (method: string, code: string, seconds: number) => void;
   log?: { info(m: string): void; warn(m: string): void; error(m: string): void };
-  /** xlb.v1.Recorder implementation (recorder/grpc.ts); default: every call UNIMPLEMENTED. */
-  recorder?: RecorderHandlers;
+  /** xlb.v1.Recorder implementation (recorderHandlers in recorder.ts, over the daemon's Recorder). */
+  recorder: RecorderHandlers;
 }
 
 export interface ApiServer {
@@ -67,7 +66,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);
   server.addService(proto.xlb.v1.LoadBalancer.service, loadBalancerHandlers(o.control, o.log));
-  server.addService(proto.xlb.v1.Recorder.service, o.recorder ?? unimplementedRecorder());
+  server.addService(proto.xlb.v1.Recorder.service, o.recorder);
   const health = new HealthImplementation({
     '': 'SERVING',
     [LOAD_BALANCER_SERVICE]: 'SERVING',

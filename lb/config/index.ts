@@ -4,6 +4,7 @@ export { resolveConfig, type ResolveInput } from './resolve.js';
 export { loadConfig, type LoadConfigOptions } from './load.js';
 export { xlbdCommand, parseXlbdArgs, flagsFromOptions, CommanderError } from './flags.js';
 export { parseListen, parseTcpListen } from './listen.js';
+export { YamlSource, parsePath } from './yaml-source.js';
 export {
   DEFAULTS,
   DEFAULT_CONFIG_PATH,

@@ -2,8 +2,7 @@
 // other than localhost are refused: whether a listener is loopback-only must be decidable from
 // the config alone, without DNS.
 import { isAbsolute, normalize } from 'node:path';
-import { parseIp } from '../model/address.js';
-import { ValidationError } from '../model/errors.js';
+import { parseIp, ValidationError } from '../model/index.js';
 import type { ListenAddress } from './types.js';
 
 function fail(problem: string): never {

@@ -4,12 +4,17 @@
 import { accessSync, constants } from 'node:fs';
 import { isAbsolute, join, normalize } from 'node:path';
 import { ALLOWED_TABLE_SIZES } from '../maglev/index.js';
-import { parsePrefix, parseUnicastIp, unusableAddressReason } from '../model/address.js';
-import { DesiredState } from '../model/desired-state.js';
-import { servicesFromDocument } from '../model/document.js';
-import { ValidationError } from '../model/errors.js';
-import type { Limits, ServiceInput } from '../model/types.js';
-import { isPlainObject } from '../model/validate.js';
+import {
+  DesiredState,
+  isPlainObject,
+  parsePrefix,
+  parseUnicastIp,
+  servicesFromDocument,
+  unusableAddressReason,
+  ValidationError,
+  type Limits,
+  type ServiceInput,
+} from '../model/index.js';
 import {
   DEFAULTS,
   DEFAULT_INSTANCE,

@@ -1,6 +1,6 @@
 // The resolved configuration of one xlbd instance: defaults, overridden by the YAML file,
 // overridden by command-line flags, validated as a whole.
-import type { Limits, ServiceInput } from '../model/types.js';
+import type { Limits, ServiceInput } from '../model/index.js';
 
 export type XdpMode = 'native' | 'generic';
 

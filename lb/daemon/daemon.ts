@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
-import { prepareUnixSocket, startApiServer, type ApiServer, type LoadBalancerControl } from '../../api/server/index.js';
+import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, type LoadBalancerControl, type StatsReport, type StatusReport } from '../../api/server/index.js';
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
@@ -24,10 +24,9 @@ import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
 import type { MetricsServer } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
-import { statsReport, type StatsReport, type StatusReport } from './reports.js';
+import { statsReport } from './reports.js';
 import { XLB_VERSION } from '../version.js';
-import { Recorder } from '../../recorder/recorder.js';
-import { recorderHandlers } from '../../recorder/grpc.js';
+import { Recorder } from '../../recorder/index.js';
 import { restartOnlyChanges } from './reload.js';
 import type { DaemonEvents, DaemonView } from './view.js';
 

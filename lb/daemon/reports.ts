@@ -1,74 +1,8 @@
-// What xlbd reports about itself: counters resolved to service ids and reason names (GetStats,
-// metrics) and the daemon's status (GetStatus, metrics). Plain typed objects; api/server turns
-// them into proto messages.
+// The stats report (GetStats, metrics): datapath counters joined with the desired state, resolved
+// to service ids and reason names. The report types are the API port's (api/server/control.ts).
+import type { StatsReport, ServiceStatsReport } from '../../api/server/index.js';
 import type { DatapathCounters } from '../datapath/index.js';
-import type { BackendState, DesiredState, Service } from '../model/index.js';
-
-export interface BackendStatsReport {
-  address: string;
-  name: string | undefined;
-  datapathId: number;
-  state: BackendState;
-  weight: number;
-  packets: number;
-  bytes: number;
-}
-
-export interface ServiceStatsReport {
-  id: string;
-  datapathId: number;
-  origin: Service['origin'];
-  packets: number;
-  bytes: number;
-  backends: BackendStatsReport[];
-}
-
-export interface StatsReport {
-  /** Wall clock of the read (ms since the epoch). */
-  timestampMs: number;
-  services: ServiceStatsReport[];
-  /** Packets per XDP verdict: pass, tx, drop. */
-  verdicts: Record<string, number>;
-  /** Packets per reason, lower_snake_case names: drop.no_backend, pass.not_vip, tx.ipip, ... */
-  reasons: { pass: Record<string, number>; tx: Record<string, number>; drop: Record<string, number> };
-  flowTable: { hits: number; misses: number; newFlows: number; capacity: number };
-  icmp: { forwarded: number; generated: number };
-}
-
-export interface InterfaceStatusReport {
-  name: string;
-  ifindex: number;
-  mac: string;
-  attached: boolean;
-  mode: 'native' | 'generic' | 'none' | 'other';
-  /** Kernel id of the program attached to the interface (0 if none). */
-  programId: number;
-  /** The mode the config asked for. */
-  requestedMode: 'native' | 'generic';
-  /** Native was asked for, the driver refused, and the datapath runs in generic mode. */
-  fallback: boolean;
-}
-
-export interface StatusReport {
-  version: string;
-  instance: string;
-  startedAt: number;
-  uptimeSeconds: number;
-  interfaces: InterfaceStatusReport[];
-  gateway: { ip: string; nextHop: string; mac: string; resolved: boolean; interface: string; problem: string | undefined };
-  maglev: { tableSize: number; seed: number };
-  services: number;
-  backends: number;
-  mtu: number;
-  /** The packet recorder: off when the datapath was loaded without it (reason: why). */
-  recorder: { available: boolean; reason: string | undefined; ringBytes: number };
-  /** How the datapath was obtained at start. */
-  datapath: { origin: 'loaded' | 'adopted' | 'upgraded' | 'replaced'; programId: number; pinDir: string; note: string };
-  adoptedDatapath: boolean;
-  /** The datapath may differ from the desired state (a failed rollback), with the reason. */
-  diverged: string | undefined;
-  lastReload: { at: number; ok: boolean; message: string } | undefined;
-}
+import type { DesiredState, Service } from '../model/index.js';
 
 export function snakeCase(name: string): string {
   return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -4,7 +4,7 @@ import type { XlbdConfig } from '../config/index.js';
 import type { DatapathCounters } from '../datapath/index.js';
 import type { NextHopFacts } from '../gateway/index.js';
 import type { DesiredState } from '../model/index.js';
-import type { StatsReport, StatusReport } from './reports.js';
+import type { StatsReport, StatusReport } from '../../api/server/index.js';
 
 export interface DaemonEvents {
   /** A service's backend set (its Maglev table) was written to the datapath. */

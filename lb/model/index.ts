@@ -1,5 +1,5 @@
 // The public door of the control plane's model: identities, addresses, validation, desired state.
-export { ValidationError, GRPC_STATUS, type ErrorCode, invalid, joinField } from './errors.js';
+export { ValidationError, GRPC_STATUS, type ErrorCode, invalid, joinField, describeValue } from './errors.js';
 export {
   type AddressFamily,
   type IpAddress,
@@ -15,6 +15,7 @@ export {
 export { parseServiceId, formatServiceId, canonicalServiceId, parseProtocol } from './service-id.js';
 export * from './types.js';
 export {
+  isPlainObject,
   validateService,
   validateBackend,
   validateServiceKey,
@@ -44,13 +45,3 @@ export {
   type SnapshotBackend,
 } from './desired-state.js';
 export { servicesFromDocument, serviceInputFromDocument, backendInputFromDocument, checkKeys } from './document.js';
-export {
-  serviceInputFromProto,
-  backendInputFromProto,
-  updateBackendPatchFromProto,
-  serviceToProto,
-  backendToProto,
-  applyResponseFromDiff,
-  protocolFromProto,
-  backendStateFromProto,
-} from './proto.js';

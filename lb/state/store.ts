@@ -5,9 +5,7 @@
 // service from a datapath that is still carrying traffic.
 import { copyFile, readdir, readFile, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { DesiredState, type DesiredStateOptions, type StateDiff } from '../model/desired-state.js';
-import { ValidationError } from '../model/errors.js';
-import { isPlainObject } from '../model/validate.js';
+import { DesiredState, isPlainObject, ValidationError, type DesiredStateOptions, type StateDiff } from '../model/index.js';
 import { tempPrefix, writeFileAtomic, type AtomicWriteIo } from './atomic-write.js';
 
 export const STATE_FORMAT = 'xlb-desired-state';

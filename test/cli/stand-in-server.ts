@@ -11,13 +11,11 @@ import type { LoadBalancerHandlers } from '../../api/generated/xlb/v1/LoadBalanc
 import {
   applyResponseFromDiff,
   backendInputFromProto,
-  DesiredState,
   serviceInputFromProto,
   serviceToProto,
   updateBackendPatchFromProto,
-  ValidationError,
-  type StateDiff,
-} from '../../lb/model/index.js';
+} from '../../api/server/convert.js';
+import { DesiredState, ValidationError, type StateDiff } from '../../lb/model/index.js';
 
 export interface RecordedCall {
   method: string;

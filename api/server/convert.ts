@@ -1,18 +1,29 @@
 // Translation between xlb.v1 messages (as @grpc/proto-loader decodes them with
-// PROTO_LOADER_OPTIONS) and the model. Only enum translation and presence live here; every value
-// check is validate.ts's, so an API request and a YAML file are judged by the same rules.
+// PROTO_LOADER_OPTIONS) and the model (lb/model): the wire stays in api/, the model knows nothing of
+// it. Only enum translation and presence live here; every value check is lb/model's, so an API
+// request and a YAML file are judged by the same rules.
 // Output-only fields (id is not one of them, origin, datapath_id) are ignored on input, so a
 // client may send back what it read.
-import type { ApplyResponse } from '../../api/generated/xlb/v1/ApplyResponse.js';
-import type { Backend as PbBackend, Backend__Output as PbBackendIn } from '../../api/generated/xlb/v1/Backend.js';
-import type { BackendState as PbBackendState } from '../../api/generated/xlb/v1/BackendState.js';
-import type { Protocol as PbProtocol } from '../../api/generated/xlb/v1/Protocol.js';
-import type { Service as PbService, Service__Output as PbServiceIn } from '../../api/generated/xlb/v1/Service.js';
-import type { UpdateBackendRequest__Output } from '../../api/generated/xlb/v1/UpdateBackendRequest.js';
-import type { StateDiff, UpdateBackendPatch } from './desired-state.js';
-import { describeValue, invalid, joinField } from './errors.js';
-import type { Backend, BackendInput, BackendState, Protocol, Service, ServiceInput } from './types.js';
-import { isPlainObject } from './validate.js';
+import type { ApplyResponse } from '../generated/xlb/v1/ApplyResponse.js';
+import type { Backend as PbBackend, Backend__Output as PbBackendIn } from '../generated/xlb/v1/Backend.js';
+import type { BackendState as PbBackendState } from '../generated/xlb/v1/BackendState.js';
+import type { Protocol as PbProtocol } from '../generated/xlb/v1/Protocol.js';
+import type { Service as PbService, Service__Output as PbServiceIn } from '../generated/xlb/v1/Service.js';
+import type { UpdateBackendRequest__Output } from '../generated/xlb/v1/UpdateBackendRequest.js';
+import {
+  describeValue,
+  invalid,
+  isPlainObject,
+  joinField,
+  type Backend,
+  type BackendInput,
+  type BackendState,
+  type Protocol,
+  type Service,
+  type ServiceInput,
+  type StateDiff,
+  type UpdateBackendPatch,
+} from '../../lb/model/index.js';
 
 const PROTOCOL_FROM_PB: Readonly<Record<string, Protocol | undefined>> = {
   PROTOCOL_UNSPECIFIED: undefined,

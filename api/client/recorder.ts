@@ -2,15 +2,15 @@
 // api/client (unix socket, mTLS, loopback plaintext), sends start, and hands the responses to
 // callbacks. Used by `xlb record` and the tests.
 import * as grpc from '@grpc/grpc-js';
-import { transportFor, parseServerAddress, XlbApiError, DEFAULT_SERVER, type ConnectOptions } from '../api/client/index.js';
-import { loadXlbProto } from '../api/generated/load.js';
-import type { RecordEnd__Output } from '../api/generated/xlb/v1/RecordEnd.js';
-import type { RecorderClient } from '../api/generated/xlb/v1/Recorder.js';
-import type { RecordRequest } from '../api/generated/xlb/v1/RecordRequest.js';
-import type { RecordResponse__Output } from '../api/generated/xlb/v1/RecordResponse.js';
-import type { RecordStart } from '../api/generated/xlb/v1/RecordStart.js';
-import type { RecordStarted__Output } from '../api/generated/xlb/v1/RecordStarted.js';
-import type { RecordStats__Output } from '../api/generated/xlb/v1/RecordStats.js';
+import { transportFor, parseServerAddress, XlbApiError, DEFAULT_SERVER, type ConnectOptions } from './index.js';
+import { loadXlbProto } from '../generated/load.js';
+import type { RecordEnd__Output } from '../generated/xlb/v1/RecordEnd.js';
+import type { RecorderClient } from '../generated/xlb/v1/Recorder.js';
+import type { RecordRequest } from '../generated/xlb/v1/RecordRequest.js';
+import type { RecordResponse__Output } from '../generated/xlb/v1/RecordResponse.js';
+import type { RecordStart } from '../generated/xlb/v1/RecordStart.js';
+import type { RecordStarted__Output } from '../generated/xlb/v1/RecordStarted.js';
+import type { RecordStats__Output } from '../generated/xlb/v1/RecordStats.js';
 
 export interface RecordingCallbacks {
   started?(s: RecordStarted__Output): void;
