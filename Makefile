@@ -3,7 +3,7 @@
 
 ADDON := bpf/libbpf-ts/build/Release/libbpf_ts.node
 ADDON_SRC := $(wildcard bpf/libbpf-ts/src/*.c bpf/libbpf-ts/src/*.h) bpf/libbpf-ts/binding.gyp
-TS_SRC := $(shell find lb bpf recorder api test benchmarks -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null)
+TS_SRC := $(shell find lb bpf recorder api test benchmarks scripts -name '*.ts' -not -path '*/node_modules/*' 2>/dev/null)
 
 .PHONY: all bpf addon ts clean
 all: bpf addon ts

@@ -31,7 +31,7 @@ import { BpfObject, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath, type DatapathCounters } from '../lb/datapath/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
 import { Recorder } from '../recorder/index.js';
-import { PROTO_TCP, PROTO_UDP, ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, tcp, udp } from '../test/datapath/packets.js';
+import { ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, PROTO_TCP, PROTO_UDP, tcp, udp } from '../test/lab/index.js';
 import { loadAverage } from './lib/machine.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 import { median, trimmedMean } from './lib/trimmed.js';

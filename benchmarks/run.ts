@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { repoRoot } from '../test/lab/paths.js';
+import { repoRoot } from '../test/lab/index.js';
 import { GROUP_NAMES, runGroup, type GroupName, type Outcomes } from './groups.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
 import { reportChart, reportMarkdown, type BenchReport } from './report.js';

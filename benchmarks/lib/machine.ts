@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import { repoRoot } from '../../test/lab/paths.js';
+import { repoRoot } from '../../test/lab/index.js';
 
 export interface MachineInfo {
   cpuModel: string;

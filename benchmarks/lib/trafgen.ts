@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/cleanup.js';
+import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/index.js';
 
 export type TrafficKind = 'udp' | 'tcpSyn';
 

@@ -12,7 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ifNameToIndex, withNetns, xdpAttach, type BpfProgram } from '../../bpf/libbpf-ts/index.js';
-import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/cleanup.js';
+import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/index.js';
 
 function ip(args: string[]): string {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

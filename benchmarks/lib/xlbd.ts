@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { XlbClient } from '../../api/client/index.js';
-import { repoRoot } from '../../test/lab/paths.js';
-import { registerLive, unregisterLive, type SyncDestroyable } from '../../test/lab/cleanup.js';
+import { registerLive, repoRoot, unregisterLive, type SyncDestroyable } from '../../test/lab/index.js';
 import type { VethPair } from './veth-pair.js';
 
 export const XLBD_MAIN = join(repoRoot, 'dist', 'lb', 'daemon', 'main.js');

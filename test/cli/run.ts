@@ -73,3 +73,33 @@ export function runCli(build: CliBuild, args: string[], o: RunOptions = {}): Pro
     else child.stdin!.end();
   });
 }
+
+/**
+ * Runs `xlb ARGS` in this process through the CLI's own entry (api/cli/run.ts) with captured
+ * output: the same command tree, parsing, client and rendering as the separate process (whose only
+ * extra is main.ts's stdout wiring, covered by pipe.unit.test.ts), without a node start per command.
+ * XLB_SERVER is read by commander from process.env, so it is set for the call and restored after
+ * (the tests of a file run one at a time).
+ */
+export async function runCliInProcess(args: string[], o: Pick<RunOptions, 'env' | 'input'> = {}): Promise<CliResult> {
+  const { runCli: run } = await import('../../api/cli/run.js');
+  const saved = process.env.XLB_SERVER;
+  const env: Record<string, string | undefined> = { ...process.env, XLB_SERVER: undefined, ...o.env };
+  if (env.XLB_SERVER === undefined) delete process.env.XLB_SERVER;
+  else process.env.XLB_SERVER = env.XLB_SERVER;
+  let stdout = '';
+  let stderr = '';
+  try {
+    const code = await run(args, {
+      out: (s) => void (stdout += s),
+      err: (s) => void (stderr += s),
+      isTTY: false,
+      env,
+      readStdin: async () => o.input ?? '',
+    });
+    return { code, stdout, stderr };
+  } finally {
+    if (saved === undefined) delete process.env.XLB_SERVER;
+    else process.env.XLB_SERVER = saved;
+  }
+}

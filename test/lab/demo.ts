@@ -1,4 +1,4 @@
-// `npm run demo` (node dist/test/lab/demo.js, as root): the whole of xlb on one machine, in network
+// The demo behind `npm run demo` (scripts/demo.ts, as root): the whole of xlb on one machine, in network
 // namespaces, driven the way an operator drives it. Builds the lab (1 client, a router, 1 LB node,
 // 3 backends); on each backend runs `xlb decap attach`; starts xlbd on the LB node from a config
 // file; creates an IPv4 and an IPv6 service with `xlb service add` / `xlb backend add`; sends real
@@ -9,7 +9,7 @@
 // Ends with OK / PROBLEM lines; exits non-zero on any PROBLEM.
 //
 // From the TypeScript sources, without a build of the TS (BPF objects and addon still needed):
-//   node --import ./test/lab/ts-register.mjs test/lab/demo.ts [--requests N] [--ipv4-only]
+//   node --import ./test/lab/ts-register.mjs scripts/demo.ts [--requests N] [--ipv4-only]
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { xlbTools, type XlbTools } from './demo-install.js';
@@ -52,8 +52,9 @@ class DemoRun {
   }
 }
 
-function parseOptions(): DemoOptions {
+function parseOptions(args: string[]): DemoOptions {
   const { values } = parseArgs({
+    args,
     options: { requests: { type: 'string', default: '300' }, 'ipv4-only': { type: 'boolean', default: false }, help: { type: 'boolean' } },
   });
   if (values.help) {
@@ -270,8 +271,9 @@ function installInterruptHandler(run: DemoRun): void {
   process.once('SIGTERM', onSignal);
 }
 
-async function main(): Promise<void> {
-  const o = parseOptions();
+/** Runs the demo with command-line `args`; sets process.exitCode to 1 on any PROBLEM. */
+export async function runDemo(args: string[]): Promise<void> {
+  const o = parseOptions(args);
   if (process.getuid?.() !== 0) throw new Error('the demo needs root (network namespaces, XDP, BPF maps)');
   const started = Date.now();
   const run = new DemoRun();
@@ -319,7 +321,3 @@ async function main(): Promise<void> {
   if (!allOk) process.exitCode = 1;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});

@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from './Backend.js';
+import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
 
 export interface AddBackendRequest {
   'serviceId'?: (string);

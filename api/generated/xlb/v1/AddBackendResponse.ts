@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { Service as _xlb_v1_Service, Service__Output as _xlb_v1_Service__Output } from './Service.js';
+import type { Service as _xlb_v1_Service, Service__Output as _xlb_v1_Service__Output } from '../../xlb/v1/Service.js';
 
 export interface AddBackendResponse {
   'service'?: (_xlb_v1_Service | null);

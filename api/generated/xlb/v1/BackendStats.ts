@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { BackendState as _xlb_v1_BackendState, BackendState__Output as _xlb_v1_BackendState__Output } from './BackendState.js';
+import type { BackendState as _xlb_v1_BackendState, BackendState__Output as _xlb_v1_BackendState__Output } from '../../xlb/v1/BackendState.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BackendStats {

@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { CaptureProtocol as _xlb_v1_CaptureProtocol, CaptureProtocol__Output as _xlb_v1_CaptureProtocol__Output } from './CaptureProtocol.js';
+import type { CaptureProtocol as _xlb_v1_CaptureProtocol, CaptureProtocol__Output as _xlb_v1_CaptureProtocol__Output } from '../../xlb/v1/CaptureProtocol.js';
 
 /**
  * One capture rule, matched on the inner (client) packet at both observation points. A packet

@@ -1,9 +1,9 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { ServiceStats as _xlb_v1_ServiceStats, ServiceStats__Output as _xlb_v1_ServiceStats__Output } from './ServiceStats.js';
-import type { NamedCounter as _xlb_v1_NamedCounter, NamedCounter__Output as _xlb_v1_NamedCounter__Output } from './NamedCounter.js';
-import type { FlowTableStats as _xlb_v1_FlowTableStats, FlowTableStats__Output as _xlb_v1_FlowTableStats__Output } from './FlowTableStats.js';
-import type { IcmpStats as _xlb_v1_IcmpStats, IcmpStats__Output as _xlb_v1_IcmpStats__Output } from './IcmpStats.js';
+import type { ServiceStats as _xlb_v1_ServiceStats, ServiceStats__Output as _xlb_v1_ServiceStats__Output } from '../../xlb/v1/ServiceStats.js';
+import type { NamedCounter as _xlb_v1_NamedCounter, NamedCounter__Output as _xlb_v1_NamedCounter__Output } from '../../xlb/v1/NamedCounter.js';
+import type { FlowTableStats as _xlb_v1_FlowTableStats, FlowTableStats__Output as _xlb_v1_FlowTableStats__Output } from '../../xlb/v1/FlowTableStats.js';
+import type { IcmpStats as _xlb_v1_IcmpStats, IcmpStats__Output as _xlb_v1_IcmpStats__Output } from '../../xlb/v1/IcmpStats.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatsResponse {

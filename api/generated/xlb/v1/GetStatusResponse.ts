@@ -1,7 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from './InterfaceStatus.js';
-import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from './GatewayStatus.js';
+import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from '../../xlb/v1/InterfaceStatus.js';
+import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {

@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { XdpMode as _xlb_v1_XdpMode, XdpMode__Output as _xlb_v1_XdpMode__Output } from './XdpMode.js';
+import type { XdpMode as _xlb_v1_XdpMode, XdpMode__Output as _xlb_v1_XdpMode__Output } from '../../xlb/v1/XdpMode.js';
 
 export interface InterfaceStatus {
   'name'?: (string);

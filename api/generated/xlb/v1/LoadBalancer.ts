@@ -2,28 +2,28 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { AddBackendRequest as _xlb_v1_AddBackendRequest, AddBackendRequest__Output as _xlb_v1_AddBackendRequest__Output } from './AddBackendRequest.js';
-import type { AddBackendResponse as _xlb_v1_AddBackendResponse, AddBackendResponse__Output as _xlb_v1_AddBackendResponse__Output } from './AddBackendResponse.js';
-import type { ApplyRequest as _xlb_v1_ApplyRequest, ApplyRequest__Output as _xlb_v1_ApplyRequest__Output } from './ApplyRequest.js';
-import type { ApplyResponse as _xlb_v1_ApplyResponse, ApplyResponse__Output as _xlb_v1_ApplyResponse__Output } from './ApplyResponse.js';
-import type { CreateServiceRequest as _xlb_v1_CreateServiceRequest, CreateServiceRequest__Output as _xlb_v1_CreateServiceRequest__Output } from './CreateServiceRequest.js';
-import type { CreateServiceResponse as _xlb_v1_CreateServiceResponse, CreateServiceResponse__Output as _xlb_v1_CreateServiceResponse__Output } from './CreateServiceResponse.js';
-import type { DeleteServiceRequest as _xlb_v1_DeleteServiceRequest, DeleteServiceRequest__Output as _xlb_v1_DeleteServiceRequest__Output } from './DeleteServiceRequest.js';
-import type { DeleteServiceResponse as _xlb_v1_DeleteServiceResponse, DeleteServiceResponse__Output as _xlb_v1_DeleteServiceResponse__Output } from './DeleteServiceResponse.js';
-import type { GetServiceRequest as _xlb_v1_GetServiceRequest, GetServiceRequest__Output as _xlb_v1_GetServiceRequest__Output } from './GetServiceRequest.js';
-import type { GetServiceResponse as _xlb_v1_GetServiceResponse, GetServiceResponse__Output as _xlb_v1_GetServiceResponse__Output } from './GetServiceResponse.js';
-import type { GetStatsRequest as _xlb_v1_GetStatsRequest, GetStatsRequest__Output as _xlb_v1_GetStatsRequest__Output } from './GetStatsRequest.js';
-import type { GetStatsResponse as _xlb_v1_GetStatsResponse, GetStatsResponse__Output as _xlb_v1_GetStatsResponse__Output } from './GetStatsResponse.js';
-import type { GetStatusRequest as _xlb_v1_GetStatusRequest, GetStatusRequest__Output as _xlb_v1_GetStatusRequest__Output } from './GetStatusRequest.js';
-import type { GetStatusResponse as _xlb_v1_GetStatusResponse, GetStatusResponse__Output as _xlb_v1_GetStatusResponse__Output } from './GetStatusResponse.js';
-import type { ListServicesRequest as _xlb_v1_ListServicesRequest, ListServicesRequest__Output as _xlb_v1_ListServicesRequest__Output } from './ListServicesRequest.js';
-import type { ListServicesResponse as _xlb_v1_ListServicesResponse, ListServicesResponse__Output as _xlb_v1_ListServicesResponse__Output } from './ListServicesResponse.js';
-import type { RemoveBackendRequest as _xlb_v1_RemoveBackendRequest, RemoveBackendRequest__Output as _xlb_v1_RemoveBackendRequest__Output } from './RemoveBackendRequest.js';
-import type { RemoveBackendResponse as _xlb_v1_RemoveBackendResponse, RemoveBackendResponse__Output as _xlb_v1_RemoveBackendResponse__Output } from './RemoveBackendResponse.js';
-import type { UpdateBackendRequest as _xlb_v1_UpdateBackendRequest, UpdateBackendRequest__Output as _xlb_v1_UpdateBackendRequest__Output } from './UpdateBackendRequest.js';
-import type { UpdateBackendResponse as _xlb_v1_UpdateBackendResponse, UpdateBackendResponse__Output as _xlb_v1_UpdateBackendResponse__Output } from './UpdateBackendResponse.js';
-import type { UpdateServiceRequest as _xlb_v1_UpdateServiceRequest, UpdateServiceRequest__Output as _xlb_v1_UpdateServiceRequest__Output } from './UpdateServiceRequest.js';
-import type { UpdateServiceResponse as _xlb_v1_UpdateServiceResponse, UpdateServiceResponse__Output as _xlb_v1_UpdateServiceResponse__Output } from './UpdateServiceResponse.js';
+import type { AddBackendRequest as _xlb_v1_AddBackendRequest, AddBackendRequest__Output as _xlb_v1_AddBackendRequest__Output } from '../../xlb/v1/AddBackendRequest.js';
+import type { AddBackendResponse as _xlb_v1_AddBackendResponse, AddBackendResponse__Output as _xlb_v1_AddBackendResponse__Output } from '../../xlb/v1/AddBackendResponse.js';
+import type { ApplyRequest as _xlb_v1_ApplyRequest, ApplyRequest__Output as _xlb_v1_ApplyRequest__Output } from '../../xlb/v1/ApplyRequest.js';
+import type { ApplyResponse as _xlb_v1_ApplyResponse, ApplyResponse__Output as _xlb_v1_ApplyResponse__Output } from '../../xlb/v1/ApplyResponse.js';
+import type { CreateServiceRequest as _xlb_v1_CreateServiceRequest, CreateServiceRequest__Output as _xlb_v1_CreateServiceRequest__Output } from '../../xlb/v1/CreateServiceRequest.js';
+import type { CreateServiceResponse as _xlb_v1_CreateServiceResponse, CreateServiceResponse__Output as _xlb_v1_CreateServiceResponse__Output } from '../../xlb/v1/CreateServiceResponse.js';
+import type { DeleteServiceRequest as _xlb_v1_DeleteServiceRequest, DeleteServiceRequest__Output as _xlb_v1_DeleteServiceRequest__Output } from '../../xlb/v1/DeleteServiceRequest.js';
+import type { DeleteServiceResponse as _xlb_v1_DeleteServiceResponse, DeleteServiceResponse__Output as _xlb_v1_DeleteServiceResponse__Output } from '../../xlb/v1/DeleteServiceResponse.js';
+import type { GetServiceRequest as _xlb_v1_GetServiceRequest, GetServiceRequest__Output as _xlb_v1_GetServiceRequest__Output } from '../../xlb/v1/GetServiceRequest.js';
+import type { GetServiceResponse as _xlb_v1_GetServiceResponse, GetServiceResponse__Output as _xlb_v1_GetServiceResponse__Output } from '../../xlb/v1/GetServiceResponse.js';
+import type { GetStatsRequest as _xlb_v1_GetStatsRequest, GetStatsRequest__Output as _xlb_v1_GetStatsRequest__Output } from '../../xlb/v1/GetStatsRequest.js';
+import type { GetStatsResponse as _xlb_v1_GetStatsResponse, GetStatsResponse__Output as _xlb_v1_GetStatsResponse__Output } from '../../xlb/v1/GetStatsResponse.js';
+import type { GetStatusRequest as _xlb_v1_GetStatusRequest, GetStatusRequest__Output as _xlb_v1_GetStatusRequest__Output } from '../../xlb/v1/GetStatusRequest.js';
+import type { GetStatusResponse as _xlb_v1_GetStatusResponse, GetStatusResponse__Output as _xlb_v1_GetStatusResponse__Output } from '../../xlb/v1/GetStatusResponse.js';
+import type { ListServicesRequest as _xlb_v1_ListServicesRequest, ListServicesRequest__Output as _xlb_v1_ListServicesRequest__Output } from '../../xlb/v1/ListServicesRequest.js';
+import type { ListServicesResponse as _xlb_v1_ListServicesResponse, ListServicesResponse__Output as _xlb_v1_ListServicesResponse__Output } from '../../xlb/v1/ListServicesResponse.js';
+import type { RemoveBackendRequest as _xlb_v1_RemoveBackendRequest, RemoveBackendRequest__Output as _xlb_v1_RemoveBackendRequest__Output } from '../../xlb/v1/RemoveBackendRequest.js';
+import type { RemoveBackendResponse as _xlb_v1_RemoveBackendResponse, RemoveBackendResponse__Output as _xlb_v1_RemoveBackendResponse__Output } from '../../xlb/v1/RemoveBackendResponse.js';
+import type { UpdateBackendRequest as _xlb_v1_UpdateBackendRequest, UpdateBackendRequest__Output as _xlb_v1_UpdateBackendRequest__Output } from '../../xlb/v1/UpdateBackendRequest.js';
+import type { UpdateBackendResponse as _xlb_v1_UpdateBackendResponse, UpdateBackendResponse__Output as _xlb_v1_UpdateBackendResponse__Output } from '../../xlb/v1/UpdateBackendResponse.js';
+import type { UpdateServiceRequest as _xlb_v1_UpdateServiceRequest, UpdateServiceRequest__Output as _xlb_v1_UpdateServiceRequest__Output } from '../../xlb/v1/UpdateServiceRequest.js';
+import type { UpdateServiceResponse as _xlb_v1_UpdateServiceResponse, UpdateServiceResponse__Output as _xlb_v1_UpdateServiceResponse__Output } from '../../xlb/v1/UpdateServiceResponse.js';
 
 export interface LoadBalancerClient extends grpc.Client {
   /**

@@ -1,7 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { RecordEndReason as _xlb_v1_RecordEndReason, RecordEndReason__Output as _xlb_v1_RecordEndReason__Output } from './RecordEndReason.js';
-import type { RecordStats as _xlb_v1_RecordStats, RecordStats__Output as _xlb_v1_RecordStats__Output } from './RecordStats.js';
+import type { RecordEndReason as _xlb_v1_RecordEndReason, RecordEndReason__Output as _xlb_v1_RecordEndReason__Output } from '../../xlb/v1/RecordEndReason.js';
+import type { RecordStats as _xlb_v1_RecordStats, RecordStats__Output as _xlb_v1_RecordStats__Output } from '../../xlb/v1/RecordStats.js';
 
 export interface RecordEnd {
   'reason'?: (_xlb_v1_RecordEndReason);

@@ -1,7 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { RecordStart as _xlb_v1_RecordStart, RecordStart__Output as _xlb_v1_RecordStart__Output } from './RecordStart.js';
-import type { RecordStop as _xlb_v1_RecordStop, RecordStop__Output as _xlb_v1_RecordStop__Output } from './RecordStop.js';
+import type { RecordStart as _xlb_v1_RecordStart, RecordStart__Output as _xlb_v1_RecordStart__Output } from '../../xlb/v1/RecordStart.js';
+import type { RecordStop as _xlb_v1_RecordStop, RecordStop__Output as _xlb_v1_RecordStop__Output } from '../../xlb/v1/RecordStop.js';
 
 export interface RecordRequest {
   'start'?: (_xlb_v1_RecordStart | null);

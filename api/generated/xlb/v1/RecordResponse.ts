@@ -1,8 +1,8 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { RecordStarted as _xlb_v1_RecordStarted, RecordStarted__Output as _xlb_v1_RecordStarted__Output } from './RecordStarted.js';
-import type { RecordStats as _xlb_v1_RecordStats, RecordStats__Output as _xlb_v1_RecordStats__Output } from './RecordStats.js';
-import type { RecordEnd as _xlb_v1_RecordEnd, RecordEnd__Output as _xlb_v1_RecordEnd__Output } from './RecordEnd.js';
+import type { RecordStarted as _xlb_v1_RecordStarted, RecordStarted__Output as _xlb_v1_RecordStarted__Output } from '../../xlb/v1/RecordStarted.js';
+import type { RecordStats as _xlb_v1_RecordStats, RecordStats__Output as _xlb_v1_RecordStats__Output } from '../../xlb/v1/RecordStats.js';
+import type { RecordEnd as _xlb_v1_RecordEnd, RecordEnd__Output as _xlb_v1_RecordEnd__Output } from '../../xlb/v1/RecordEnd.js';
 
 export interface RecordResponse {
   'started'?: (_xlb_v1_RecordStarted | null);

@@ -1,8 +1,8 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { CaptureFilter as _xlb_v1_CaptureFilter, CaptureFilter__Output as _xlb_v1_CaptureFilter__Output } from './CaptureFilter.js';
-import type { CapturePoints as _xlb_v1_CapturePoints, CapturePoints__Output as _xlb_v1_CapturePoints__Output } from './CapturePoints.js';
-import type { CaptureFormat as _xlb_v1_CaptureFormat, CaptureFormat__Output as _xlb_v1_CaptureFormat__Output } from './CaptureFormat.js';
+import type { CaptureFilter as _xlb_v1_CaptureFilter, CaptureFilter__Output as _xlb_v1_CaptureFilter__Output } from '../../xlb/v1/CaptureFilter.js';
+import type { CapturePoints as _xlb_v1_CapturePoints, CapturePoints__Output as _xlb_v1_CapturePoints__Output } from '../../xlb/v1/CapturePoints.js';
+import type { CaptureFormat as _xlb_v1_CaptureFormat, CaptureFormat__Output as _xlb_v1_CaptureFormat__Output } from '../../xlb/v1/CaptureFormat.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface RecordStart {

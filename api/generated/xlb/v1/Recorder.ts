@@ -2,8 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
-import type { RecordRequest as _xlb_v1_RecordRequest, RecordRequest__Output as _xlb_v1_RecordRequest__Output } from './RecordRequest.js';
-import type { RecordResponse as _xlb_v1_RecordResponse, RecordResponse__Output as _xlb_v1_RecordResponse__Output } from './RecordResponse.js';
+import type { RecordRequest as _xlb_v1_RecordRequest, RecordRequest__Output as _xlb_v1_RecordRequest__Output } from '../../xlb/v1/RecordRequest.js';
+import type { RecordResponse as _xlb_v1_RecordResponse, RecordResponse__Output as _xlb_v1_RecordResponse__Output } from '../../xlb/v1/RecordResponse.js';
 
 export interface RecorderClient extends grpc.Client {
   /**

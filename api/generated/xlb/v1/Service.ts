@@ -1,8 +1,8 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { Protocol as _xlb_v1_Protocol, Protocol__Output as _xlb_v1_Protocol__Output } from './Protocol.js';
-import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from './ServiceFlags.js';
-import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from './Backend.js';
+import type { Protocol as _xlb_v1_Protocol, Protocol__Output as _xlb_v1_Protocol__Output } from '../../xlb/v1/Protocol.js';
+import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from '../../xlb/v1/ServiceFlags.js';
+import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
 
 export interface Service {
   /**

@@ -1,6 +1,6 @@
 // Original file: proto/xlb/v1/xlb.proto
 
-import type { BackendStats as _xlb_v1_BackendStats, BackendStats__Output as _xlb_v1_BackendStats__Output } from './BackendStats.js';
+import type { BackendStats as _xlb_v1_BackendStats, BackendStats__Output as _xlb_v1_BackendStats__Output } from '../../xlb/v1/BackendStats.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceStats {

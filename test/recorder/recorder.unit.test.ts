@@ -1,0 +1,248 @@
+// The recorder's userspace pieces on their own: the filter grammar and its error positions, filter
+// validation, the pcap / pcapng writers (read back by the real tshark), the boot-time clock, and
+// the CLI's value parsers. Kernel and network behaviour: recorder.datapath / recorder.lab tests.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseByteCount, parseDuration } from '../../api/cli/commands/record.js';
+import { ValidationError } from '../../lb/model/index.js';
+import { BootClock, realMinusMono } from '../../recorder/clock.js';
+import { FilterSyntaxError, parseFilter, parseFilters, ruleToSpec } from '../../recorder/filter.js';
+import { REC_MAX_SNAPLEN } from '../../lb/datapath/index.js';
+import { pcapWriter, pcapngWriter, type CapturedPacket } from '../../recorder/pcap.js';
+import { kernelRule, validateFilter, validateFilters, validateSnaplen } from '../../recorder/rules.js';
+import { epochToNs, pcapFrames, tsharkReadBytes } from './tshark.js';
+import { ETH_P_IP, ETH_P_IPV6, PROTO_TCP, PROTO_UDP, ether, ipv4, ipv6, tcp, udp } from '../lab/packets.js';
+
+function syntaxError(input: string): FilterSyntaxError {
+  try {
+    parseFilter(input);
+  } catch (e) {
+    if (e instanceof FilterSyntaxError) return e;
+    throw e;
+  }
+  throw new Error(`${input} parsed`);
+}
+
+/** The token the caret points at. */
+const pointed = (e: FilterSyntaxError) => e.input.slice(e.start, e.start + e.length);
+
+describe('filter grammar', () => {
+  it('parses the documented forms into canonical rules', () => {
+    const cases: [string, string][] = [
+      ['10.0.0.0/8 any -> 192.168.33.11 80 tcp', '10.0.0.0/8 any -> 192.168.33.11 80 tcp'],
+      ['any -> 10.100.0.10 80 tcp', 'any any -> 10.100.0.10 80 tcp'],
+      ['* * -> * *', 'any any -> any any any'],
+      ['10.1.1.2 -> 10.100.0.10', '10.1.1.2 any -> 10.100.0.10 any any'],
+      ['10.1.1.2/32 1234 -> 10.100.0.10/32 53 udp', '10.1.1.2 1234 -> 10.100.0.10 53 udp'],
+      ['[fd00:1::]/48 -> [fd00:100::10] 443 tcp', '[fd00:1::]/48 any -> [fd00:100::10] 443 tcp'],
+      ['[FD00:100:0::10]/128 any -> any', '[fd00:100::10] any -> any any any'],
+      ['fd00:1::/64 -> any icmp6', '[fd00:1::]/64 any -> any any icmp'],
+      ['any->10.0.0.1 ICMP', 'any any -> 10.0.0.1 any icmp'],
+      ['0.0.0.0/0 any -> ::/0 any', '0.0.0.0/0 any -> [::]/0 any any'],
+    ];
+    // ::/0 with 0.0.0.0/0 is a family mismatch; the last case is expected to throw, handled below.
+    for (const [input, canonical] of cases.slice(0, -1)) {
+      const r = parseFilter(input);
+      expect({ input, text: r.text }).toEqual({ input, text: canonical });
+      expect(parseFilter(r.text)).toEqual(r); // the canonical text parses back to the same rule
+    }
+    expect(pointed(syntaxError('0.0.0.0/0 any -> ::/0 any'))).toBe('::/0');
+  });
+
+  it('families, wildcards and ports come out as the kernel encoding expects', () => {
+    const r = parseFilter('10.1.0.0/16 any -> any 80 tcp');
+    expect(r.family).toBe(4);
+    const k = kernelRule(r, 5);
+    expect(Buffer.from(k.src).toString('hex')).toBe('0a010000' + '00'.repeat(12));
+    expect(Buffer.from(k.srcMask).toString('hex')).toBe('ffff0000' + '00'.repeat(12));
+    expect(Buffer.from(k.dstMask).equals(Buffer.alloc(16))).toBe(true);
+    expect(k).toMatchObject({ family: 4, sport: 0, dport: 80, proto: 6, slot: 5 });
+    expect(kernelRule(parseFilter('any -> any icmp'), 0)).toMatchObject({ family: 0, proto: 1 });
+    const v6 = kernelRule(parseFilter('[fd00::]/64 -> any udp'), 1);
+    expect(Buffer.from(v6.srcMask).toString('hex')).toBe('ff'.repeat(8) + '00'.repeat(8));
+    expect(v6).toMatchObject({ family: 6, proto: 17 });
+    expect(ruleToSpec(parseFilter('[fd00::1] 5 -> any'))).toEqual({ srcCidr: 'fd00::1/128', dstCidr: '', srcPort: 5, dstPort: 0, proto: 'any' });
+  });
+
+  it('errors point at the offending token', () => {
+    const cases: [string, string, RegExp][] = [
+      ['10.0.0.0/8 any -> 192.168.33.11 80x tcp', '80x', /not a port/],
+      ['10.0.0.0/8 any -> 192.168.33.11 70000 tcp', '70000', /not a port 1\.\.65535/],
+      ['10.0.0.1/8 any -> any', '10.0.0.1/8', /host bits set; the network is 10\.0\.0\.0\/8/],
+      ['10.0.0.0/33 -> any', '10.0.0.0/33', /prefix length must be an integer 0\.\.32/],
+      ['10.0.0.300 -> any', '10.0.0.300', /not a valid IPv4 or IPv6 address/],
+      ['10.0.0.0/8 any 10.0.0.1', '10.0.0.1', /expected "->"/],
+      ['10.0.0.0/8 any -> 10.0.0.1 80 sctp', 'sctp', /not a protocol/],
+      ['any -> 10.0.0.1 80 icmp', '80', /ICMP has no ports/],
+      ['10.0.0.0/8 -> [fd00::1]', '[fd00::1]', /is IPv6 but src_cidr .* is IPv4/],
+      ['any -> any tcp extra', 'extra', /unexpected "extra"/],
+      ['[fd00::1 -> any', '[fd00::1', /unbalanced brackets/],
+      ['any -> 0 tcp', '0', /not a valid IPv4 or IPv6 address/],
+      ['any 0 -> any', '0', /not a port 1\.\.65535/],
+    ];
+    for (const [input, token, problem] of cases) {
+      const e = syntaxError(input);
+      expect({ input, token: pointed(e) }).toEqual({ input, token });
+      expect(e.problem).toMatch(problem);
+      expect(e.pointer().split('\n')[1]).toBe(' '.repeat(e.start) + '^'.repeat(token.length));
+    }
+    const end = syntaxError('10.0.0.0/8 any ->');
+    expect(end.start).toBe('10.0.0.0/8 any ->'.length);
+    expect(end.problem).toMatch(/expected the destination address/);
+    expect(syntaxError('   ').problem).toMatch(/empty filter/);
+  });
+
+  it('parseFilters names which filter failed', () => {
+    expect(() => parseFilters(['any -> any', 'any -> any bogus'])).toThrow(/^filter 2: "bogus" is not a protocol/);
+    expect(parseFilters(['any -> any', '10.0.0.0/8 -> any']).map((r) => r.text)).toEqual([
+      'any any -> any any any',
+      '10.0.0.0/8 any -> any any any',
+    ]);
+  });
+});
+
+describe('filter validation (gRPC field names)', () => {
+  const err = (fn: () => unknown): ValidationError => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof ValidationError) return e;
+      throw e;
+    }
+    throw new Error('no error');
+  };
+
+  it('names the field and the problem', () => {
+    expect(err(() => validateFilters([])).message).toBe('filters: at least one filter is required (1..64)');
+    expect(err(() => validateFilters(Array.from({ length: 65 }, () => ({})))).message).toBe('filters: 65 filters; a recording takes at most 64');
+    expect(err(() => validateFilters([{}, { srcCidr: '10.0.0.0/40' }])).message).toMatch(/^filters\[1\]\.src_cidr: /);
+    expect(err(() => validateFilter({ dstPort: 65536 }, 'filters[0]')).message).toBe('filters[0].dst_port: 65536 is not a port 0..65535 (0 = any)');
+    expect(err(() => validateFilter({ srcPort: 1.5 }, 'f')).field).toBe('f.src_port');
+    expect(err(() => validateFilter({ proto: 'sctp' as never }, 'f')).message).toBe('f.proto: "sctp" is not one of any, tcp, udp, icmp');
+    expect(err(() => validateFilter({ proto: 'icmp', dstPort: 7 }, 'f')).field).toBe('f.dst_port');
+    expect(err(() => validateFilter({ srcCidr: 'fd00::/8', dstCidr: '10.0.0.0/8' }, 'f')).field).toBe('f.dst_cidr');
+    expect(err(() => validateFilter({ srcCidr: '10.0.0.1/24' }, 'f')).code).toBe('INVALID_ARGUMENT');
+    expect(validateFilter({}, 'f')).toMatchObject({ family: 0, proto: 'any', srcPort: 0, dstPort: 0, text: 'any any -> any any any' });
+  });
+
+  it('snaplen: 0 is the maximum, bounds enforced', () => {
+    expect(validateSnaplen(0)).toBe(REC_MAX_SNAPLEN);
+    expect(validateSnaplen(undefined)).toBe(REC_MAX_SNAPLEN);
+    expect(validateSnaplen(1)).toBe(1);
+    expect(validateSnaplen(4096)).toBe(4096);
+    expect(err(() => validateSnaplen(4097)).message).toBe('snaplen: 4097 is out of range 1..4096 (0 = 4096)');
+    expect(err(() => validateSnaplen(-1)).field).toBe('snaplen');
+  });
+});
+
+describe('capture files, read back by tshark', () => {
+  const client = '10.1.1.2';
+  const vip = '10.100.0.10';
+  const frame4 = ether(
+    { dst: '02:00:00:00:00:01', src: '02:00:00:00:00:09' },
+    ETH_P_IP,
+    ipv4({ src: client, dst: vip, proto: PROTO_TCP }, tcp({ src: client, dst: vip, sport: 40000, dport: 80, payload: Buffer.alloc(300, 1) })),
+  );
+  const frame6 = ether(
+    { dst: '02:00:00:00:00:01', src: '02:00:00:00:00:09' },
+    ETH_P_IPV6,
+    ipv6({ src: 'fd00:1:1::2', dst: 'fd00:100::10', nextHeader: PROTO_UDP }, udp({ src: 'fd00:1:1::2', dst: 'fd00:100::10', sport: 5353, dport: 53 })),
+  );
+  // A timestamp whose nanoseconds a microsecond format would lose.
+  const t0 = 1_763_781_234_123_456_789n;
+  const packets: CapturedPacket[] = [
+    { tsNs: t0, point: 'ingress', len: frame4.length, data: frame4.subarray(0, 64) },
+    { tsNs: t0 + 1n, point: 'egress', len: frame4.length, data: frame4 },
+    { tsNs: t0 + 1_000_000_001n, point: 'ingress', len: frame6.length, data: frame6 },
+  ];
+
+  it('pcap: nanosecond magic, LINKTYPE_ETHERNET, snaplen, exact timestamps, caplen/len, frame bytes', () => {
+    const w = pcapWriter(2000);
+    const file = Buffer.concat([w.header(), ...packets.map((p) => w.packet(p))]);
+    expect(file.readUInt32LE(0)).toBe(0xa1b23c4d);
+    expect(file.subarray(0, 4).toString('hex')).toBe('4d3cb2a1');
+    expect(file.readUInt32LE(16)).toBe(2000);
+    expect(file.readUInt32LE(20)).toBe(1);
+    const got = tsharkReadBytes(file);
+    expect(got.map((p) => p.epochNs)).toEqual(packets.map((p) => p.tsNs));
+    expect(got.map((p) => [p.len, p.capLen])).toEqual([
+      [frame4.length, 64],
+      [frame4.length, frame4.length],
+      [frame6.length, frame6.length],
+    ]);
+    expect(got[0]).toMatchObject({ src: [client], dst: [vip], srcPort: 40000, dstPort: 80 });
+    expect(got[2]).toMatchObject({ src: ['fd00:1:1::2'], dst: ['fd00:100::10'], dstPort: 53 });
+    expect(pcapFrames(file)[1]!.equals(frame4)).toBe(true);
+  });
+
+  it('pcapng: one interface per observation point, direction flags, nanosecond resolution, Wireshark filters work', () => {
+    const w = pcapngWriter({ snaplen: 4096, comment: 'test section' });
+    const file = Buffer.concat([w.header(), ...packets.map((p) => w.packet(p))]);
+    expect(file.readUInt32LE(0)).toBe(0x0a0d0d0a);
+    const got = tsharkReadBytes(file);
+    expect(got.map((p) => p.epochNs)).toEqual(packets.map((p) => p.tsNs));
+    expect(got.map((p) => [p.interfaceName, p.direction])).toEqual([
+      ['xlb-ingress', 1],
+      ['xlb-egress', 2],
+      ['xlb-ingress', 1],
+    ]);
+    expect(got.map((p) => p.capLen)).toEqual([64, frame4.length, frame6.length]);
+    expect(tsharkReadBytes(file, 'frame.interface_name == "xlb-egress"').length).toBe(1);
+    expect(tsharkReadBytes(file, 'frame.packet_flags_direction == 1').length).toBe(2);
+  });
+
+  it('a header alone is a valid empty capture in both formats', () => {
+    expect(tsharkReadBytes(pcapWriter(100).header())).toEqual([]);
+    expect(tsharkReadBytes(pcapngWriter({ snaplen: 100 }).header())).toEqual([]);
+  });
+});
+
+describe('boot time → wall clock', () => {
+  it('REALTIME − MONOTONIC from Date.now() ticks agrees with Date.now() to within a millisecond', () => {
+    const { diffNs, uncertaintyNs } = realMinusMono();
+    expect(uncertaintyNs).toBeLessThan(1_000_000);
+    const wallNow = process.hrtime.bigint() + diffNs;
+    const err = Number(wallNow - BigInt(Date.now()) * 1_000_000n);
+    // Date.now() floors to the millisecond: the estimate is at most 1 ms ahead, never behind.
+    expect(err).toBeGreaterThanOrEqual(-100_000);
+    expect(err).toBeLessThan(1_100_000);
+  });
+
+  it('the offset puts boot time 0 where /proc/uptime says the machine booted', () => {
+    const clock = new BootClock();
+    try {
+      const { offsetNs, uncertaintyNs } = clock.offset;
+      expect(uncertaintyNs).toBeLessThan(50_000);
+      const uptimeS = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+      const bootedAtS = Date.now() / 1000 - uptimeS;
+      // /proc/uptime has 10 ms resolution.
+      expect(Math.abs(Number(offsetNs) / 1e9 - bootedAtS)).toBeLessThan(0.05);
+      // Two measurements agree far better than that.
+      const again = clock.refresh();
+      expect(Math.abs(Number(again.offsetNs - offsetNs))).toBeLessThan(50_000);
+      expect(clock.toWallNs(0n)).toBe(again.offsetNs);
+    } finally {
+      clock.close();
+    }
+  });
+
+  it('epochToNs keeps all nine digits', () => {
+    expect(epochToNs('1763781234.123456789')).toBe(1_763_781_234_123_456_789n);
+    expect(epochToNs('5.1')).toBe(5_100_000_000n);
+  });
+});
+
+describe('xlb record value parsers', () => {
+  it('durations and byte counts', () => {
+    expect(parseDuration('10s')).toBe(10_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('2m')).toBe(120_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('1.5')).toBe(1500);
+    for (const bad of ['', 'abc', '10x', '-1s', '0']) expect(() => parseDuration(bad)).toThrow(/duration like 10s/);
+    expect(parseByteCount('1500')).toBe(1500);
+    expect(parseByteCount('10k')).toBe(10_000);
+    expect(parseByteCount('2M')).toBe(2_000_000);
+    for (const bad of ['0', '1.5', 'k', '10T']) expect(() => parseByteCount(bad)).toThrow(/whole number >= 1/);
+  });
+});
