@@ -170,7 +170,7 @@ describe('lab failure handling', () => {
 });
 
 describe('lab teardown when the owning process dies', () => {
-  const fixture = join(import.meta.dirname, 'lab', 'fixtures', 'lab-abandon.ts');
+  const fixture = join(import.meta.dirname, 'fixtures', 'lab-abandon.ts');
 
   for (const how of ['exit', 'throw', 'SIGTERM', 'SIGINT'] as const) {
     it(`removes everything when the process ends by ${how} without destroy()`, async () => {
