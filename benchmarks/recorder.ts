@@ -1,5 +1,5 @@
-// What the packet recorder costs per packet in xlb's XDP program (issue 5 §1: "when no recording is
-// active the capture path must cost (almost) nothing per packet").
+// What the packet recorder costs per packet in xlb's XDP program (when no recording is active the
+// capture path must cost (almost) nothing per packet).
 //
 // Method: the one of benchmarks/datapath.ts — BPF_PROG_TEST_RUN, repeat = 1, one IPv4 TCP packet
 // of an established flow per call (→ IPIP, XDP_TX), kernel-reported duration per call, all cases

@@ -3,7 +3,7 @@
 // STAND-IN server (test/cli/stand-in-server.ts: a real gRPC server on a unix socket, replies from
 // lb/model's DesiredState, no datapath). Checked here: what the CLI sends, what it prints (tables
 // and JSON), exit codes and one-line errors. The CLI against the real api/server and datapath is
-// test/cli.server.test.ts.
+// test/cli/server.lab.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

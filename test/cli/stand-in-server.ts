@@ -2,7 +2,7 @@
 // xlb.v1.LoadBalancer from the .proto, that records every request the CLI sends. Its replies come
 // from lb/model's DesiredState (the daemon's own validation, ids and messages) with scripted
 // counters and status; there is no datapath behind it. The CLI against the real api/server and
-// datapath is test/cli.server.test.ts.
+// datapath is test/cli/server.lab.test.ts.
 import * as grpc from '@grpc/grpc-js';
 import { loadXlbProto } from '../../api/generated/load.js';
 import type { GetStatsResponse } from '../../api/generated/xlb/v1/GetStatsResponse.js';

@@ -1,4 +1,4 @@
-// Issue 3, §4c/4e end to end: backend-set changes under live keep-alive connections.
+// End to end: backend-set changes under live keep-alive connections.
 //   c. 50 connections open; a backend is added and another removed: connections on backends that
 //      remain keep working on the same TCP connection; new connections use the new set only.
 //   e. drain (weight 0): the backend gets no new connections; its established ones keep working.

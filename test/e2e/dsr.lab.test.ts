@@ -1,4 +1,4 @@
-// Issue 3, §4a/4b/4g end to end: real HTTP over real TCP from a client namespace, through the
+// End to end: real HTTP over real TCP from a client namespace, through the
 // router to the LB node, where the XDP program (driven directly through LbDatapath) tunnels each
 // packet to a backend; the backend decapsulates and answers the client directly (DSR).
 //   a. IPv4 VIP → IPv4 backends (IPIP)

@@ -1,4 +1,4 @@
-// Issue 3, §4d end to end: two LB nodes behind the router's ECMP route, loaded with the same
+// End to end: two LB nodes behind the router's ECMP route, loaded with the same
 // services, backends and hash seed and sharing no state. Keep-alive connections opened through lb1
 // are moved to lb2 (the router's VIP route is re-pointed): lb2 has never seen them, places them by
 // Maglev alone, and must pick the backend lb1 picked, so the connections go on without a reset.

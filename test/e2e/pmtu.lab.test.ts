@@ -1,4 +1,4 @@
-// Issue 3, §4f end to end: path MTU through the tunnel. The LB's tunnel MTU is 1500, so a client
+// End to end: path MTU through the tunnel. The LB's tunnel MTU is 1500, so a client
 // packet fits when its length plus the outer header (20 B IPv4, 40 B IPv6) is at most 1500.
 //   - A DF packet one byte too big draws ICMP frag-needed (type 3 code 4) / ICMPv6 Packet Too Big
 //     from the VIP with the reduced MTU, captured at the client; one that just fits is tunnelled.

@@ -1,4 +1,4 @@
-// The demo's last act (issue 5): record a few requests inside the XDP program and show them with
+// The demo's last act: record a few requests inside the XDP program and show them with
 // tshark. The recording is served by the demo's running xlbd (xlb.v1.Recorder on its API socket):
 // `xlb record FILTER -w FILE` runs in the background on the LB node while the client makes a few
 // requests, is stopped with Ctrl-C (SIGINT: the daemon sends the last packets, the file is

@@ -1,6 +1,6 @@
 // libbpf-ts's struct codec on its own: C layout rules (alignment padding, trailing padding, nested
 // structs), byte order of each field type, round trips, per-CPU sums and the errors for bad values.
-// The declared xlb structs are checked against real BTF in test/datapath.maps.test.ts.
+// The declared xlb structs are checked against real BTF in test/datapath/maps.kernel.test.ts.
 import { describe, expect, it } from 'vitest';
 import { be16, be32, bytes, cNameOf, pad, struct, u16, u32, u64, u8 } from '../../bpf/libbpf-ts/index.js';
 

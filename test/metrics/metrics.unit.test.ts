@@ -1,7 +1,7 @@
 // lb/metrics against a FAKE MetricsSource: a plain object with the shape of the daemon's
 // StatsReport/StatusReport. This unit test checks names, types, labels, values, scrape-time
 // collection and the HTTP endpoint; the real datapath's counters feeding these metrics are covered
-// by test/metrics.datapath.test.ts (LbDatapath + lb/daemon's statsReport) and the daemon's e2e.
+// by test/datapath/*.kernel.test.ts (LbDatapath + lb/daemon's statsReport) and the daemon's e2e.
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadBalancerControl } from '../../api/server/control.js';

@@ -135,7 +135,7 @@ describe('recorder in the kernel (test runs)', () => {
     return out;
   }
 
-  it('the recorder maps have the declared sizes and slot counts (struct layouts: test/datapath.maps.test.ts)', () => {
+  it('the recorder maps have the declared sizes and slot counts (struct layouts: test/datapath/maps.kernel.test.ts)', () => {
     const info = dp.mapInfo();
     for (const name of REC_MAP_NAMES) {
       const m = info[name];

@@ -1,4 +1,4 @@
-// Overload (issue 5 §4): a datapath loaded with the smallest ring buffer (one page) and a client
+// Overload: a datapath loaded with the smallest ring buffer (one page) and a client
 // flooding the VIP with trafgen at several hundred thousand packets per second. The recorder is
 // served by recorder/grpc.ts on a test gRPC server (xlbd has no knob for the ring size) and driven
 // by the real `xlb record` CLI. Every packet the datapath counted for the service matched the

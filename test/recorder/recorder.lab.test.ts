@@ -1,4 +1,4 @@
-// The recorder end to end (issue 5 §4) in the namespace lab, through the real xlbd on lb1: real
+// The recorder end to end in the namespace lab, through the real xlbd on lb1: real
 // HTTP from two clients through the VIP, recordings started over gRPC (recorder/client.ts) and with
 // the real `xlb record` CLI, files read by the real tshark, compared with tcpdump on the router
 // and with the datapath's own service counters (GetStats).
