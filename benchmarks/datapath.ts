@@ -35,7 +35,7 @@ import { ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, PROTO_TCP, PROTO_UDP, tcp, udp
 import { loadAverage } from './lib/machine.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 import { median, trimmedMean } from './lib/trimmed.js';
-import { buildBaselineObject } from './recorder.js';
+import { buildBaselineObject } from './recorder-cost.js';
 
 const XDP_PASS = 2;
 const XDP_TX = 3;

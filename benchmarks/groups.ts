@@ -8,7 +8,7 @@ import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
 import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';
 import { runControlBenchmark, type ControlBenchmarkResult } from './control.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
-import { runCaptureBenchmark, type CaptureBenchmarkResult } from './capture.js';
+import { runCaptureBenchmark, type CaptureBenchmarkResult } from './recorder.js';
 
 export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control', 'recorder'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];

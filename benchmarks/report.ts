@@ -8,7 +8,7 @@ import { fmt } from './lib/stats.js';
 import { toMarkdown as maglevMarkdown } from './maglev.js';
 import { THROUGHPUT_TARGET_RATIO, throughputMarkdown } from './throughput.js';
 import { CONTROL_TARGETS, controlMarkdown } from './control.js';
-import { captureMarkdown } from './capture.js';
+import { captureMarkdown } from './recorder.js';
 
 export interface BenchReport {
   schema: 1;
@@ -56,14 +56,14 @@ function headlines(g: Outcomes): Headline[] {
       const noise = c.noiseNs === undefined ? '' : `; A/A of this comparison ±${c.noiseNs.toFixed(1)} ns`;
       let text = c.targetVerdict === 'within noise' ? 'cannot tell (within the A/A noise)' : (c.targetVerdict ?? '');
       let second = '';
-      // The inactive recorder is measured twice in a full run (here and by benchmarks/recorder.ts in
+      // The inactive recorder is measured twice in a full run (here and by benchmarks/recorder-cost.ts in
       // group 5), each against its own compiled-out instance. Two measurements of the same thing
       // that disagree by more than the target mean the machine cannot resolve it.
       const rp = g.recorder?.status === 'measured' ? g.recorder.result.perPacket : undefined;
       const off = rp?.cases.find((x) => x.name === 'off');
       const aa = rp?.cases.find((x) => x.name === 'aa');
       if (name === 'recorderInactive' && off && aa) {
-        second = `; benchmarks/recorder.ts, same run: ${off.aboveBaselineNs.toFixed(1)} ns (its A/A ${aa.aboveBaselineNs.toFixed(1)} ns)`;
+        second = `; benchmarks/recorder-cost.ts, same run: ${off.aboveBaselineNs.toFixed(1)} ns (its A/A ${aa.aboveBaselineNs.toFixed(1)} ns)`;
         if (Math.abs(off.aboveBaselineNs - c.aboveFloorNs) > DATAPATH_TARGETS.recorderInactive || Math.abs(aa.aboveBaselineNs) > DATAPATH_TARGETS.recorderInactive) {
           text = 'cannot tell (instance-to-instance noise exceeds the target)';
         }

@@ -78,13 +78,16 @@ export async function runBenchmarks(o: BenchOptions, command: string): Promise<B
   };
 }
 
-/** Writes the JSON (timestamped and latest), the Markdown and the chart; returns the paths. */
+/**
+ * Writes latest.json, latest.md and latest.svg (the committed figures the README quotes) and a
+ * timestamped copy of the JSON under runs/ (kept locally for comparing runs; not committed).
+ */
 export function writeReport(report: BenchReport, outDir: string): string[] {
-  mkdirSync(outDir, { recursive: true });
+  mkdirSync(join(outDir, 'runs'), { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const json = `${JSON.stringify(report, null, 2)}\n`;
   const files: [string, string][] = [
-    [`${stamp}.json`, json],
+    [join('runs', `${stamp}.json`), json],
     ['latest.json', json],
     ['latest.md', reportMarkdown(report)],
     ['latest.svg', reportChart(report)],

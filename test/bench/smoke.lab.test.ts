@@ -91,7 +91,7 @@ describe('npm run bench --quick', () => {
 
   it('writes the JSON, the Markdown table and an SVG chart', () => {
     expect(files.map((f) => f.slice(out.length + 1)).sort()).toEqual(
-      [`${report.startedAt.replace(/[:.]/g, '-')}.json`, 'latest.json', 'latest.md', 'latest.svg'].sort(),
+      [`runs/${report.startedAt.replace(/[:.]/g, '-')}.json`, 'latest.json', 'latest.md', 'latest.svg'].sort(),
     );
     const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchReport;
     expect(json.machine.cores).toBeGreaterThan(0);
