@@ -12,6 +12,7 @@ import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
 import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withPrivateUmask } from './listen.js';
 import { loadBalancerHandlers } from './load-balancer.js';
+import { recorderService } from './recorder.js';
 
 export const LOAD_BALANCER_SERVICE = 'xlb.v1.LoadBalancer';
 export const RECORDER_SERVICE = 'xlb.v1.Recorder';
@@ -66,7 +67,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);
   server.addService(proto.xlb.v1.LoadBalancer.service, loadBalancerHandlers(o.control, o.log));
-  server.addService(proto.xlb.v1.Recorder.service, o.recorder);
+  server.addService(recorderService(proto.xlb.v1.Recorder.service), o.recorder);
   const health = new HealthImplementation({
     '': 'SERVING',
     [LOAD_BALANCER_SERVICE]: 'SERVING',

@@ -29,6 +29,8 @@ export class XlbdProcess implements SyncDestroyable {
     readonly pair: VethPair,
     gateway: string,
     config: Record<string, unknown> = {},
+    /** Node options for the daemon's process, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
+    public nodeArgs: string[] = [],
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `xbench-xlbd-`));
     this.socket = join(this.dir, 'xlb.sock');
@@ -58,6 +60,11 @@ export class XlbdProcess implements SyncDestroyable {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
+  /** The daemon's process id (nsenter execs node in place: the same process). */
+  get pid(): number | undefined {
+    return this.running ? this.#child!.pid : undefined;
+  }
+
   get output(): string {
     return this.#output;
   }
@@ -73,7 +80,7 @@ export class XlbdProcess implements SyncDestroyable {
     mkdirSync(this.dir, { recursive: true });
     this.#output = '';
     const t0 = performance.now();
-    const child = spawn('nsenter', [`--net=${this.pair.netnsPath(this.pair.lbNs)}`, process.execPath, XLBD_MAIN, '--config', this.configPath, ...args], {
+    const child = spawn('nsenter', [`--net=${this.pair.netnsPath(this.pair.lbNs)}`, process.execPath, ...this.nodeArgs, XLBD_MAIN, '--config', this.configPath, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, XLBD_LOG_LEVEL: 'info' },
     });

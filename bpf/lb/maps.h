@@ -14,7 +14,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define LB_LAYOUT_VERSION 2 // 2: the recorder's maps (recorder.h) joined the pinned set
+#define LB_LAYOUT_VERSION 3 // 2: the recorder's maps (recorder.h) joined the pinned set; 3: its rule index, rings per recording, .data.rec
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6

@@ -32,6 +32,14 @@ export {
 } from './ts/attach.js';
 export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './ts/ringbuf.js';
 export {
+  CaptureRing,
+  type CaptureChunk,
+  type CaptureLimit,
+  type CaptureRecordLayout,
+  type CaptureRingOptions,
+  type CaptureRingStats,
+} from './ts/capture-ring.js';
+export {
   be16,
   be32,
   bytes,

@@ -166,10 +166,14 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears
       // whatever rules a previous daemon left in the adopted maps).
-      const recorder = Recorder.forDatapath(dp, { unavailable: this.#recorderUnavailable(dp) });
+      const recorder = Recorder.forDatapath(dp, {
+        unavailable: this.#recorderUnavailable(dp),
+        ringBytes: c.recorder.ringBytes,
+        hostTraffic: c.recorder.hostTraffic,
+      });
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
-      else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
+      else log.info(`recorder available (${c.recorder.ringBytes}-byte ring per recording${c.recorder.hostTraffic ? ', host traffic too' : ', VIP traffic only'})`);
       const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
@@ -184,7 +188,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         tls: c.api.tls,
         insecure: c.api.insecure,
         onRequest: (method, code, seconds) => this.emit('apiRequest', { method, code, seconds }),
-        recorder: recorderHandlers(recorder, { log }),
+        recorder: recorderHandlers(recorder, { log, maxRecordingsPerPeer: c.recorder.maxRecordingsPerPeer, maxRulesPerPeer: c.recorder.maxRulesPerPeer }),
         log,
       });
       cleanup.push(() => running.api.close(0));
@@ -328,7 +332,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       services: r.reconciler.state.serviceCount,
       backends: r.reconciler.state.backendCount,
       mtu: r.dp.options.mtu,
-      recorder: { available: r.recorder.unavailable === undefined, reason: r.recorder.unavailable, ringBytes: r.dp.options.recorderRingBytes },
+      recorder: { available: r.recorder.unavailable === undefined, reason: r.recorder.unavailable, ringBytes: r.recorder.ringBytes },
       datapath: { origin: r.origin, programId: r.dp.program.id, pinDir: c.bpffsDir, note: r.note },
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
@@ -353,7 +357,6 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       maxServices: c.maps.services,
       maxBackends: c.maps.backends,
       flowTableSize: c.maps.flows,
-      recorderRingBytes: c.recorder.ringBytes,
     };
     if (c.recorder.enabled !== 'auto') o.recorder = c.recorder.enabled;
     if (this.#o.objectPath) o.objectPath = this.#o.objectPath;

@@ -33,6 +33,7 @@ import {
   decodeU32,
   sumCounter,
   u32Key,
+  pinNameOf,
   type Counter,
   type FlowKeyValue,
   type GlobalCounters,
@@ -94,7 +95,6 @@ export class LbDatapath {
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
       obj.setMapMaxEntries(MAP.flows, opts.flowTableSize);
-      obj.setMapMaxEntries(MAP.recRing, opts.recorderRingBytes);
       obj.load();
       const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
       checkMapSizes(maps);
@@ -165,12 +165,12 @@ export class LbDatapath {
       pin(path);
     };
     replace(join(dir, PROG_PIN), (p) => this.program.pin(p));
-    for (const n of MAP_NAMES) replace(join(dir, n), (p) => this.#maps[n].pin(p));
+    for (const n of MAP_NAMES) replace(join(dir, pinNameOf(n)), (p) => this.#maps[n].pin(p));
   }
 
   /** Removes the pins pin(dir) made, and the directory if it is then empty. */
   static unpin(dir: string): void {
-    for (const name of [PROG_PIN, ...MAP_NAMES]) unlinkIfPresent(join(dir, name));
+    for (const name of [PROG_PIN, ...MAP_NAMES.map(pinNameOf)]) unlinkIfPresent(join(dir, name));
     try {
       if (readdirSync(dir).length === 0) rmdirSync(dir);
     } catch (e) {

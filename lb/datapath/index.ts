@@ -20,9 +20,6 @@ export {
   MAX_MTU,
   MAX_SERVICES,
   MAX_BACKENDS,
-  DEFAULT_RECORDER_RING_BYTES,
-  MIN_RECORDER_RING_BYTES,
-  MAX_RECORDER_RING_BYTES,
   resolveRecorderOption,
 } from './options.js';
 export {
@@ -34,6 +31,7 @@ export {
   LB_STRUCTS,
   MAPS,
   mapSizes,
+  pinNameOf,
   type MapName,
   type RecorderMapName,
   REC_MAP_NAMES,

@@ -19,8 +19,6 @@ export interface LoadOptions {
   flowTableSize: number;
   /** Place every packet by the Maglev table alone (no flow table). Default false. */
   stateless?: boolean;
-  /** Size of the packet recorder's ring buffer in bytes: a power of two, 4 KiB … 1 GiB. Default 4 MiB. */
-  recorderRingBytes?: number;
   /**
    * The packet recorder's hooks in the program. Default (undefined): on when the kernel has the
    * helpers they call (bpf_xdp_load_bytes, 5.18; probed once, see recorder-probe.ts), else off.
@@ -45,11 +43,8 @@ export const MAX_SERVICES = 65536;
 export const MAX_BACKENDS = 1 << 20;
 export const MIN_FLOW_TABLE = 64;
 export const MAX_FLOW_TABLE = 1 << 27;
-export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
-export const MIN_RECORDER_RING_BYTES = 4096; // a page: the kernel's minimum
-export const MAX_RECORDER_RING_BYTES = 1 << 30;
 
-const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorderRingBytes', 'recorder', 'objectPath']);
+const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorder', 'objectPath']);
 
 function integerIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -79,8 +74,6 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     throw invalid('tableSize', `${JSON.stringify(tableSize)} is not one of ${ALLOWED_TABLE_SIZES.join(', ')}`);
   }
   if (o.stateless !== undefined && typeof o.stateless !== 'boolean') throw invalid('stateless', 'must be a boolean');
-  const ring = integerIn(o.recorderRingBytes ?? DEFAULT_RECORDER_RING_BYTES, 'recorderRingBytes', MIN_RECORDER_RING_BYTES, MAX_RECORDER_RING_BYTES);
-  if ((ring & (ring - 1)) !== 0) throw invalid('recorderRingBytes', `${ring} is not a power of two`);
   return {
     seed: integerIn(o.seed, 'seed', 0, 0xffffffff),
     tableSize,
@@ -89,7 +82,6 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     maxBackends: integerIn(o.maxBackends, 'maxBackends', 1, MAX_BACKENDS),
     flowTableSize: integerIn(o.flowTableSize, 'flowTableSize', MIN_FLOW_TABLE, MAX_FLOW_TABLE),
     stateless: o.stateless ?? false,
-    recorderRingBytes: ring,
     recorder: resolveRecorderOption(o.recorder),
   };
 }

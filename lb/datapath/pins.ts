@@ -3,7 +3,7 @@
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, type BpfObject } from '../../bpf/libbpf-ts/index.js';
-import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, LbMeta, MAP, MAP_NAMES, mapSizes, u32Key, type MapName } from './layout.js';
+import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, LbMeta, MAP, MAP_NAMES, mapSizes, pinNameOf, u32Key, type MapName } from './layout.js';
 import type { ResolvedLoadOptions } from './options.js';
 
 export { MAP_NAMES };
@@ -24,7 +24,7 @@ export function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number 
 export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; options: ResolvedLoadOptions } {
   const maps = {} as Record<MapName, BpfMap>;
   try {
-    for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
+    for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, pinNameOf(n)));
     checkMapSizes(maps);
     const meta = LbMeta.decode(maps[MAP.meta].lookup(u32Key(0))!);
     if (meta.layoutVersion !== LAYOUT_VERSION) {
@@ -38,7 +38,6 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
       maxBackends: maps[MAP.backends].maxEntries,
       flowTableSize: maps[MAP.flows].maxEntries,
       stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
-      recorderRingBytes: maps[MAP.recRing].maxEntries,
       recorder: (meta.flags & LOAD_F_NO_RECORDER) === 0,
     };
     return { maps, options };

@@ -165,7 +165,7 @@ describe('datapath loaded with recorder: false', () => {
       expect((err as ValidationError).code).toBe('FAILED_PRECONDITION');
       expect((err as ValidationError).message).toBe(`the packet recorder is not available: ${off.recorderUnavailable}`);
       expect(recorder.sessions()).toEqual([]);
-      expect(recorder.tables.activeRuleSlots()).toEqual([]);
+      expect(recorder.tables.indexEntries()).toEqual([]);
     } finally {
       await recorder.close();
     }

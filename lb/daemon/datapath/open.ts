@@ -14,7 +14,6 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfProgram } from '../../../bpf/libbpf-ts/index.js';
 import {
-  DEFAULT_RECORDER_RING_BYTES,
   LbDatapath,
   resolveRecorderOption,
   type LoadOptions,
@@ -55,7 +54,6 @@ export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOpti
   // auto (undefined) means what this kernel supports; the kernel has not changed since the pins
   // were made (they do not survive a reboot).
   check('recorder.enabled', pinned.recorder, resolveRecorderOption(wanted.recorder));
-  check('recorder.ring_bytes', pinned.recorderRingBytes, wanted.recorderRingBytes ?? DEFAULT_RECORDER_RING_BYTES);
   return diffs;
 }
 
