@@ -67,6 +67,7 @@ async function main() {
       write: { type: 'string' },
       'cli-prof': { type: 'boolean', default: false },
       perf: { type: 'boolean', default: false },
+      tunables: { type: 'string' },
     },
   });
   const pps = Number(values.pps);
@@ -85,6 +86,7 @@ async function main() {
     daemon = new XlbdProcess(pair, addrs.gen, { maglev: { table_size: 4093, seed: 7 }, maps: { services: 64, backends: 1024, flows: 65536 } });
     // The profiler starts once the daemon is up (SIGUSR2, lib/cpu-prof-preload.mjs): its sampling
     // signals would interrupt the verifier while the daemon loads its program.
+    if (values.tunables) process.env.GLIBC_TUNABLES = values.tunables;
     daemon.nodeArgs = ['--import', join(repoRoot, 'benchmarks', 'lib', 'cpu-prof-preload.mjs')];
     process.env.XLB_PROF_DIR = join(dir, 'xlbd');
     await daemon.start();

@@ -13,6 +13,7 @@ import { registerLive, repoRoot, unregisterLive, type SyncDestroyable } from '..
 import type { VethPair } from './veth-pair.js';
 
 export const XLBD_MAIN = join(repoRoot, 'dist', 'lb', 'daemon', 'main.js');
+export const XLB_CLI_MAIN = join(repoRoot, 'dist', 'api', 'cli', 'main.js');
 
 export class XlbdProcess implements SyncDestroyable {
   readonly instance = `xb${process.pid}-${randomBytes(3).toString('hex')}`;

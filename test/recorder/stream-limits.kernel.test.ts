@@ -55,10 +55,10 @@ async function serve(ro: RecorderOptions, so: RecorderServiceOptions) {
   const calls: grpc.ServerDuplexStream<unknown, RecordResponse>[] = [];
   const server = new grpc.Server();
   server.addService(recorderService(loadXlbProto().xlb.v1.Recorder.service), {
-    Record: (call: grpc.ServerDuplexStream<never, RecordResponse>) => {
+    Record: ((call: grpc.ServerDuplexStream<never, RecordResponse>) => {
       calls.push(call);
       handlers.Record(call);
-    },
+    }) as grpc.UntypedHandleCall,
   });
   const target = `unix://${join(scratch, `rec-${calls.length}-${Math.random().toString(36).slice(2, 8)}.sock`)}`;
   await new Promise<void>((resolve, reject) => server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (e) => (e ? reject(e) : resolve())));

@@ -2,7 +2,7 @@
 //            [--point ingress|egress|both] [--format pcap|pcapng] [--quiet]
 // Streams a recording of the datapath (xlb.v1.Recorder/Record) into a pcap/pcapng file or stdout.
 // The filter grammar lives in recorder/filter.ts (docs/recorder.md).
-import { accessSync, closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RecordEnd__Output } from '../../generated/xlb/v1/RecordEnd.js';
@@ -111,7 +111,8 @@ class Output {
       return;
     }
     try {
-      fsyncSync(this.#fd);
+      // Only a regular file has anything to flush: fsync on /dev/null or a FIFO fails (EINVAL).
+      if (fstatSync(this.#fd).isFile()) fsyncSync(this.#fd);
     } finally {
       closeSync(this.#fd);
     }
