@@ -9,6 +9,7 @@
 import { compareIp, parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
+import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator } from './ids.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
@@ -163,6 +164,8 @@ export class DesiredState {
         throw invalid(joinField(field, 'backends'), 'must be empty unless replace_backends is set (use AddBackend/UpdateBackend/RemoveBackend)');
       }
       spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), backends: current.backends.map(stripIds) };
+      const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+      if (healthCheck) spec.healthCheck = healthCheck;
     }
     return this.transact((d) => {
       this.checkBackendCount(d, spec.backends.length - current.backends.length, joinField(field, 'backends'));
@@ -215,6 +218,8 @@ export class DesiredState {
     const next: BackendSpec = { address: old.address, weight, state: reconcileWeightAndState(weight, state, f.weight) };
     const name = patch.name === undefined ? old.name : validateName(patch.name, f.name);
     if (name !== undefined) next.name = name;
+    if (old.checkAddress !== undefined) next.checkAddress = old.checkAddress;
+    if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     this.checkShares(backends, () => f.weight);
     return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
@@ -283,9 +288,12 @@ export class DesiredState {
           backends: s.backends.map((b) => {
             const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
             if (b.name !== undefined) ob.name = b.name;
+            if (b.checkAddress !== undefined) ob.check_address = b.checkAddress;
+            if (b.checkPort !== undefined) ob.check_port = b.checkPort;
             return ob;
           }),
         };
+        if (s.healthCheck) out.health_check = healthCheckToDocument(s.healthCheck);
         return out;
       }),
       service_ids: this.serviceIds.snapshot(),
@@ -318,7 +326,10 @@ export class DesiredState {
         port: raw.port,
         protocol: raw.protocol,
         flags: isPlainObject(raw.flags) ? { sourceHash: raw.flags.source_hash } : raw.flags,
-        backends: raw.backends,
+        backends: Array.isArray(raw.backends)
+          ? raw.backends.map((b: unknown) => (isPlainObject(b) ? { ...b, checkAddress: b.check_address, checkPort: b.check_port } : b))
+          : raw.backends,
+        healthCheck: isPlainObject(raw.health_check) ? healthCheckInputFromDocument(raw.health_check) : raw.health_check,
       };
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
@@ -437,13 +448,15 @@ export class DesiredState {
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
+  if (b.checkAddress !== undefined) out.checkAddress = b.checkAddress;
+  if (b.checkPort !== undefined) out.checkPort = b.checkPort;
   return out;
 }
 
 function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
-  return deepFreeze({
+  const service: Service = {
     id: formatServiceId(spec),
     vip: spec.vip,
     port: spec.port,
@@ -453,5 +466,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
     backends,
-  });
+  };
+  if (spec.healthCheck) service.healthCheck = { ...spec.healthCheck };
+  return deepFreeze(service);
 }
