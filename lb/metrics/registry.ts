@@ -3,6 +3,7 @@
 // process metrics.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
+import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
 import type { MetricsSource } from './source.js';
@@ -24,6 +25,8 @@ export class XlbMetrics {
   readonly #maglevRebuild: Histogram<never>;
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
+  readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
+  readonly #healthProbes: Counter<'result'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -44,6 +47,7 @@ export class XlbMetrics {
       },
     );
     registerDatapathMetrics(this.registry, () => snapshot.get());
+    registerHealthBgpMetrics(this.registry, () => snapshot.get());
 
     const version = o.version ?? 'unknown';
     new Gauge<'version'>({
@@ -76,6 +80,18 @@ export class XlbMetrics {
       buckets: API_DURATION_BUCKETS,
       registers: [this.registry],
     });
+    this.#healthTransitions = new Counter({
+      name: METRIC.healthTransitions,
+      help: "Health state changes of a backend, by the state it entered (up, down).",
+      labelNames: ['service', 'backend', 'to'],
+      registers: [this.registry],
+    });
+    this.#healthProbes = new Counter({
+      name: METRIC.healthProbes,
+      help: 'Health probes finished, by result (ok, failed).',
+      labelNames: ['result'],
+      registers: [this.registry],
+    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -89,6 +105,16 @@ export class XlbMetrics {
     const name = method.startsWith('/') ? method.slice(1) : method;
     this.#apiRequests.inc({ method: name, code });
     if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** A backend's health changed state. */
+  readonly onHealthTransition = (e: { service: string; backend: string; to: string }): void => {
+    this.#healthTransitions.inc({ service: e.service, backend: e.backend, to: e.to });
+  };
+
+  /** A health probe finished. */
+  readonly onProbe = (ok: boolean): void => {
+    this.#healthProbes.inc({ result: ok ? 'ok' : 'failed' });
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */

@@ -149,7 +149,8 @@ export class DesiredState {
 
   /**
    * Replaces a service's flags; with `replaceBackends`, also its whole backend set (backends kept
-   * by address keep their datapath ids). Without it, `input.backends` must be empty.
+   * by address keep their datapath ids). Without it, `input.backends` must be empty. The health
+   * check is replaced when `input.healthCheck` is given (kind none removes it), else kept.
    */
   update(input: unknown, options: { replaceBackends?: boolean } = {}, field = 'service'): StateDiff {
     if (!isPlainObject(input)) throw invalid(field, 'expected a service { id or vip/port/protocol, flags, backends }');
@@ -158,14 +159,18 @@ export class DesiredState {
     let spec: ServiceSpec;
     if (options.replaceBackends) {
       spec = validateService(input, this.limits, field).spec;
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
     } else {
       const list = input.backends;
       if (list !== undefined && list !== null && !(Array.isArray(list) && list.length === 0)) {
         throw invalid(joinField(field, 'backends'), 'must be empty unless replace_backends is set (use AddBackend/UpdateBackend/RemoveBackend)');
       }
       spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), backends: current.backends.map(stripIds) };
-      const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
-      if (healthCheck) spec.healthCheck = healthCheck;
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
+      else {
+        const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+        if (healthCheck) spec.healthCheck = healthCheck;
+      }
     }
     return this.transact((d) => {
       this.checkBackendCount(d, spec.backends.length - current.backends.length, joinField(field, 'backends'));
@@ -443,6 +448,10 @@ export class DesiredState {
       );
     }
   }
+}
+
+function keepHealthCheck(spec: ServiceSpec, current: Service): void {
+  if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
 }
 
 function stripIds(b: Backend): BackendSpec {

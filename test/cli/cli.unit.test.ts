@@ -333,7 +333,7 @@ describe('apply', () => {
 
   it('reports file mistakes at their line and column before contacting the daemon, exit 1', async () => {
     const cases: [string, RegExp][] = [
-      ['services:\n  - id: 10.0.0.10:80/tcp\n    backends:\n      - { address: 10.1.0.5, wieght: 3 }\n', /services\.yaml:4:30: services\[0\]\.backends\[0\]\.wieght: unknown key; expected one of: address, weight, state, name$/],
+      ['services:\n  - id: 10.0.0.10:80/tcp\n    backends:\n      - { address: 10.1.0.5, wieght: 3 }\n', /services\.yaml:4:30: services\[0\]\.backends\[0\]\.wieght: unknown key; expected one of: address, weight, state, name, check_address, check_port$/],
       ['- id: 10.0.0.10:80/tcp\n  backends:\n    - { address: 10.1.0.5, weight: 70000 }\n', /services\.yaml:3:36: services\[0\]\.backends\[0\]\.weight: 70000 is out of range/],
       ['services:\n  - vip: 10.0.0.10\n    protocol: tcp\n', /services\.yaml:2:5: services\[0\]\.port: is required/],
       ['services:\n  - id: 10.0.0.10:80/tcp\n    backends: [10.1.0.5, 10.1.0.5]\n', /services\.yaml:3:26: services\[0\]\.backends\[1\]\.address: 10\.1\.0\.5 is listed twice/],
