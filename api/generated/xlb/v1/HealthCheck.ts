@@ -22,9 +22,6 @@ export interface HealthCheck {
    */
   'interval'?: (string);
   'timeout'?: (string);
-  /**
-   * 1..100; 0 = default (rise 2, fall 3).
-   */
   'rise'?: (number);
   'fall'?: (number);
   /**
@@ -44,6 +41,12 @@ export interface HealthCheck {
   'payload'?: (string);
   'payloadHex'?: (string);
   'failOpen'?: (boolean);
+  /**
+   * Successes in a row that bring a backend up, failures in a row that take it down: 1..100;
+   * absent = default (rise 2, fall 3).
+   */
+  'optionalRise'?: "rise";
+  'optionalFall'?: "fall";
   /**
    * When every backend is down: keep sending new flows to all of them (true, the default: fail
    * open) or to none (false). Either way it is logged loudly and shown in status.
@@ -72,11 +75,8 @@ export interface HealthCheck__Output {
    */
   'interval': (string);
   'timeout': (string);
-  /**
-   * 1..100; 0 = default (rise 2, fall 3).
-   */
-  'rise': (number);
-  'fall': (number);
+  'rise'?: (number);
+  'fall'?: (number);
   /**
    * Port probed; 0 = the service's port (required for an all-ports service).
    */
@@ -94,6 +94,12 @@ export interface HealthCheck__Output {
   'payload': (string);
   'payloadHex': (string);
   'failOpen'?: (boolean);
+  /**
+   * Successes in a row that bring a backend up, failures in a row that take it down: 1..100;
+   * absent = default (rise 2, fall 3).
+   */
+  'optionalRise'?: "rise";
+  'optionalFall'?: "fall";
   /**
    * When every backend is down: keep sending new flows to all of them (true, the default: fail
    * open) or to none (false). Either way it is logged loudly and shown in status.
