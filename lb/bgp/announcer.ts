@@ -141,7 +141,7 @@ export class BgpAnnouncer extends EventEmitter<{ synced: [] }> {
         this.#status.connected = !this.#isUnreachable(e);
         this.#status.error = message;
         this.#failures++;
-        const b = this.#o.backoff ?? { minMs: 500, maxMs: 30_000 };
+        const b = this.#o.backoff ?? { minMs: 500, maxMs: 5000 };
         delay = Math.min(b.maxMs, b.minMs * 2 ** (this.#failures - 1));
       }
     })();
