@@ -13,6 +13,7 @@ import {
   applyResponseFromDiff,
   backendHealthToProto,
   backendInputFromProto,
+  serviceHealthToProto,
   serviceInputFromProto,
   serviceToProto,
   updateBackendPatchFromProto,
@@ -138,6 +139,7 @@ export class StandInServer {
               health: backendHealthToProto(this.health.backend(s.id, b.address)),
             };
           }),
+          health: serviceHealthToProto(this.health.service(s.id)),
         };
       }),
       verdicts: [{ name: 'pass', packets: 10 }, { name: 'tx', packets: 2000 }, { name: 'drop', packets: 3 }],
