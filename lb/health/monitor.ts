@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, HealthCheckSpec, Service } from '../model/index.js';
 import { applyHealth, type OverlayResult } from './overlay.js';
 import { ProbePorts } from './ports.js';
-import { runProbe, type ProbeResult, type ProbeSpec } from './probes.js';
+import { runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
 import { newRecord, observe, type HealthRecord, type HealthStatus } from './state.js';
 import type { ProbeRoute } from './tunnel.js';
 
@@ -52,6 +52,8 @@ export interface HealthMonitorOptions {
   now?: () => number;
   /** The first probe of a target runs within this much of its creation (default 1000 ms). */
   firstProbeWithinMs?: number;
+  /** Runs one probe (default probes.ts's runProbe; tests inject their own). */
+  probe?: (spec: ProbeSpec) => Promise<ProbeResult>;
 }
 
 export interface TransitionEvent {
@@ -339,6 +341,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   }
 
   async #probeOnce(t: Target): Promise<ProbeResult> {
+    const runProbe = this.#o.probe ?? defaultProbe;
     if (!t.tunnel) return runProbe(t.probe);
     const tunnel = this.#openTunnel();
     if (!tunnel) return { ok: false, error: `probe tunnel unavailable: ${this.#tunnelError}` };
