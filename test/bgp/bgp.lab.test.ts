@@ -64,9 +64,8 @@ async function startXlbd(node: string, extra: Record<string, unknown> = {}): Pro
 }
 
 beforeAll(async () => {
-  lab = await Lab.create({ backends: 2, lbNodes: 2, clients: 1, ipv6: false, vips4: [VIP] });
   // The router's only route to the VIP will be the one BGP gives it.
-  await lab.exec('r', ['ip', 'route', 'del', '10.100.0.0/24']);
+  lab = await Lab.create({ backends: 2, lbNodes: 2, clients: 1, ipv6: false, vips4: [VIP], staticVipRoutes: false });
   bird = await BirdRouter.start(lab, { peers: lab.lbs.map((lb) => ({ name: lb.name, address: lb.ipv4, as: LB_AS })) });
   // lb1's gobgpd is started later, by the first test: xlbd must cope with it being absent.
   gobgpd.set('lb2', startGobgpd(lab, 'lb2'));

@@ -20,16 +20,18 @@ export interface BirdPeer {
   as: number;
 }
 
-export function birdConfig(o: { routerId: string; localAs: number; peers: BirdPeer[]; ipv6: boolean }): string {
-  const channels = `ipv4 { import all; export none; };${o.ipv6 ? ' ipv6 { import all; export none; };' : ''}`;
+/** BIRD's configuration: one BGP session per peer, carrying the unicast family of its address
+ *  (an IPv6 VIP is announced over an IPv6 session, with an IPv6 next hop). */
+export function birdConfig(o: { routerId: string; localAs: number; peers: BirdPeer[] }): string {
+  const channel = (p: BirdPeer) => (p.address.includes(':') ? 'ipv6 { import all; export none; };' : 'ipv4 { import all; export none; };');
   return [
     `router id ${o.routerId};`,
     'protocol device { scan time 1; }',
     // Only what BGP learnt goes into the kernel; equal routes from several LB nodes become one ECMP route.
     'protocol kernel k4 { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }',
-    o.ipv6 ? 'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; merge paths on; }' : '',
-    `template bgp lb { local as ${o.localAs}; hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 2; ${channels} }`,
-    ...o.peers.map((p) => `protocol bgp ${p.name} from lb { neighbor ${p.address} as ${p.as}; }`),
+    'protocol kernel k6 { ipv6 { import none; export where source = RTS_BGP; }; merge paths on; }',
+    `template bgp lb { local as ${o.localAs}; hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 2; }`,
+    ...o.peers.map((p) => `protocol bgp ${p.name} from lb { neighbor ${p.address} as ${p.as}; ${channel(p)} }`),
     '',
   ].join('\n');
 }
@@ -40,19 +42,21 @@ export class BirdRouter {
     readonly node: string,
     readonly dir: string,
     readonly proc: LabProcess,
+    readonly config: string,
   ) {}
 
   get socket(): string {
     return join(this.dir, 'bird.ctl');
   }
 
-  static async start(lab: Lab, o: { node?: string; peers: BirdPeer[]; ipv6?: boolean; localAs?: number }): Promise<BirdRouter> {
+  static async start(lab: Lab, o: { node?: string; peers: BirdPeer[]; localAs?: number }): Promise<BirdRouter> {
     const node = o.node ?? 'r';
     const dir = mkdtempSync(join(tmpdir(), `xlb-bird-${process.pid}-`));
     const conf = join(dir, 'bird.conf');
-    writeFileSync(conf, birdConfig({ routerId: lab.lbs[0]!.routerIpv4, localAs: o.localAs ?? ROUTER_AS, peers: o.peers, ipv6: o.ipv6 ?? false }));
+    const config = birdConfig({ routerId: lab.lbs[0]!.routerIpv4, localAs: o.localAs ?? ROUTER_AS, peers: o.peers });
+    writeFileSync(conf, config);
     const proc = lab.spawn(node, ['bird', '-f', '-c', conf, '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')], { description: `bird on ${node}` });
-    const bird = new BirdRouter(lab, node, dir, proc);
+    const bird = new BirdRouter(lab, node, dir, proc, config);
     const end = Date.now() + 10_000;
     while ((await bird.birdc('show status').catch(() => '')).indexOf('Daemon is up') < 0) {
       if (!proc.running || Date.now() > end) throw new Error(`bird did not start: ${proc.stderr}`);
