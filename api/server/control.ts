@@ -57,6 +57,8 @@ export interface HealthStatusReport {
   unknown: number;
   inFlight: number;
   lateProbes: number;
+  probesOk: number;
+  probesFailed: number;
   tunnelAttached: boolean;
   tunnelError: string | undefined;
   allDownServices: string[];

@@ -87,7 +87,20 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
     recorderAvailable: s.recorder.available,
     recorderNote: s.recorder.reason ?? '',
     recorderRingBytes: s.recorder.ringBytes,
-    health: { ...s.health, tunnelError: s.health.tunnelError ?? '' },
+    health: {
+      checkedBackends: s.health.checkedBackends,
+      up: s.health.up,
+      down: s.health.down,
+      unknown: s.health.unknown,
+      inFlight: s.health.inFlight,
+      lateProbes: s.health.lateProbes,
+      probesOk: s.health.probesOk,
+      probesFailed: s.health.probesFailed,
+      tunnelAttached: s.health.tunnelAttached,
+      tunnelError: s.health.tunnelError ?? '',
+      allDownServices: s.health.allDownServices,
+      failingOpenServices: s.health.failingOpenServices,
+    },
     bgp: { ...s.bgp, error: s.bgp.error ?? '' },
   };
 }

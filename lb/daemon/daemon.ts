@@ -208,7 +208,6 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       this.#run = running;
       health.monitor.on('change', (ids) => void this.#onHealthChange(ids));
       health.monitor.on('transition', (e) => this.emit('health', e));
-      health.monitor.on('probe', (e) => this.emit('probe', e));
       health.monitor.start();
       if (bgp) {
         bgp.update(reconciler.state, (s) => health.healthy(s));

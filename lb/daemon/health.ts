@@ -92,6 +92,8 @@ export class DaemonHealth implements HealthView {
       ...counts,
       inFlight: this.monitor.inFlight,
       lateProbes: this.monitor.late,
+      probesOk: this.monitor.probes.ok,
+      probesFailed: this.monitor.probes.failed,
       tunnelAttached: this.#tunnel !== undefined,
       tunnelError: this.monitor.tunnelError,
       allDownServices: allDown.map((a) => a.service),

@@ -14,11 +14,9 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
   const onRequest = (e: { method: string; code: string; seconds: number }) => metrics.onRequest(e.method, e.code, e.seconds);
   const onBackendSet = (e: { seconds: number }) => metrics.observeMaglevRebuild(e.seconds);
   const onHealth = (e: { service: string; backend: string; to: string }) => metrics.onHealthTransition(e);
-  const onProbe = (e: { ok: boolean }) => metrics.onProbe(e.ok);
   view.on('apiRequest', onRequest);
   view.on('backendSet', onBackendSet);
   view.on('health', onHealth);
-  view.on('probe', onProbe);
   const server = await startMetricsServer({ metrics, host: host === 'localhost' ? '127.0.0.1' : host, port, log });
   return {
     url: server.url,
@@ -27,7 +25,6 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
       view.off('apiRequest', onRequest);
       view.off('backendSet', onBackendSet);
       view.off('health', onHealth);
-      view.off('probe', onProbe);
       await server.close();
     },
   };

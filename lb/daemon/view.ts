@@ -18,8 +18,6 @@ export interface DaemonEvents {
   gateway: [NextHopFacts];
   /** A backend's health changed state. */
   health: [TransitionEvent];
-  /** A health probe finished. */
-  probe: [{ ok: boolean; seconds: number }];
 }
 
 export interface DaemonView extends Pick<EventEmitter<DaemonEvents>, 'on' | 'off' | 'once'> {

@@ -2,11 +2,11 @@
 // leaving state behind on either host (TCP connections are closed with a reset, so neither side
 // keeps TIME_WAIT entries for a 4-tuple the next probe may use again).
 //   tcp   connect
-//   http  connect, GET path, the status code must be in the expected range
+//   http  connect, GET path (HTTP/1.1, Connection: close), the status code must be in the
+//         expected range
 //   udp   send the payload, any reply within the timeout is success (an ICMP port unreachable,
 //         or silence, is failure)
 import * as dgram from 'node:dgram';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import type { CheckKind, StatusRange } from '../model/index.js';
 
@@ -64,6 +64,7 @@ function tcpProbe(spec: ProbeSpec, asHttp: boolean): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let done = false;
     let connected = false;
+    let head = '';
     const options: net.NetConnectOpts = { host: spec.address, port: spec.port, noDelay: true };
     if (spec.localPort !== undefined) options.localPort = spec.localPort;
     const socket = net.connect(options);
@@ -79,23 +80,33 @@ function tcpProbe(spec: ProbeSpec, asHttp: boolean): Promise<ProbeResult> {
     socket.on('error', (e: NodeJS.ErrnoException) => finish(failure(e)));
     socket.once('connect', () => {
       connected = true;
-      if (!asHttp) finish({ ok: true });
+      if (!asHttp) return finish({ ok: true });
+      socket.write(httpRequest(spec));
     });
     if (!asHttp) return;
-    const req = http.request({
-      createConnection: () => socket,
-      method: 'GET',
-      path: spec.path ?? '/',
-      headers: { host: spec.host ?? hostHeader(spec.address, spec.port), 'user-agent': 'xlb-health', accept: '*/*' },
+    // Only the status line matters. Reading it straight off the socket costs about half of what a
+    // node:http request does per probe (measured: benchmarks/health.ts), which counts at thousands
+    // of probes per second.
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      const m = STATUS_LINE.exec(head);
+      if (m) {
+        const code = Number(m[1]);
+        const range = spec.expectStatus ?? { min: 200, max: 399 };
+        finish(code >= range.min && code <= range.max ? { ok: true } : { ok: false, error: `HTTP ${code}` });
+      } else if (head.includes('\n') || head.length > 1024) {
+        finish({ ok: false, error: 'not an HTTP response' });
+      }
     });
-    req.on('response', (res) => {
-      const code = res.statusCode ?? 0;
-      const range = spec.expectStatus ?? { min: 200, max: 399 };
-      finish(code >= range.min && code <= range.max ? { ok: true } : { ok: false, error: `HTTP ${code}` });
-    });
-    req.on('error', (e: NodeJS.ErrnoException) => finish(failure(e)));
-    req.end();
+    socket.on('end', () => finish({ ok: false, error: 'connection closed without a response' }));
   });
+}
+
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})[ \r\n]/;
+
+function httpRequest(spec: ProbeSpec): string {
+  const host = spec.host ?? hostHeader(spec.address, spec.port);
+  return `GET ${spec.path ?? '/'} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: xlb-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
 }
 
 function hostHeader(address: string, port: number): string {

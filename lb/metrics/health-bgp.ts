@@ -52,6 +52,15 @@ export function registerHealthBgpMetrics(registry: Registry, snapshot: () => Sna
     samples: (s) => (s.status?.health ? [[{}, s.status.health.lateProbes]] : undefined),
   });
 
+  scrapedCounter({
+    registry,
+    name: METRIC.healthProbes,
+    help: 'Health probes finished, by result (ok, failed).',
+    labelNames: ['result'],
+    snapshot,
+    samples: (s) => (s.status?.health ? [[{ result: 'ok' }, s.status.health.probesOk], [{ result: 'failed' }, s.status.health.probesFailed]] : undefined),
+  });
+
   const bgp = (s: Snapshot) => (s.status?.bgp?.enabled ? s.status.bgp : undefined);
   scrapedGauge({
     registry,

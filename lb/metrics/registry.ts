@@ -26,7 +26,6 @@ export class XlbMetrics {
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
   readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
-  readonly #healthProbes: Counter<'result'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -86,12 +85,6 @@ export class XlbMetrics {
       labelNames: ['service', 'backend', 'to'],
       registers: [this.registry],
     });
-    this.#healthProbes = new Counter({
-      name: METRIC.healthProbes,
-      help: 'Health probes finished, by result (ok, failed).',
-      labelNames: ['result'],
-      registers: [this.registry],
-    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -110,11 +103,6 @@ export class XlbMetrics {
   /** A backend's health changed state. */
   readonly onHealthTransition = (e: { service: string; backend: string; to: string }): void => {
     this.#healthTransitions.inc({ service: e.service, backend: e.backend, to: e.to });
-  };
-
-  /** A health probe finished. */
-  readonly onProbe = (ok: boolean): void => {
-    this.#healthProbes.inc({ result: ok ? 'ok' : 'failed' });
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */

@@ -43,7 +43,7 @@ export interface MetricsInterfaceStatus {
 export interface MetricsStatus {
   version: string;
   interfaces: MetricsInterfaceStatus[];
-  health?: { inFlight: number; lateProbes: number };
+  health?: { inFlight: number; lateProbes: number; probesOk: number; probesFailed: number };
   bgp?: {
     enabled: boolean;
     connected: boolean;

@@ -37,6 +37,8 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
           unknown: s.health.unknown,
           in_flight: s.health.inFlight,
           late_probes: u64(s.health.lateProbes),
+          probes_ok: u64(s.health.probesOk),
+          probes_failed: u64(s.health.probesFailed),
           tunnel_attached: s.health.tunnelAttached,
           tunnel_error: s.health.tunnelError || undefined,
           all_down_services: s.health.allDownServices,

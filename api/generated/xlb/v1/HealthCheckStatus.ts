@@ -32,6 +32,11 @@ export interface HealthCheckStatus {
    */
   'allDownServices'?: (string)[];
   'failingOpenServices'?: (string)[];
+  /**
+   * Probes finished since start, by result.
+   */
+  'probesOk'?: (number | string | Long);
+  'probesFailed'?: (number | string | Long);
 }
 
 /**
@@ -64,4 +69,9 @@ export interface HealthCheckStatus__Output {
    */
   'allDownServices': (string)[];
   'failingOpenServices': (string)[];
+  /**
+   * Probes finished since start, by result.
+   */
+  'probesOk': (string);
+  'probesFailed': (string);
 }
