@@ -31,6 +31,8 @@ export interface HealthBenchmarkOptions {
   warmupMs?: number;
   windowMs?: number;
   floorWindowMs?: number;
+  /** Extra node options for xlbd (e.g. --cpu-prof --cpu-prof-dir=DIR to see where its time goes). */
+  nodeArgs?: string[];
 }
 
 export interface HealthPhase {
@@ -126,7 +128,7 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
       bpffs_dir: join(lab.pinDir, 'xlbd-health-bench'),
       health: { max_concurrency: MAX_CONCURRENCY },
     }));
-    proc = lab.spawn('lb1', [process.execPath, XLBD_MAIN, '--config', config, '--detach-on-exit'], { keepMounts: true, description: 'xlbd (health benchmark)' });
+    proc = lab.spawn('lb1', [process.execPath, ...(o.nodeArgs ?? []), XLBD_MAIN, '--config', config, '--detach-on-exit'], { keepMounts: true, description: 'xlbd (health benchmark)' });
     await proc.waitForOutput(/ready: /, 120_000);
     client = XlbClient.connect({ server: `unix://${socket}`, timeoutMs: 300_000 });
     const servicesWith = (kind: 'tcp' | 'http' | undefined): Service[] =>

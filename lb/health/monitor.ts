@@ -16,7 +16,7 @@ import { applyHealth, type OverlayResult } from './overlay.js';
 import { ProbePorts } from './ports.js';
 import { runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
 import { newRecord, observe, type HealthRecord, type HealthStatus } from './state.js';
-import type { ProbeRoute } from './tunnel.js';
+import { ProbeTunnel, type EncodedTarget, type ProbeRoute } from './tunnel.js';
 
 export interface HealthLogger {
   info(message: string): void;
@@ -27,6 +27,8 @@ export interface HealthLogger {
 /** What the monitor needs from the probe tunnel (tunnel.ts's ProbeTunnel). */
 export interface TunnelPort {
   route(r: ProbeRoute): void;
+  /** Optional fast path: the route's value encoded once per target (ProbeTunnel.encode). */
+  routeEncoded?(port: number, t: EncodedTarget): void;
   close(): void;
 }
 
@@ -84,6 +86,9 @@ interface Target {
   probe: ProbeSpec;
   /** Tunnel mode: route the probe socket to this backend. */
   tunnel: { vip: string; vipPort: number; backend: string } | undefined;
+  /** The tunnel route's value, encoded for `encodedFor` (the outer source it was made with). */
+  encoded: EncodedTarget | undefined;
+  encodedFor: string | undefined;
   record: HealthRecord;
   phaseMs: number;
   timer: NodeJS.Timeout | undefined;
@@ -267,6 +272,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     return {
       key, service: s.id, address: b.address, family: b.family, check, probe, tunnel, record,
       phaseMs: fraction(key) * check.intervalMs,
+      encoded: undefined, encodedFor: undefined,
       timer: undefined, queued: false, running: false, description,
     };
   }
@@ -353,7 +359,16 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
       const port = this.#ports.acquire();
       if (port === undefined) return { ok: false, error: 'no free probe source port (health.source_ports too small)' };
       try {
-        tunnel.route({ port, protocol: t.check.kind === 'udp' ? 'udp' : 'tcp', vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+        const protocol = t.check.kind === 'udp' ? 'udp' : 'tcp';
+        if (tunnel.routeEncoded) {
+          if (t.encodedFor !== outer) {
+            t.encoded = ProbeTunnel.encode({ protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+            t.encodedFor = outer;
+          }
+          tunnel.routeEncoded(port, t.encoded!);
+        } else {
+          tunnel.route({ port, protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+        }
         const r = await runProbe({ ...t.probe, localPort: port });
         if (!r.portBusy) return r;
       } finally {

@@ -65,7 +65,8 @@ function tcpProbe(spec: ProbeSpec, asHttp: boolean): Promise<ProbeResult> {
     let done = false;
     let connected = false;
     let head = '';
-    const options: net.NetConnectOpts = { host: spec.address, port: spec.port, noDelay: true };
+    // No TCP_NODELAY: a probe writes once; the setsockopt would be one more system call per probe.
+    const options: net.NetConnectOpts = { host: spec.address, port: spec.port };
     if (spec.localPort !== undefined) options.localPort = spec.localPort;
     const socket = net.connect(options);
     const finish = (r: ProbeResult) => {

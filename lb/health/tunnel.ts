@@ -34,6 +34,13 @@ export interface ProbeRoute {
   outerSource: string;
 }
 
+/** A route's value, encoded once per probe target (it does not change from probe to probe). */
+export interface EncodedTarget {
+  readonly value: Buffer;
+  readonly protocol: Protocol;
+  readonly family: 4 | 6;
+}
+
 export type ProbeTunnelCounters = Record<HealthCounterName, { packets: number; bytes: number }>;
 
 function addr16(text: string): { family: 4 | 6; bytes: Buffer } {
@@ -49,6 +56,7 @@ export class ProbeTunnel {
   readonly #probes: BpfMap;
   readonly #stats: BpfMap;
   readonly #ifindex: number;
+  readonly #keys = new Map<string, Buffer>();
   #closed = false;
 
   private constructor(object: BpfObject, ifindex: number) {
@@ -82,9 +90,13 @@ export class ProbeTunnel {
 
   /** Sends the packets of the probe socket on `port` to `backend` from now on. */
   route(r: ProbeRoute): void {
+    this.routeEncoded(r.port, ProbeTunnel.encode(r));
+  }
+
+  /** The map value of a route (everything but the port), for routeEncoded(). */
+  static encode(r: Omit<ProbeRoute, 'port'>): EncodedTarget {
     const vip = addr16(r.vip);
     const backend = addr16(r.backend);
-    const key = HealthProbeKey.encode({ sport: r.port, proto: IPPROTO[r.protocol], family: vip.family });
     const value = HealthProbeTarget.encode({
       vip: vip.bytes,
       backend: backend.bytes,
@@ -92,7 +104,18 @@ export class ProbeTunnel {
       vipPort: r.vipPort,
       backendFamily: backend.family,
     });
-    this.#probes.update(key, value);
+    return { value, protocol: r.protocol, family: vip.family };
+  }
+
+  /** route() with the value encoded beforehand: one map update per probe, keys cached per port. */
+  routeEncoded(port: number, t: EncodedTarget): void {
+    const k = `${port}/${t.protocol}/${t.family}`;
+    let key = this.#keys.get(k);
+    if (!key) {
+      key = HealthProbeKey.encode({ sport: port, proto: IPPROTO[t.protocol], family: t.family });
+      this.#keys.set(k, key);
+    }
+    this.#probes.update(key, t.value);
   }
 
   counters(): ProbeTunnelCounters {
