@@ -2,6 +2,7 @@
 // keeps down backends out of the datapath, the probe tunnel (tc egress) and last-seen persistence.
 export {
   HealthMonitor,
+  probePhaseMs,
   type HealthMonitorOptions,
   type HealthLogger,
   type HealthEvents,

@@ -103,6 +103,11 @@ function fraction(key: string): number {
   return createHash('sha1').update(key).digest().readUInt32BE(0) / 0x1_0000_0000;
 }
 
+/** Where in each interval a backend of a service is probed (ms after the monitor's epoch, mod interval). */
+export function probePhaseMs(service: string, address: string, intervalMs: number): number {
+  return fraction(keyOf(service, address)) * intervalMs;
+}
+
 function sameProbe(a: Target, b: Target): boolean {
   return JSON.stringify([a.check, a.probe, a.tunnel]) === JSON.stringify([b.check, b.probe, b.tunnel]);
 }
@@ -271,7 +276,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     const record = seen ? newRecord(this.#now(), seen.status, seen.sinceMs) : newRecord(this.#now());
     return {
       key, service: s.id, address: b.address, family: b.family, check, probe, tunnel, record,
-      phaseMs: fraction(key) * check.intervalMs,
+      phaseMs: probePhaseMs(s.id, b.address, check.intervalMs),
       encoded: undefined, encodedFor: undefined,
       timer: undefined, queued: false, running: false, description,
     };
