@@ -174,7 +174,7 @@ async function drain(run: DemoRun, shell: DemoShell, lab: Lab, svc: DemoVip, o: 
   heading('Drain: take b2 out of rotation without breaking its open connections');
   const [, b2] = lab.backends;
   const kept = 12;
-  const perConn = 25;
+  const perConn = 50; // 5 s: long enough to outlast the drain command on a busy machine
   note(`c1 opens ${kept} keep-alive connections to ${svc.vip} and sends one GET on each every 100 ms (${perConn} each),`);
   note(`and while they run, b2 is drained:`);
   let keepDone = false;
