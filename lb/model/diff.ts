@@ -12,7 +12,8 @@ export interface ServiceChange {
   kind: 'created' | 'updated' | 'deleted';
   before?: Service;
   after?: Service;
-  /** False when nothing the datapath holds changed (only a name or the origin): no reprogramming. */
+  /** False when nothing the datapath holds changed (only a name, the origin or the Kubernetes
+   *  Service it belongs to): no reprogramming. */
   datapathChanged: boolean;
   flagsChanged: boolean;
   addedBackends: Backend[];
@@ -62,6 +63,10 @@ export function diffService(before: Service | undefined, after: Service | undefi
     addedBackends.length > 0 ||
     removedBackends.length > 0 ||
     changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
-  if (!datapathChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
+  const sameOwner =
+    before.origin === after.origin &&
+    before.kubernetes?.namespace === after.kubernetes?.namespace &&
+    before.kubernetes?.name === after.kubernetes?.name;
+  if (!datapathChanged && changedBackends.length === 0 && sameOwner) return undefined;
   return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, addedBackends, removedBackends, changedBackends };
 }
