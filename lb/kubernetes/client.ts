@@ -87,14 +87,20 @@ export function kubeError(e: unknown): KubeError {
   const status = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : 0;
   let reason: string | undefined;
   let message = err.message ?? String(e);
-  if (typeof err.body === 'string') {
+  // The library keeps the response body for status codes its OpenAPI description does not list
+  // (text), parsed for some, and drops it for others (401).
+  let body: unknown = err.body;
+  if (typeof body === 'string') {
     try {
-      const body = JSON.parse(err.body) as { reason?: string; message?: string };
-      reason = body.reason;
-      if (body.message) message = body.message;
+      body = JSON.parse(body);
     } catch {
       // not a Status object
     }
+  }
+  if (body && typeof body === 'object') {
+    const b = body as { reason?: string; message?: string };
+    reason = b.reason;
+    if (b.message) message = b.message;
   }
   if (status === 0 && (e as { name?: string }).name === 'AbortError') message = 'request timed out';
   return new KubeError(status, status ? `${status}${reason ? ` ${reason}` : ''}: ${message}` : message, reason);

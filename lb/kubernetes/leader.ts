@@ -5,8 +5,10 @@
 // based on, so of two candidates that race for an expired Lease exactly one wins (409 Conflict for
 // the other). A leader that cannot renew for renewDeadline steps down on its own, before anyone
 // else may take over; on shutdown it gives the Lease up so a successor need not wait.
+// Lease times are MicroTime: the API server parses exactly six fractional digits, which a plain
+// Date (milliseconds) does not give; V1MicroTime serialises them.
 import { EventEmitter } from 'node:events';
-import type { V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { KubeApi } from './client.js';
 
 export interface LeaderOptions {
@@ -65,18 +67,20 @@ export class LeaderElector extends EventEmitter<{ change: [boolean] }> {
     this.#tick();
   }
 
-  /** Stops campaigning; a leader releases the Lease (holder cleared) so another node takes over at once. */
-  async stop(): Promise<void> {
+  /** Stops campaigning; a leader releases the Lease (holder cleared) so another node takes over at
+   *  once, unless `release` is false (then the others wait for the Lease to expire). */
+  async stop(o: { release?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
+    if (this.#leader && o.release === false) this.#set(false);
     if (this.#leader) {
       this.#set(false);
       try {
         const lease = await this.#o.api.readLease(this.#o.namespace, this.#o.name);
         if (lease?.spec?.holderIdentity === this.#o.identity) {
           lease.spec.holderIdentity = '';
-          lease.spec.renewTime = new Date(this.#now());
+          lease.spec.renewTime = new V1MicroTime(this.#now());
           lease.spec.leaseDurationSeconds = 1;
           await this.#o.api.replaceLease(this.#o.namespace, this.#o.name, lease);
           this.#o.log?.info(`kubernetes: released the leader Lease ${this.#o.namespace}/${this.#o.name}`);
@@ -172,8 +176,8 @@ export class LeaderElector extends EventEmitter<{ change: [boolean] }> {
         ...spec,
         holderIdentity: this.#o.identity,
         leaseDurationSeconds: this.#o.leaseDurationSeconds,
-        renewTime: new Date(now),
-        acquireTime: takeover ? new Date(now) : (spec.acquireTime ?? new Date(now)),
+        renewTime: new V1MicroTime(now),
+        acquireTime: takeover || !spec.acquireTime ? new V1MicroTime(now) : spec.acquireTime,
         leaseTransitions: takeover && current ? (spec.leaseTransitions ?? 0) + 1 : (spec.leaseTransitions ?? 0),
       },
     };

@@ -123,8 +123,9 @@ export class Reflector {
       clearTimeout(this.#idle);
       const ms = this.#o.idleMs ?? (this.#o.watchTimeoutSeconds + 30) * 1000;
       this.#idle = setTimeout(() => {
-        abort?.();
+        // finish first: aborting makes the library report an AbortError, which must not win.
         finish(new KubeError(0, `the watch delivered nothing for ${Math.round(ms / 1000)} s`));
+        abort?.();
       }, ms);
       this.#idle.unref();
     };
@@ -139,8 +140,8 @@ export class Reflector {
         armIdle();
         const err = this.#event(e);
         if (err) {
+          finish(err); // before abort(): see armIdle
           abort?.();
-          finish(err);
         }
       },
       finish,
@@ -148,7 +149,10 @@ export class Reflector {
     abort = handle.abort;
     this.#abort = handle.abort;
     if (done || this.#stopped) handle.abort();
-    else this.stats.watches++;
+    else {
+      this.stats.watches++;
+      this.#recovered(); // the server answered the watch
+    }
   }
 
   /** Applies one watch event; returns an error that ends the watch. */

@@ -133,13 +133,14 @@ export class KubernetesSource extends EventEmitter<{ synced: [SyncReport]; leade
     this.#leader.start();
   }
 
-  async stop(): Promise<void> {
+  /** Stops watching; the leader gives its Lease up (release: false leaves it to expire). */
+  async stop(o: { release?: boolean } = {}): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#retry);
     for (const list of Object.values(this.#reflectors)) for (const r of list) r.stop();
     await this.#loop;
-    await this.#leader.stop();
+    await this.#leader.stop(o);
   }
 
   status(): KubernetesStatus {
