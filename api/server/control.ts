@@ -83,4 +83,18 @@ export interface StatusReport {
   /** The datapath may differ from the desired state (a failed rollback), with the reason. */
   diverged: string | undefined;
   lastReload: { at: number; ok: boolean; message: string } | undefined;
+  /** Kubernetes mode, when configured. */
+  kubernetes?: KubernetesStatusReport;
+}
+
+export interface KubernetesStatusReport {
+  server: string;
+  synced: boolean;
+  leader: boolean;
+  leaderIdentity: string;
+  identity: string;
+  services: number;
+  loadBalancerClass: string;
+  defaultClass: boolean;
+  lastError: string | undefined;
 }

@@ -71,6 +71,7 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
     recorderAvailable: s.recorder.available,
     recorderNote: s.recorder.reason ?? '',
     recorderRingBytes: s.recorder.ringBytes,
+    ...(s.kubernetes ? { kubernetes: { ...s.kubernetes, lastError: s.kubernetes.lastError ?? '' } } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, ty
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
+import { KubernetesSource } from '../kubernetes/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
 import { restoreDesiredState } from '../state/index.js';
@@ -58,6 +59,7 @@ interface Running {
   metrics: MetricsServer | undefined;
   lock: InstanceLock;
   recorder: Recorder;
+  kubernetes: KubernetesSource | undefined;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -122,6 +124,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      if (!c.kubernetes) {
+        // Kubernetes mode was turned off: what it programmed goes (nobody would keep it in step).
+        const gone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
+        if (gone.deleted.length) log.warn(`kubernetes mode is off: removing ${gone.deleted.length} services it had made (${gone.deleted.join(' ')})`);
+      }
       log.info(
         restored.found
           ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
@@ -170,7 +177,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
       else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
+      const running: Running = {
+        ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder, kubernetes: undefined,
+      };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
@@ -194,6 +203,20 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         running.metrics = await startDaemonMetrics(this, m.host, m.port, log);
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
+      }
+      if (c.kubernetes) {
+        // Started after the datapath serves the restored state: until the cluster has been listed
+        // the kubernetes services stay as they were (no gap on restart, none while unreachable).
+        const source = new KubernetesSource({
+          config: c.kubernetes,
+          limits: c.limits,
+          instance: c.instance,
+          layer: { get state() { return reconciler.state; }, change: (op) => reconciler.change(op) },
+          log,
+        });
+        running.kubernetes = source;
+        cleanup.push(() => source.stop());
+        source.start();
       }
       const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
       await this.#notifier.ready(summary);
@@ -221,6 +244,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const r = this.#run;
     if (!r) return;
     await this.#notifier.stopping();
+    await r.kubernetes?.stop(); // gives the leader Lease up, so another node takes over at once
     await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
@@ -333,6 +357,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
       lastReload: this.#lastReload,
+      ...(r.kubernetes && c.kubernetes
+        ? { kubernetes: { ...r.kubernetes.status(), loadBalancerClass: c.kubernetes.loadBalancerClass, defaultClass: c.kubernetes.defaultClass } }
+        : {}),
     };
   }
 

@@ -36,6 +36,8 @@ export interface ApiServerOptions {
 export interface RequestRecord extends RequestAttributes {
   user: string;
   code: number;
+  /** The client's address (several xlbd share one service account; this tells them apart). */
+  remote: string;
 }
 
 interface WatchConn {
@@ -152,7 +154,7 @@ export class ApiServerStandIn {
     const who = token === undefined ? undefined : this.#o.tokens[token];
     const attrs = requestAttributes(req.method ?? 'GET', url);
     const record = (code: number) => {
-      if (attrs) this.requests.push({ ...attrs, user: who?.user ?? 'system:anonymous', code });
+      if (attrs) this.requests.push({ ...attrs, user: who?.user ?? 'system:anonymous', code, remote: req.socket.remoteAddress ?? 'unix' });
     };
     try {
       if (!who) throw new ApiError(401, 'Unauthorized', 'Unauthorized');

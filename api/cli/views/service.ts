@@ -26,8 +26,15 @@ export function serviceJson(s: Service__Output): JsonValue {
     flags: { source_hash: s.flags?.sourceHash ?? false },
     backends: s.backends.map(backendJson),
     origin: s.origin,
+    kubernetes: s.kubernetes ? { namespace: s.kubernetes.namespace, name: s.kubernetes.name } : undefined,
     datapath_id: s.datapathId,
   };
+}
+
+/** "api", "config", or "kubernetes shop/web" (the Service a kubernetes service belongs to). */
+export function originText(s: Service__Output): string {
+  if (s.origin === 'kubernetes' && s.kubernetes) return `kubernetes ${s.kubernetes.namespace}/${s.kubernetes.name}`;
+  return s.origin || '-';
 }
 
 export function flagsText(s: Service__Output): string {
@@ -71,7 +78,7 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
   ];
   for (const s of services) {
     const c = counters?.service(s.id);
-    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
+    rows.push([s.id, originText(s), flagsText(s), String(s.datapathId), ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
     if (s.backends.length === 0) rows.push(['  (no backends)']);
     for (const b of s.backends) {
       const bc = counters?.backend(s.id, b.address);

@@ -29,7 +29,27 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
     recorder_available: s.recorderAvailable,
     recorder_note: s.recorderNote,
     recorder_ring_bytes: s.recorderRingBytes,
+    kubernetes: s.kubernetes
+      ? {
+          server: s.kubernetes.server,
+          synced: s.kubernetes.synced,
+          leader: s.kubernetes.leader,
+          leader_identity: s.kubernetes.leaderIdentity,
+          identity: s.kubernetes.identity,
+          services: s.kubernetes.services,
+          load_balancer_class: s.kubernetes.loadBalancerClass,
+          default_class: s.kubernetes.defaultClass,
+          last_error: s.kubernetes.lastError,
+        }
+      : undefined,
   };
+}
+
+function kubernetesText(k: NonNullable<GetStatusResponse__Output['kubernetes']>): string {
+  const role = k.leader ? `leader (${k.identity})` : `follower (${k.identity}; leader ${k.leaderIdentity || 'none'})`;
+  const cls = `class ${k.loadBalancerClass}${k.defaultClass ? ' + classless' : ''}`;
+  const state = k.synced ? `${k.services} Services` : 'not in step yet';
+  return `${k.server}, ${cls}, ${state}, ${role}${k.lastError ? `; ${k.lastError}` : ''}`;
 }
 
 /** Ring sizes are powers of two: 4194304 → "4 MiB", exact or in bytes. */
@@ -53,6 +73,7 @@ export function statusTable(s: GetStatusResponse__Output): string {
     ['services', `${s.services} (${s.backends} backends)`],
     ['mtu', String(s.mtu)],
     ['recorder', s.recorderAvailable ? `available (ring ${ringSize(s.recorderRingBytes)})` : `off: ${s.recorderNote || 'no reason given'}`],
+    ...(s.kubernetes ? [['kubernetes', kubernetesText(s.kubernetes)] as [string, string]] : []),
   ]);
   const rows = [['INTERFACE', 'IFINDEX', 'MAC', 'ATTACHED', 'MODE', 'PROGRAM']];
   for (const i of s.interfaces) {
