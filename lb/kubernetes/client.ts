@@ -25,7 +25,8 @@ import type { KObject } from './wire.js';
 /** The resources xlbd lists and watches. */
 export type Watched = 'services' | 'endpointslices' | 'nodes';
 
-const COLLECTION: Record<Watched, { prefix: string; plural: string; namespaced: boolean }> = {
+/** Where each watched collection lives (the watch URLs are built from this table). */
+export const WATCHED: Readonly<Record<Watched, { prefix: string; plural: string; namespaced: boolean }>> = {
   services: { prefix: '/api/v1', plural: 'services', namespaced: true },
   endpointslices: { prefix: '/apis/discovery.k8s.io/v1', plural: 'endpointslices', namespaced: true },
   nodes: { prefix: '/api/v1', plural: 'nodes', namespaced: false },
@@ -160,7 +161,7 @@ export class ClientKubeApi implements KubeApi {
   }
 
   async watch(resource: Watched, namespace: string | undefined, query: WatchQuery, onEvent: (e: WatchEvent) => void, onDone: (err: Error | null) => void): Promise<{ abort(): void }> {
-    const c = COLLECTION[resource];
+    const c = WATCHED[resource];
     const path = `${c.prefix}${c.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : ''}/${c.plural}`;
     const params = {
       resourceVersion: query.resourceVersion,
