@@ -65,6 +65,17 @@ export class EventRecorder {
     }
   }
 
+  /** Forgets the Warnings of a Service that no longer apply, so that a problem which comes back
+   *  after a fix is recorded again. */
+  settle(uid: string, liveWarnings: ReadonlySet<string>): void {
+    const sent = this.#sent.get(uid);
+    if (!sent) return;
+    for (const key of sent) {
+      const [type, reason, ...rest] = key.split('|');
+      if (type === 'Warning' && !liveWarnings.has(`${reason}|${rest.join('|')}`)) sent.delete(key);
+    }
+  }
+
   /** Forgets Services that are gone (so memory follows the cluster). */
   retain(uids: ReadonlySet<string>): void {
     for (const uid of this.#sent.keys()) if (!uids.has(uid)) this.#sent.delete(uid);

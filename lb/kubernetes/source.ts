@@ -257,6 +257,7 @@ export class KubernetesSource extends EventEmitter<{ synced: [SyncReport]; leade
     let retry = false;
     for (const plan of plans) {
       for (const p of plan.problems) await this.#event(plan.ref, 'Warning', p);
+      this.#events.settle(plan.ref.uid, new Set(plan.problems.map((p) => `${p.reason}|${p.field}: ${p.message}`)));
       if (!plan.statusChanged) continue;
       const svc = byUid.get(plan.ref.uid);
       if (!svc) continue;

@@ -166,6 +166,16 @@ export function translate(input: TranslateInput): Translation {
 
   // Pass 2: what the status should be (requests and new allocations), then what to program.
   const isTaken = (svc: KService) => (ip: string) => (holder.has(ip) && holder.get(ip) !== objectKey(svc)) || input.others.vips.has(ip);
+  // EndpointSlices by the Service they belong to, once per pass.
+  const slicesOf = new Map<string, KEndpointSlice[]>();
+  for (const sl of input.slices) {
+    const owner = sl.metadata?.labels?.[SERVICE_NAME_LABEL];
+    if (!owner) continue;
+    const k = `${sl.metadata?.namespace ?? ''}/${owner}`;
+    const list = slicesOf.get(k);
+    if (list) list.push(sl);
+    else slicesOf.set(k, [sl]);
+  }
   const plans: ServicePlan[] = [];
   let room = { ...input.capacity };
   for (const svc of ours) {
@@ -180,7 +190,7 @@ export function translate(input: TranslateInput): Translation {
     for (const ip of target) holder.set(ip, objectKey(svc));
     target.sort((a, b) => familyOf(a) - familyOf(b));
 
-    const { inputs, backends } = programmed(svc, kept, input, p);
+    const { inputs, backends } = programmed(svc, kept, slicesOf.get(objectKey(svc)) ?? [], input, p);
     let admitted = inputs;
     if (inputs.length > room.services || backends > room.backends) {
       p.push({
@@ -279,12 +289,9 @@ interface Candidate {
 }
 
 /** The xlb services for the VIPs the status holds now, one per (VIP, port). */
-function programmed(svc: KService, vips: string[], input: TranslateInput, p: Problem[]): { inputs: ServiceInput[]; backends: number } {
+function programmed(svc: KService, vips: string[], slices: readonly KEndpointSlice[], input: TranslateInput, p: Problem[]): { inputs: ServiceInput[]; backends: number } {
   const ref = refOf(svc);
   const kubernetes: KubernetesRef = { namespace: ref.namespace, name: ref.name };
-  const slices = input.slices.filter(
-    (s) => s.metadata?.namespace === ref.namespace && s.metadata?.labels?.[SERVICE_NAME_LABEL] === ref.name,
-  );
   const local = svc.spec?.externalTrafficPolicy === 'Local';
   const sourceHash = svc.spec?.sessionAffinity === 'ClientIP';
   const ports = (svc.spec?.ports ?? []).map((port, i) => checkPort(port, i, slices, p)).filter((x): x is NonNullable<typeof x> => x !== undefined);
