@@ -11,7 +11,7 @@ import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, ty
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
-import { KubernetesSource } from '../kubernetes/index.js';
+import type { KubernetesSource } from '../kubernetes/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
 import { restoreDesiredState } from '../state/index.js';
@@ -207,6 +207,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (c.kubernetes) {
         // Started after the datapath serves the restored state: until the cluster has been listed
         // the kubernetes services stay as they were (no gap on restart, none while unreachable).
+        // Loaded only in Kubernetes mode: the client library is large, and xlbd without Kubernetes
+        // should not pay for it at every start.
+        const { KubernetesSource } = await import('../kubernetes/index.js');
         const source = new KubernetesSource({
           config: c.kubernetes,
           limits: c.limits,

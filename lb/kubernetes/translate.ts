@@ -9,6 +9,9 @@
 //
 // Existing allocations are claimed first (oldest Service first), then requests and new allocations:
 // a Service that asks for an address another Service already holds gets an Event, never the address.
+// An address in a Service's status stays its own even if the API or the config file later puts
+// another port on it (only a clash of the same VIP:port/protocol is refused, port by port); new
+// allocations and requests avoid the other layers' VIPs.
 import { formatServiceId, parseIp, validateService, ValidationError, type KubernetesRef, type Limits, type ServiceInput } from '../model/index.js';
 import { annotationField, ANNOTATIONS, readAnnotations } from './annotations.js';
 import type { Pools } from './pools.js';
@@ -152,10 +155,6 @@ export function translate(input: TranslateInput): Translation {
       const other = holder.get(ip);
       if (other) {
         p.push({ reason: 'AddressTaken', field, message: `${ip} is already the VIP of Service ${other}` });
-        return;
-      }
-      if (input.others.vips.has(ip)) {
-        p.push({ reason: 'AddressTaken', field, message: `${ip} is a VIP of a service created through xlb's API or config file` });
         return;
       }
       holder.set(ip, objectKey(svc));

@@ -135,11 +135,11 @@ beforeAll(async () => {
   kube = new KubeDriver(socket);
   xlbd.lb1 = newXlbd('lb1', gateways[0]!);
   xlbd.lb2 = newXlbd('lb2', gateways[1]!);
-  // lb1 first, so that it is the leader when the first Service appears.
-  await xlbd.lb1.start();
-  await until('lb1 to lead', async () => (await status('lb1')).leader);
-  await xlbd.lb2.start();
-  await until('lb2 to be in step', async () => (await status('lb2')).synced);
+  await Promise.all([xlbd.lb1.start(), xlbd.lb2.start()]);
+  await until('both nodes in step, one leading', async () => {
+    const [a, b] = [await status('lb1'), await status('lb2')];
+    return a.synced && b.synced && a.leader !== b.leader;
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -163,9 +163,9 @@ describe('Kubernetes mode end to end', () => {
     expect(svc).toMatchObject({ origin: 'kubernetes', kubernetes: { namespace: 'shop', name: 'web' } });
     expect((await kube.get('Service', 'shop', 'web')).status).toEqual({ loadBalancer: { ingress: [{ ip: VIPS[0], ipMode: 'VIP' }] } });
     expect(await kube.events('shop', 'web')).toEqual([`Normal IPAllocated: Assigned VIP ${VIPS[0]}`]);
-    // Only the leader (lb1) wrote status.
+    // Only the leader wrote status.
     const writers = new Set((await kube.requests()).filter((r) => r.subresource === 'status').map((r) => r.remote.replace(/^::ffff:/, '')));
-    expect([...writers]).toEqual([lab.lbContext('lb1').ipv4]);
+    expect([...writers]).toEqual([lab.lbContext(await leader()).ipv4]);
 
     const load = await lab.httpLoad('c1', { url: lab.url(VIPS[0]!), connections: 90, concurrency: 6 });
     expect(load).toMatchObject({ ok: 90, failed: 0 });

@@ -85,6 +85,14 @@ describe('translate', () => {
     expect(summary(t)).toEqual([{ name: 's', status: ['10.100.0.1'], changed: true, programs: [], problems: [] }]);
   });
 
+  it('an address held in a status stays when the API puts another port on it; only the same port clashes', () => {
+    const t = translate(input([svc('s', 1, { status: ['10.100.0.2'] })], { others: { vips: new Set(['10.100.0.2']), ids: new Set(['10.100.0.2:80/tcp']) } }));
+    expect(summary(t)).toEqual([{ name: 's', status: ['10.100.0.2'], changed: false, programs: [], problems: ['AddressTaken'] }]);
+    expect(t.plans[0]!.problems[0]).toMatchObject({ field: 'spec.ports[0]', message: "10.100.0.2:80/tcp is a service created through xlb's API or config file" });
+    const other = translate(input([svc('s', 1, { status: ['10.100.0.2'] })], { others: { vips: new Set(['10.100.0.2']), ids: new Set(['10.100.0.2:443/tcp']) } }));
+    expect(summary(other)[0]!.programs).toEqual(['10.100.0.2:80']);
+  });
+
   it('shares capacity out oldest first', () => {
     const t = translate(input([svc('a', 1, { status: ['10.100.0.0'] }), svc('b', 2, { status: ['10.100.0.1'] })], { capacity: { services: 1, backends: 10 } }));
     expect(summary(t).map((p) => [p.name, p.programs, p.problems])).toEqual([
