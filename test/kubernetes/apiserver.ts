@@ -98,8 +98,8 @@ export class ApiServerStandIn {
 
   // ---- faults ----------------------------------------------------------------------------------
 
-  compact(): void {
-    this.store.compact();
+  compact(upTo?: number): void {
+    this.store.compact(upTo);
   }
 
   /** Ends every watch cleanly, as the server does when a watch's timeoutSeconds is up. */

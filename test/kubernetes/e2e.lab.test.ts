@@ -17,6 +17,7 @@ import { kubeconfigText, makeStandInPki, TOKENS } from './pki.js';
 import { endpointSlice, lbService, MANIFESTS_DIR, type EndpointSpec } from './standin.js';
 
 const POOL = '10.100.0.16/29';
+const TINY_POOL = '10.100.0.24/32';
 const VIPS = Array.from({ length: 8 }, (_, i) => `10.100.0.${16 + i}`);
 const LEASE_SECONDS = 3;
 const RETRY_SECONDS = 0.3;
@@ -65,7 +66,10 @@ function newXlbd(node: 'lb1' | 'lb2', gateway: string): XlbdInstance {
       kubernetes: {
         kubeconfig,
         node_name: node,
-        address_pools: [{ name: 'lab', addresses: [POOL] }],
+        address_pools: [
+          { name: 'lab', addresses: [POOL] },
+          { name: 'tiny', addresses: [TINY_POOL] },
+        ],
         leader_election: { lease_duration_seconds: LEASE_SECONDS, renew_deadline_seconds: 2, retry_period_seconds: RETRY_SECONDS },
         watch_timeout_seconds: 20,
       },
@@ -301,6 +305,9 @@ describe('Kubernetes mode end to end', () => {
     await kube.create(lbService('shop', 'foreign', { cls: 'example.com/other' }));
     await kube.create(lbService('shop', 'outside', { loadBalancerIP: '192.0.2.10' }));
     await kube.create(lbService('shop', 'typo', { annotations: { 'xlb.dev/load-balancer-ips': '10.100.0.16,,' } }));
+    await kube.create(lbService('shop', 'tiny-1', { annotations: { 'xlb.dev/address-pool': 'tiny' } }));
+    await expect.poll(() => kube.ingress('shop', 'tiny-1'), { timeout: 10_000 }).toEqual(['10.100.0.24']);
+    await kube.create(lbService('shop', 'tiny-2', { annotations: { 'xlb.dev/address-pool': 'tiny' } }));
     await kube.create(
       lbService('shop', 'ports', {
         annotations: { 'xlb.dev/load-balancer-ips': VIPS[7]! },
@@ -316,18 +323,22 @@ describe('Kubernetes mode end to end', () => {
       `Normal IPAllocated: Assigned VIP ${VIPS[7]}`,
     ]);
     await expect.poll(() => kube.events('shop', 'outside'), { timeout: 10_000 }).toEqual([
-      `Warning AddressOutsidePools: spec.loadBalancerIP: 192.0.2.10 is not in any address pool; pools: lab (${POOL})`,
+      `Warning AddressOutsidePools: spec.loadBalancerIP: 192.0.2.10 is not in any address pool; pools: lab (${POOL}), tiny (${TINY_POOL})`,
+    ]);
+    await expect.poll(() => kube.events('shop', 'tiny-2'), { timeout: 10_000 }).toEqual([
+      `Warning PoolExhausted: metadata.annotations[xlb.dev/address-pool]: no free IPv4 address left in tiny (${TINY_POOL})`,
     ]);
     await expect.poll(() => kube.events('shop', 'typo'), { timeout: 10_000 }).toEqual([
       'Warning InvalidAnnotation: metadata.annotations[xlb.dev/load-balancer-ips]: "10.100.0.16,,": has an empty entry; expected comma-separated IP addresses',
     ]);
     expect(await kube.events('shop', 'foreign')).toEqual([]);
-    for (const name of ['foreign', 'outside', 'typo']) expect(await kube.ingress('shop', name)).toEqual([]);
+    for (const name of ['foreign', 'outside', 'typo', 'tiny-2']) expect(await kube.ingress('shop', name)).toEqual([]);
     for (const node of ['lb1', 'lb2'] as const) {
       const log = () => xlbd[node].output.slice(marks[node]);
       await expect.poll(log, { timeout: 10_000 }).toContain('kubernetes: Service shop/ports: spec.ports[1].targetPort: port 8080 would be sent to 80');
       expect(log()).toContain('kubernetes: Service shop/typo: metadata.annotations[xlb.dev/load-balancer-ips]: ');
       expect(log()).toContain('kubernetes: Service shop/outside: spec.loadBalancerIP: 192.0.2.10 is not in any address pool');
+      expect(log()).toContain('kubernetes: Service shop/tiny-2: metadata.annotations[xlb.dev/address-pool]: no free IPv4 address left in tiny');
     }
     // The existing service kept everything, datapath ids included; the bad Service has no port.
     expect(await servicesOf('lb1')).toEqual(before);

@@ -107,10 +107,13 @@ export class Store {
     return this.#compacted;
   }
 
-  /** Drops the event history: every watch from an older version now gets 410 Gone. */
-  compact(): void {
+  /** Drops the event history up to `upTo` (default: all of it): a watch from an older version
+   *  now gets 410 Gone, as after an etcd compaction. */
+  compact(upTo = this.#revision): void {
+    const keep = this.#history.filter((e) => e.rv > upTo);
     this.#history.length = 0;
-    this.#compacted = this.#revision;
+    this.#history.push(...keep);
+    this.#compacted = Math.max(this.#compacted, upTo);
   }
 
   subscribe(l: Listener): () => void {
