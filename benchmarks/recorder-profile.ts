@@ -1,5 +1,6 @@
 // Where a whole-frame recording's time goes: xlbd (and optionally `xlb record`) run with
-// --cpu-prof while trafgen sends a fixed stream to a VIP and the CLI records it to a file. Prints
+// --cpu-prof while trafgen sends a fixed stream to a VIP and the CLI records it to a file (--tunables
+// VALUE runs xlbd with GLIBC_TUNABLES=VALUE, for malloc experiments). Prints
 // the CPU time of both processes, the recording's figures and the top self-time functions of each
 // profile. A tool for the recorder's performance work (docs/recorder.md), not a benchmark group.
 //

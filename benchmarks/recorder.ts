@@ -62,6 +62,8 @@ export interface CaptureBenchmarkOptions {
   fullSpeedFrames?: number;
   /** The live `xlb record -w - | tshark -r -` trial; default true. */
   live?: boolean;
+  /** xlbd's recorder.ring_bytes (each recording's ring); default the daemon's (4 MiB). */
+  ringBytes?: number;
   /** Per-packet cost table (benchmarks/recorder-cost.ts); false to skip. Default: its defaults. */
   perPacket?: RecorderBenchmarkOptions | false;
 }
@@ -85,6 +87,8 @@ export interface CaptureTrial {
   zeroLoss: boolean;
   /** The capture failed outright (e.g. the recording stream broke); counts as loss. */
   error?: string;
+  /** The generator gave up before sending every frame: the trial counts neither way. */
+  generatorFailed?: string;
   cpu?: CpuShare;
 }
 
@@ -153,6 +157,7 @@ async function searchZeroLoss(
     return t;
   };
   let full: CaptureTrial | undefined;
+  const problems: string[] = [];
   let good: CaptureTrial | undefined;
   let bad: CaptureTrial | undefined;
   for (let pps = o.startPps; ; pps *= 2) {
@@ -180,7 +185,8 @@ async function searchZeroLoss(
     // Every rate the rate mode reaches was captured whole: now the fastest source there is.
     full = await trial(undefined, o.fullSpeedFrames);
     trials.push(full);
-    if (full.zeroLoss && full.sentPps > (good?.sentPps ?? 0)) good = full;
+    if (full.generatorFailed) problems.push(`full-speed trial not counted: ${full.generatorFailed}`);
+    else if (full.zeroLoss && full.sentPps > (good?.sentPps ?? 0)) good = full;
     else if (!full.zeroLoss) bad = full;
   }
   return {
@@ -191,7 +197,7 @@ async function searchZeroLoss(
     generatorLimited: bad === undefined,
     cpuAtZeroLoss: good?.cpu,
     trials,
-    problems: [],
+    problems,
   };
 }
 
@@ -205,7 +211,7 @@ async function sendCounted(
   pps: number | undefined,
   count: number,
   fullSpeedWorkers: number,
-): Promise<{ sent: number; seconds: number }> {
+): Promise<{ sent: number; seconds: number; generatorFailed?: string }> {
   const before = pair.counters('gen').txPackets;
   const t0 = performance.now();
   const gen = Trafgen.start(pair.genNs, pair.genIf, spec, pps === undefined ? { count, workers: fullSpeedWorkers } : { ratePps: pps, count });
@@ -213,8 +219,17 @@ async function sendCounted(
   await gen.exited;
   clearTimeout(limit);
   const seconds = (performance.now() - t0) / 1000;
-  await gen.stop();
-  return { sent: pair.counters('gen').txPackets - before, seconds };
+  const output = await gen.stop();
+  // trafgen's own total (all workers): what it handed to the kernel. The veth's tx counter is no
+  // substitute: with an XDP program on the peer it counted fewer frames than either capture tool
+  // received (e.g. 23 069 "sent", 42 046 captured by xdpdump).
+  const total = /(\d+) packets outgoing/.exec(output)?.[1];
+  const sent = total === undefined ? pair.counters('gen').txPackets - before : Number(total);
+  // At full speed trafgen gives up when its TX_RING cannot be flushed (EAGAIN: the socket's send
+  // buffer is full of frames the receiving side has not taken yet — it lags). Such a trial says
+  // nothing about the capture tool.
+  const failed = /failed: .*$/m.exec(output)?.[0];
+  return { sent, seconds, ...(sent < count && failed ? { generatorFailed: `trafgen stopped after ${sent} of ${count} frames: ${failed.trim()}` } : {}) };
 }
 
 /** The CLI's closing summary: "M matched, C captured (B bytes), L lost — reason". */
@@ -309,7 +324,11 @@ async function recorderSeries(o: ResolvedOptions): Promise<{ series: CaptureSeri
     objects.push(sink);
     sink.load();
     pair.attach('gen', sink.program('bench_xdp_count_drop'));
-    daemon = new XlbdProcess(pair, addrs.gen, { maglev: { table_size: 4093, seed: 7 }, maps: { services: 64, backends: 1024, flows: 65536 } });
+    daemon = new XlbdProcess(pair, addrs.gen, {
+      maglev: { table_size: 4093, seed: 7 },
+      maps: { services: 64, backends: 1024, flows: 65536 },
+      ...(o.ringBytes ? { recorder: { ring_bytes: o.ringBytes } } : {}),
+    });
     await daemon.start();
     await daemon.client.createService({
       vip: VIP, port: PORT, protocol: 'PROTOCOL_UDP',
@@ -324,7 +343,7 @@ async function recorderSeries(o: ResolvedOptions): Promise<{ series: CaptureSeri
         try {
           await cli.started();
           const meter = cpuMeter([xlbdPid, cli.cliPid]);
-          const { sent, seconds } = await sendCounted(pair, spec, pps, count, o.fullSpeedWorkers);
+          const { sent, seconds, generatorFailed } = await sendCounted(pair, spec, pps, count, o.fullSpeedWorkers);
           await sleep(300); // the last records reach the daemon, the stream and the file
           const [xlbdPct, clientPct] = meter.done(); // (the CLI's process is gone after stop)
           const end = await cli.stop();
@@ -333,6 +352,7 @@ async function recorderSeries(o: ResolvedOptions): Promise<{ series: CaptureSeri
             zeroLoss: end.error === undefined && sent > 0 && end.captured === sent && end.lost === 0,
             cpu: { xlbdPct: xlbdPct!, clientPct: clientPct! },
             ...(end.error ? { error: end.error } : {}),
+            ...(generatorFailed ? { generatorFailed } : {}),
           };
         } finally {
           cli.kill();
@@ -403,7 +423,7 @@ async function xdpdumpSeries(o: ResolvedOptions): Promise<CaptureSeries[]> {
         }
         // `ip netns exec` execs xdpdump in place: the same process.
         const meter = cpuMeter([dump.pid!]);
-        const { sent, seconds } = await sendCounted(pair, spec, pps, count, o.fullSpeedWorkers);
+        const { sent, seconds, generatorFailed } = await sendCounted(pair, spec, pps, count, o.fullSpeedWorkers);
         await sleep(XDPDUMP_TAIL_MS);
         const [clientPct] = meter.done();
         dump.kill('SIGINT');
@@ -414,6 +434,7 @@ async function xdpdumpSeries(o: ResolvedOptions): Promise<CaptureSeries[]> {
         return {
           requestedPps: pps ?? 0, sentPps: sent / seconds, sent, captured, lost, zeroLoss: sent > 0 && captured >= sent && lost === 0,
           cpu: { xlbdPct: 0, clientPct: clientPct! },
+          ...(generatorFailed ? { generatorFailed } : {}),
         };
       };
       series.push(await searchZeroLoss('xdpdump', snaplen, trial, o));
@@ -424,7 +445,7 @@ async function xdpdumpSeries(o: ResolvedOptions): Promise<CaptureSeries[]> {
   }
 }
 
-type ResolvedOptions = Required<Omit<CaptureBenchmarkOptions, 'perPacket'>>;
+type ResolvedOptions = Required<Omit<CaptureBenchmarkOptions, 'perPacket' | 'ringBytes'>> & { ringBytes: number | undefined };
 
 export async function runCaptureBenchmark(opts: CaptureBenchmarkOptions = {}): Promise<CaptureBenchmarkResult> {
   const trialMs = opts.trialMs ?? 2000;
@@ -438,6 +459,7 @@ export async function runCaptureBenchmark(opts: CaptureBenchmarkOptions = {}): P
     fullSpeedWorkers: opts.fullSpeedWorkers ?? cpus().length,
     fullSpeedFrames: opts.fullSpeedFrames ?? Math.round((300_000 * trialMs) / 1000),
     live: opts.live ?? true,
+    ringBytes: opts.ringBytes,
   };
   const loadBefore = loadAverage()[0];
   const rec = await recorderSeries(o);
@@ -471,7 +493,8 @@ export function captureMarkdown(r: CaptureBenchmarkResult): string {
     '|:---|---:|---:|:---|:---|---:|',
   ];
   for (const s of r.series) {
-    const firstLoss = s.trials.filter((t) => !t.zeroLoss).sort((a, b) => a.requestedPps - b.requestedPps)[0];
+    const rate = (t: CaptureTrial) => t.requestedPps || Infinity; // 0 = full speed, the fastest
+    const firstLoss = s.trials.filter((t) => !t.zeroLoss && !t.generatorFailed).sort((a, b) => rate(a) - rate(b))[0];
     const lossText = !firstLoss
       ? 'none (the generator was the limit)'
       : firstLoss.error
@@ -481,6 +504,7 @@ export function captureMarkdown(r: CaptureBenchmarkResult): string {
       `| ${s.tool} | ${s.snaplen || 'whole frame'} | ${s.generatorLimited ? '≥ ' : ''}${k(s.zeroLossSentPps)} (${k(s.zeroLossPps)}) | ${pct(s.cpuAtZeroLoss, s.tool)} | ${lossText} | ${s.trials.length} |`,
     );
   }
+  for (const s of r.series) for (const p of s.problems) lines.push('', `${s.tool}, snaplen ${s.snaplen || 'whole frame'}: ${p}.`);
   const ratio = (snaplen: number) => {
     const mine = r.series.find((s) => s.tool === 'xlb recorder' && s.snaplen === snaplen)?.zeroLossSentPps;
     const theirs = r.series.find((s) => s.tool === 'xdpdump' && s.snaplen === snaplen)?.zeroLossSentPps;
