@@ -127,9 +127,9 @@ describe('install.sh into a DESTDIR', () => {
     });
 
     it('attaches, reports and detaches', async () => {
-      const a = await xlbIn(['decap', 'attach', '--dev', 'v0', '--pin-dir', pinDir]);
+      const a = await xlbIn(['decap', 'attach', '--dev', 'v0', '--allow-source', '10.77.0.1', '--pin-dir', pinDir]);
       expect(a.code, a.stderr).toBe(0);
-      expect(a.stdout).toMatch(new RegExp(`^decap attached to v0 \\(program \\d+\\)\\npinned in ${pinDir}\\ndecapsulating for 10\\.77\\.0\\.2\\n$`));
+      expect(a.stdout).toMatch(new RegExp(`^decap attached to v0 \\(program \\d+\\)\\npinned in ${pinDir}\\ndecapsulating for 10\\.77\\.0\\.2\\nfrom 10\\.77\\.0\\.1/32\\n$`));
       const s = JSON.parse((await xlbIn(['decap', 'status', '--dev', 'v0', '--pin-dir', pinDir, '-o', 'json'])).stdout);
       expect(s).toMatchObject({ ifname: 'v0', attached: true, pinned: true, addresses: ['10.77.0.2'] });
       // The filter is really on the interface's tc ingress hook, by the kernel's account.
