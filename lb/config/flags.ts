@@ -21,6 +21,10 @@ export function xlbdCommand(): Command {
     .addOption(new Option('--xdp-mode <mode>', 'XDP attach mode (overrides xdp_mode)').choices(['native', 'generic']))
     .option('--detach-on-exit', 'detach the datapath on SIGTERM (default: leave it running)')
     .option('--instance <name>', 'instance name: pins under /sys/fs/bpf/xlb/<name> (overrides instance)')
+    .option(
+      '--discard-datapath-state',
+      'start even though the pinned datapath holds services and there is no state file: they are removed (one-off; not a config key)',
+    )
     .addHelpText(
       'after',
       '\nPrecedence: flags > config file > defaults.\n\nExamples:\n' +
@@ -42,6 +46,7 @@ export function flagsFromOptions(o: Record<string, unknown>): XlbdFlags {
   if (o.xdpMode !== undefined) flags.xdpMode = o.xdpMode as string;
   if (o.detachOnExit !== undefined) flags.detachOnExit = o.detachOnExit as boolean;
   if (o.instance !== undefined) flags.instance = o.instance as string;
+  if (o.discardDatapathState !== undefined) flags.discardDatapathState = o.discardDatapathState as boolean;
   return flags;
 }
 

@@ -351,6 +351,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     stateFile: join(stateDir, instance, STATE_FILE_NAME),
     bpffsDir,
     detachOnExit,
+    discardDatapathState: flags.discardDatapathState === true,
     services,
     sources: r.sources,
     warnings: r.warnings,

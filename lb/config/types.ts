@@ -73,6 +73,8 @@ export interface XlbdConfig {
   /** bpffs directory for this instance's pins. */
   bpffsDir: string;
   detachOnExit: boolean;
+  /** --discard-datapath-state: empty a pinned datapath that has services when there is no state file. */
+  discardDatapathState: boolean;
   /** The config layer's services (validated against the limits; applied with origin 'config'). */
   services: ServiceInput[];
   /** Where each top-level setting came from. */
@@ -92,4 +94,5 @@ export interface XlbdFlags {
   xdpMode?: string;
   detachOnExit?: boolean;
   instance?: string;
+  discardDatapathState?: boolean;
 }

@@ -5,6 +5,7 @@
 // reload(): re-read the config file: services layer, gateway and outer sources take effect at
 // once; settings fixed at load time are reported as needing a restart.
 import { EventEmitter } from 'node:events';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
 import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, type LoadBalancerControl, type StatsReport, type StatusReport } from '../../api/server/index.js';
@@ -17,7 +18,7 @@ import { restoreDesiredState } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
 import { ensureBpffs } from './datapath/bpffs.js';
-import { openDatapath, type DatapathOrigin } from './datapath/open.js';
+import { openDatapath, type DatapathOrigin, type OpenedDatapath } from './datapath/open.js';
 import { InstanceLock } from './instance-lock.js';
 import { datapathSettings, sameSettings } from './link-settings.js';
 import { createLogger, type Logger } from './log.js';
@@ -111,13 +112,14 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       );
     }
     const ifname = c.interfaces[0]!;
-    const lock = InstanceLock.acquire(join(dirname(c.stateFile), 'xlbd.pid'), c.instance);
-    const cleanup: Array<() => unknown> = [() => lock.release()];
+    const mounted = ensureBpffs(c.bpffsDir);
+    if (mounted) log.info(mounted);
+    // Before anything reads or touches the datapath or the state file; held until the process ends.
+    const lock = InstanceLock.acquire({ pinDir: c.bpffsDir, stateDir: dirname(c.stateFile), instance: c.instance });
+    const cleanup: Array<() => unknown> = [() => lock.release(), () => removeDirIfEmpty(c.bpffsDir)];
     try {
       // A socket another daemon serves on is found before anything touches the datapath.
       if (c.api.listen.kind === 'unix') await prepareUnixSocket(c.api.listen.path);
-      const mounted = ensureBpffs(c.bpffsDir);
-      if (mounted) log.info(mounted);
       const ifindex = ifNameToIndex(ifname);
 
       const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
@@ -138,9 +140,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => dp.close(), () => opened.previous?.close());
       if (opened.origin === 'replaced') log.warn(`datapath: ${opened.reason}`);
       else log.info(`datapath ${opened.origin}: ${opened.reason}`);
-      if (!restored.found && opened.origin === 'adopted' && dp.services().length > 0) {
-        log.warn(`the adopted datapath has ${dp.services().length} services but there is no state file: they are removed now`);
-      }
+      checkStateAgainstDatapath(restored.found, opened, c, log);
 
       this.#writeSettings(dp, facts);
       const reconciler = new Reconciler({
@@ -434,6 +434,36 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     next.on('error', (e) => this.log.warn(`gateway check failed: ${e.message}`));
     next.start();
     if (!usableMac(facts)) this.log.warn(`new gateway ${address}: ${facts.gateway.problem}`);
+  }
+}
+
+/**
+ * A pinned datapath that carries services, and no state file: the state directory was lost,
+ * moved or is not this datapath's. Reconciling would delete every service from a datapath that
+ * carries traffic, so the start is refused unless the operator asked for exactly that.
+ */
+function checkStateAgainstDatapath(stateFound: boolean, opened: OpenedDatapath, c: XlbdConfig, log: Logger): void {
+  if (stateFound) return;
+  const pinned = opened.origin === 'adopted' ? opened.dp : opened.previous;
+  const held = pinned?.services().length ?? 0;
+  if (held === 0) return;
+  const what = `the datapath pinned in ${c.bpffsDir} holds ${held} service${held === 1 ? '' : 's'} (${opened.origin})`;
+  if (c.discardDatapathState) {
+    log.warn(`--discard-datapath-state: the ${held} service${held === 1 ? '' : 's'} in the pinned datapath ${held === 1 ? 'is' : 'are'} removed now (no state file at ${c.stateFile})`);
+    return;
+  }
+  throw new Error(
+    `${what} but there is no state file at ${c.stateFile}; starting would delete ${held === 1 ? 'it' : 'them'}. ` +
+      'Restore the state file (or point state_dir / --state-dir at it), or start once with --discard-datapath-state ' +
+      'to empty the datapath (traffic to those services stops)',
+  );
+}
+
+function removeDirIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to judge
   }
 }
 
