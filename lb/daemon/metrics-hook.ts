@@ -13,8 +13,10 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
   });
   const onRequest = (e: { method: string; code: string; seconds: number }) => metrics.onRequest(e.method, e.code, e.seconds);
   const onBackendSet = (e: { seconds: number }) => metrics.observeMaglevRebuild(e.seconds);
+  const onInternalError = () => metrics.onInternalError();
   view.on('apiRequest', onRequest);
   view.on('backendSet', onBackendSet);
+  view.on('internalError', onInternalError);
   const server = await startMetricsServer({ metrics, host: host === 'localhost' ? '127.0.0.1' : host, port, log });
   return {
     url: server.url,
@@ -22,6 +24,7 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
     close: async () => {
       view.off('apiRequest', onRequest);
       view.off('backendSet', onBackendSet);
+      view.off('internalError', onInternalError);
       await server.close();
     },
   };

@@ -24,6 +24,7 @@ export class XlbMetrics {
   readonly #maglevRebuild: Histogram<never>;
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
+  readonly #internalErrors: Counter<never>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -76,6 +77,11 @@ export class XlbMetrics {
       buckets: API_DURATION_BUCKETS,
       registers: [this.registry],
     });
+    this.#internalErrors = new Counter({
+      name: METRIC.internalErrors,
+      help: 'Errors nobody caught (a bug): logged with their stack by xlbd, which keeps running.',
+      registers: [this.registry],
+    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -89,6 +95,11 @@ export class XlbMetrics {
     const name = method.startsWith('/') ? method.slice(1) : method;
     this.#apiRequests.inc({ method: name, code });
     if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** xlbd's crash guard caught an error nobody else did. */
+  readonly onInternalError = (): void => {
+    this.#internalErrors.inc();
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */
