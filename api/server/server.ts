@@ -11,7 +11,7 @@ import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
 import { loadXlbPackageDefinition, loadXlbProto } from '../generated/load.js';
 import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
-import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withPrivateUmask } from './listen.js';
+import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withSocketUmask } from './listen.js';
 import { callLimiter, DEFAULT_API_LIMITS, grpcServerOptions, type ApiLimits } from './limits.js';
 import { loadBalancerHandlers } from './load-balancer.js';
 
@@ -108,8 +108,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   let address: string;
   if (o.listen.kind === 'unix') {
     await prepareUnixSocket(o.listen.path);
-    await withPrivateUmask(() => listen({ path: o.listen.kind === 'unix' ? o.listen.path : '' }));
-    finishUnixSocket(o.listen.path, o.socketMode ?? 0o660, o.socketGroup);
+    const mode = o.socketMode ?? 0o660;
+    await withSocketUmask(mode, () => listen({ path: o.listen.kind === 'unix' ? o.listen.path : '' }));
+    finishUnixSocket(o.listen.path, mode, o.socketGroup);
     address = o.listen.target;
   } else {
     await listen({ host: o.listen.host, port: o.listen.port });

@@ -9,10 +9,10 @@ import { readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
 import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, type LoadBalancerControl, type StatsReport, type StatusReport } from '../../api/server/index.js';
-import type { XlbdConfig } from '../config/index.js';
+import { reservedFromConfig, type XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
-import type { DesiredState, StateDiff } from '../model/index.js';
+import { parseIp, ReservedAddresses, type DesiredState, type StateDiff } from '../model/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
 import { restoreDesiredState } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
@@ -134,6 +134,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => gateway.stop());
       const facts = await gateway.waitForMac(this.#o.gatewayWaitMs ?? 5000);
       if (!usableMac(facts)) log.warn(`${facts.gateway.problem ?? 'gateway unresolved'}; encapsulated packets need it (retrying every poll)`);
+      restored.state.reserved = this.#reserved(facts);
+      for (const svc of restored.state.list()) {
+        const why = restored.state.reserved.reason(parseIp(svc.vip, 'vip'));
+        if (why) log.warn(`service ${svc.id} (kept from before this check existed): ${why}; delete it`);
+      }
 
       const opened = openDatapath(c.bpffsDir, this.#loadOptions());
       const dp = opened.dp;
@@ -256,6 +261,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (next.gateway.address !== this.#config.gateway.address) await this.#replaceGateway(r, next.gateway.address);
       // Settings that take effect at once; the rest keeps its running value.
       this.#config = { ...this.#config, services: next.services, gateway: next.gateway, encap: next.encap, detachOnExit: next.detachOnExit, warnings: next.warnings };
+      r.reconciler.state.reserved = this.#reserved(r.gateway.facts);
       if (r.gateway.facts) this.#writeSettings(r.dp, r.gateway.facts);
       outcome = { ok: true, message: `reloaded: services ${describeDiff(diff)}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}` };
       this.log.info(outcome.message);
@@ -414,9 +420,18 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     );
   }
 
+  /** The load balancer's own addresses (config and interface): never a VIP of a new service. */
+  #reserved(facts: NextHopFacts | undefined): ReservedAddresses {
+    const list = reservedFromConfig(this.#config);
+    const itf = facts?.interface;
+    for (const a of itf?.addresses ?? []) list.push({ address: a.address, what: `an address of ${itf!.name}, the interface xlbd drives` });
+    return new ReservedAddresses(list);
+  }
+
   #onFacts(facts: NextHopFacts): void {
     const r = this.#run;
     if (!r) return;
+    r.reconciler.state.reserved = this.#reserved(facts);
     try {
       this.#writeSettings(r.dp, facts);
     } catch (e) {

@@ -21,6 +21,7 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
   return {
     url: server.url,
     port: server.port,
+    limits: server.limits,
     close: async () => {
       view.off('apiRequest', onRequest);
       view.off('backendSet', onBackendSet);
