@@ -13,6 +13,7 @@ import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
 import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withSocketUmask } from './listen.js';
 import { callLimiter, DEFAULT_API_LIMITS, grpcServerOptions, type ApiLimits } from './limits.js';
+import { clientAllowList } from './peer.js';
 import { loadBalancerHandlers } from './load-balancer.js';
 
 export const LOAD_BALANCER_SERVICE = 'xlb.v1.LoadBalancer';
@@ -68,7 +69,11 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...o.limits };
   const creds = credentialsFor(o.listen, { tls: o.tls, insecure: o.insecure ?? false });
   // The reporter sits next to the transport, so the limiter's refusals are counted too.
-  const interceptors = [...(o.onRequest ? [requestReporter(o.onRequest)] : []), callLimiter(limits)];
+  const interceptors = [
+    ...(o.onRequest ? [requestReporter(o.onRequest)] : []),
+    ...(o.tls?.allowedClients ? [clientAllowList(o.tls.allowedClients, o.log)] : []),
+    callLimiter(limits),
+  ];
   const server = new Server({ ...grpcServerOptions(limits), interceptors });
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);

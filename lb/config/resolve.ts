@@ -43,7 +43,7 @@ const SCHEMA: Record<string, readonly string[]> = {
   limits: ['max_backends_per_service'],
   recorder: ['enabled', 'ring_bytes'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
-  'api.tls': ['cert', 'key', 'client_ca'],
+  'api.tls': ['cert', 'key', 'client_ca', 'allowed_clients'],
   metrics: ['listen'],
 };
 
@@ -223,6 +223,18 @@ function socketMode(r: Resolver, s: Setting): number {
   return mode;
 }
 
+function allowedClients(r: Resolver, s: Setting): string[] {
+  if (!Array.isArray(s.value) || s.value.length === 0) {
+    r.fail(s, 'expected a non-empty list of certificate subject common names (CN), e.g. [xlb-admin]');
+  }
+  return (s.value as unknown[]).map((v, i) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 64) {
+      r.fail({ ...s, path: `${s.path}[${i}]`, segments: [...s.segments, i] }, `${JSON.stringify(v)} is not a common name (1..64 characters)`);
+    }
+    return v;
+  });
+}
+
 /** The load balancer's own addresses known from the configuration: never a VIP. */
 export function reservedFromConfig(c: Pick<XlbdConfig, 'gateway' | 'encap'>): ReservedAddress[] {
   const out: ReservedAddress[] = [{ address: c.gateway.address, what: 'the gateway (gateway)' }];
@@ -340,6 +352,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
       return readableFile(r, s, checkFiles);
     };
     tls = { cert: file('cert'), key: file('key'), clientCa: file('client_ca') };
+    const allowedS = r.get(['api', 'tls', 'allowed_clients'], undefined, undefined);
+    if (allowedS.value !== undefined) tls.allowedClients = allowedClients(r, allowedS);
   }
 
   const metricsS = r.get(['metrics', 'listen'], { name: '--metrics', value: flags.metrics }, DEFAULTS.metricsListen);

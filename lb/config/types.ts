@@ -31,6 +31,8 @@ export interface ApiTls {
   key: string;
   /** CA that client certificates must chain to (client certificates are required). */
   clientCa: string;
+  /** If set: only client certificates whose subject CN is listed may call (PERMISSION_DENIED). */
+  allowedClients?: string[];
 }
 
 export interface XlbdConfig {

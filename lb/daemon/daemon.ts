@@ -277,13 +277,13 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
 
-  async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
-    const result = await this.#running().reconciler.change(op, o);
-    // An audit trail of what the API changed (the request itself is in the caller's hands).
+  async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean; peer?: string } = {}): Promise<ChangeResult> {
+    const result = await this.#running().reconciler.change(op, { dryRun: o.dryRun });
+    // An audit trail of what the API changed and who asked (the request itself is in the caller's hands).
     const d = result.diff;
     if (!result.dryRun && d.changes.length) {
       const parts = (['created', 'updated', 'deleted'] as const).filter((k) => d[k].length).map((k) => `${k} ${d[k].join(' ')}`);
-      this.log.info(`services ${parts.join('; ')}`);
+      this.log.info(`services ${parts.join('; ')}${o.peer ? ` (by ${o.peer})` : ''}`);
     }
     return result;
   }

@@ -220,6 +220,12 @@ describe('TLS and listeners', () => {
     expect(resolve(`${MIN}maglev: { seed: 3735928559 }\n`).warnings).toEqual([]);
   });
 
+  it('api.tls.allowed_clients: the certificate subjects (CN) that may use a TLS listener', () => {
+    const c = resolve(`${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: [xlb-admin, deploy-bot] } }\n`);
+    expect(c.api.tls).toMatchObject({ allowedClients: ['xlb-admin', 'deploy-bot'] });
+    expect(resolve(`${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd } }\n`).api.tls?.allowedClients).toBeUndefined();
+  });
+
   it('TLS settings with a unix socket are ignored with a warning', () => {
     const c = resolve(`${MIN}api:\n  tls: { cert: ${cert}, key: ${key}, client_ca: ${ca} }\n`);
     expect(c.api.tls).toBeUndefined();
@@ -254,6 +260,8 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['api TCP without TLS', `${MIN}api: { listen: "0.0.0.0:50051" }\n`, 'api.listen', 'xlb.yaml:3:16: ', /configure api.tls/],
   ['insecure on a non-loopback address', `${MIN}api: { listen: "192.0.2.7:50051", insecure: true }\n`, 'api.insecure', 'xlb.yaml:3:45: ', /plaintext is allowed only on loopback/],
   ['insecure and TLS together', `${MIN}api: { listen: "127.0.0.1:1", insecure: true, tls: { cert: /a } }\n`, 'api.insecure', 'xlb.yaml:3:41: ', /cannot be combined with api.tls/],
+  ['allowed_clients not a list', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: ops } }\n`, 'api.tls.allowed_clients', 'xlb.yaml:3:115: ', /expected a non-empty list of certificate subject common names/],
+  ['allowed_clients with an empty name', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: [ops, ""] } }\n`, 'api.tls.allowed_clients[1]', 'xlb.yaml:3:121: ', /"" is not a common name \(1\.\.64 characters\)/],
   ['TLS missing client_ca', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd } }\n`, 'api.tls.client_ca', 'xlb.yaml:3:35: ', /is required/],
   ['TLS file missing', `${MIN}api: { listen: "[::]:50051", tls: { cert: /nonexistent/x.crt, key: /etc/passwd, client_ca: /etc/passwd } }\n`, 'api.tls.cert', 'xlb.yaml:3:43: ', /cannot be read \(ENOENT\)/],
   ['relative unix socket', `${MIN}api: { listen: "unix:run/xlb.sock" }\n`, 'api.listen', 'xlb.yaml:3:16: ', /must be absolute/],
