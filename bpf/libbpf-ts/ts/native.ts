@@ -55,6 +55,9 @@ interface Native {
   mapLookupBatch(m: Handle): { count: number; keys: Buffer; values: Buffer; batched: boolean };
   mapUpdateBatch(m: Handle, keys: Buffer, values: Buffer, count: number, flags: number): number;
   mapDeleteBatch(m: Handle, keys: Buffer, count: number): number;
+  mapMmap(m: Handle): ArrayBuffer;
+  mapUnmap(mapping: ArrayBuffer): void;
+  mapMemlock(m: Handle): number;
 
   progTestRun(p: Handle, data: Buffer | null, dataOutSize: number | null, ctx: Buffer | null,
     ctxOutSize: number | null, repeat: number, flags: number, cpu: number | null):
