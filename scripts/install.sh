@@ -4,7 +4,7 @@
 #   PREFIX/lib/xlb/        the runtime tree: package.json, dist/ (compiled JS), api/proto/, the
 #                          BPF objects, the libbpf-ts addon, production node_modules, doc/
 #   PREFIX/bin/xlbd, xlb   symlinks to the daemon's and the CLI's entry points
-#   UNITDIR/               xlbd.service, xlb-decap@.service
+#   UNITDIR/               xlbd.service, xlb-decap@.service, xlb-gobgpd.service
 #   SYSCONFDIR/xlb/        xlb.yaml.example with a random maglev.seed, decap.env.example
 #                          (an existing xlb.yaml or decap.env is never touched)
 # The runtime tree is assembled next to the old one and swapped in with a rename, so a running
@@ -53,7 +53,7 @@ case "$DESTDIR" in ""|/*) ;; *) echo "install.sh: DESTDIR $DESTDIR must be an ab
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 LIBDIR=$PREFIX/lib/xlb
 BINDIR=$PREFIX/bin
-UNITS=(xlbd.service xlb-decap@.service)
+UNITS=(xlbd.service xlb-decap@.service xlb-gobgpd.service)
 
 say() { echo "install.sh: $*"; }
 
@@ -79,9 +79,9 @@ fi
 # ---- the build must be there ------------------------------------------------------------------
 ADDON=bpf/libbpf-ts/build/Release/libbpf_ts.node
 BPF_OBJECTS=()
-# The programs xlbd and `xlb decap` load (bpf/lb, bpf/decap, bpf/probes); bpf/bench and
-# bpf/testprogs are for benchmarks and tests only.
-for c in "$SRC"/bpf/lb/*.c "$SRC"/bpf/decap/*.c "$SRC"/bpf/probes/*.c; do
+# The programs xlbd and `xlb decap` load (bpf/lb, bpf/decap, bpf/health, bpf/probes); bpf/bench
+# and bpf/testprogs are for benchmarks and tests only.
+for c in "$SRC"/bpf/lb/*.c "$SRC"/bpf/decap/*.c "$SRC"/bpf/health/*.c "$SRC"/bpf/probes/*.c; do
   BPF_OBJECTS+=("build/bpf/$(basename "${c%.c}").o")
 done
 missing=()
@@ -177,6 +177,7 @@ next steps:
   systemctl enable --now xlbd                               # the load balancer
   systemctl enable --now xlb-decap@eth0                     # on each backend: decapsulation on eth0
                                                             # (after writing $SYSCONFDIR/xlb/decap.env, see decap.env.example)
+  systemctl enable --now xlb-gobgpd                         # with bgp: in xlb.yaml (needs the gobgpd package)
   xlb status
 NEXT
 fi

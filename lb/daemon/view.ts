@@ -4,6 +4,7 @@ import type { XlbdConfig } from '../config/index.js';
 import type { DatapathCounters } from '../datapath/index.js';
 import type { NextHopFacts } from '../gateway/index.js';
 import type { DesiredState } from '../model/index.js';
+import type { TransitionEvent } from '../health/index.js';
 import type { StatsReport, StatusReport } from '../../api/server/index.js';
 
 export interface DaemonEvents {
@@ -17,6 +18,8 @@ export interface DaemonEvents {
   gateway: [NextHopFacts];
   /** The crash guard caught an error nobody else did (logged; the daemon keeps running). */
   internalError: [{ origin: string }];
+  /** A backend's health changed state. */
+  health: [TransitionEvent];
 }
 
 export interface DaemonView extends Pick<EventEmitter<DaemonEvents>, 'on' | 'off' | 'once'> {

@@ -3,6 +3,7 @@
 // process metrics.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
+import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
 import type { MetricsSource } from './source.js';
@@ -25,6 +26,7 @@ export class XlbMetrics {
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
   readonly #internalErrors: Counter<never>;
+  readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -45,6 +47,7 @@ export class XlbMetrics {
       },
     );
     registerDatapathMetrics(this.registry, () => snapshot.get());
+    registerHealthBgpMetrics(this.registry, () => snapshot.get());
 
     const version = o.version ?? 'unknown';
     new Gauge<'version'>({
@@ -82,6 +85,12 @@ export class XlbMetrics {
       help: 'Errors nobody caught (a bug): logged with their stack by xlbd, which keeps running.',
       registers: [this.registry],
     });
+    this.#healthTransitions = new Counter({
+      name: METRIC.healthTransitions,
+      help: "Health state changes of a backend, by the state it entered (up, down).",
+      labelNames: ['service', 'backend', 'to'],
+      registers: [this.registry],
+    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -100,6 +109,11 @@ export class XlbMetrics {
   /** xlbd's crash guard caught an error nobody else did. */
   readonly onInternalError = (): void => {
     this.#internalErrors.inc();
+  };
+
+  /** A backend's health changed state. */
+  readonly onHealthTransition = (e: { service: string; backend: string; to: string }): void => {
+    this.#healthTransitions.inc({ service: e.service, backend: e.backend, to: e.to });
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */

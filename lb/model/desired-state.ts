@@ -9,6 +9,7 @@
 import { compareIp, parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
+import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator } from './ids.js';
 import { ReservedAddresses } from './reserved.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
@@ -155,7 +156,8 @@ export class DesiredState {
 
   /**
    * Replaces a service's flags; with `replaceBackends`, also its whole backend set (backends kept
-   * by address keep their datapath ids). Without it, `input.backends` must be empty.
+   * by address keep their datapath ids). Without it, `input.backends` must be empty. The health
+   * check is replaced when `input.healthCheck` is given (kind none removes it), else kept.
    */
   update(input: unknown, options: { replaceBackends?: boolean } = {}, field = 'service'): StateDiff {
     if (!isPlainObject(input)) throw invalid(field, 'expected a service { id or vip/port/protocol, flags, backends }');
@@ -164,12 +166,18 @@ export class DesiredState {
     let spec: ServiceSpec;
     if (options.replaceBackends) {
       spec = validateService(input, this.limits, field).spec;
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
     } else {
       const list = input.backends;
       if (list !== undefined && list !== null && !(Array.isArray(list) && list.length === 0)) {
         throw invalid(joinField(field, 'backends'), 'must be empty unless replace_backends is set (use AddBackend/UpdateBackend/RemoveBackend)');
       }
       spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), backends: current.backends.map(stripIds) };
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
+      else {
+        const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+        if (healthCheck) spec.healthCheck = healthCheck;
+      }
     }
     return this.transact((d) => {
       this.checkBackendCount(d, spec.backends.length - current.backends.length, joinField(field, 'backends'));
@@ -222,6 +230,8 @@ export class DesiredState {
     const next: BackendSpec = { address: old.address, weight, state: reconcileWeightAndState(weight, state, f.weight) };
     const name = patch.name === undefined ? old.name : validateName(patch.name, f.name);
     if (name !== undefined) next.name = name;
+    if (old.checkAddress !== undefined) next.checkAddress = old.checkAddress;
+    if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     this.checkShares(backends, () => f.weight);
     return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
@@ -291,9 +301,12 @@ export class DesiredState {
           backends: s.backends.map((b) => {
             const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
             if (b.name !== undefined) ob.name = b.name;
+            if (b.checkAddress !== undefined) ob.check_address = b.checkAddress;
+            if (b.checkPort !== undefined) ob.check_port = b.checkPort;
             return ob;
           }),
         };
+        if (s.healthCheck) out.health_check = healthCheckToDocument(s.healthCheck);
         return out;
       }),
       service_ids: this.serviceIds.snapshot(),
@@ -326,7 +339,10 @@ export class DesiredState {
         port: raw.port,
         protocol: raw.protocol,
         flags: isPlainObject(raw.flags) ? { sourceHash: raw.flags.source_hash } : raw.flags,
-        backends: raw.backends,
+        backends: Array.isArray(raw.backends)
+          ? raw.backends.map((b: unknown) => (isPlainObject(b) ? { ...b, checkAddress: b.check_address, checkPort: b.check_port } : b))
+          : raw.backends,
+        healthCheck: isPlainObject(raw.health_check) ? healthCheckInputFromDocument(raw.health_check) : raw.health_check,
       };
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
@@ -449,16 +465,22 @@ export class DesiredState {
   }
 }
 
+function keepHealthCheck(spec: ServiceSpec, current: Service): void {
+  if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
+}
+
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
+  if (b.checkAddress !== undefined) out.checkAddress = b.checkAddress;
+  if (b.checkPort !== undefined) out.checkPort = b.checkPort;
   return out;
 }
 
 function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
-  return deepFreeze({
+  const service: Service = {
     id: formatServiceId(spec),
     vip: spec.vip,
     port: spec.port,
@@ -468,5 +490,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
     backends,
-  });
+  };
+  if (spec.healthCheck) service.healthCheck = { ...spec.healthCheck };
+  return deepFreeze(service);
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { XlbClient } from '../../api/client/index.js';
-import { startApiServer, type ApiServer, type LoadBalancerControl } from '../../api/server/index.js';
+import { startApiServer, type ApiServer, type HealthView, type LoadBalancerControl } from '../../api/server/index.js';
 import type { RecorderHandlers } from '../../api/generated/xlb/v1/Recorder.js';
 import { DesiredState, type StateDiff } from '../../lb/model/index.js';
 
@@ -38,6 +38,10 @@ class StandInControl implements LoadBalancerControl {
     throw new Error('not used');
   }
   status(): never {
+    throw new Error('not used');
+  }
+  readonly health: HealthView = { backend: () => undefined, service: () => undefined };
+  drainNode(): never {
     throw new Error('not used');
   }
 }
