@@ -6,7 +6,7 @@ import { Rng } from '../fuzz/rng.js';
 
 export const FUZZ_METHODS = [
   'CreateService', 'UpdateService', 'DeleteService', 'GetService', 'ListServices',
-  'AddBackend', 'UpdateBackend', 'RemoveBackend', 'Apply', 'GetStats', 'GetStatus',
+  'AddBackend', 'UpdateBackend', 'RemoveBackend', 'Apply', 'GetStats', 'GetStatus', 'DrainNode',
 ] as const;
 export type FuzzMethod = (typeof FUZZ_METHODS)[number];
 
@@ -59,8 +59,30 @@ export class RequestFuzzer {
       s.protocol = r.pick(['PROTOCOL_TCP', 'PROTOCOL_UDP', 'PROTOCOL_UNSPECIFIED', 7]);
     }
     if (r.chance(0.3)) s.flags = { sourceHash: r.chance(0.5) };
+    if (r.chance(0.2)) s.healthCheck = this.healthCheck();
     if (r.chance(0.7)) s.backends = Array.from({ length: r.int(6) }, () => this.backend());
     return s;
+  }
+
+  /**
+   * A health check that is refused, or "none". Never a valid one: probes would take the lab's
+   * backends down (nothing listens there) and the datapath would rightly differ from the state file,
+   * which is what the fuzzer compares; valid checks are test/health's.
+   */
+  private healthCheck(): object {
+    const r = this.r;
+    return r.pick([
+      { kind: 'none' },
+      { kind: r.pick(['icmp', 'TCP', 'http ', '💥', HUGE.slice(0, 5000)]) },
+      { kind: 'tcp', interval: r.pick(['0s', '-1s', '2', '1h1s', '99999999999999999999s', 'ms']), timeout: '1s' },
+      { kind: 'tcp', interval: '1s', timeout: r.pick(['1s', '2s']) },
+      { kind: 'http', path: r.pick(['no-slash', HUGE.slice(0, 3000)]) },
+      { kind: 'http', expectStatus: r.pick(['99', '600', '399-200', 'x', '200-']) },
+      { kind: 'udp', payload: 'a', payloadHex: '00' },
+      { kind: 'udp', payloadHex: r.pick(['0', 'zz']) },
+      { kind: 'tcp', rise: r.pick([101, 0xffffffff]) },
+      { kind: 'tcp', mode: r.pick(['tunnel ', 'indirect']) },
+    ]);
   }
 
   /** A structured request for `method` (proto-loader object form). */
@@ -89,6 +111,8 @@ export class RequestFuzzer {
         return { services: Array.from({ length: r.int(5) }, () => this.service()), dryRun: r.chance(0.3) };
       case 'GetStats':
         return r.chance(0.5) ? {} : { serviceId: this.serviceId() };
+      case 'DrainNode': // no BGP in the lab: always FAILED_PRECONDITION, never a change
+        return { undo: r.chance(0.5) };
       default:
         return {};
     }
