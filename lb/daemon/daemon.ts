@@ -24,6 +24,7 @@ import {
 import { reservedFromConfig, type XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
+import type { KubernetesSource } from '../kubernetes/index.js';
 import { parseIp, ReservedAddresses, ValidationError, type DesiredState, type StateDiff } from '../model/index.js';
 import type { GobgpPort } from '../bgp/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
@@ -78,6 +79,7 @@ interface Running {
   recorder: Recorder;
   health: DaemonHealth;
   bgp: DaemonBgp | undefined;
+  kubernetes: KubernetesSource | undefined;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -143,6 +145,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      if (!c.kubernetes) {
+        // Kubernetes mode was turned off: what it programmed goes (nobody would keep it in step).
+        const gone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
+        if (gone.deleted.length) log.warn(`kubernetes mode is off: removing ${gone.deleted.length} services it had made (${gone.deleted.join(' ')})`);
+      }
       log.info(
         restored.found
           ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
@@ -207,7 +214,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (bgp) cleanup.push(() => bgp.stop());
       const running: Running = {
         ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder,
-        health, bgp,
+        health, bgp, kubernetes: undefined,
       };
       this.#run = running;
       health.monitor.on('change', (ids) => void this.#onHealthChange(ids));
@@ -240,6 +247,23 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
       }
+      if (c.kubernetes) {
+        // Started after the datapath serves the restored state: until the cluster has been listed
+        // the kubernetes services stay as they were (no gap on restart, none while unreachable).
+        // Loaded only in Kubernetes mode: the client library is large, and xlbd without Kubernetes
+        // should not pay for it at every start.
+        const { KubernetesSource } = await import('../kubernetes/index.js');
+        const source = new KubernetesSource({
+          config: c.kubernetes,
+          limits: c.limits,
+          instance: c.instance,
+          layer: { get state() { return reconciler.state; }, change: (op) => reconciler.change(op) },
+          log,
+        });
+        running.kubernetes = source;
+        cleanup.push(() => source.stop());
+        source.start();
+      }
       const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
       await this.#notifier.ready(summary);
       log.info(`ready: ${summary}`);
@@ -268,6 +292,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     await this.#notifier.stopping();
     // Graceful: routers move new traffic away while this node still forwards what arrives.
     await r.bgp?.withdrawForStop();
+    await r.kubernetes?.stop(); // gives the leader Lease up, so another node takes over at once
     await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
@@ -398,6 +423,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       lastReload: this.#lastReload,
       health: r.health.report(),
       bgp: r.bgp?.report() ?? NO_BGP,
+      ...(r.kubernetes && c.kubernetes
+        ? { kubernetes: { ...r.kubernetes.status(), loadBalancerClass: c.kubernetes.loadBalancerClass, defaultClass: c.kubernetes.defaultClass } }
+        : {}),
     };
   }
 

@@ -3,9 +3,11 @@
 // completely or throws a ValidationError with the state untouched; it returns a diff naming what
 // changed, so the reconciler reprograms only that.
 //
-// Two layers share one state (docs/api.md): services with origin 'config' come from the config
+// Three layers share one state (docs/api.md): services with origin 'config' come from the config
 // file's `services:` list and are only changed by apply(..., { origin: 'config' }) at start and on
-// reload; everything else is origin 'api'. API calls may not change config-declared services.
+// reload; services with origin 'kubernetes' come from the cluster's Services (lb/kubernetes) and
+// are only changed by apply(..., { origin: 'kubernetes' }); everything else is origin 'api'. API
+// calls may not change the other two layers' services.
 import { compareIp, parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
@@ -14,7 +16,7 @@ import { IdAllocator } from './ids.js';
 import { ReservedAddresses } from './reserved.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
-import type { Backend, BackendSpec, Limits, Origin, Service, ServiceSpec } from './types.js';
+import { ORIGINS, type Backend, type BackendSpec, type KubernetesRef, type Limits, type Origin, type Service, type ServiceSpec } from './types.js';
 import {
   checkMaglevShares,
   isPlainObject,
@@ -24,6 +26,7 @@ import {
   validateName,
   validateService,
   validateServiceKey,
+  validateKubernetesRef,
   validateState,
   validateWeight,
 } from './validate.js';
@@ -142,10 +145,7 @@ export class DesiredState {
     const { spec, vip } = validateService(input, this.limits, field);
     const id = formatServiceId(spec);
     const existing = this.services.get(id);
-    if (existing) {
-      const where = existing.origin === 'config' ? ' (declared in the config file)' : '';
-      throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${where}`);
-    }
+    if (existing) throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${ownerNote(existing)}`);
     this.checkReserved(input, vip, field);
     return this.transact((d) => {
       this.checkServiceCount(d, 1, field);
@@ -181,7 +181,7 @@ export class DesiredState {
     }
     return this.transact((d) => {
       this.checkBackendCount(d, spec.backends.length - current.backends.length, joinField(field, 'backends'));
-      this.put(d, spec, current.origin, current);
+      this.put(d, spec, current.origin, current, current.kubernetes);
     }, [current.id]);
   }
 
@@ -208,7 +208,7 @@ export class DesiredState {
     this.checkShares(backends, () => joinField(bField, 'weight'));
     return this.transact((d) => {
       this.checkBackendCount(d, 1, bField);
-      this.put(d, { ...current, backends }, current.origin, current);
+      this.put(d, { ...current, backends }, current.origin, current, current.kubernetes);
     }, [current.id]);
   }
 
@@ -234,7 +234,7 @@ export class DesiredState {
     if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     this.checkShares(backends, () => f.weight);
-    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
+    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current, current.kubernetes), [current.id]);
   }
 
   removeBackend(serviceId: unknown, address: unknown, fields: { serviceId?: string; address?: string } = {}): StateDiff {
@@ -242,20 +242,23 @@ export class DesiredState {
     const old = this.findBackend(current, address, fields.address ?? 'address');
     // Removing a backend only enlarges the others' shares, so no Maglev share check is needed.
     const backends = current.backends.filter((b) => b.address !== old.address).map(stripIds);
-    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
+    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current, current.kubernetes), [current.id]);
   }
 
   /**
-   * Converges one layer to exactly `inputs`: origin 'api' (the Apply call) or 'config' (the config
-   * file's services, at start and reload). Services of the other layer are never deleted. Listing
-   * a config-declared service in an API apply is FAILED_PRECONDITION; a config apply that lists an
-   * API-created service takes it over (origin becomes 'config').
+   * Converges one layer to exactly `inputs`: origin 'api' (the Apply call), 'config' (the config
+   * file's services, at start and reload) or 'kubernetes' (the Kubernetes source; every input then
+   * carries `kubernetes: { namespace, name }`). Services of the other layers are never deleted.
+   * Listing a config- or Kubernetes-managed service in an API apply is FAILED_PRECONDITION, and so
+   * is listing another layer's service in a Kubernetes apply; a config apply that lists a service of
+   * another layer takes it over (origin becomes 'config': the file is the operator's word).
    */
   apply(inputs: unknown, options: { origin?: Origin; field?: string } = {}): StateDiff {
     const origin = options.origin ?? 'api';
     const field = options.field ?? 'services';
     if (!Array.isArray(inputs)) throw invalid(field, 'expected a list of services');
     const specs: ServiceSpec[] = [];
+    const refs: (KubernetesRef | undefined)[] = [];
     const index = new Map<string, number>();
     inputs.forEach((input, i) => {
       const sField = `${field}[${i}]`;
@@ -265,9 +268,13 @@ export class DesiredState {
       const first = index.get(id);
       if (first !== undefined) throw invalid(sField, `service ${id} is listed twice (also ${field}[${first}])`);
       const existing = this.services.get(id);
-      if (origin === 'api' && existing?.origin === 'config') {
-        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is declared in the config file; Apply manages only API services`);
+      if (origin === 'api' && existing && existing.origin !== 'api') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is ${managedBy(existing)}; Apply manages only API services`);
       }
+      if (origin === 'kubernetes' && existing && existing.origin !== 'kubernetes') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} already exists${ownerNote(existing)}`);
+      }
+      refs.push(origin === 'kubernetes' ? validateKubernetesRef((input as { kubernetes?: unknown }).kubernetes, `${sField}.kubernetes`) : undefined);
       index.set(id, i);
       specs.push(spec);
     });
@@ -281,7 +288,7 @@ export class DesiredState {
       let delta = 0;
       for (const s of specs) delta += s.backends.length - (d.services.get(formatServiceId(s))?.backends.length ?? 0);
       this.checkBackendCount(d, delta, field);
-      for (const s of specs) this.put(d, s, origin, d.services.get(formatServiceId(s)));
+      specs.forEach((s, i) => this.put(d, s, origin, d.services.get(formatServiceId(s)), refs[i]));
     }, named);
   }
 
@@ -297,6 +304,7 @@ export class DesiredState {
           protocol: s.protocol,
           flags: { source_hash: s.flags.sourceHash },
           origin: s.origin,
+          ...(s.kubernetes ? { kubernetes: { namespace: s.kubernetes.namespace, name: s.kubernetes.name } } : {}),
           datapath_id: s.datapathId,
           backends: s.backends.map((b) => {
             const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
@@ -347,7 +355,9 @@ export class DesiredState {
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
       if (d.services.has(id)) throw invalid(field, `service ${id} is stored twice`);
-      if (raw.origin !== 'api' && raw.origin !== 'config') throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not "api" or "config"`);
+      if (!(ORIGINS as readonly unknown[]).includes(raw.origin)) throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not one of ${ORIGINS.map((o) => `"${o}"`).join(', ')}`);
+      const origin = raw.origin as Origin;
+      const ref = origin === 'kubernetes' ? validateKubernetesRef(raw.kubernetes, `${field}.kubernetes`) : undefined;
       const datapathId = claimId(d.serviceIds, raw.datapath_id, `${field}.datapath_id`);
       const rawBackends = raw.backends as unknown[];
       const byAddress = new Map<string, number>();
@@ -356,7 +366,7 @@ export class DesiredState {
         const address = parseIp((rb as Record<string, unknown>).address, `${bf}.address`).text;
         byAddress.set(address, claimId(d.backendIds, (rb as Record<string, unknown>).datapath_id, `${bf}.datapath_id`));
       });
-      const svc = makeService(spec, raw.origin, datapathId, (b) => byAddress.get(b.address)!);
+      const svc = makeService(spec, origin, datapathId, (b) => byAddress.get(b.address)!, ref);
       d.services.set(id, svc);
     });
     if (d.services.size > state.limits.maxServices) {
@@ -402,13 +412,13 @@ export class DesiredState {
   }
 
   /** Stores `spec` as a service, keeping ids of what already existed in `previous`. */
-  private put(d: Draft, spec: ServiceSpec, origin: Origin, previous: Service | undefined): void {
+  private put(d: Draft, spec: ServiceSpec, origin: Origin, previous: Service | undefined, ref?: KubernetesRef): void {
     const id = formatServiceId(spec);
     const oldByAddress = new Map((previous?.backends ?? []).map((b) => [b.address, b]));
     const keep = new Set(spec.backends.map((b) => b.address));
     for (const b of previous?.backends ?? []) if (!keep.has(b.address)) d.backendIds.release(b.datapathId);
     const datapathId = previous?.datapathId ?? d.serviceIds.allocate();
-    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? d.backendIds.allocate());
+    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? d.backendIds.allocate(), ref);
     // Keep the identical object when nothing changed, so the diff sees "unchanged" cheaply.
     if (previous && !diffService(previous, next)) return;
     d.services.set(id, next);
@@ -429,6 +439,9 @@ export class DesiredState {
         field,
         `service ${svc.id} is declared in the config file; change it there and reload the daemon (SIGHUP)`,
       );
+    }
+    if (svc.origin === 'kubernetes') {
+      throw new ValidationError('FAILED_PRECONDITION', field, `service ${svc.id} is ${managedBy(svc)}; change that Service in the cluster`);
     }
     return svc;
   }
@@ -469,6 +482,16 @@ function keepHealthCheck(spec: ServiceSpec, current: Service): void {
   if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
 }
 
+/** Who owns a service that is not the API's, in words. */
+function managedBy(svc: Service): string {
+  if (svc.origin === 'kubernetes') return `managed by Kubernetes (Service ${svc.kubernetes?.namespace}/${svc.kubernetes?.name})`;
+  return 'declared in the config file';
+}
+
+function ownerNote(svc: Service): string {
+  return svc.origin === 'api' ? '' : ` (${managedBy(svc)})`;
+}
+
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
@@ -477,7 +500,7 @@ function stripIds(b: Backend): BackendSpec {
   return out;
 }
 
-function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
+function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number, ref?: KubernetesRef): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
   const service: Service = {
@@ -487,6 +510,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     protocol: spec.protocol,
     family,
     origin,
+    ...(origin === 'kubernetes' && ref ? { kubernetes: { namespace: ref.namespace, name: ref.name } } : {}),
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
     backends,

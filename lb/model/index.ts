@@ -24,6 +24,7 @@ export {
   validateFlags,
   validateName,
   validateWeight,
+  validateKubernetesRef,
   checkMaglevShares,
   DEFAULT_WEIGHT,
   MAX_WEIGHT,

@@ -19,6 +19,8 @@ export interface SnapshotService {
   protocol: string;
   flags: { source_hash: boolean };
   origin: Origin;
+  /** Only for origin "kubernetes". */
+  kubernetes?: { namespace: string; name: string };
   datapath_id: number;
   backends: SnapshotBackend[];
   /** The document form (healthCheckToDocument); absent: no health check. */
