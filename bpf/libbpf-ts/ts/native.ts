@@ -90,6 +90,8 @@ interface Native {
   captureStats(c: Handle): NativeCaptureStats;
   captureClose(c: Handle): void;
   captureRef(c: Handle, ref: boolean): void;
+  dirLock(path: string): number;
+  dirUnlock(fd: number): void;
 }
 
 export interface NativeCaptureOptions {
