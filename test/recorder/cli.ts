@@ -30,12 +30,16 @@ export async function runXlb(server: string, args: string[], timeoutMs = 60_000)
 }
 
 /** Rules in the datapath's index and the masks it searches, from the pinned maps of a datapath
- *  pinned in `dir`. */
-export function pinnedRecorderState(dir: string): { activeRules: number; masks: number } {
+ *  pinned in `dir`. activeRules counts distinct rules (recordings with the same rule share its
+ *  index entry); recordingRules counts each recording's rules (the bits of the entries' bitmaps). */
+export function pinnedRecorderState(dir: string): { activeRules: number; masks: number; recordingRules: number } {
   const index = BpfMap.openPinned(join(dir, 'rec_index'));
   const ctl = BpfMap.openPinned(join(dir, 'rec_ctl'));
   try {
-    return { activeRules: [...index.keys()].length, masks: RecCtl.decode(ctl.lookup(Buffer.alloc(4))!).nmasks };
+    const keys = [...index.keys()];
+    let recordingRules = 0;
+    for (const k of keys) for (let bits = index.lookup(k)?.readBigUInt64LE(0) ?? 0n; bits; bits &= bits - 1n) recordingRules++;
+    return { activeRules: keys.length, masks: RecCtl.decode(ctl.lookup(Buffer.alloc(4))!).nmasks, recordingRules };
   } finally {
     index.close();
     ctl.close();

@@ -253,7 +253,7 @@ describe('recorder on xlbd with real traffic', () => {
       expect(Number(r.end!.stats!.matched)).toBe(got.length + Number(r.end!.stats!.lost));
     }
     expect(packets).toBeGreaterThan(16);
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 
   it('--count N records exactly N packets, ends by itself and leaves no rule in the kernel', async () => {
@@ -272,7 +272,7 @@ describe('recorder on xlbd with real traffic', () => {
     const got = tsharkRead(file);
     expect(got.length).toBe(7);
     expect(got.every((p) => p.dst[0] === VIP4 && p.src.length === 1)).toBe(true);
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 
   it('snaplen: caplen is cut, len stays the original; --bytes stops before the limit', async () => {
@@ -308,7 +308,8 @@ describe('recorder on xlbd with real traffic', () => {
       new LabProcess('xlb record --format pcapng | tshark -i -', ['sh', '-c', `${record(['--format', 'pcapng'])} | tshark -l -i - ${fields}`]),
     ];
     try {
-      await until('both recordings to start', () => pinnedRecorderState(xlbd.pinDir).activeRules === 2, 30_000);
+      // The two recordings have the same rule: one index entry with two recording bits.
+      await until('both recordings to start', () => pinnedRecorderState(xlbd.pinDir).recordingRules === 2, 30_000);
       let loadDone = false;
       const load = lab.httpLoad('c1', { url: lab.url(VIP4), keepalive: 2, requests: 40, intervalMs: 100 }).finally(() => (loadDone = true));
       const printedWhileRunning = await Promise.all(pipelines.map(async (p) => (await p.waitForOutput(/^1\t/, 20_000), !loadDone)));
@@ -331,7 +332,7 @@ describe('recorder on xlbd with real traffic', () => {
     const cli = spawnXlb(server, ['record', `any -> ${VIP4}`, `any -> [${VIP6}]`, '-w', join(scratch, 'killed.pcap')]);
     try {
       await cli.waitForOutput(/^recording \d+ to /, 30_000);
-      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 2, masks: 2 }); // a v4 /32 and a v6 /128 destination
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 2, masks: 2, recordingRules: 2 }); // a v4 /32 and a v6 /128 destination
       cli.child.kill('SIGKILL');
       await cli.exited;
     } finally {
@@ -361,16 +362,16 @@ describe('recorder on xlbd with real traffic', () => {
     const many = (third: number) => Array.from({ length: 64 }, (_, i) => ({ srcCidr: `10.${third}.${i}.0/24` }));
     const a = await recordApi({ filters: many(50) });
     try {
-      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1 });
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1, recordingRules: 64 });
       const over = await runXlb(server, ['record', 'any -> any', '-w', join(scratch, 'z.pcap')]);
       expect(over.code).toBe(1);
       expect(over.stderr).toMatch(
         /xlb: filters: too many rules for the local socket: 1 requested, 64 in use, at most 64 per client \(recorder\.max_rules_per_peer\)/,
       );
-      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1 });
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1, recordingRules: 64 });
     } finally {
       await a.stop();
     }
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 });
