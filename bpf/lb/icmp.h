@@ -183,7 +183,7 @@ static __always_inline enum lb_stat icmp6_send_packet_too_big(struct xdp_md *ctx
 // encapsulated anyway with outer DF clear (a router may fragment the outer packet) — except into
 // IPv6, which routers never fragment: that one is dropped.
 static __always_inline enum lb_stat mtu_check(struct xdp_md *ctx, const struct lb_pkt *p,
-					      __u32 overhead)
+					      __u32 overhead, struct lb_stats *st)
 {
 	__u32 mtu = cfg_mtu;
 
@@ -195,7 +195,7 @@ static __always_inline enum lb_stat mtu_check(struct xdp_md *ctx, const struct l
 		return icmp4_send_frag_needed(ctx, p, mtu - overhead);
 	if (overhead == IPV6_HDR_LEN)
 		return STAT_DROP_TOO_BIG;
-	count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
+	count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	return NEXT_STEP;
 }
 

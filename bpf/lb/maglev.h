@@ -12,15 +12,24 @@
 // Slot value meaning "no backend" (lb/maglev MAGLEV_NO_BACKEND: every backend draining).
 #define MAGLEV_NO_BACKEND 0xffffffffU
 
-_Static_assert(sizeof(struct flow_key) % 4 == 0, "flow_key hashes as whole words");
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key hashes as ten words");
 
-// The hash that places the flow. Client-persistence services hash the client address only, so
-// all of a client's connections land on one backend.
+// The hash that places the flow: MurmurHash3 over the words of the flow key that can be non-zero.
+// IPv6: all ten (src, dst, ports, proto|family). IPv4: four — src[0], dst[0], ports,
+// proto|family — since the other six are always zero. Client-persistence services hash the client
+// address only (one word for IPv4, four for IPv6), so all of a client's connections land on one
+// backend. lb/datapath flowhash.ts computes the same words.
 static __always_inline __u32 flow_hash(const struct flow_key *flow, bool client_only)
 {
-	if (client_only)
-		return murmur3_words(flow->src, 4, cfg_hash_seed);
-	return murmur3_words((const __u32 *)flow, sizeof(*flow) / 4, cfg_hash_seed);
+	const __u32 *w = (const __u32 *)flow;
+
+	if (flow->family == LB_FAMILY_V4) {
+		__u32 v4[4] = { w[0], w[4], w[8], w[9] };
+
+		return client_only ? murmur3_words(v4, 1, cfg_hash_seed)
+				   : murmur3_words(v4, 4, cfg_hash_seed);
+	}
+	return client_only ? murmur3_words(w, 4, cfg_hash_seed) : murmur3_words(w, 10, cfg_hash_seed);
 }
 
 // The slot of a flow hash in a table of `size` slots: floor(hash × size / 2^32). Multiply-shift

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // xlb XDP load balancer: the entry point. Each step of the packet path lives in its own header:
 //   1. packet.h   parse L2 (802.1Q/802.1ad) and L3 into struct lb_pkt
-//   2. service.h  is the destination a VIP; which service (exact port, then all-ports)
+//   2. service.h  is the destination a VIP (vip_filter, services, vips); which service
 //      icmp.h     ICMP errors about a service flow are mapped back to that flow
 //   3. flow.h     backend from the flow table, else maglev.h places the flow
 //   4. icmp.h     too big for the tunnel → ICMP frag-needed / Packet Too Big from the VIP
@@ -41,64 +41,85 @@ static __always_inline enum lb_stat l3_status_reason(__u8 status)
 	return STAT_DROP_MALFORMED;
 }
 
-// Steps 2–5 for a packet of `flow`: the client flow itself for data packets, or the flow an ICMP
-// error is about (`is_error`), which is forwarded without touching the flow table or the MTU rule
-// (an ICMP error is never answered with another one, RFC 1122 3.2.2).
-static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_pkt *p,
-					    const struct flow_key *flow, bool is_error)
+// Steps 3–5 for a packet of `flow` owned by `svc`: the client flow itself for data packets, or the
+// flow an ICMP error is about (`is_error`), which is forwarded without touching the flow table or
+// the MTU rule (an ICMP error is never answered with another one, RFC 1122 3.2.2). `svc_port` is
+// the port of the service entry that matched (0: all-ports). `*backend_id` is set when the packet
+// went to a backend (the caller counts it there; every other outcome counts for the service).
+static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct lb_pkt *p,
+					       struct lb_stats *st, const struct lb_config *cfg,
+					       const struct flow_key *flow,
+					       const struct service_value *svc, __be16 svc_port,
+					       bool is_error, __u32 *backend_id)
 {
-	struct service_value *svc;
 	struct selection sel = {};
-	struct encap_target target = {};
-	struct flow_key key;
-	struct lb_config *cfg;
-	__u32 svc_id, hash, zero = 0, overhead;
-	__be16 svc_port;
-	bool client_only;
+	struct flow_key client_key;
+	const struct flow_key *key = flow;
+	__u32 svc_id = svc->service_id, overhead;
+	bool client_only = svc->flags & SVC_F_HASH_SRC_IP_ONLY;
+	__u8 family;
 	enum lb_stat r;
 
-	svc = service_lookup(flow, &svc_port);
-	if (!svc)
-		return is_error ? STAT_PASS_VIP_ICMP : STAT_PASS_NO_SERVICE;
-	svc_id = svc->service_id;
-	client_only = svc->flags & SVC_F_HASH_SRC_IP_ONLY;
-	count_service(svc_id, p->frame_len);
-
-	flow_table_key(&key, flow, svc_port, client_only);
-	hash = flow_hash(flow, client_only);
+	if (client_only) {
+		flow_table_key(&client_key, flow, svc_port);
+		key = &client_key;
+	}
 	// Client-persistence services keep a client's new connections on its backend while present.
-	if (!select_backend(&key, svc_id, svc->table_size, hash, !is_error, p->tcp_syn && !client_only, p->frame_len,
-			    &sel))
+	if (!select_backend(key, flow, client_only, svc_id, svc->table_size, !is_error,
+			    p->tcp_syn && !client_only, st, p->frame_len, &sel))
 		return STAT_DROP_NO_BACKEND;
-	__builtin_memcpy(target.addr, sel.backend->addr, sizeof(target.addr));
-	target.family = sel.backend->family;
-	target.id = sel.backend_id;
+	if (sel.remember)
+		flow_remember(key, svc_id, &sel, st, p->frame_len);
 
-	cfg = bpf_map_lookup_elem(&lb_config, &zero);
-	if (!cfg || !config_ready(cfg, target.family))
+	family = sel.backend->family;
+	if (!config_ready(cfg, family))
 		return STAT_DROP_NO_CONFIG;
-
-	overhead = encap_overhead(target.family);
+	overhead = encap_overhead(family);
 	if (!is_error) {
-		r = mtu_check(ctx, p, overhead);
+		r = mtu_check(ctx, p, overhead, st);
 		if (r != NEXT_STEP)
 			return r;
 	} else if (p->l3_len + overhead > cfg_mtu) {
-		count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
+		count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	}
-
-	r = encapsulate(ctx, p, &target, cfg, hash);
-	if (r < STAT_DROP_MALFORMED) {
-		count_backend(target.id, p->frame_len);
-		if (is_error)
-			count_stat(STAT_EVENT_ICMP_FORWARDED, p->frame_len);
-	}
+	// The IPv6 flow label and a per-flow outer source need the flow hash.
+	if (!sel.has_hash && (family != LB_FAMILY_V4 || cfg->src_v4_hostmask))
+		sel.hash = flow_hash(flow, client_only);
+	r = encapsulate(ctx, p, sel.backend, cfg, sel.hash);
+	if (r >= STAT_DROP_MALFORMED)
+		return r;
+	*backend_id = sel.backend_id;
+	if (is_error)
+		count_stat(st, STAT_EVENT_ICMP_FORWARDED, p->frame_len);
+	// Last, with nothing else left to keep in registers across the call: the entry's clock.
+	if (sel.entry)
+		sel.entry->last_seen_ns = bpf_ktime_get_coarse_ns();
 	return r;
 }
 
-static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct lb_pkt *p)
+// balance_to, and the packet counted for its backend, or else for its service.
+static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_pkt *p,
+					    struct lb_stats *st, const struct lb_config *cfg,
+					    const struct flow_key *flow,
+					    const struct service_value *svc, __be16 svc_port,
+					    bool is_error)
 {
+	__u32 backend_id = MAGLEV_NO_BACKEND, svc_id = svc->service_id;
+	enum lb_stat r = balance_to(ctx, p, st, cfg, flow, svc, svc_port, is_error, &backend_id);
+
+	if (backend_id != MAGLEV_NO_BACKEND)
+		count_backend(backend_id, p->frame_len);
+	else
+		count_service(svc_id, p->frame_len);
+	return r;
+}
+
+static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct lb_pkt *p,
+						struct lb_stats *st, const struct lb_config *cfg)
+{
+	struct service_value *svc;
 	struct flow_key flow;
+	__be16 svc_port;
 	enum lb_stat r;
 
 	if (p->flow.family == LB_FAMILY_V4)
@@ -107,27 +128,27 @@ static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct
 		r = icmp6_error_flow(ctx, p, &flow);
 	if (r != NEXT_STEP)
 		return r;
-	return balance(ctx, p, &flow, true);
+	svc = service_lookup(&flow, &svc_port);
+	if (!svc)
+		return STAT_PASS_VIP_ICMP;
+	return balance(ctx, p, st, cfg, &flow, svc, svc_port, true);
 }
 
-// `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
-static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p, __u64 *recordings)
+// A packet to a VIP that the fast path did not settle: headers to judge, ICMP, an all-ports
+// service, or no service.
+static __always_inline enum lb_stat judge(struct xdp_md *ctx, struct lb_pkt *p, struct lb_stats *st,
+					  const struct lb_config *cfg)
 {
+	struct service_value *svc;
+	__be16 svc_port;
 	enum lb_stat r;
 	__u8 proto;
 
-	r = lb_parse(ctx, p);
-	if (r != NEXT_STEP)
-		return r;
-	*recordings = recorder_ingress(ctx, p);
-	if (!vip_exists(&p->flow))
-		return STAT_PASS_NOT_VIP;
 	if (p->vlan_tags)
-		count_stat(STAT_EVENT_VLAN, p->frame_len);
+		count_stat(st, STAT_EVENT_VLAN, p->frame_len);
 	r = l3_status_reason(p->l3_status);
 	if (r != NEXT_STEP)
 		return r;
-
 	proto = p->flow.proto;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
 	    proto != (p->flow.family == LB_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
@@ -136,8 +157,41 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	if (r != NEXT_STEP)
 		return r;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return handle_icmp(ctx, p);
-	return balance(ctx, p, &p->flow, false);
+		return handle_icmp(ctx, p, st, cfg);
+	svc = service_lookup(&p->flow, &svc_port);
+	if (!svc)
+		return STAT_PASS_NO_SERVICE;
+	return balance(ctx, p, st, cfg, &p->flow, svc, svc_port, false);
+}
+
+// `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
+static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p, struct lb_stats *st,
+					    __u64 *recordings)
+{
+	const struct lb_config *cfg = &lb_config;
+	struct service_value *svc;
+	enum lb_stat r;
+
+	r = lb_parse(ctx, p);
+	if (r != NEXT_STEP)
+		return r;
+	*recordings = recorder_ingress(ctx, p);
+	if (!vip_filter_match(cfg, &p->flow))
+		return STAT_PASS_NOT_VIP;
+	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
+	// service proves the destination is a VIP; nothing else needs judging.
+	if (p->l3_status == L3_OK && (p->flow.proto == IPPROTO_TCP || p->flow.proto == IPPROTO_UDP) &&
+	    lb_parse_l4(ctx, p) == NEXT_STEP) {
+		svc = service_exact(&p->flow);
+		if (svc) {
+			if (p->vlan_tags)
+				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
+			return balance(ctx, p, st, cfg, &p->flow, svc, p->flow.dport, false);
+		}
+	}
+	if (!vip_exists(&p->flow))
+		return STAT_PASS_NOT_VIP;
+	return judge(ctx, p, st, cfg);
 }
 
 SEC("xdp")
@@ -145,8 +199,12 @@ int xlb_lb(struct xdp_md *ctx)
 {
 	struct lb_pkt p = {};
 	__u64 recordings = 0;
-	int action = verdict(process(ctx, &p, &recordings), p.frame_len);
+	struct lb_stats *st = stats_get();
+	int action;
 
+	if (!st)
+		return XDP_PASS; // never: stats has its one element from the start
+	action = verdict(st, process(ctx, &p, st, &recordings), p.frame_len);
 	recorder_egress(ctx, recordings, action);
 	return action;
 }

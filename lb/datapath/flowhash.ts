@@ -1,13 +1,24 @@
 // The datapath's flow hash, reproduced in userspace (bpf/lb/maglev.h flow_hash): MurmurHash3
-// x86_32 with the load-time seed over the 40 key bytes of a flow, or over the client's 16 address
-// bytes for client-persistence services. Lets the control plane and tests say exactly which Maglev
-// slot — hence which backend — a new flow gets on every node sharing the seed.
+// x86_32 with the load-time seed over the words of the 40-byte flow key that can be non-zero —
+// IPv6: all ten (src, dst, sport|dport, proto|family); IPv4: src[0], dst[0], sport|dport,
+// proto|family — or, for client-persistence services, over the client's address alone (4 bytes for
+// IPv4, 16 for IPv6). Lets the control plane and tests say exactly which Maglev slot — hence which
+// backend — a new flow gets on every node sharing the seed.
 import { murmur3_32 } from '../maglev/index.js';
 import { FlowKey, type FlowKeyValue } from './layout.js';
 
+/** The bytes flow_hash() feeds to MurmurHash3 for this flow. */
+export function flowHashInput(flow: FlowKeyValue, clientPersistence: boolean): Buffer {
+  const key = FlowKey.encode(flow);
+  if (flow.family === 4) {
+    if (clientPersistence) return key.subarray(0, 4);
+    return Buffer.concat([key.subarray(0, 4), key.subarray(16, 20), key.subarray(32, 40)]);
+  }
+  return clientPersistence ? key.subarray(0, 16) : key;
+}
+
 export function flowHash(flow: FlowKeyValue, seed: number, clientPersistence: boolean): number {
-  if (clientPersistence) return murmur3_32(flow.src.subarray(0, 16), seed >>> 0);
-  return murmur3_32(FlowKey.encode(flow), seed >>> 0);
+  return murmur3_32(flowHashInput(flow, clientPersistence), seed >>> 0);
 }
 
 /**
