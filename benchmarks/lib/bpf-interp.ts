@@ -18,6 +18,7 @@ const HEADROOM = 256;
 const FRAME_SIZE = 4096;
 const TAILROOM = 320; // struct skb_shared_info, rounded as the kernel does
 const XDP_FRAME_SIZE = 40; // bpf_xdp_adjust_head keeps room for struct xdp_frame
+const TRACE = () => process.env.XLB_INTERP_TRACE === '1';
 
 class Region {
   readonly bytes: Uint8Array;
@@ -44,7 +45,8 @@ const isPtr = (v: Val): v is Ptr => typeof v !== 'bigint';
 function rd(r: Region, off: number, size: number): Val {
   if (off < 0 || off + size > r.bytes.length) throw new Error(`read of ${size} bytes at ${off} outside ${r.name} (${r.bytes.length} bytes)`);
   r.touch?.(off, size);
-  if (size === 8 && r.ptrs.has(off)) return r.ptrs.get(off)!;
+  const stored = r.ptrs.get(off);
+  if (stored && (size === 8 || (size === 4 && stored.w32))) return stored;
   let v = 0n;
   for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(r.bytes[off + i]!);
   return v;
@@ -55,8 +57,13 @@ function wr(r: Region, off: number, size: number, v: Val): void {
   r.touch?.(off, size);
   for (const k of [...r.ptrs.keys()]) if (k < off + size && k + 8 > off) r.ptrs.delete(k);
   if (isPtr(v)) {
-    if (size !== 8) throw new Error(`pointer stored with ${size} bytes into ${r.name}`);
-    r.ptrs.set(off, v);
+    // A 32-bit pointer copy (`w1 = w3` spilled) may be stored in 4 bytes; nothing else may.
+    if (size !== 8 && !(size === 4 && v.w32)) throw new Error(`pointer stored with ${size} bytes into ${r.name}`);
+    r.ptrs.set(off, size === 4 ? v : { r: v.r, off: v.off });
+    r.bytes.fill(0xaa, off, off + size);
+    return;
+  }
+  if (false) {
     r.bytes.fill(0xaa, off, off + 8);
     return;
   }
@@ -246,9 +253,11 @@ export class Machine {
 
     for (;;) {
       if (++count > max) throw new Error(`more than ${max} instructions`);
+      try {
       const ins = insns[pc];
       if (!ins) throw new Error(`pc ${pc} outside the program`);
       perPc.set(pc, (perPc.get(pc) ?? 0) + 1);
+      if (TRACE()) console.error(pc, ins.text, regs.slice(0, 10).map((v) => (isPtr(v) ? `${v.r.name}+${v.off}` : v.toString(16))).join(' '));
       const cls = ins.code & 0x07;
       const op = ins.code & 0xf0;
       const useX = (ins.code & 0x08) !== 0;
@@ -343,12 +352,12 @@ export class Machine {
           continue;
         }
         if (op === 0x80) {
-          if (ins.src === 1) {
+          if (ins.callOffset !== undefined) {
             frames.push({ ret: pc + 1, saved: regs.slice(6, 10), stack });
             if (frames.length > 8) throw new Error('call depth');
             stack = newStack();
             regs[10] = { r: stack, off: 512 };
-            pc += 1 + ins.imm;
+            pc += 1 + ins.callOffset;
             continue;
           }
           const name = ins.callee ?? `#${ins.imm}`;
@@ -464,6 +473,10 @@ export class Machine {
         continue;
       }
       throw new Error(`pc ${pc}: class ${cls}`);
+      } catch (e) {
+        const msg = (e as Error).message;
+        throw new Error(msg.startsWith('pc ') ? msg : `pc ${pc} (${insns[pc]?.text}): ${msg}`);
+      }
     }
   }
 

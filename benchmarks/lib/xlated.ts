@@ -22,6 +22,9 @@ export interface XInsn {
   callee: string | undefined;
   /** ld_imm64 of a map (src 1) or a map value (src 2): the map id. */
   mapId: number | undefined;
+  /** A call of a BPF subprogram: the jump to its first instruction (after JIT the kernel keeps
+   *  it in `off` and the subprogram's index in `imm`; bpftool prints it as "call pc+N"). */
+  callOffset: number | undefined;
 }
 
 interface BpftoolInsn {
@@ -52,6 +55,7 @@ export function xlatedProgram(id: number): XInsn[] {
     const immLow = le(o.imm.slice(0, 4)) | 0;
     const call = /call ([A-Za-z_][A-Za-z0-9_]*)#/.exec(j.disasm);
     const map = /map\[id:(\d+)\]/.exec(j.disasm);
+    const sub = /call pc([+-]\d+)/.exec(j.disasm);
     if (j.src !== undefined) lastSrc = j.src;
     const insn: XInsn = {
       code,
@@ -64,6 +68,7 @@ export function xlatedProgram(id: number): XInsn[] {
       src_line: j.src ?? lastSrc,
       callee: call && !j.disasm.includes('call pc') ? call[1] : undefined,
       mapId: map ? Number(map[1]) : undefined,
+      callOffset: sub ? Number(sub[1]) : undefined,
     };
     insns.push(insn);
     if (code === 0x18) insns.push({ ...insn, code: 0, text: '(ld_imm64 second half)', callee: undefined });

@@ -28,4 +28,8 @@ const volatile __u32 cfg_mtu = 1500;
 
 const volatile __u32 cfg_flags = 0;
 
+// 64 − log2(buckets of the flow table) (max_entries of `flows`, a power of two): the bucket is the
+// bucket hash's top bits.
+const volatile __u32 cfg_flow_shift = 54;
+
 #endif

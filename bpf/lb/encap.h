@@ -43,12 +43,12 @@ static __always_inline bool config_ready(const struct lb_config *cfg, __u8 outer
 	return cfg->flags & (1U << (outer_family & 7));
 }
 
-// Folds a sum of 32-bit words to the 16-bit one's-complement checksum, complemented. Summing
-// words as loaded (little-endian) gives the byte-swapped sum, whose fold stored the same way is
-// the checksum in network order (RFC 1071 §2(B)).
+// Folds a sum of up to 2^16 32-bit words to the 16-bit one's-complement checksum, complemented.
+// Summing words as loaded (little-endian) gives the byte-swapped sum, whose fold stored the same
+// way is the checksum in network order (RFC 1071 §2(B)).
 static __always_inline __u32 csum_fold64(__u64 sum)
 {
-	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
@@ -57,21 +57,30 @@ static __always_inline __u32 csum_fold64(__u64 sum)
 
 static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
 					   const struct backend_value *t, const struct lb_config *cfg,
-					   __u32 hash)
+					   __u64 hash)
 {
-	bool inner_v4 = p->flow.family == LB_FAMILY_V4;
-	bool df = inner_v4 ? p->df : true;
-	__u32 w0, w1, w2, src = cfg->src_v4, dst = t->addr[0];
-
-	if (cfg->src_v4_hostmask)
-		src |= bpf_htonl(hash) & cfg->src_v4_hostmask;
 	// version 4, IHL 5 | TOS | total length
-	w0 = 0x45 | ((__u32)p->tos << 8) | ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16);
-	// With DF the packet is atomic and the ID unused (RFC 6864); without it a router may
-	// fragment, and reassembly at the backend needs IDs that differ between packets.
-	w1 = df ? (__u32)bpf_htons(IPV4_DF) << 16 : bpf_get_prandom_u32() & 0xffff;
-	w2 = OUTER_TTL | ((inner_v4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 8);
-	w2 |= csum_fold64((__u64)w0 + w1 + w2 + src + dst) << 16;
+	__u32 w0 = 0x45 | ((__u32)p->tos << 8) | ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16);
+	__u32 w1, w2, src = cfg->src_v4, dst = t->addr[0];
+
+	if (p->flow.family == LB_FAMILY_V4 && p->df && !cfg->src_v4_hostmask) {
+		// The common case: everything but TOS, length and destination is summed in ipip_sum.
+		w1 = (__u32)bpf_htons(IPV4_DF) << 16;
+		w2 = OUTER_TTL | (IPPROTO_IPIP << 8);
+		w2 |= csum_fold64((__u64)cfg->ipip_sum + ((__u32)p->tos << 8) +
+				  ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16) + dst) << 16;
+	} else {
+		bool inner_v4 = p->flow.family == LB_FAMILY_V4;
+		bool df = inner_v4 ? p->df : true;
+
+		if (cfg->src_v4_hostmask)
+			src |= bpf_htonl(flow_hash32(hash)) & cfg->src_v4_hostmask;
+		// With DF the packet is atomic and the ID unused (RFC 6864); without it a router may
+		// fragment, and reassembly at the backend needs IDs that differ between packets.
+		w1 = df ? (__u32)bpf_htons(IPV4_DF) << 16 : bpf_get_prandom_u32() & 0xffff;
+		w2 = OUTER_TTL | ((inner_v4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 8);
+		w2 |= csum_fold64((__u64)w0 + w1 + w2 + src + dst) << 16;
+	}
 	o[0] = w0;
 	o[1] = w1;
 	o[2] = w2;
@@ -81,9 +90,9 @@ static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
 
 static __always_inline void write_outer_v6(__u32 *o, const struct lb_pkt *p,
 					   const struct backend_value *t, const struct lb_config *cfg,
-					   __u32 hash)
+					   __u64 hash)
 {
-	__u32 h = hash;
+	__u32 h = flow_hash32(hash);
 
 	// version 6 | traffic class | flow label (low 20 bits of the flow hash)
 	o[0] = bpf_htonl((6U << 28) | ((__u32)p->tos << 20) | (h & 0xfffff));
@@ -104,7 +113,7 @@ static __always_inline void write_outer_v6(__u32 *o, const struct lb_pkt *p,
 // instance, so every offset below is one the verifier can check once).
 static __always_inline enum lb_stat encap_at(struct xdp_md *ctx, const struct lb_pkt *p,
 					     const struct backend_value *t,
-					     const struct lb_config *cfg, __u32 hash,
+					     const struct lb_config *cfg, __u64 hash,
 					     const __u32 l3_off, const bool outer_v4)
 {
 	const __u32 overhead = outer_v4 ? IPV4_HDR_LEN : IPV6_HDR_LEN;
@@ -137,11 +146,13 @@ static __always_inline enum lb_stat encap_at(struct xdp_md *ctx, const struct lb
 }
 
 // Push the outer header and set MACs for the next hop. Returns the TX reason, or
-// STAT_DROP_XDP_ADJUST when the frame could not be resized.
-static __always_inline enum lb_stat encapsulate(struct xdp_md *ctx, const struct lb_pkt *p,
-						const struct backend_value *t,
-						const struct lb_config *cfg, __u32 hash)
+// STAT_DROP_XDP_ADJUST when the frame could not be resized. A subprogram, not inlined: the
+// caller's registers stay its own, and the six L2/family variants exist once.
+static __noinline enum lb_stat encapsulate(struct xdp_md *ctx, const struct lb_pkt *p,
+					   const struct backend_value *t, __u64 hash)
 {
+	const struct lb_config *cfg = &lb_config;
+
 	// The backend entry is read in place: the control plane rewrites an entry only to remove it
 	// or give it another address, and a word of an IPv6 address read mid-rewrite sends that one
 	// packet to a wrong address — no worse than a copy taken the same way.

@@ -20,7 +20,9 @@
 // 4: lb_config: MACs in Ethernet order, the VIP filter, mmapable; flow_key: service_key after src;
 //    every global counter in one per-CPU value (struct lb_stats); service_stats count only the
 //    packets of a service that no backend received
-#define LB_LAYOUT_VERSION 4
+// 5: the flow table is xlb's own: an mmapable array of 4-way buckets (struct flow_bucket) instead
+//    of an LRU hash; lb_meta records the requested flow table size
+#define LB_LAYOUT_VERSION 5
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6
@@ -80,13 +82,31 @@ struct flow_key {
 	__u8 family;
 	__be16 sport;
 	__u8 pad[2];
-};
+} __attribute__((aligned(8))); // hashed, compared and copied as five 64-bit words
 
-struct flow_value {
+// The flow table: FLOW_WAYS entries per bucket, buckets an array shared by every CPU. A flow lives
+// in the bucket the top bits of flow_bucket_hash(key) name (flow.h), in any of its ways. Why not the
+// kernel's LRU hash: every insert there takes a per-CPU LRU lock and a bucket lock with interrupts
+// disabled (and on replacing, the LRU lock again), which cost a new connection more than the rest
+// of its packet; this table is read and written with plain loads and stores. The price: two CPUs
+// writing the same way of the same bucket at the same instant can leave a mixed entry — which the
+// datapath checks like any entry (its backend must still serve the service) and which only
+// affects flows whose entries were being replaced anyway. Mapped by lb/datapath for reading,
+// listing and clearing.
+#define FLOW_WAYS 4
+
+struct flow_entry {
+	struct flow_key key;
 	__u32 backend_id;
 	__u32 service_id;
 	__u64 last_seen_ns; // bpf_ktime_get_coarse_ns() at the last packet: CLOCK_MONOTONIC_COARSE,
 			    // which moves once per scheduler tick — no clock read per packet
+	__u32 tag;          // bucket hash bits, never 0 in a used entry: 0 = the way is free
+	__u32 pad;
+};
+
+struct flow_bucket {
+	struct flow_entry way[FLOW_WAYS];
 };
 
 // lb_config: runtime settings the control plane may change without a reload, and the VIP filter:
@@ -118,7 +138,11 @@ struct lb_config {
 	__be32 src_v6[4];
 	__be32 src_v6_hostmask; // applies to the last 32 bits of src_v6
 	__u32 flags;            // LB_CFG_*
-	__u32 pad[5];           // the filter starts at a cache line
+	// One's-complement sum (as encap.h adds: 32-bit words as loaded) of the outer IPv4 header's
+	// fixed part for an IPv4 packet with DF: version/IHL, DF, TTL, protocol 4, src_v4. The
+	// datapath adds TOS, length and destination to get the checksum.
+	__u32 ipip_sum;
+	__u32 pad[4];           // the filter starts at a cache line
 	__u64 vip_filter[VIP_FILTER_WORDS];
 };
 
@@ -130,6 +154,7 @@ struct lb_meta {
 	__u32 maglev_size; // the default table size of services that do not choose one
 	__u32 mtu;
 	__u32 flags;
+	__u32 flow_table_size; // flows asked for (the table has buckets × FLOW_WAYS ≥ this)
 };
 
 // Value of every per-CPU counter slot.
@@ -203,14 +228,13 @@ struct {
 	__array(values, struct maglev_inner);
 } maglev_outer SEC(".maps");
 
-// Per-CPU LRU lists (BPF_F_NO_COMMON_LRU): no cross-CPU lock on insert; RSS keeps a flow on one
-// CPU anyway.
+// max_entries = buckets, a power of two (the loader sets it and cfg_flow_shift together).
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct flow_key);
-	__type(value, struct flow_value);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct flow_bucket);
 } flows SEC(".maps");
 
 struct lb_config lb_config SEC(".data.lb_config");

@@ -22,6 +22,7 @@
 #define TCP_FLAG_SYN 0x02
 #define TCP_FLAG_ACK 0x10
 
+// 8-byte aligned: the flow key is hashed and copied as 64-bit words (stack accesses must be aligned).
 struct lb_pkt {
 	struct flow_key flow; // src = client, dst = VIP, ports of the client's packet
 	__u32 frame_len;      // bytes as received, for byte counters
@@ -33,7 +34,8 @@ struct lb_pkt {
 	__u8 vlan_tags;
 	__u8 l3_status;       // enum l3_status
 	__u8 tcp_syn;         // TCP SYN without ACK: the client opens a new connection
-};
+	__u8 ports_ok;        // TCP/UDP with its minimal header in the packet: ports and SYN set
+} __attribute__((aligned(8)));
 
 static __always_inline void *pkt_data(struct xdp_md *ctx)
 {
@@ -43,6 +45,28 @@ static __always_inline void *pkt_data(struct xdp_md *ctx)
 static __always_inline void *pkt_end(struct xdp_md *ctx)
 {
 	return (void *)(long)ctx->data_end;
+}
+
+// The ports (and the SYN flag) of a TCP/UDP packet whose IP header is plain, read while its offset
+// is known: `l4` is the transport header, `l4_len` what the IP header says follows it.
+static __always_inline void parse_ports(void *l4, void *data_end, __u32 l4_len, struct lb_pkt *p)
+{
+	struct l4_ports *ports = l4;
+
+	if (p->flow.proto == IPPROTO_TCP) {
+		if (l4_len < 20 || l4 + 20 > data_end)
+			return;
+		// Byte 13 of the TCP header holds the flags.
+		p->tcp_syn = (((__u8 *)l4)[13] & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	} else if (p->flow.proto == IPPROTO_UDP) {
+		if (l4_len < 8 || l4 + 8 > data_end)
+			return;
+	} else {
+		return;
+	}
+	p->flow.sport = ports->src;
+	p->flow.dport = ports->dst;
+	p->ports_ok = 1;
 }
 
 static __always_inline enum lb_stat parse_ipv4(void *data, void *data_end, struct lb_pkt *p,
@@ -68,6 +92,7 @@ static __always_inline enum lb_stat parse_ipv4(void *data, void *data_end, struc
 	    !(frag & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK))) {
 		p->l3_status = L3_OK;
 		p->l4_off = l3_off + IPV4_HDR_LEN;
+		parse_ports(iph + 1, data_end, tot_len - IPV4_HDR_LEN, p);
 		return NEXT_STEP;
 	}
 	p->l3_status = ipv4_check(iph, data_end - (void *)iph);
@@ -90,6 +115,8 @@ static __always_inline enum lb_stat parse_ipv6(void *data, void *data_end, struc
 	p->l3_status = ipv6_check(ip6, data_end - (void *)ip6);
 	p->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	p->l4_off = l3_off + sizeof(*ip6);
+	if (p->l3_status == L3_OK)
+		parse_ports(ip6 + 1, data_end, bpf_ntohs(ip6->payload_len), p);
 	return NEXT_STEP;
 }
 
@@ -104,9 +131,10 @@ static __always_inline enum lb_stat lb_parse(struct xdp_md *ctx, struct lb_pkt *
 	if ((void *)(eth + 1) > data_end)
 		return STAT_PASS_NOT_IP;
 	p->l3_off = ETH_HLEN;
-	if (eth->h_proto == bpf_htons(ETH_P_IP))
+	// struct ethhdr is packed (byte loads); the ethertype as one 16-bit load.
+	if (*(__be16 *)(data + 12) == bpf_htons(ETH_P_IP))
 		return parse_ipv4(data, data_end, p, ETH_HLEN);
-	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+	if (*(__be16 *)(data + 12) == bpf_htons(ETH_P_IPV6))
 		return parse_ipv6(data, data_end, p, ETH_HLEN);
 	if (!parse_l2(data, data_end, &l2) || !l2.vlan_tags)
 		return STAT_PASS_NOT_IP;

@@ -18,8 +18,10 @@
 // computes the same bits.
 static __always_inline __u32 vip_filter_bit(const struct flow_key *flow)
 {
-	__u32 a = flow->dst[0] ^ flow->dst[1] ^ flow->dst[2] ^ flow->dst[3];
+	__u32 a = flow->dst[0];
 
+	if (flow->family != LB_FAMILY_V4)
+		a ^= flow->dst[1] ^ flow->dst[2] ^ flow->dst[3];
 	return (a * 0x9e3779b1U) >> (32 - 14);
 }
 

@@ -82,18 +82,15 @@ static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct 
 	} else if (p->l3_len + overhead > cfg_mtu) {
 		count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	}
-	// The IPv6 flow label and a per-flow outer source need the flow hash.
-	if (!sel.has_hash && (family != LB_FAMILY_V4 || cfg->src_v4_hostmask))
-		sel.hash = flow_hash(flow, client_only);
-	r = encapsulate(ctx, p, sel.backend, cfg, sel.hash);
+	r = encapsulate(ctx, p, sel.backend, sel.hash);
 	if (r >= STAT_DROP_MALFORMED)
 		return r;
 	*backend_id = sel.backend_id;
 	if (is_error)
 		count_stat(st, STAT_EVENT_ICMP_FORWARDED, p->frame_len);
 	// Last, with nothing else left to keep in registers across the call: the entry's clock.
-	if (sel.entry)
-		sel.entry->last_seen_ns = bpf_ktime_get_coarse_ns();
+	if (sel.refresh && sel.entry)
+		flow_refresh(sel.entry);
 	return r;
 }
 
@@ -111,6 +108,47 @@ static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_
 		count_backend(backend_id, p->frame_len);
 	else
 		count_service(svc_id, p->frame_len);
+	return r;
+}
+
+// A packet of an established flow — what most packets are: a TCP segment (not a SYN) or UDP
+// datagram to an exact service that is not client-persistent, of a flow the table holds, whose
+// backend is still there, short enough for the tunnel. The same steps as balance() for that case,
+// as one straight path with little state. NEXT_STEP (nothing done, nothing counted) when anything
+// else applies: balance() then decides.
+static __always_inline enum lb_stat established(struct xdp_md *ctx, const struct lb_pkt *p,
+						struct lb_stats *st, const struct service_value *svc)
+{
+	const struct lb_config *cfg = &lb_config;
+	struct flow_bucket *bucket;
+	struct backend_value *be;
+	struct flow_entry *e;
+	__u32 id, tag;
+	enum lb_stat r;
+	__u64 hash;
+	__u8 family;
+
+	if ((cfg_flags & LB_F_NO_FLOW_TABLE) || p->tcp_syn || (svc->flags & SVC_F_HASH_SRC_IP_ONLY))
+		return NEXT_STEP;
+	hash = flow_hash(&p->flow, false);
+	e = flow_locate(&p->flow, hash, &bucket, &tag);
+	if (!e)
+		return NEXT_STEP;
+	id = e->backend_id;
+	be = backend_get(id, svc->service_id);
+	if (!be)
+		return NEXT_STEP;
+	family = be->family;
+	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
+		return NEXT_STEP;
+	r = encapsulate(ctx, p, be, hash);
+	if (r >= STAT_DROP_MALFORMED) {
+		count_service(svc->service_id, p->frame_len);
+		return r;
+	}
+	count_stat(st, STAT_FLOW_HIT, p->frame_len);
+	count_backend(id, p->frame_len);
+	flow_refresh(e);
 	return r;
 }
 
@@ -180,12 +218,14 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 		return STAT_PASS_NOT_VIP;
 	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
 	// service proves the destination is a VIP; nothing else needs judging.
-	if (p->l3_status == L3_OK && (p->flow.proto == IPPROTO_TCP || p->flow.proto == IPPROTO_UDP) &&
-	    lb_parse_l4(ctx, p) == NEXT_STEP) {
+	if (p->ports_ok) {
 		svc = service_exact(&p->flow);
 		if (svc) {
 			if (p->vlan_tags)
 				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
+			r = established(ctx, p, st, svc);
+			if (r != NEXT_STEP)
+				return r;
 			return balance(ctx, p, st, cfg, &p->flow, svc, p->flow.dport, false);
 		}
 	}

@@ -46,7 +46,7 @@ import {
   type MapName,
   type RecorderMapName,
 } from './layout.js';
-import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
+import { flowTableBuckets, resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
 import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
@@ -64,7 +64,8 @@ import type {
   Placement,
   XdpVerdict,
 } from './types.js';
-import { decodeFlowKey, flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
+import { FlowTable } from './flow-table.js';
+import { flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
 
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
@@ -89,6 +90,8 @@ export class LbDatapath {
   readonly #config: MapMapping;
   readonly #configBytes: Buffer;
   readonly #filterWords: BigUint64Array;
+  /** The flow table mapped into this process. */
+  readonly #flows: FlowTable;
 
   private constructor(
     options: ResolvedLoadOptions,
@@ -103,6 +106,7 @@ export class LbDatapath {
     this.#config = maps[MAP.config].mmap();
     this.#configBytes = Buffer.from(this.#config.buffer, 0, LbConfig.size);
     this.#filterWords = new BigUint64Array(this.#config.buffer, VIP_FILTER_OFFSET, VIP_FILTER_WORDS);
+    this.#flows = new FlowTable(maps[MAP.flows], options.seed);
   }
 
   /** Opens the object, applies the load-time constants and map sizes, loads it (not attached). */
@@ -113,14 +117,14 @@ export class LbDatapath {
       const flags = setConstants(obj, opts);
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
-      obj.setMapMaxEntries(MAP.flows, opts.flowTableSize);
+      obj.setMapMaxEntries(MAP.flows, flowTableBuckets(opts.flowTableSize));
       obj.setMapMaxEntries(MAP.recRing, opts.recorderRingBytes);
       obj.load();
       const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(objectMapName(n))])) as Record<MapName, BpfMap>;
       checkMapSizes(maps);
       maps[MAP.meta].update(
         u32Key(0),
-        LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags }),
+        LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags, flowTableSize: opts.flowTableSize }),
       );
       return new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
     } catch (e) {
@@ -228,6 +232,7 @@ export class LbDatapath {
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
     this.#config.unmap();
+    this.#flows.close();
     if (this.#object) {
       this.#object.close();
       return;
@@ -506,7 +511,7 @@ export class LbDatapath {
 
   flowCount(): number {
     this.#open();
-    return this.#maps[MAP.flows].lookupBatch().keys.length;
+    return this.#flows.count();
   }
 
   /** Flow-table entry of a tuple. For sourceHash services the entry is keyed by (client, service):
@@ -519,20 +524,18 @@ export class LbDatapath {
       flow.sport = 0;
       flow.dport = svc.spec.port;
     }
-    const v = this.#maps[MAP.flows].lookup(FlowKey.encode(flow));
-    return v && flowEntry(flow, v);
+    const e = this.#flows.find(FlowKey.encode(flow));
+    return e && flowEntry(e);
   }
 
   flows(): FlowEntry[] {
     this.#open();
-    const { keys, values } = this.#maps[MAP.flows].lookupBatch();
-    return keys.map((k, i) => flowEntry(decodeFlowKey(k), values[i]!));
+    return [...this.#flows.entries()].map(flowEntry);
   }
 
   clearFlows(): number {
     this.#open();
-    const { keys } = this.#maps[MAP.flows].lookupBatch();
-    return keys.length ? this.#maps[MAP.flows].deleteBatch(keys) : 0;
+    return this.#flows.clear();
   }
 
   // ---- counters --------------------------------------------------------------------------------

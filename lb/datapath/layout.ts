@@ -8,9 +8,9 @@ import type { Family } from './addr.js';
 import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 4; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
+export const LAYOUT_VERSION = 5; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
 // 4: lb_config with the VIP filter (mmapable, MACs in Ethernet order), flow_key reordered, the global counters in one
-// per-CPU value, service_stats only for packets no backend received
+// per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets)
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -30,8 +30,20 @@ export const BackendValue = struct('backend_value', { addr: addr16(), family: u8
 /** After src, laid out like ServiceKey (dst, dport, proto, family): the datapath looks up a flow's
  *  exact service with &flow.dst as the key. */
 export const FlowKey = struct('flow_key', { src: addr16(), dst: addr16(), dport: be16, proto: u8, family: u8, sport: be16, pad: pad(2) });
-/** lastSeenNs: CLOCK_MONOTONIC nanoseconds of the last packet. */
-export const FlowValue = struct('flow_value', { backendId: u32, serviceId: u32, lastSeenNs: u64 });
+/** Entries per bucket of the flow table (FLOW_WAYS). */
+export const FLOW_WAYS = 4;
+/** One way of a flow-table bucket. lastSeenNs: CLOCK_MONOTONIC_COARSE nanoseconds of the last packet;
+ *  tag 0 = the way is free. */
+export const FlowEntry = struct('flow_entry', {
+  key: FlowKey.asField(),
+  backendId: u32,
+  serviceId: u32,
+  lastSeenNs: u64,
+  tag: u32,
+  pad: pad(4),
+});
+/** flows[bucket]: FLOW_WAYS entries. */
+export const FlowBucket = struct('flow_bucket', { way: bytes(FLOW_WAYS * FlowEntry.size, 8) });
 /** Bits of the VIP filter (VIP_FILTER_BITS in maps.h); bit vipFilterBit(address) is set for every VIP. */
 export const VIP_FILTER_BITS = 16384;
 export const VIP_FILTER_WORDS = VIP_FILTER_BITS / 64;
@@ -46,11 +58,13 @@ export const LbConfig = struct('lb_config', {
   srcV6: addr16(),
   srcV6Hostmask: bytes(4, 4),
   flags: u32,
-  pad: pad(20),
+  ipipSum: u32,
+  pad: pad(16),
   vipFilter: bytes(VIP_FILTER_WORDS * 8, 8),
 });
 const configField = (name: string) => LbConfig.fields.find((f) => f.name === name)!;
-/** Bytes of lb_config that hold the settings (everything before the padding and the filter). */
+/** Bytes of lb_config that hold the settings (everything before the padding and the filter). ipipSum:
+ *  the one's-complement sum of the fixed part of an IPIP outer header for DF packets (encap.h). */
 export const CONFIG_SETTINGS_BYTES = configField('pad').offset;
 /** Where the VIP filter's words start in lb_config (8-byte aligned). */
 export const VIP_FILTER_OFFSET = configField('vipFilter').offset;
@@ -60,7 +74,7 @@ export const MAGLEV_GROUP_SLOTS = 16;
 export const MAGLEV_GROUP_BYTES = MAGLEV_GROUP_SLOTS * 4;
 /** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. maglevSize is the
  *  default table size (services may choose their own). */
-export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32 });
+export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32, flowTableSize: u32 });
 /** Every per-CPU counter slot (stats, service_stats, backend_stats). */
 export const LbCounter = struct('lb_counter', { packets: u64, bytes: u64 });
 /** Slots of struct lb_stats (LB_STATS_SLOTS); STAT_NAMES uses the first STAT_NAMES.length. */
@@ -71,13 +85,14 @@ export const LbStats = struct('lb_stats', { c: bytes(STATS_SLOTS * LbCounter.siz
 
 /** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
 export const LB_STRUCTS: readonly Struct<unknown>[] = [
-  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowValue, LbConfig, LbMeta, LbCounter, LbStats,
+  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats,
   RecRule, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
 ];
 
 export type ServiceKeyValue = ValueOf<typeof ServiceKey>;
 export type FlowKeyValue = ValueOf<typeof FlowKey>;
 export type BackendEntry = ValueOf<typeof BackendValue>;
+export type FlowEntryValue = ValueOf<typeof FlowEntry>;
 export type ConfigValue = ValueOf<typeof LbConfig>;
 export type MetaValue = ValueOf<typeof LbMeta>;
 
@@ -99,7 +114,7 @@ export const MAPS = {
   vips: { key: VipKey, value: VipValue },
   backends: { key: U32, value: BackendValue },
   maglev_outer: { key: U32, value: U32 }, // value: the inner table's map id
-  flows: { key: FlowKey, value: FlowValue },
+  flows: { key: U32, value: FlowBucket },
   lb_config: { key: U32, value: LbConfig },
   lb_meta: { key: U32, value: LbMeta },
   stats: { key: U32, value: LbStats },
@@ -176,6 +191,7 @@ export const CONST = {
   hashSeed: 'cfg_hash_seed',
   mtu: 'cfg_mtu',
   flags: 'cfg_flags',
+  flowShift: 'cfg_flow_shift',
 } as const;
 
 // ---- counters ------------------------------------------------------------------------------

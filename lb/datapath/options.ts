@@ -2,6 +2,7 @@
 // sizes, so they are checked here, before anything is loaded, with errors naming the option.
 import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE } from '../maglev/index.js';
 import { invalid, ValidationError } from '../model/index.js';
+import { FLOW_WAYS } from './layout.js';
 import { recorderSupport } from './recorder-probe.js';
 
 export interface LoadOptions {
@@ -15,7 +16,8 @@ export interface LoadOptions {
   maxServices: number;
   /** Backend ids are 0 … maxBackends−1. */
   maxBackends: number;
-  /** Flow table entries (split into per-CPU LRU lists; the kernel rounds to a multiple of the CPU count). */
+  /** Flows the flow table holds at least: buckets of FLOW_WAYS entries, a power of two of them
+   *  (flowTableBuckets); memory 64 bytes per entry. */
   flowTableSize: number;
   /** Place every packet by the Maglev table alone (no flow table). Default false. */
   stateless?: boolean;
@@ -48,6 +50,11 @@ export const MAX_FLOW_TABLE = 1 << 27;
 export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
 export const MIN_RECORDER_RING_BYTES = 4096; // a page: the kernel's minimum
 export const MAX_RECORDER_RING_BYTES = 1 << 30;
+
+/** Buckets of a flow table of at least `flows` entries: the power of two ≥ flows / FLOW_WAYS. */
+export function flowTableBuckets(flows: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(flows / FLOW_WAYS))));
+}
 
 const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorderRingBytes', 'recorder', 'objectPath']);
 

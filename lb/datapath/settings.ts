@@ -19,6 +19,16 @@ import type { DatapathConfig } from './types.js';
 
 const KNOWN = new Set(['ifMac', 'gatewayMac', 'sourceV4', 'sourceV6', 'sourceCidrV4', 'sourceCidrV6']);
 
+/**
+ * The fixed part of an outer IPv4 header for an IPv4 packet with DF (bpf/lb/encap.h
+ * write_outer_v4): version/IHL 0x45, DF, TTL 64 and protocol 4, the source — summed as the
+ * datapath sums, 32-bit little-endian words, the carry folded back in.
+ */
+export function ipipSum(source: Buffer): number {
+  const s = 0x45 + 0x00400000 + (64 | (4 << 8)) + source.readUInt32LE(0);
+  return (s % 0x1_0000_0000) + Math.floor(s / 0x1_0000_0000);
+}
+
 /** DatapathConfig → the settings bytes at the start of lb_config (the VIP filter after them is not
  *  part of it); ValidationError naming the setting if it is wrong. */
 export function encodeSettings(c: DatapathConfig): Buffer {
@@ -36,6 +46,7 @@ export function encodeSettings(c: DatapathConfig): Buffer {
     srcV6: v6 ? v6.base : Buffer.alloc(16),
     srcV6Hostmask: hostMask(v6?.hostBits ?? 0),
     flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 | CONFIG_F_READY_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 | CONFIG_F_READY_V6 : 0),
+    ipipSum: v4 ? ipipSum(v4.base) : 0,
     vipFilter: Buffer.alloc(VIP_FILTER_WORDS * 8),
   }).subarray(0, CONFIG_SETTINGS_BYTES);
 }

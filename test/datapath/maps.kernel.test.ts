@@ -52,8 +52,10 @@ describe('load-time sizes', () => {
     const info = dp.mapInfo();
     for (const m of ['services', 'vips', 'maglev_outer', 'service_stats'] as const) expect(info[m].maxEntries).toBe(33);
     for (const m of ['backends', 'backend_stats'] as const) expect(info[m].maxEntries).toBe(777);
-    expect(info.flows.maxEntries).toBe(8192);
-    expect(info.flows.type).toBe('lru_hash');
+    // 8192 flows: 2048 buckets of 4 ways.
+    expect(info.flows.maxEntries).toBe(2048);
+    expect(info.flows.type).toBe('array');
+    expect(dp.options.flowTableSize).toBe(8192);
     for (const name of Object.keys(MAPS) as MapName[]) {
       expect({ name, key: info[name].keySize, value: info[name].valueSize }).toEqual({ name, ...mapSizes(name) });
     }
