@@ -47,8 +47,8 @@ static __always_inline void *pkt_end(struct xdp_md *ctx)
 	return (void *)(long)ctx->data_end;
 }
 
-// The ports (and the SYN flag) of a TCP/UDP packet whose IP header is plain, read while its offset
-// is known: `l4` is the transport header, `l4_len` what the IP header says follows it.
+// The ports (and the SYN flag) of a TCP/UDP packet: `l4` is the transport header, `l4_len` what
+// the IP header says follows it.
 static __always_inline void parse_ports(void *l4, void *data_end, __u32 l4_len, struct lb_pkt *p)
 {
 	struct l4_ports *ports = l4;
@@ -92,7 +92,6 @@ static __always_inline enum lb_stat parse_ipv4(void *data, void *data_end, struc
 	    !(frag & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK))) {
 		p->l3_status = L3_OK;
 		p->l4_off = l3_off + IPV4_HDR_LEN;
-		parse_ports(iph + 1, data_end, tot_len - IPV4_HDR_LEN, p);
 		return NEXT_STEP;
 	}
 	p->l3_status = ipv4_check(iph, data_end - (void *)iph);
@@ -115,8 +114,6 @@ static __always_inline enum lb_stat parse_ipv6(void *data, void *data_end, struc
 	p->l3_status = ipv6_check(ip6, data_end - (void *)ip6);
 	p->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 	p->l4_off = l3_off + sizeof(*ip6);
-	if (p->l3_status == L3_OK)
-		parse_ports(ip6 + 1, data_end, bpf_ntohs(ip6->payload_len), p);
 	return NEXT_STEP;
 }
 
@@ -163,6 +160,23 @@ static __always_inline void *l4_header(void *data, void *data_end, const struct 
 	if (l4 + need > data_end)
 		return NULL;
 	return l4;
+}
+
+// The ports of a TCP/UDP packet with a plain IP header (p->ports_ok). Untagged frames, nearly all of
+// them, with constant offsets. Done after the recorder's hook: the paths that split here would
+// otherwise each reach the hook (and the verifier would check the recorder once per path).
+static __always_inline void lb_parse_ports(struct xdp_md *ctx, struct lb_pkt *p)
+{
+	void *data = pkt_data(ctx), *data_end = pkt_end(ctx);
+
+	if (p->l3_status != L3_OK)
+		return;
+	if (p->l3_off == ETH_HLEN && p->flow.family == LB_FAMILY_V4)
+		parse_ports(data + ETH_HLEN + IPV4_HDR_LEN, data_end, p->l3_len - IPV4_HDR_LEN, p);
+	else if (p->l3_off == ETH_HLEN)
+		parse_ports(data + ETH_HLEN + IPV6_HDR_LEN, data_end, p->l3_len - IPV6_HDR_LEN, p);
+	else if (p->l4_off <= L2_MAX_LEN + IPV6_HDR_LEN)
+		parse_ports(data + p->l4_off, data_end, p->l3_len - (p->l4_off - p->l3_off), p);
 }
 
 // Transport header of a VIP packet whose L3 header passed its checks: TCP/UDP ports (and the SYN

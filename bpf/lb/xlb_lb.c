@@ -94,20 +94,61 @@ static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct 
 	return r;
 }
 
-// balance_to, and the packet counted for its backend, or else for its service.
-static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_pkt *p,
-					    struct lb_stats *st, const struct lb_config *cfg,
-					    const struct flow_key *flow,
-					    const struct service_value *svc, __be16 svc_port,
-					    bool is_error)
+// Global functions (this one, established(), encapsulate()) are checked by the verifier once, on
+// their own, rather than once for every way the program can reach each call: without that, the
+// verifier walked 30 times more instructions than the program has paths for.
+// A global function takes at most five arguments: what balance() needs of the service entry, the
+// matched port and whether the packet is an ICMP error travel as one word.
+struct balance_args {
+	__u64 service_id : 16; // < MAX_SERVICES (65536)
+	__u64 table_size : 18;
+	__u64 client_only : 1;
+	__u64 is_error : 1;    // the packet is an ICMP error about `flow`
+	__u64 svc_port : 16;   // the matched service entry's port (network order; 0: all-ports)
+};
+
+static __always_inline __u64 balance_args(const struct service_value *svc, __be16 svc_port,
+					  bool is_error)
 {
-	__u32 backend_id = MAGLEV_NO_BACKEND, svc_id = svc->service_id;
-	enum lb_stat r = balance_to(ctx, p, st, cfg, flow, svc, svc_port, is_error, &backend_id);
+	union {
+		struct balance_args a;
+		__u64 word;
+	} u = { .a = {
+		.service_id = svc->service_id,
+		.table_size = svc->table_size,
+		.client_only = !!(svc->flags & SVC_F_HASH_SRC_IP_ONLY),
+		.is_error = is_error,
+		.svc_port = svc_port,
+	} };
+
+	return u.word;
+}
+
+// balance_to, and the packet counted for its backend, or else for its service. `args`:
+// balance_args().
+__noinline int balance(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
+		       const struct flow_key *flow, __u64 args)
+{
+	union {
+		struct balance_args a;
+		__u64 word;
+	} u = { .word = args };
+	struct service_value svc = {
+		.service_id = u.a.service_id,
+		.table_size = u.a.table_size,
+		.flags = u.a.client_only ? SVC_F_HASH_SRC_IP_ONLY : 0,
+	};
+	__u32 backend_id = MAGLEV_NO_BACKEND;
+	enum lb_stat r;
+
+	if (!st || !p || !flow)
+		return STAT_DROP_MALFORMED; // never: the callers pass their stack and a map value
+	r = balance_to(ctx, p, st, &lb_config, flow, &svc, u.a.svc_port, u.a.is_error, &backend_id);
 
 	if (backend_id != MAGLEV_NO_BACKEND)
 		count_backend(backend_id, p->frame_len);
 	else
-		count_service(svc_id, p->frame_len);
+		count_service(svc.service_id, p->frame_len);
 	return r;
 }
 
@@ -116,8 +157,8 @@ static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_
 // backend is still there, short enough for the tunnel. The same steps as balance() for that case,
 // as one straight path with little state. NEXT_STEP (nothing done, nothing counted) when anything
 // else applies: balance() then decides.
-static __always_inline enum lb_stat established(struct xdp_md *ctx, const struct lb_pkt *p,
-						struct lb_stats *st, const struct service_value *svc)
+__noinline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
+			   const struct service_value *svc)
 {
 	const struct lb_config *cfg = &lb_config;
 	struct flow_bucket *bucket;
@@ -128,7 +169,9 @@ static __always_inline enum lb_stat established(struct xdp_md *ctx, const struct
 	__u64 hash;
 	__u8 family;
 
-	if ((cfg_flags & LB_F_NO_FLOW_TABLE) || p->tcp_syn || (svc->flags & SVC_F_HASH_SRC_IP_ONLY))
+	if (!p || !st || !svc)
+		return NEXT_STEP;
+	if (cfg_flags & LB_F_NO_FLOW_TABLE)
 		return NEXT_STEP;
 	hash = flow_hash(&p->flow, false);
 	e = flow_locate(&p->flow, hash, &bucket, &tag);
@@ -169,7 +212,7 @@ static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct
 	svc = service_lookup(&flow, &svc_port);
 	if (!svc)
 		return STAT_PASS_VIP_ICMP;
-	return balance(ctx, p, st, cfg, &flow, svc, svc_port, true);
+	return balance(ctx, p, st, &flow, balance_args(svc, svc_port, true));
 }
 
 // A packet to a VIP that the fast path did not settle: headers to judge, ICMP, an all-ports
@@ -199,7 +242,7 @@ static __always_inline enum lb_stat judge(struct xdp_md *ctx, struct lb_pkt *p, 
 	svc = service_lookup(&p->flow, &svc_port);
 	if (!svc)
 		return STAT_PASS_NO_SERVICE;
-	return balance(ctx, p, st, cfg, &p->flow, svc, svc_port, false);
+	return balance(ctx, p, st, &p->flow, balance_args(svc, svc_port, false));
 }
 
 // `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
@@ -216,6 +259,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	*recordings = recorder_ingress(ctx, p);
 	if (!vip_filter_match(cfg, &p->flow))
 		return STAT_PASS_NOT_VIP;
+	lb_parse_ports(ctx, p);
 	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
 	// service proves the destination is a VIP; nothing else needs judging.
 	if (p->ports_ok) {
@@ -223,10 +267,13 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 		if (svc) {
 			if (p->vlan_tags)
 				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
-			r = established(ctx, p, st, svc);
-			if (r != NEXT_STEP)
-				return r;
-			return balance(ctx, p, st, cfg, &p->flow, svc, p->flow.dport, false);
+			// (A SYN opens a connection; client-persistent services key the table otherwise.)
+			if (!p->tcp_syn && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
+				r = established(ctx, p, st, svc);
+				if (r != NEXT_STEP)
+					return r;
+			}
+			return balance(ctx, p, st, &p->flow, balance_args(svc, p->flow.dport, false));
 		}
 	}
 	if (!vip_exists(&p->flow))
