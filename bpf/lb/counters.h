@@ -50,7 +50,12 @@ enum lb_stat {
 	STAT_EVENT_ENCAP_OVER_MTU = 28, // sent beyond the MTU: IPv4 without DF, or a forwarded ICMP error
 	STAT_EVENT_VLAN = 29,           // VIP packet that carried at least one VLAN tag
 
-	STAT_MAX = 30,
+	// Appended later (the groups above keep their numbers).
+	STAT_DROP_ICMP_RATE_LIMITED = 30, // too big; this CPU's ICMP reply budget is spent (icmp.h)
+	STAT_DROP_ICMP_BAD_SOURCE = 31,   // too big; from a source no ICMP reply may go to (icmp.h)
+	STAT_FLOW_SYN_KEPT = 32,          // event: a SYN for a live entry kept the entry's backend
+
+	STAT_MAX = 33,
 };
 
 _Static_assert(STAT_MAX <= LB_STATS_SLOTS, "struct lb_stats has 64 slots");
@@ -93,9 +98,10 @@ static __always_inline void count_backend(__u32 backend_id, __u32 bytes)
 	counter_add(&backend_stats, backend_id, bytes);
 }
 
-// Map a reason to its XDP action and count the reason. Reasons are grouped by action in the enum,
-// so the action follows from the range — and so does the verdict count: userspace sums the
-// reasons of each group (lb/datapath readCounters), the slots 0–2 stay zero.
+// Map a reason to its XDP action and count the reason. Reasons are grouped by action in the enum
+// (the reasons appended after the events are drops), so the action follows from the range — and so
+// does the verdict count: userspace sums the reasons of each group (lb/datapath readCounters), the
+// slots 0–2 stay zero.
 static __always_inline int verdict(struct lb_stats *s, enum lb_stat reason, __u32 bytes)
 {
 	count_stat(s, reason & (LB_STATS_SLOTS - 1), bytes);

@@ -101,9 +101,7 @@ static __always_inline void flow_find(const struct flow_key *key, __u64 h, struc
 
 // Backend for a packet of service `svc_id` whose flow-table key is `key`. `update`: a data packet,
 // whose choice is recorded (flow_remember); ICMP errors only look, so a stray error never creates
-// or refreshes state. `new_conn` (a TCP SYN) does not take the entry's backend: the entry of an
-// earlier connection on the same 5-tuple (a reused client port) must not send a new connection to
-// a backend that is draining or has changed; the choice overwrites it. Counts the flow-table events.
+// or refreshes state. `new_conn`: a TCP SYN (see below). Counts the flow-table events.
 static __always_inline bool select_backend(const struct flow_key *key,
 					   const struct flow_key *flow, bool client_only,
 					   __u32 svc_id, __u32 table_size, bool update,
@@ -121,20 +119,25 @@ static __always_inline bool select_backend(const struct flow_key *key,
 	if (use_table) {
 		flow_find(key, h, sel);
 		e = sel->entry;
-		if (e && !new_conn) {
+		if (e) {
 			struct backend_value *be = backend_get(e->backend_id, svc_id);
 
-			if (be) {
+			// A SYN (new_conn) takes the entry over — a client reusing a port must not inherit
+			// a draining or changed backend — only once the entry has been idle: before that it
+			// may be a live connection, and a spoofed SYN of its 5-tuple must not move it.
+			if (be && (!new_conn || bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns)) {
 				sel->backend = be;
 				sel->backend_id = e->backend_id;
 				if (update) {
 					sel->refresh = true;
 					count_stat(st, STAT_FLOW_HIT, bytes);
+					if (new_conn)
+						count_stat(st, STAT_FLOW_SYN_KEPT, bytes);
 				}
 				return true;
 			}
 			if (update)
-				count_stat(st, STAT_FLOW_RESELECT, bytes);
+				count_stat(st, be ? STAT_FLOW_MISS : STAT_FLOW_RESELECT, bytes);
 		} else if (update) {
 			count_stat(st, STAT_FLOW_MISS, bytes);
 		}

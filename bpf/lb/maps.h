@@ -22,7 +22,7 @@
 //    packets of a service that no backend received
 // 5: the flow table is xlb's own: an mmapable array of 4-way buckets (struct flow_bucket) instead
 //    of an LRU hash; lb_meta records the requested flow table size
-#define LB_LAYOUT_VERSION 5
+#define LB_LAYOUT_VERSION 6
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6
@@ -155,6 +155,9 @@ struct lb_meta {
 	__u32 mtu;
 	__u32 flags;
 	__u32 flow_table_size; // flows asked for (the table has buckets × FLOW_WAYS ≥ this)
+	__u32 icmp_rate;       // ICMP too-big replies per second and CPU
+	__u32 icmp_burst;
+	__u32 syn_idle_ms;     // cfg_syn_idle_ns / 10^6
 };
 
 // Value of every per-CPU counter slot.
@@ -252,6 +255,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct lb_stats);
 } stats SEC(".maps");
+
+// icmp_budget[0]: this CPU's budget of ICMP too-big replies (icmp.h), in nanoseconds of credit.
+struct icmp_budget {
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp_budget);
+} icmp_budget SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -68,20 +68,21 @@ static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct 
 	if (!select_backend(key, flow, client_only, svc_id, svc->table_size, !is_error,
 			    p->tcp_syn && !client_only, st, p->frame_len, &sel))
 		return STAT_DROP_NO_BACKEND;
-	if (sel.remember)
-		flow_remember(key, svc_id, &sel, st, p->frame_len);
 
 	family = sel.backend->family;
 	if (!config_ready(cfg, family))
 		return STAT_DROP_NO_CONFIG;
 	overhead = encap_overhead(family);
 	if (!is_error) {
+		// Before the flow is recorded: a packet answered with ICMP leaves no state behind.
 		r = mtu_check(ctx, p, overhead, st);
 		if (r != NEXT_STEP)
 			return r;
 	} else if (p->l3_len + overhead > cfg_mtu) {
 		count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	}
+	if (sel.remember)
+		flow_remember(key, svc_id, &sel, st, p->frame_len);
 	r = encapsulate(ctx, p, sel.backend, sel.hash);
 	if (r >= STAT_DROP_MALFORMED)
 		return r;

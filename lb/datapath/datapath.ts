@@ -124,7 +124,10 @@ export class LbDatapath {
       checkMapSizes(maps);
       maps[MAP.meta].update(
         u32Key(0),
-        LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags, flowTableSize: opts.flowTableSize }),
+        LbMeta.encode({
+          layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags, flowTableSize: opts.flowTableSize,
+          icmpRate: opts.icmpTooBigRate, icmpBurst: opts.icmpTooBigBurst, synIdleMs: opts.synTakeoverIdleMs,
+        }),
       );
       return new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
     } catch (e) {

@@ -8,9 +8,10 @@ import type { Family } from './addr.js';
 import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 5; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
+export const LAYOUT_VERSION = 6; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
 // 4: lb_config with the VIP filter (mmapable, MACs in Ethernet order), flow_key reordered, the global counters in one
-// per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets)
+// per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets);
+// 6: icmp_budget, lb_meta records the ICMP rate and the SYN takeover idle time
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -74,7 +75,11 @@ export const MAGLEV_GROUP_SLOTS = 16;
 export const MAGLEV_GROUP_BYTES = MAGLEV_GROUP_SLOTS * 4;
 /** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. maglevSize is the
  *  default table size (services may choose their own). */
-export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32, flowTableSize: u32 });
+export const LbMeta = struct('lb_meta', {
+  layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32, flowTableSize: u32, icmpRate: u32, icmpBurst: u32, synIdleMs: u32,
+});
+/** icmp_budget[0], per CPU: the ICMP too-big reply budget (bpf/lb/icmp.h). */
+export const IcmpBudget = struct('icmp_budget', { creditNs: u64, lastNs: u64 });
 /** Every per-CPU counter slot (stats, service_stats, backend_stats). */
 export const LbCounter = struct('lb_counter', { packets: u64, bytes: u64 });
 /** Slots of struct lb_stats (LB_STATS_SLOTS); STAT_NAMES uses the first STAT_NAMES.length. */
@@ -85,7 +90,7 @@ export const LbStats = struct('lb_stats', { c: bytes(STATS_SLOTS * LbCounter.siz
 
 /** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
 export const LB_STRUCTS: readonly Struct<unknown>[] = [
-  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats,
+  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats, IcmpBudget,
   RecRule, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
 ];
 
@@ -118,6 +123,7 @@ export const MAPS = {
   lb_config: { key: U32, value: LbConfig },
   lb_meta: { key: U32, value: LbMeta },
   stats: { key: U32, value: LbStats },
+  icmp_budget: { key: U32, value: IcmpBudget },
   service_stats: { key: U32, value: LbCounter },
   backend_stats: { key: U32, value: LbCounter },
   // The packet recorder's maps (recorder-layout.ts): pinned, adopted and size-checked with the rest.
@@ -148,6 +154,7 @@ export const MAP = {
   config: 'lb_config',
   meta: 'lb_meta',
   stats: 'stats',
+  icmpBudget: 'icmp_budget',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
   recCtl: 'rec_ctl',
@@ -192,6 +199,9 @@ export const CONST = {
   mtu: 'cfg_mtu',
   flags: 'cfg_flags',
   flowShift: 'cfg_flow_shift',
+  icmpCostNs: 'cfg_icmp_cost_ns',
+  icmpCapNs: 'cfg_icmp_cap_ns',
+  synIdleNs: 'cfg_syn_idle_ns',
 } as const;
 
 // ---- counters ------------------------------------------------------------------------------
@@ -231,6 +241,9 @@ export const STAT_NAMES = [
   ['event', 'icmpForwarded'],
   ['event', 'encapOverMtu'],
   ['event', 'vlan'],
+  ['drop', 'icmpRateLimited'],
+  ['drop', 'icmpBadSource'],
+  ['flow', 'synKept'],
 ] as const;
 
 type StatEntry = (typeof STAT_NAMES)[number];

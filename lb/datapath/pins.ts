@@ -17,6 +17,10 @@ export function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number 
   obj.setConst(CONST.mtu, opts.mtu);
   obj.setConst(CONST.flags, flags);
   obj.setConst(CONST.flowShift, 64 - Math.log2(flowTableBuckets(opts.flowTableSize)));
+  const costNs = Math.ceil(1e9 / opts.icmpTooBigRate);
+  obj.setConst(CONST.icmpCostNs, BigInt(costNs));
+  obj.setConst(CONST.icmpCapNs, BigInt(costNs) * BigInt(opts.icmpTooBigBurst));
+  obj.setConst(CONST.synIdleNs, BigInt(opts.synTakeoverIdleMs) * 1_000_000n);
   return flags;
 }
 
@@ -42,6 +46,9 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
       maxBackends: maps[MAP.backends].maxEntries,
       flowTableSize: meta.flowTableSize,
       stateless: (meta.flags & LOAD_F_NO_FLOW_TABLE) !== 0,
+      icmpTooBigRate: meta.icmpRate,
+      icmpTooBigBurst: meta.icmpBurst,
+      synTakeoverIdleMs: meta.synIdleMs,
       recorderRingBytes: maps[MAP.recRing].maxEntries,
       recorder: (meta.flags & LOAD_F_NO_RECORDER) === 0,
     };
