@@ -22,6 +22,8 @@
 //    packets of a service that no backend received
 // 5: the flow table is xlb's own: an mmapable array of 4-way buckets (struct flow_bucket) instead
 //    of an LRU hash; lb_meta records the requested flow table size
+// 6: icmp_budget (the ICMP too-big reply budget); lb_meta records the ICMP rate and burst and the
+//    SYN takeover idle time
 #define LB_LAYOUT_VERSION 6
 
 #define LB_FAMILY_V4 4
