@@ -7,11 +7,26 @@
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
-import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, type LoadBalancerControl, type StatsReport, type StatusReport } from '../../api/server/index.js';
+import {
+  prepareUnixSocket,
+  recorderHandlers,
+  startApiServer,
+  type ApiServer,
+  type BackendHealthView,
+  type DrainReport,
+  type HealthView,
+  type LoadBalancerControl,
+  type ServiceHealthView,
+  type StatsReport,
+  type StatusReport,
+} from '../../api/server/index.js';
+import { ValidationError } from '../model/index.js';
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
+import type { KubernetesSource } from '../kubernetes/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
+import type { GobgpPort } from '../bgp/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
 import { restoreDesiredState } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
@@ -19,7 +34,9 @@ import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datap
 import { ensureBpffs } from './datapath/bpffs.js';
 import { openDatapath, type DatapathOrigin } from './datapath/open.js';
 import { InstanceLock } from './instance-lock.js';
-import { datapathSettings, sameSettings } from './link-settings.js';
+import { datapathSettings, interfaceSource, sameSettings } from './link-settings.js';
+import { DaemonHealth } from './health.js';
+import { DaemonBgp, NO_BGP } from './bgp.js';
 import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
 import type { MetricsServer } from '../metrics/index.js';
@@ -43,6 +60,8 @@ export interface DaemonOptions {
   gatewayPollMs?: number;
   /** The BPF object to load (default build/bpf/xlb_lb.o). */
   objectPath?: string;
+  /** gobgpd client factory (tests); default: lb/bgp's GobgpClient. */
+  gobgpClient?: (target: string) => GobgpPort;
 }
 
 interface Running {
@@ -58,6 +77,9 @@ interface Running {
   metrics: MetricsServer | undefined;
   lock: InstanceLock;
   recorder: Recorder;
+  health: DaemonHealth;
+  bgp: DaemonBgp | undefined;
+  kubernetes: KubernetesSource | undefined;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -122,6 +144,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      if (!c.kubernetes) {
+        // Kubernetes mode was turned off: what it programmed goes (nobody would keep it in step).
+        const gone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
+        if (gone.deleted.length) log.warn(`kubernetes mode is off: removing ${gone.deleted.length} services it had made (${gone.deleted.join(' ')})`);
+      }
       log.info(
         restored.found
           ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
@@ -143,13 +170,20 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       }
 
       this.#writeSettings(dp, facts);
+      // Health first: the first programming already leaves out what was last seen down.
+      let reconcilerRef: Reconciler | undefined;
+      const health = await DaemonHealth.create(c, log, () => ({ dp, ifindex }), () => reconcilerRef?.state ?? restored.state);
+      cleanup.push(() => health.close());
+      health.sync(restored.state);
       const reconciler = new Reconciler({
         datapath: dp,
         state: restored.state,
         stateFile: c.stateFile,
         log,
         onBackendSet: (e) => this.emit('backendSet', e),
+        backendFilter: (s) => health.monitor.programmed(s),
       });
+      reconcilerRef = reconciler;
       const sync = await reconciler.syncAll();
       if (sync.upserted.length || sync.deleted.length || sync.backendSets.length) {
         log.info(`datapath brought in step: ${sync.upserted.length} services written, ${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`);
@@ -170,8 +204,22 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
       else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
+      const bgp = c.bgp
+        ? new DaemonBgp({ config: c.bgp, stateFile: c.stateFile, log, nextHops: () => this.#nextHops(), client: this.#o.gobgpClient })
+        : undefined;
+      if (bgp) cleanup.push(() => bgp.stop());
+      const running: Running = {
+        ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder,
+        health, bgp, kubernetes: undefined,
+      };
       this.#run = running;
+      health.monitor.on('change', (ids) => void this.#onHealthChange(ids));
+      health.monitor.on('transition', (e) => this.emit('health', e));
+      health.monitor.start();
+      if (bgp) {
+        bgp.update(reconciler.state, (s) => health.healthy(s));
+        bgp.start();
+      }
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
       gateway.start();
@@ -194,6 +242,23 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         running.metrics = await startDaemonMetrics(this, m.host, m.port, log);
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
+      }
+      if (c.kubernetes) {
+        // Started after the datapath serves the restored state: until the cluster has been listed
+        // the kubernetes services stay as they were (no gap on restart, none while unreachable).
+        // Loaded only in Kubernetes mode: the client library is large, and xlbd without Kubernetes
+        // should not pay for it at every start.
+        const { KubernetesSource } = await import('../kubernetes/index.js');
+        const source = new KubernetesSource({
+          config: c.kubernetes,
+          limits: c.limits,
+          instance: c.instance,
+          layer: { get state() { return reconciler.state; }, change: (op) => reconciler.change(op) },
+          log,
+        });
+        running.kubernetes = source;
+        cleanup.push(() => source.stop());
+        source.start();
       }
       const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
       await this.#notifier.ready(summary);
@@ -221,11 +286,16 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const r = this.#run;
     if (!r) return;
     await this.#notifier.stopping();
+    // Graceful: routers move new traffic away while this node still forwards what arrives.
+    await r.bgp?.withdrawForStop();
+    await r.kubernetes?.stop(); // gives the leader Lease up, so another node takes over at once
     await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
     r.gateway.stop();
+    await r.health.close();
     await r.reconciler.idle();
+    await r.bgp?.stop();
     if (detach) {
       const cur = attachedProgram(r.ifindex);
       if (cur.progId === r.dp.program.id && (cur.mode === 'native' || cur.mode === 'generic')) r.dp.detach(r.ifindex, cur.mode);
@@ -253,6 +323,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const restart = restartOnlyChanges(this.#config, next);
       for (const what of restart) this.log.warn(`reload: ${what} changed; restart xlbd to apply it (the running value is kept)`);
       const { diff } = await r.reconciler.change((d) => d.apply(next.services, { origin: 'config', field: 'services' }));
+      await this.#afterChange(r, diff);
       if (next.gateway.address !== this.#config.gateway.address) await this.#replaceGateway(r, next.gateway.address);
       // Settings that take effect at once; the rest keeps its running value.
       this.#config = { ...this.#config, services: next.services, gateway: next.gateway, encap: next.encap, detachOnExit: next.detachOnExit, warnings: next.warnings };
@@ -272,7 +343,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
   // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
 
   async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
-    const result = await this.#running().reconciler.change(op, o);
+    const r = this.#running();
+    const result = await r.reconciler.change(op, o);
+    if (!result.dryRun) await this.#afterChange(r, result.diff);
     // An audit trail of what the API changed (the request itself is in the caller's hands).
     const d = result.diff;
     if (!result.dryRun && d.changes.length) {
@@ -280,6 +353,16 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       this.log.info(`services ${parts.join('; ')}`);
     }
     return result;
+  }
+
+  get health(): HealthView {
+    return this.#run?.health ?? NO_HEALTH;
+  }
+
+  async drainNode(undo: boolean): Promise<DrainReport> {
+    const r = this.#running();
+    if (!r.bgp) throw new ValidationError('FAILED_PRECONDITION', '', 'BGP is not configured (no bgp: section in the config file): there is nothing to withdraw');
+    return r.bgp.drain(undo, r.reconciler.state, (s) => r.health.healthy(s));
   }
 
   counters(): DatapathCounters {
@@ -290,7 +373,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const r = this.#running();
     const state = r.reconciler.state;
     const only = serviceId === undefined ? undefined : [state.get(serviceId, 'service_id')];
-    return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, only);
+    return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, only, r.health);
   }
 
   status(): StatusReport {
@@ -333,10 +416,49 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
       lastReload: this.#lastReload,
+      health: r.health.report(),
+      bgp: r.bgp?.report() ?? NO_BGP,
+      ...(r.kubernetes && c.kubernetes
+        ? { kubernetes: { ...r.kubernetes.status(), loadBalancerClass: c.kubernetes.loadBalancerClass, defaultClass: c.kubernetes.defaultClass } }
+        : {}),
     };
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** After a committed change: health targets follow the services, services whose check changed
+   *  are reprogrammed with the overlay, and the announcements follow. */
+  async #afterChange(r: Running, diff: StateDiff): Promise<void> {
+    const state = r.reconciler.state;
+    const touched = new Set(r.health.sync(state));
+    for (const c of diff.changes) if (c.healthChanged) touched.add(c.id);
+    if (touched.size) await r.reconciler.reprogram([...touched]);
+    r.bgp?.update(state, (s) => r.health.healthy(s));
+  }
+
+  /** The health overlay changed its mind about some services: reprogram them, re-announce. */
+  async #onHealthChange(ids: string[]): Promise<void> {
+    const r = this.#run;
+    if (!r) return;
+    try {
+      await r.reconciler.reprogram(ids);
+    } catch (e) {
+      this.log.error(`health: reprogramming ${ids.join(' ')} failed: ${(e as Error).message}`);
+    }
+    r.bgp?.update(r.reconciler.state, (s) => r.health.healthy(s));
+  }
+
+  /** BGP next hops: configured, else the interface's addresses. */
+  #nextHops(): { v4?: string; v6?: string } {
+    const b = this.#config.bgp;
+    const facts = this.#run?.gateway.facts;
+    const v4 = b?.nextHop ?? (facts ? interfaceSource(facts, 4) : undefined);
+    const v6 = b?.nextHopV6 ?? (facts ? interfaceSource(facts, 6) : undefined);
+    const out: { v4?: string; v6?: string } = {};
+    if (v4) out.v4 = v4;
+    if (v6) out.v6 = v6;
+    return out;
+  }
 
   #running(): Running {
     if (!this.#run) throw new Error('xlbd is not running');
@@ -439,6 +561,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     if (!usableMac(facts)) this.log.warn(`new gateway ${address}: ${facts.gateway.problem}`);
   }
 }
+
+const NO_HEALTH: HealthView = {
+  backend: (): BackendHealthView | undefined => undefined,
+  service: (): ServiceHealthView | undefined => undefined,
+};
 
 function describeDiff(d: StateDiff): string {
   const parts = [`${d.created.length} created`, `${d.updated.length} updated`, `${d.deleted.length} deleted`, `${d.unchanged.length} unchanged`];

@@ -3,6 +3,7 @@
 // process metrics.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
+import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
 import type { MetricsSource } from './source.js';
@@ -24,6 +25,7 @@ export class XlbMetrics {
   readonly #maglevRebuild: Histogram<never>;
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
+  readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -44,6 +46,7 @@ export class XlbMetrics {
       },
     );
     registerDatapathMetrics(this.registry, () => snapshot.get());
+    registerHealthBgpMetrics(this.registry, () => snapshot.get());
 
     const version = o.version ?? 'unknown';
     new Gauge<'version'>({
@@ -76,6 +79,12 @@ export class XlbMetrics {
       buckets: API_DURATION_BUCKETS,
       registers: [this.registry],
     });
+    this.#healthTransitions = new Counter({
+      name: METRIC.healthTransitions,
+      help: "Health state changes of a backend, by the state it entered (up, down).",
+      labelNames: ['service', 'backend', 'to'],
+      registers: [this.registry],
+    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -89,6 +98,11 @@ export class XlbMetrics {
     const name = method.startsWith('/') ? method.slice(1) : method;
     this.#apiRequests.inc({ method: name, code });
     if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** A backend's health changed state. */
+  readonly onHealthTransition = (e: { service: string; backend: string; to: string }): void => {
+    this.#healthTransitions.inc({ service: e.service, backend: e.backend, to: e.to });
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */

@@ -10,6 +10,8 @@ export interface MetricsBackendStats {
   /** Cumulative datapath counters of this (service, backend) pair. */
   packets: number;
   bytes: number;
+  /** Absent (or undefined) when the service has no health check. */
+  health?: { status: 'unknown' | 'up' | 'down' } | undefined;
 }
 
 export interface MetricsServiceStats {
@@ -18,6 +20,7 @@ export interface MetricsServiceStats {
   packets: number;
   bytes: number;
   backends: MetricsBackendStats[];
+  health?: { allBackendsDown: boolean; failingOpen: boolean } | undefined;
 }
 
 export interface MetricsStats {
@@ -40,6 +43,14 @@ export interface MetricsInterfaceStatus {
 export interface MetricsStatus {
   version: string;
   interfaces: MetricsInterfaceStatus[];
+  health?: { inFlight: number; lateProbes: number; probesOk: number; probesFailed: number };
+  bgp?: {
+    enabled: boolean;
+    connected: boolean;
+    drained: boolean;
+    neighbors: { address: string; state: string }[];
+    prefixes: { prefix: string; announced: boolean }[];
+  };
 }
 
 /** Read once per scrape; either call may throw (then the datapath metrics are skipped and

@@ -3,16 +3,19 @@
 // completely or throws a ValidationError with the state untouched; it returns a diff naming what
 // changed, so the reconciler reprograms only that.
 //
-// Two layers share one state (docs/api.md): services with origin 'config' come from the config
+// Three layers share one state (docs/api.md): services with origin 'config' come from the config
 // file's `services:` list and are only changed by apply(..., { origin: 'config' }) at start and on
-// reload; everything else is origin 'api'. API calls may not change config-declared services.
+// reload; services with origin 'kubernetes' come from the cluster's Services (lb/kubernetes) and
+// are only changed by apply(..., { origin: 'kubernetes' }); everything else is origin 'api'. API
+// calls may not change the other two layers' services.
 import { compareIp, parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
+import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator } from './ids.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
-import type { Backend, BackendSpec, Limits, Origin, Service, ServiceSpec } from './types.js';
+import { ORIGINS, type Backend, type BackendSpec, type KubernetesRef, type Limits, type Origin, type Service, type ServiceSpec } from './types.js';
 import {
   checkMaglevShares,
   isPlainObject,
@@ -22,6 +25,7 @@ import {
   validateName,
   validateService,
   validateServiceKey,
+  validateKubernetesRef,
   validateState,
   validateWeight,
 } from './validate.js';
@@ -135,10 +139,7 @@ export class DesiredState {
     const { spec } = validateService(input, this.limits, field);
     const id = formatServiceId(spec);
     const existing = this.services.get(id);
-    if (existing) {
-      const where = existing.origin === 'config' ? ' (declared in the config file)' : '';
-      throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${where}`);
-    }
+    if (existing) throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${ownerNote(existing)}`);
     return this.transact((d) => {
       this.checkServiceCount(d, 1, field);
       this.checkBackendCount(d, spec.backends.length, joinField(field, 'backends'));
@@ -148,7 +149,8 @@ export class DesiredState {
 
   /**
    * Replaces a service's flags; with `replaceBackends`, also its whole backend set (backends kept
-   * by address keep their datapath ids). Without it, `input.backends` must be empty.
+   * by address keep their datapath ids). Without it, `input.backends` must be empty. The health
+   * check is replaced when `input.healthCheck` is given (kind none removes it), else kept.
    */
   update(input: unknown, options: { replaceBackends?: boolean } = {}, field = 'service'): StateDiff {
     if (!isPlainObject(input)) throw invalid(field, 'expected a service { id or vip/port/protocol, flags, backends }');
@@ -157,16 +159,22 @@ export class DesiredState {
     let spec: ServiceSpec;
     if (options.replaceBackends) {
       spec = validateService(input, this.limits, field).spec;
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
     } else {
       const list = input.backends;
       if (list !== undefined && list !== null && !(Array.isArray(list) && list.length === 0)) {
         throw invalid(joinField(field, 'backends'), 'must be empty unless replace_backends is set (use AddBackend/UpdateBackend/RemoveBackend)');
       }
       spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), backends: current.backends.map(stripIds) };
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
+      else {
+        const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+        if (healthCheck) spec.healthCheck = healthCheck;
+      }
     }
     return this.transact((d) => {
       this.checkBackendCount(d, spec.backends.length - current.backends.length, joinField(field, 'backends'));
-      this.put(d, spec, current.origin, current);
+      this.put(d, spec, current.origin, current, current.kubernetes);
     }, [current.id]);
   }
 
@@ -193,7 +201,7 @@ export class DesiredState {
     this.checkShares(backends, () => joinField(bField, 'weight'));
     return this.transact((d) => {
       this.checkBackendCount(d, 1, bField);
-      this.put(d, { ...current, backends }, current.origin, current);
+      this.put(d, { ...current, backends }, current.origin, current, current.kubernetes);
     }, [current.id]);
   }
 
@@ -215,9 +223,11 @@ export class DesiredState {
     const next: BackendSpec = { address: old.address, weight, state: reconcileWeightAndState(weight, state, f.weight) };
     const name = patch.name === undefined ? old.name : validateName(patch.name, f.name);
     if (name !== undefined) next.name = name;
+    if (old.checkAddress !== undefined) next.checkAddress = old.checkAddress;
+    if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     this.checkShares(backends, () => f.weight);
-    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
+    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current, current.kubernetes), [current.id]);
   }
 
   removeBackend(serviceId: unknown, address: unknown, fields: { serviceId?: string; address?: string } = {}): StateDiff {
@@ -225,20 +235,23 @@ export class DesiredState {
     const old = this.findBackend(current, address, fields.address ?? 'address');
     // Removing a backend only enlarges the others' shares, so no Maglev share check is needed.
     const backends = current.backends.filter((b) => b.address !== old.address).map(stripIds);
-    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current), [current.id]);
+    return this.transact((d) => this.put(d, { ...current, backends }, current.origin, current, current.kubernetes), [current.id]);
   }
 
   /**
-   * Converges one layer to exactly `inputs`: origin 'api' (the Apply call) or 'config' (the config
-   * file's services, at start and reload). Services of the other layer are never deleted. Listing
-   * a config-declared service in an API apply is FAILED_PRECONDITION; a config apply that lists an
-   * API-created service takes it over (origin becomes 'config').
+   * Converges one layer to exactly `inputs`: origin 'api' (the Apply call), 'config' (the config
+   * file's services, at start and reload) or 'kubernetes' (the Kubernetes source; every input then
+   * carries `kubernetes: { namespace, name }`). Services of the other layers are never deleted.
+   * Listing a config- or Kubernetes-managed service in an API apply is FAILED_PRECONDITION, and so
+   * is listing another layer's service in a Kubernetes apply; a config apply that lists a service of
+   * another layer takes it over (origin becomes 'config': the file is the operator's word).
    */
   apply(inputs: unknown, options: { origin?: Origin; field?: string } = {}): StateDiff {
     const origin = options.origin ?? 'api';
     const field = options.field ?? 'services';
     if (!Array.isArray(inputs)) throw invalid(field, 'expected a list of services');
     const specs: ServiceSpec[] = [];
+    const refs: (KubernetesRef | undefined)[] = [];
     const index = new Map<string, number>();
     inputs.forEach((input, i) => {
       const sField = `${field}[${i}]`;
@@ -247,9 +260,13 @@ export class DesiredState {
       const first = index.get(id);
       if (first !== undefined) throw invalid(sField, `service ${id} is listed twice (also ${field}[${first}])`);
       const existing = this.services.get(id);
-      if (origin === 'api' && existing?.origin === 'config') {
-        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is declared in the config file; Apply manages only API services`);
+      if (origin === 'api' && existing && existing.origin !== 'api') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is ${managedBy(existing)}; Apply manages only API services`);
       }
+      if (origin === 'kubernetes' && existing && existing.origin !== 'kubernetes') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} already exists${ownerNote(existing)}`);
+      }
+      refs.push(origin === 'kubernetes' ? validateKubernetesRef((input as { kubernetes?: unknown }).kubernetes, `${sField}.kubernetes`) : undefined);
       index.set(id, i);
       specs.push(spec);
     });
@@ -263,7 +280,7 @@ export class DesiredState {
       let delta = 0;
       for (const s of specs) delta += s.backends.length - (d.services.get(formatServiceId(s))?.backends.length ?? 0);
       this.checkBackendCount(d, delta, field);
-      for (const s of specs) this.put(d, s, origin, d.services.get(formatServiceId(s)));
+      specs.forEach((s, i) => this.put(d, s, origin, d.services.get(formatServiceId(s)), refs[i]));
     }, named);
   }
 
@@ -279,13 +296,17 @@ export class DesiredState {
           protocol: s.protocol,
           flags: { source_hash: s.flags.sourceHash },
           origin: s.origin,
+          ...(s.kubernetes ? { kubernetes: { namespace: s.kubernetes.namespace, name: s.kubernetes.name } } : {}),
           datapath_id: s.datapathId,
           backends: s.backends.map((b) => {
             const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
             if (b.name !== undefined) ob.name = b.name;
+            if (b.checkAddress !== undefined) ob.check_address = b.checkAddress;
+            if (b.checkPort !== undefined) ob.check_port = b.checkPort;
             return ob;
           }),
         };
+        if (s.healthCheck) out.health_check = healthCheckToDocument(s.healthCheck);
         return out;
       }),
       service_ids: this.serviceIds.snapshot(),
@@ -318,12 +339,17 @@ export class DesiredState {
         port: raw.port,
         protocol: raw.protocol,
         flags: isPlainObject(raw.flags) ? { sourceHash: raw.flags.source_hash } : raw.flags,
-        backends: raw.backends,
+        backends: Array.isArray(raw.backends)
+          ? raw.backends.map((b: unknown) => (isPlainObject(b) ? { ...b, checkAddress: b.check_address, checkPort: b.check_port } : b))
+          : raw.backends,
+        healthCheck: isPlainObject(raw.health_check) ? healthCheckInputFromDocument(raw.health_check) : raw.health_check,
       };
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
       if (d.services.has(id)) throw invalid(field, `service ${id} is stored twice`);
-      if (raw.origin !== 'api' && raw.origin !== 'config') throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not "api" or "config"`);
+      if (!(ORIGINS as readonly unknown[]).includes(raw.origin)) throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not one of ${ORIGINS.map((o) => `"${o}"`).join(', ')}`);
+      const origin = raw.origin as Origin;
+      const ref = origin === 'kubernetes' ? validateKubernetesRef(raw.kubernetes, `${field}.kubernetes`) : undefined;
       const datapathId = claimId(d.serviceIds, raw.datapath_id, `${field}.datapath_id`);
       const rawBackends = raw.backends as unknown[];
       const byAddress = new Map<string, number>();
@@ -332,7 +358,7 @@ export class DesiredState {
         const address = parseIp((rb as Record<string, unknown>).address, `${bf}.address`).text;
         byAddress.set(address, claimId(d.backendIds, (rb as Record<string, unknown>).datapath_id, `${bf}.datapath_id`));
       });
-      const svc = makeService(spec, raw.origin, datapathId, (b) => byAddress.get(b.address)!);
+      const svc = makeService(spec, origin, datapathId, (b) => byAddress.get(b.address)!, ref);
       d.services.set(id, svc);
     });
     if (d.services.size > state.limits.maxServices) {
@@ -371,13 +397,13 @@ export class DesiredState {
   }
 
   /** Stores `spec` as a service, keeping ids of what already existed in `previous`. */
-  private put(d: Draft, spec: ServiceSpec, origin: Origin, previous: Service | undefined): void {
+  private put(d: Draft, spec: ServiceSpec, origin: Origin, previous: Service | undefined, ref?: KubernetesRef): void {
     const id = formatServiceId(spec);
     const oldByAddress = new Map((previous?.backends ?? []).map((b) => [b.address, b]));
     const keep = new Set(spec.backends.map((b) => b.address));
     for (const b of previous?.backends ?? []) if (!keep.has(b.address)) d.backendIds.release(b.datapathId);
     const datapathId = previous?.datapathId ?? d.serviceIds.allocate();
-    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? d.backendIds.allocate());
+    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? d.backendIds.allocate(), ref);
     // Keep the identical object when nothing changed, so the diff sees "unchanged" cheaply.
     if (previous && !diffService(previous, next)) return;
     d.services.set(id, next);
@@ -398,6 +424,9 @@ export class DesiredState {
         field,
         `service ${svc.id} is declared in the config file; change it there and reload the daemon (SIGHUP)`,
       );
+    }
+    if (svc.origin === 'kubernetes') {
+      throw new ValidationError('FAILED_PRECONDITION', field, `service ${svc.id} is ${managedBy(svc)}; change that Service in the cluster`);
     }
     return svc;
   }
@@ -434,24 +463,43 @@ export class DesiredState {
   }
 }
 
+function keepHealthCheck(spec: ServiceSpec, current: Service): void {
+  if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
+}
+
+/** Who owns a service that is not the API's, in words. */
+function managedBy(svc: Service): string {
+  if (svc.origin === 'kubernetes') return `managed by Kubernetes (Service ${svc.kubernetes?.namespace}/${svc.kubernetes?.name})`;
+  return 'declared in the config file';
+}
+
+function ownerNote(svc: Service): string {
+  return svc.origin === 'api' ? '' : ` (${managedBy(svc)})`;
+}
+
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
+  if (b.checkAddress !== undefined) out.checkAddress = b.checkAddress;
+  if (b.checkPort !== undefined) out.checkPort = b.checkPort;
   return out;
 }
 
-function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
+function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number, ref?: KubernetesRef): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
-  return deepFreeze({
+  const service: Service = {
     id: formatServiceId(spec),
     vip: spec.vip,
     port: spec.port,
     protocol: spec.protocol,
     family,
     origin,
+    ...(origin === 'kubernetes' && ref ? { kubernetes: { namespace: ref.namespace, name: ref.name } } : {}),
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
     backends,
-  });
+  };
+  if (spec.healthCheck) service.healthCheck = { ...spec.healthCheck };
+  return deepFreeze(service);
 }

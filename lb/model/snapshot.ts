@@ -19,8 +19,12 @@ export interface SnapshotService {
   protocol: string;
   flags: { source_hash: boolean };
   origin: Origin;
+  /** Only for origin "kubernetes". */
+  kubernetes?: { namespace: string; name: string };
   datapath_id: number;
   backends: SnapshotBackend[];
+  /** The document form (healthCheckToDocument); absent: no health check. */
+  health_check?: Record<string, unknown>;
 }
 
 export interface SnapshotBackend {
@@ -28,6 +32,8 @@ export interface SnapshotBackend {
   weight: number;
   state: string;
   name?: string;
+  check_address?: string;
+  check_port?: number;
   datapath_id: number;
 }
 

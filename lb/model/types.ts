@@ -1,6 +1,7 @@
 // The desired-state vocabulary shared by the API server, the reconciler, persistence and config.
 // Addresses in these types are always canonical text (see address.ts); validate.ts is the only way
 // in, so code holding a ServiceSpec may trust it.
+import type { CheckOverride, HealthCheckInput, HealthCheckSpec } from './health-check.js';
 
 export type Protocol = 'tcp' | 'udp';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -11,8 +12,16 @@ export const IPPROTO = Object.freeze({ icmp: 1, tcp: 6, udp: 17 } as const);
 export type BackendState = 'active' | 'draining';
 export const BACKEND_STATES: readonly BackendState[] = ['active', 'draining'];
 
-/** Who manages a service: the API (CRUD calls and Apply) or the config file's `services:` list. */
-export type Origin = 'api' | 'config';
+/** Who manages a service: the API (CRUD calls and Apply), the config file's `services:` list, or
+ *  xlbd's Kubernetes source (lb/kubernetes: Services of type LoadBalancer). */
+export type Origin = 'api' | 'config' | 'kubernetes';
+export const ORIGINS: readonly Origin[] = ['api', 'config', 'kubernetes'];
+
+/** The Kubernetes Service a service of origin 'kubernetes' was made from. */
+export interface KubernetesRef {
+  namespace: string;
+  name: string;
+}
 
 /** A service's identity: VIP, port (0 = all ports) and protocol. Its text form is the service id. */
 export interface ServiceKey {
@@ -26,7 +35,7 @@ export interface ServiceFlags {
   sourceHash: boolean;
 }
 
-export interface BackendSpec {
+export interface BackendSpec extends CheckOverride {
   address: string;
   /** 0..65535. 0 implies state 'draining'; an 'active' backend has weight ≥ 1. */
   weight: number;
@@ -38,6 +47,8 @@ export interface ServiceSpec extends ServiceKey {
   flags: ServiceFlags;
   /** Sorted by address (IPv4 first, then by bytes); unique addresses. */
   backends: BackendSpec[];
+  /** Absent: no health check (every backend counts as up). */
+  healthCheck?: HealthCheckSpec;
 }
 
 /** A backend as stored: the spec plus its datapath id. */
@@ -53,6 +64,8 @@ export interface Service extends ServiceSpec {
   id: string;
   family: 4 | 6;
   origin: Origin;
+  /** Set exactly for origin 'kubernetes': the Service it belongs to (read-only for the API). */
+  kubernetes?: KubernetesRef;
   /** uint32 index of the service's Maglev table in the datapath (`maglev_outer`); ≥ 1. */
   datapathId: number;
   backends: Backend[];
@@ -70,6 +83,10 @@ export interface ServiceInput {
   protocol?: unknown;
   flags?: { sourceHash?: unknown } | undefined;
   backends?: unknown;
+  /** Absent or null: no health check. */
+  healthCheck?: HealthCheckInput | null;
+  /** Only for apply(..., { origin: 'kubernetes' }), where it is required: { namespace, name }. */
+  kubernetes?: unknown;
 }
 
 export interface BackendInput {
@@ -79,6 +96,8 @@ export interface BackendInput {
   /** 'active' | 'draining'; absent: derived from the weight. */
   state?: unknown;
   name?: unknown;
+  checkAddress?: unknown;
+  checkPort?: unknown;
 }
 
 /**

@@ -4,11 +4,13 @@
 import { MAX_WEIGHT } from '../maglev/index.js';
 import { parseUnicastIp, type IpAddress, compareIp, parseIp } from './address.js';
 import { describeValue, invalid, joinField } from './errors.js';
+import { validateCheckOverride, validateHealthCheck } from './health-check.js';
 import { formatServiceId, parseProtocol, parseServiceId } from './service-id.js';
 import {
   BACKEND_STATES,
   type BackendSpec,
   type BackendState,
+  type KubernetesRef,
   type Limits,
   type ServiceFlags,
   type ServiceKey,
@@ -92,6 +94,22 @@ export function validateName(name: unknown, field: string): string | undefined {
   return name;
 }
 
+// Namespaces and Service names are DNS-1123 labels (Service names also start with a letter, which
+// the API server checks; a label is all this reference needs to be unambiguous and printable).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The { namespace, name } of the Kubernetes Service a service of origin 'kubernetes' belongs to. */
+export function validateKubernetesRef(value: unknown, field: string): KubernetesRef {
+  if (!isPlainObject(value)) throw invalid(field, `expected { namespace, name } of a Kubernetes Service, got ${describeValue(value)}`);
+  for (const key of ['namespace', 'name'] as const) {
+    const v = value[key];
+    if (typeof v !== 'string' || !DNS_LABEL.test(v)) {
+      throw invalid(joinField(field, key), `${describeValue(v)} is not a Kubernetes ${key} (a DNS label: 1..63 of a-z 0-9 -)`);
+    }
+  }
+  return { namespace: value.namespace as string, name: value.name as string };
+}
+
 export function validateWeight(weight: unknown, field: string): number {
   return checkInteger(weight, field, 0, MAX_WEIGHT, `an integer 0..${MAX_WEIGHT} (0 = draining)`);
 }
@@ -126,7 +144,7 @@ export interface ValidatedBackend {
 }
 
 export function validateBackend(input: unknown, vip: IpAddress, field: string): ValidatedBackend {
-  if (!isPlainObject(input)) throw invalid(field, `expected a backend { address, weight, state, name }, got ${describeValue(input)}`);
+  if (!isPlainObject(input)) throw invalid(field, `expected a backend { address, weight, state, name, check_address, check_port }, got ${describeValue(input)}`);
   const ip = validateBackendAddress(input.address, vip, joinField(field, 'address'));
   const weight = input.weight === undefined || input.weight === null ? DEFAULT_WEIGHT : validateWeight(input.weight, joinField(field, 'weight'));
   const rawState = input.state === undefined || input.state === null ? undefined : validateState(input.state, joinField(field, 'state'));
@@ -134,6 +152,7 @@ export function validateBackend(input: unknown, vip: IpAddress, field: string): 
   const name = validateName(input.name, joinField(field, 'name'));
   const spec: BackendSpec = { address: ip.text, weight, state };
   if (name !== undefined) spec.name = name;
+  Object.assign(spec, validateCheckOverride(input.checkAddress, input.checkPort, field));
   return { spec, ip };
 }
 
@@ -201,5 +220,8 @@ export function validateService(input: unknown, limits: Limits | undefined, fiel
     );
   }
   sortBackends(backends);
-  return { spec: { ...key, flags, backends: backends.map((b) => b.spec) }, vip };
+  const spec: ServiceSpec = { ...key, flags, backends: backends.map((b) => b.spec) };
+  const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+  if (healthCheck) spec.healthCheck = healthCheck;
+  return { spec, vip };
 }

@@ -6,7 +6,7 @@
 import type { DesiredState, Service, StateDiff } from '../model/index.js';
 import { saveDesiredState } from '../state/index.js';
 import { SerialQueue } from './queue.js';
-import { syncDatapath, type DatapathPort, type SyncReport } from './sync.js';
+import { syncDatapath, type BackendFilter, type DatapathPort, type SyncReport } from './sync.js';
 
 export interface ReconcilerLogger {
   info(message: string): void;
@@ -25,6 +25,8 @@ export interface ReconcilerOptions {
   onBackendSet?: (e: { service: string; datapathId: number; seconds: number; backends: number }) => void;
   /** Replaces saveDesiredState (tests inject failures). */
   save?: (path: string, state: DesiredState) => Promise<void>;
+  /** The health overlay: which backends of a service the datapath gets (default: all). */
+  backendFilter?: BackendFilter;
 }
 
 export interface ChangeResult {
@@ -50,6 +52,7 @@ export class Reconciler {
   readonly #log: ReconcilerLogger | undefined;
   readonly #onBackendSet: ReconcilerOptions['onBackendSet'];
   readonly #save: (path: string, state: DesiredState) => Promise<void>;
+  readonly #filter: BackendFilter | undefined;
   readonly #queue = new SerialQueue();
   #state: DesiredState;
   /** Set when a rollback failed: the datapath may differ from the state until the next full sync. */
@@ -62,6 +65,7 @@ export class Reconciler {
     this.#log = o.log;
     this.#onBackendSet = o.onBackendSet;
     this.#save = o.save ?? ((path, state) => saveDesiredState(path, state));
+    this.#filter = o.backendFilter;
   }
 
   /** The committed desired state. Treat as read-only; change it through change(). */
@@ -121,6 +125,23 @@ export class Reconciler {
     });
   }
 
+  /**
+   * Writes these services' backend sets again from the committed state, e.g. after the health
+   * overlay changed its mind about one of their backends. Nothing else changes; no-op for unknown
+   * ids and for services whose datapath already matches.
+   */
+  reprogram(serviceIds: readonly string[]): Promise<SyncReport> {
+    return this.#queue.run(() => {
+      const scope = new Set<number>();
+      for (const id of serviceIds) {
+        const svc = this.#state.find(id);
+        if (svc) scope.add(svc.datapathId);
+      }
+      if (scope.size === 0) return { upserted: [], deleted: [], backendSets: [] };
+      return this.#sync(this.#state.list(), scope);
+    });
+  }
+
   /** Saves the committed state (after start-up, when restoring applied the config layer). */
   persist(): Promise<void> {
     return this.#queue.run(async () => {
@@ -134,7 +155,7 @@ export class Reconciler {
   }
 
   #sync(target: Service[], scope: ReadonlySet<number> | 'all'): SyncReport {
-    const report = syncDatapath(this.#dp, target, scope);
+    const report = syncDatapath(this.#dp, target, scope, undefined, this.#filter);
     if (this.#onBackendSet && report.backendSets.length) {
       const byId = new Map(target.map((s) => [s.datapathId, s.id]));
       for (const b of report.backendSets) {

@@ -9,7 +9,7 @@
 //      wants first shrinks to the backends it keeps.
 //   B. add/update: services are (re)declared and get their full backend set.
 import type { DatapathBackend, DatapathService, LbDatapath } from '../datapath/index.js';
-import type { Service } from '../model/index.js';
+import type { Backend, Service } from '../model/index.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
 export type DatapathPort = Pick<LbDatapath, 'services' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends'>;
@@ -25,8 +25,11 @@ export function datapathServiceOf(s: Service): DatapathService {
   return { id: s.datapathId, vip: s.vip, port: s.port, protocol: s.protocol, sourceHash: s.flags.sourceHash };
 }
 
-export function datapathBackendsOf(s: Service): DatapathBackend[] {
-  return s.backends.map((b) => ({ id: b.datapathId, address: b.address, weight: b.weight, state: b.state }));
+/** Which of a service's backends the datapath gets (the health overlay); default: all of them. */
+export type BackendFilter = (s: Service) => readonly Backend[];
+
+export function datapathBackendsOf(s: Service, filter?: BackendFilter): DatapathBackend[] {
+  return (filter ? filter(s) : s.backends).map((b) => ({ id: b.datapathId, address: b.address, weight: b.weight, state: b.state }));
 }
 
 function sameService(a: DatapathService, b: DatapathService): boolean {
@@ -58,6 +61,7 @@ export function syncDatapath(
   target: readonly Service[],
   scope: ReadonlySet<number> | 'all',
   now: () => number = () => performance.now(),
+  filter?: BackendFilter,
 ): SyncReport {
   const report: SyncReport = { upserted: [], deleted: [], backendSets: [] };
   const inScope = (id: number) => scope === 'all' || scope.has(id);
@@ -92,7 +96,7 @@ export function syncDatapath(
       dp.upsertService(svc);
       report.upserted.push(t.datapathId);
     }
-    const backends = datapathBackendsOf(t);
+    const backends = datapathBackendsOf(t, filter);
     if (!cur || !sameBackends(dp.backends(t.datapathId), backends)) timedSetBackends(dp, t.datapathId, backends, report, now);
   }
   return report;

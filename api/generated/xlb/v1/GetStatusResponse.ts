@@ -2,6 +2,9 @@
 
 import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from '../../xlb/v1/InterfaceStatus.js';
 import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
+import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from '../../xlb/v1/HealthCheckStatus.js';
+import type { BgpStatus as _xlb_v1_BgpStatus, BgpStatus__Output as _xlb_v1_BgpStatus__Output } from '../../xlb/v1/BgpStatus.js';
+import type { KubernetesStatus as _xlb_v1_KubernetesStatus, KubernetesStatus__Output as _xlb_v1_KubernetesStatus__Output } from '../../xlb/v1/KubernetesStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -44,6 +47,12 @@ export interface GetStatusResponse {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes'?: (number);
+  'health'?: (_xlb_v1_HealthCheckStatus | null);
+  'bgp'?: (_xlb_v1_BgpStatus | null);
+  /**
+   * Kubernetes mode (absent when the daemon was started without it).
+   */
+  'kubernetes'?: (_xlb_v1_KubernetesStatus | null);
 }
 
 export interface GetStatusResponse__Output {
@@ -86,4 +95,10 @@ export interface GetStatusResponse__Output {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes': (number);
+  'health': (_xlb_v1_HealthCheckStatus__Output | null);
+  'bgp': (_xlb_v1_BgpStatus__Output | null);
+  /**
+   * Kubernetes mode (absent when the daemon was started without it).
+   */
+  'kubernetes': (_xlb_v1_KubernetesStatus__Output | null);
 }

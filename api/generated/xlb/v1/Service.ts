@@ -3,6 +3,9 @@
 import type { Protocol as _xlb_v1_Protocol, Protocol__Output as _xlb_v1_Protocol__Output } from '../../xlb/v1/Protocol.js';
 import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from '../../xlb/v1/ServiceFlags.js';
 import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
+import type { HealthCheck as _xlb_v1_HealthCheck, HealthCheck__Output as _xlb_v1_HealthCheck__Output } from '../../xlb/v1/HealthCheck.js';
+import type { ServiceHealth as _xlb_v1_ServiceHealth, ServiceHealth__Output as _xlb_v1_ServiceHealth__Output } from '../../xlb/v1/ServiceHealth.js';
+import type { KubernetesRef as _xlb_v1_KubernetesRef, KubernetesRef__Output as _xlb_v1_KubernetesRef__Output } from '../../xlb/v1/KubernetesRef.js';
 
 export interface Service {
   /**
@@ -28,8 +31,10 @@ export interface Service {
   'backends'?: (_xlb_v1_Backend)[];
   /**
    * Output only (ignored in requests): who manages this service. "api" (created through this
-   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
-   * with FAILED_PRECONDITION: change the file and reload the daemon).
+   * API), "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon) or "kubernetes" (made from a
+   * Kubernetes Service of type LoadBalancer, named in `kubernetes`; API calls that would change it
+   * fail with FAILED_PRECONDITION naming that Service: change it in the cluster).
    */
   'origin'?: (string);
   /**
@@ -37,6 +42,20 @@ export interface Service {
    * table), >= 1. Stable across restarts.
    */
   'datapathId'?: (number);
+  /**
+   * Optional health check. In UpdateService: absent = unchanged, kind "none" = removed. In Apply
+   * and CreateService: absent = none.
+   */
+  'healthCheck'?: (_xlb_v1_HealthCheck | null);
+  /**
+   * Output only: absent when the service has no health check.
+   */
+  'health'?: (_xlb_v1_ServiceHealth | null);
+  /**
+   * Output only (ignored in requests): for origin "kubernetes", the Service it was made from
+   * (one Kubernetes Service becomes one xlb service per VIP and port).
+   */
+  'kubernetes'?: (_xlb_v1_KubernetesRef | null);
 }
 
 export interface Service__Output {
@@ -63,8 +82,10 @@ export interface Service__Output {
   'backends': (_xlb_v1_Backend__Output)[];
   /**
    * Output only (ignored in requests): who manages this service. "api" (created through this
-   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
-   * with FAILED_PRECONDITION: change the file and reload the daemon).
+   * API), "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon) or "kubernetes" (made from a
+   * Kubernetes Service of type LoadBalancer, named in `kubernetes`; API calls that would change it
+   * fail with FAILED_PRECONDITION naming that Service: change it in the cluster).
    */
   'origin': (string);
   /**
@@ -72,4 +93,18 @@ export interface Service__Output {
    * table), >= 1. Stable across restarts.
    */
   'datapathId': (number);
+  /**
+   * Optional health check. In UpdateService: absent = unchanged, kind "none" = removed. In Apply
+   * and CreateService: absent = none.
+   */
+  'healthCheck': (_xlb_v1_HealthCheck__Output | null);
+  /**
+   * Output only: absent when the service has no health check.
+   */
+  'health': (_xlb_v1_ServiceHealth__Output | null);
+  /**
+   * Output only (ignored in requests): for origin "kubernetes", the Service it was made from
+   * (one Kubernetes Service becomes one xlb service per VIP and port).
+   */
+  'kubernetes': (_xlb_v1_KubernetesRef__Output | null);
 }
