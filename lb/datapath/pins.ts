@@ -28,14 +28,15 @@ export function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number 
 export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; options: ResolvedLoadOptions } {
   const maps = {} as Record<MapName, BpfMap>;
   try {
-    for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
-    // The version first (the first word of lb_meta in every layout): it names the cause of any
-    // mismatch.
+    // The version first, before any other map is opened (the first word of lb_meta in every
+    // layout): it names the cause of any mismatch, also when a map of this layout is not pinned there.
+    maps[MAP.meta] = BpfMap.openPinned(join(dir, MAP.meta));
     const raw = maps[MAP.meta].lookup(u32Key(0))!;
     const version = raw.readUInt32LE(0);
     if (version !== LAYOUT_VERSION) {
       throw new Error(`${dir}: pinned maps have layout version ${version}, this xlb uses ${LAYOUT_VERSION}`);
     }
+    for (const n of MAP_NAMES) if (n !== MAP.meta) maps[n] = BpfMap.openPinned(join(dir, n));
     checkMapSizes(maps);
     const meta = LbMeta.decode(raw);
     const options: ResolvedLoadOptions = {
