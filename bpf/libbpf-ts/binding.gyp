@@ -18,7 +18,8 @@
         "src/prog_ops.c",
         "src/prog_loop.c",
         "src/netlink.c",
-        "src/ringbuf.c"
+        "src/ringbuf.c",
+        "src/dir_lock.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",

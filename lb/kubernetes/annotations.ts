@@ -1,6 +1,14 @@
 // The annotations xlb reads on a Service. A malformed one is reported by its name (an Event and a
 // log line), and the setting it would have changed is left as it is.
-import { parseIp, ValidationError } from '../model/index.js';
+import {
+  HEALTH_CHECK_KEYS,
+  healthCheckInputFromDocument,
+  isPlainObject,
+  parseIp,
+  validateHealthCheck,
+  ValidationError,
+  type HealthCheckInput,
+} from '../model/index.js';
 
 export const ANNOTATIONS = Object.freeze({
   /** Comma-separated VIPs to use (one per family), e.g. "198.51.100.7,2001:db8:100::7". Preferred
@@ -8,6 +16,9 @@ export const ANNOTATIONS = Object.freeze({
   loadBalancerIps: 'xlb.dev/load-balancer-ips',
   /** Allocate from this pool only. */
   addressPool: 'xlb.dev/address-pool',
+  /** A health check for every xlb service of the Service, as a JSON object in the form of the
+   *  config file's `health_check` (e.g. {"kind":"http","path":"/healthz","interval":"2s"}). */
+  healthCheck: 'xlb.dev/health-check',
 });
 
 /** The Kubernetes field path of an annotation, as kubectl prints it. */
@@ -19,6 +30,7 @@ export interface ServiceAnnotations {
   /** Canonical addresses, in the order given. */
   loadBalancerIps?: string[];
   addressPool?: string;
+  healthCheck?: HealthCheckInput;
 }
 
 export interface AnnotationProblem {
@@ -53,5 +65,33 @@ export function readAnnotations(annotations: Record<string, string> | undefined,
     if (poolNames.includes(pool)) value.addressPool = pool;
     else problems.push({ field: annotationField(ANNOTATIONS.addressPool), message: `${JSON.stringify(pool)} is not a configured pool; pools: ${poolNames.join(', ')}` });
   }
+  const check = annotations?.[ANNOTATIONS.healthCheck];
+  if (check !== undefined) {
+    const result = readHealthCheck(check, annotationField(ANNOTATIONS.healthCheck));
+    if ('problem' in result) problems.push(result.problem);
+    else value.healthCheck = result.input;
+  }
   return { value, problems };
+}
+
+// Checked here with the rules the API uses, so a bad value is an Event on the Service rather than a
+// refused apply; the port only matters for all-ports services, which Kubernetes does not have.
+function readHealthCheck(text: string, field: string): { input: HealthCheckInput } | { problem: AnnotationProblem } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { problem: { field, message: `is not JSON (${(e as Error).message}); expected an object such as {"kind":"http","path":"/healthz"}` } };
+  }
+  if (!isPlainObject(doc)) return { problem: { field, message: `must be a JSON object such as {"kind":"tcp"}` } };
+  const unknown = Object.keys(doc).filter((k) => !HEALTH_CHECK_KEYS.includes(k));
+  if (unknown.length) return { problem: { field, message: `unknown key ${unknown.join(', ')}; keys: ${HEALTH_CHECK_KEYS.join(', ')}` } };
+  const input = healthCheckInputFromDocument(doc);
+  try {
+    validateHealthCheck(input, 1, field);
+  } catch (e) {
+    if (e instanceof ValidationError) return { problem: { field: e.field || field, message: e.problem } };
+    throw e;
+  }
+  return { input };
 }

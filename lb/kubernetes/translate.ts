@@ -12,7 +12,7 @@
 // An address in a Service's status stays its own even if the API or the config file later puts
 // another port on it (only a clash of the same VIP:port/protocol is refused, port by port); new
 // allocations and requests avoid the other layers' VIPs.
-import { formatServiceId, parseIp, validateService, ValidationError, type KubernetesRef, type Limits, type ServiceInput } from '../model/index.js';
+import { formatServiceId, parseIp, validateService, ValidationError, type HealthCheckInput, type KubernetesRef, type Limits, type ServiceInput } from '../model/index.js';
 import { annotationField, ANNOTATIONS, readAnnotations } from './annotations.js';
 import type { Pools } from './pools.js';
 import { objectKey, SERVICE_NAME_LABEL, type Endpoint, type KEndpointSlice, type KNode, type KService, type ServicePort } from './wire.js';
@@ -189,7 +189,7 @@ export function translate(input: TranslateInput): Translation {
     for (const ip of target) holder.set(ip, objectKey(svc));
     target.sort((a, b) => familyOf(a) - familyOf(b));
 
-    const { inputs, backends } = programmed(svc, kept, slicesOf.get(objectKey(svc)) ?? [], input, p);
+    const { inputs, backends } = programmed(svc, kept, slicesOf.get(objectKey(svc)) ?? [], input, p, notes.value.healthCheck);
     let admitted = inputs;
     if (inputs.length > room.services || backends > room.backends) {
       p.push({
@@ -288,7 +288,14 @@ interface Candidate {
 }
 
 /** The xlb services for the VIPs the status holds now, one per (VIP, port). */
-function programmed(svc: KService, vips: string[], slices: readonly KEndpointSlice[], input: TranslateInput, p: Problem[]): { inputs: ServiceInput[]; backends: number } {
+function programmed(
+  svc: KService,
+  vips: string[],
+  slices: readonly KEndpointSlice[],
+  input: TranslateInput,
+  p: Problem[],
+  healthCheck: HealthCheckInput | undefined,
+): { inputs: ServiceInput[]; backends: number } {
   const ref = refOf(svc);
   const kubernetes: KubernetesRef = { namespace: ref.namespace, name: ref.name };
   const local = svc.spec?.externalTrafficPolicy === 'Local';
@@ -311,6 +318,7 @@ function programmed(svc: KService, vips: string[], slices: readonly KEndpointSli
         flags: { sourceHash },
         backends: list.map((b) => ({ address: b.address, weight: b.weight, state: b.state })),
         kubernetes,
+        ...(healthCheck ? { healthCheck } : {}),
       };
       try {
         validateService(candidate, input.limits, 'service');

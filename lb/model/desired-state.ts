@@ -13,6 +13,7 @@ import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
 import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator } from './ids.js';
+import { ReservedAddresses } from './reserved.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
 import { ORIGINS, type Backend, type BackendSpec, type KubernetesRef, type Limits, type Origin, type Service, type ServiceSpec } from './types.js';
@@ -42,6 +43,8 @@ export interface DesiredStateOptions {
   /** Wall clock in ms (injected for tests). Default Date.now. */
   now?: () => number;
   reuseDelayMs?: number;
+  /** Addresses new services may not use as VIP (the load balancer's own); see reserved.ts. */
+  reserved?: ReservedAddresses;
 }
 
 export interface UpdateBackendPatch {
@@ -79,6 +82,8 @@ export class DesiredState {
   readonly limits: Limits;
   private readonly now: () => number;
   private readonly reuseDelayMs: number;
+  /** Checked when a service is created; services that exist already are kept as they are. */
+  reserved: ReservedAddresses;
   private services = new Map<string, Service>();
   private serviceIds: IdAllocator;
   private backendIds: IdAllocator;
@@ -87,6 +92,7 @@ export class DesiredState {
     this.limits = Object.freeze({ ...options.limits });
     this.now = options.now ?? Date.now;
     this.reuseDelayMs = options.reuseDelayMs ?? DEFAULT_ID_REUSE_DELAY_MS;
+    this.reserved = options.reserved ?? new ReservedAddresses();
     this.serviceIds = new IdAllocator({ max: this.limits.maxServices, reuseDelayMs: this.reuseDelayMs, now: this.now, what: 'service' });
     this.backendIds = new IdAllocator({ max: this.limits.maxBackends, reuseDelayMs: this.reuseDelayMs, now: this.now, what: 'backend' });
   }
@@ -125,7 +131,7 @@ export class DesiredState {
 
   /** An independent copy (for dry runs, or to stage a change before the datapath confirms it). */
   clone(): DesiredState {
-    const copy = new DesiredState({ limits: this.limits, now: this.now, reuseDelayMs: this.reuseDelayMs });
+    const copy = new DesiredState({ limits: this.limits, now: this.now, reuseDelayMs: this.reuseDelayMs, reserved: this.reserved });
     copy.services = new Map(this.services);
     copy.serviceIds = this.serviceIds.clone();
     copy.backendIds = this.backendIds.clone();
@@ -136,10 +142,11 @@ export class DesiredState {
 
   /** Creates a service (with its backends). ALREADY_EXISTS if it exists. */
   create(input: unknown, field = 'service'): StateDiff {
-    const { spec } = validateService(input, this.limits, field);
+    const { spec, vip } = validateService(input, this.limits, field);
     const id = formatServiceId(spec);
     const existing = this.services.get(id);
     if (existing) throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${ownerNote(existing)}`);
+    this.checkReserved(input, vip, field);
     return this.transact((d) => {
       this.checkServiceCount(d, 1, field);
       this.checkBackendCount(d, spec.backends.length, joinField(field, 'backends'));
@@ -255,8 +262,9 @@ export class DesiredState {
     const index = new Map<string, number>();
     inputs.forEach((input, i) => {
       const sField = `${field}[${i}]`;
-      const { spec } = validateService(input, this.limits, sField);
+      const { spec, vip } = validateService(input, this.limits, sField);
       const id = formatServiceId(spec);
+      if (!this.services.has(id)) this.checkReserved(input, vip, sField);
       const first = index.get(id);
       if (first !== undefined) throw invalid(sField, `service ${id} is listed twice (also ${field}[${first}])`);
       const existing = this.services.get(id);
@@ -371,6 +379,13 @@ export class DesiredState {
   }
 
   // --- internals -----------------------------------------------------------------------------
+
+  private checkReserved(input: unknown, vip: IpAddress, field: string): void {
+    const reason = this.reserved.reason(vip);
+    if (!reason) return;
+    const byVip = isPlainObject(input) && input.vip !== undefined && input.vip !== null && input.vip !== '';
+    throw invalid(joinField(field, byVip ? 'vip' : 'id'), reason);
+  }
 
   /** Runs `mutate` on a copy; commits only if it returns normally. */
   private transact(mutate: (d: Draft) => void, named: string[]): StateDiff {

@@ -2,9 +2,12 @@
 // step with it. A change is: copy the state → run the operation on the copy (validation; a
 // ValidationError leaves everything untouched) → program the datapath with only what differs →
 // save the state file atomically → commit. If the datapath or the save fails, the touched services
-// are reprogrammed from the old state and the error is returned: nothing is left half-done.
+// are reprogrammed from the old state and the error is returned: nothing is left half-done. A save
+// whose file was already replaced when the directory sync failed is not a failure to undo: the
+// file holds the change, so the datapath keeps it too (undoing it would split them); it is
+// committed with a warning that it may not survive a power loss.
 import type { DesiredState, Service, StateDiff } from '../model/index.js';
-import { saveDesiredState } from '../state/index.js';
+import { NotDurableError, saveDesiredState } from '../state/index.js';
 import { SerialQueue } from './queue.js';
 import { syncDatapath, type BackendFilter, type DatapathPort, type SyncReport } from './sync.js';
 
@@ -99,7 +102,7 @@ export class Reconciler {
       const programs = diff.changes.some((c) => c.datapathChanged);
       try {
         if (programs) this.#sync(draft.list(), scope);
-        if (this.#stateFile) await this.#save(this.#stateFile, draft);
+        if (this.#stateFile) await this.#saveCommitted(this.#stateFile, draft);
       } catch (e) {
         const rolledBack = programs ? this.#rollback(before, scope) : true;
         const what = (e as Error).message;
@@ -114,6 +117,16 @@ export class Reconciler {
       this.#state = draft;
       return { diff, state: draft, dryRun: false };
     });
+  }
+
+  /** Saves; a save that replaced the file but could not sync its directory counts as done. */
+  async #saveCommitted(path: string, state: DesiredState): Promise<void> {
+    try {
+      await this.#save(path, state);
+    } catch (e) {
+      if (!(e instanceof NotDurableError)) throw e;
+      this.#log?.warn(`the change is applied and saved, but ${e.message}`);
+    }
   }
 
   /** Converges the whole datapath to the committed state (start-up, or after a failed rollback). */
@@ -145,7 +158,7 @@ export class Reconciler {
   /** Saves the committed state (after start-up, when restoring applied the config layer). */
   persist(): Promise<void> {
     return this.#queue.run(async () => {
-      if (this.#stateFile) await this.#save(this.#stateFile, this.#state);
+      if (this.#stateFile) await this.#saveCommitted(this.#stateFile, this.#state);
     });
   }
 

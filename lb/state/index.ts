@@ -1,5 +1,5 @@
 // The public door of desired-state persistence.
-export { writeFileAtomic, defaultAtomicWriteIo, type AtomicWriteIo, type AtomicWriteOptions } from './atomic-write.js';
+export { writeFileAtomic, defaultAtomicWriteIo, NotDurableError, type AtomicWriteIo, type AtomicWriteOptions } from './atomic-write.js';
 export {
   saveDesiredState,
   loadDesiredState,

@@ -150,6 +150,29 @@ describe('reconciler on a real datapath', () => {
     expect(rolledBackView(dumpPinnedMaps(pinDir))).toEqual(rolledBackView(mapsBefore));
   });
 
+  it('a directory fsync that fails after the rename: the change stands (file and datapath agree), with a warning', async () => {
+    const file = join(tmp, 'dirsync.json');
+    const warnings: string[] = [];
+    const { saveDesiredState } = await import('../../lb/state/index.js');
+    let failDirSync = false;
+    const r = new Reconciler({
+      datapath: dp,
+      state: new DesiredState({ limits: LIMITS }),
+      stateFile: file,
+      log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
+      save: (p, st) => saveDesiredState(p, st, failDirSync ? { io: { fsyncDir: async () => { throw new Error('EIO: i/o error'); } } } : {}),
+    });
+    await r.change((d) => d.apply([svc('10.0.0.1', ['10.1.0.1'])]));
+    failDirSync = true;
+    const result = await r.change(bigChange);
+    expect(result.diff.created).toContain('10.0.0.4:80/tcp');
+    expect(r.state).toBe(result.state);
+    // The file already holds the new state: the datapath must hold it too (a rollback would split them).
+    expect(JSON.parse(readFileSync(file, 'utf8')).state.services.map((x: { id: string }) => x.id)).toContain('10.0.0.4:80/tcp');
+    expect(dp.services().map((x) => x.vip)).toContain('10.0.0.4');
+    expect(warnings.join('\n')).toMatch(/the change is applied and saved, but .*syncing its directory failed \(EIO: i\/o error\).*power loss/);
+  });
+
   it('a validation error touches nothing at all', async () => {
     const port = failing(dp, 'setBackends', Infinity);
     const r = await seeded(port, join(tmp, 'invalid.json'));

@@ -3,7 +3,7 @@
 // claiming one address are settled by age, and capacity is shared out oldest first.
 import { describe, expect, it } from 'vitest';
 import { Pools, translate, type TranslateInput } from '../../lb/kubernetes/index.js';
-import type { Limits } from '../../lb/model/index.js';
+import { DesiredState, type Limits } from '../../lb/model/index.js';
 
 const LIMITS: Limits = { maxServices: 63, maxBackends: 255, maxBackendsPerService: 64, maglevTableSize: 4093 };
 const pools = new Pools([
@@ -99,5 +99,34 @@ describe('translate', () => {
       ['a', ['10.100.0.0:80'], []],
       ['b', [], ['CapacityExceeded']],
     ]);
+  });
+
+  it('a health check from the xlb.dev/health-check annotation goes on every xlb service of the Service; a bad one is an Event naming its key', () => {
+    const withCheck = (value: string) => {
+      const s = svc('s', 1, { status: ['10.100.0.1'] });
+      return { ...s, metadata: { ...s.metadata, annotations: { 'xlb.dev/health-check': value } } };
+    };
+    const good = translate(input([withCheck('{"kind":"http","path":"/healthz","interval":"2s","timeout":"500ms","fall":2}')]));
+    expect(good.plans[0]!.problems).toEqual([]);
+    expect(good.plans[0]!.inputs).toHaveLength(1);
+    // The model takes it as any other layer's check.
+    const state = new DesiredState({ limits: LIMITS });
+    state.apply(good.plans[0]!.inputs, { origin: 'kubernetes' });
+    expect(state.get('10.100.0.1:80/tcp')?.healthCheck).toMatchObject({ kind: 'http', path: '/healthz', intervalMs: 2000, timeoutMs: 500, fall: 2, rise: 2 });
+
+    const cases: [string, string, RegExp][] = [
+      ['{"kind":"http","interval":"0s"}', 'metadata.annotations[xlb.dev/health-check].interval', /./],
+      ['{"kind":"http","path":"healthz"}', 'metadata.annotations[xlb.dev/health-check].path', /\//],
+      ['{"kind":"ping"}', 'metadata.annotations[xlb.dev/health-check].kind', /ping/],
+      ['{"kind":"tcp","every":"2s"}', 'metadata.annotations[xlb.dev/health-check]', /unknown key every/],
+      ['kind: tcp', 'metadata.annotations[xlb.dev/health-check]', /not JSON/],
+    ];
+    for (const [value, field, message] of cases) {
+      const bad = translate(input([withCheck(value)]));
+      expect(bad.plans[0]!.problems, value).toHaveLength(1);
+      expect(bad.plans[0]!.problems[0], value).toMatchObject({ reason: 'InvalidAnnotation', field });
+      expect(bad.plans[0]!.problems[0]!.message, value).toMatch(message);
+      expect(bad.plans[0]!.inputs[0]?.healthCheck, value).toBeUndefined();
+    }
   });
 });
