@@ -21,6 +21,11 @@ export {
   MAX_MTU,
   MAX_SERVICES,
   MAX_BACKENDS,
+  DEFAULT_ICMP_TOO_BIG_RATE,
+  DEFAULT_ICMP_TOO_BIG_BURST,
+  MAX_ICMP_TOO_BIG,
+  DEFAULT_SYN_TAKEOVER_IDLE_MS,
+  MAX_SYN_TAKEOVER_IDLE_MS,
   resolveRecorderOption,
 } from './options.js';
 export {
