@@ -344,7 +344,9 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
       const withRecording = (filter: Record<string, unknown> | undefined, recordsPerCall: number): Subject => {
         const dp = xlb();
         if (!filter) return { program: dp.program, dp };
-        const recorder = Recorder.forDatapath(dp, { statsIntervalMs: 3_600_000, settleMs: 1 });
+        // hostTraffic: the rule that matches every packet must match the non-VIP kind too
+        // (recordings see VIP traffic only by default).
+        const recorder = Recorder.forDatapath(dp, { statsIntervalMs: 3_600_000, settleMs: 1, hostTraffic: true });
         recorders.push(recorder);
         recorder.start({ filters: [filter], snaplen: 128, points: 'ingress' }, { data: () => {}, stats: () => {}, end: () => {} });
         return { program: dp.program, dp, recorder, recordsPerCall };

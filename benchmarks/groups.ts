@@ -7,7 +7,7 @@ import { runDatapathBenchmark, type DatapathBenchmarkResult } from './datapath.j
 import { runMaglevBenchmark, type MaglevBenchmarkResult } from './maglev.js';
 import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throughput.js';
 import { runControlBenchmark, type ControlBenchmarkResult } from './control.js';
-import { XLBD_MAIN } from './lib/xlbd.js';
+import { XLB_CLI_MAIN, XLBD_MAIN } from './lib/xlbd.js';
 import { runCaptureBenchmark, type CaptureBenchmarkResult } from './recorder.js';
 import { runHealthBenchmark, type HealthBenchmarkResult } from './health.js';
 
@@ -97,13 +97,18 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
       needsRoot() ??
       missingObjects(['xlb_lb', 'bench_xdp_count_drop']) ??
       (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`) ??
+      (existsSync(XLB_CLI_MAIN) ? undefined : `${XLB_CLI_MAIN} missing: run npm run build first`) ??
       (onPath('trafgen') ? undefined : 'trafgen not found (Debian package netsniff-ng)') ??
+      (onPath('tshark') ? undefined : 'tshark not found (Debian package tshark; the live row)') ??
       (onPath('xdpdump') ? undefined : 'xdpdump not found (Debian package xdp-tools)') ??
       (onPath('clang') ? undefined : 'clang not found (builds the recorder-off baseline)'),
     run: (quick) =>
       runCaptureBenchmark(
         quick
-          ? { trialMs: 100, startPps: 2000, maxPps: 4000, bisectSteps: 0, snaplens: [128], perPacket: { runs: 1, callsPerRun: 100, warmupCalls: 10 } }
+          ? {
+              trialMs: 100, startPps: 2000, maxPps: 4000, bisectSteps: 0, snaplens: [128], fullSpeedFrames: 20_000,
+              perPacket: { runs: 1, callsPerRun: 20, warmupCalls: 5, instances: 1 },
+            }
           : {},
       ),
   },

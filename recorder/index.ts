@@ -1,6 +1,6 @@
 // The public door of the packet recorder (docs/recorder.md).
-export { Recorder, MAX_DURATION_MS, type RecorderOptions, type RecordingRequest } from './recorder.js';
-export { RecordingSession, type EndReason, type Points, type RecordingSink, type RecordingStats } from './session.js';
+export { Recorder, MAX_DURATION_MS, MAX_KEPT_ERRORS, validateRingBytes, type RecorderOptions, type RecordingRequest } from './recorder.js';
+export { RecordingSession, CHUNK_HEADROOM, withHeadroom, type EndReason, type Points, type RecordingSink, type RecordingStats } from './session.js';
 export { parseFilter, parseFilters, ruleToSpec, FilterSyntaxError } from './filter.js';
 export {
   validateFilter,

@@ -1,15 +1,24 @@
-// The recorder: owns the datapath's recorder maps and ring buffer, hands out recording slots and
-// rule slots, demultiplexes ring records to recordings by recording id, and runs each recording's
-// stop conditions and stats. One per loaded datapath (the daemon creates it next to LbDatapath).
+// The recorder: owns the datapath's recorder maps, hands out recording slots and rules, gives each
+// recording its own ring buffer and a C consumer that turns the ring's records into capture-file
+// chunks (libbpf-ts CaptureRing), and runs each recording's stop conditions and stats. One per
+// loaded datapath (the daemon creates it next to LbDatapath).
 //
 //   const recorder = Recorder.forDatapath(dp);
 //   const s = recorder.start({ filters: [{ dstCidr: '10.100.0.10', dstPort: 80, proto: 'tcp' }],
 //                              maxPackets: 100 }, sink);
 //   await s.ended;  …  await recorder.close();
-import { RingBufferConsumer, type BpfMap, type RingRecords } from '../bpf/libbpf-ts/index.js';
+import { BpfMap, CaptureRing, type CaptureRecordLayout } from '../bpf/libbpf-ts/index.js';
 import { invalid, ValidationError } from '../lb/model/index.js';
 import { BootClock } from './clock.js';
-import { REC_MAP_NAMES, decodeRecord, type RecorderMapName } from '../lb/datapath/index.js';
+import {
+  DEFAULT_RECORDER_RING_BYTES,
+  MAX_RECORDER_RING_BYTES,
+  MIN_RECORDER_RING_BYTES,
+  REC_MAP_NAMES,
+  REC_MAX_RULES,
+  RecHdr,
+  type RecorderMapName,
+} from '../lb/datapath/index.js';
 import { captureWriter, type CaptureFormat } from './pcap.js';
 import {
   MAX_FILTERS_PER_RECORDING,
@@ -19,7 +28,7 @@ import {
   validateSnaplen,
   type FilterSpec,
 } from './rules.js';
-import { RecordingSession, pointBits, type EndReason, type Points, type RecordingSink } from './session.js';
+import { CHUNK_HEADROOM, RecordingSession, pointBits, type EndReason, type Points, type RecordingSink } from './session.js';
 import { RecorderTables, type RecorderMaps } from './tables.js';
 
 export interface RecordingRequest {
@@ -47,6 +56,13 @@ export interface RecorderOptions {
   settleMs?: number;
   /** Re-measure the boot-time → wall-clock offset this often while recordings run (default 60 s). */
   clockRefreshMs?: number;
+  /** Each recording's ring buffer, bytes: a power of two 4 KiB … 1 GiB (default 4 MiB). Kernels
+   *  before 6.7 take only the default (the size of the datapath's inner ring template). */
+  ringBytes?: number;
+  /** Record packets that are not for a VIP too (the host's own traffic). Default false. */
+  hostTraffic?: boolean;
+  /** A partial chunk of a recording reaches its sink after at most this long (default 50 ms). */
+  flushMs?: number;
   /** Clock probe object (tests); default build/bpf/xlb_rec_clock.o. */
   clockObjectPath?: string;
   /**
@@ -60,6 +76,15 @@ export interface RecorderOptions {
 /** Longest stop-condition duration accepted (a day); longer recordings run without max_duration. */
 export const MAX_DURATION_MS = 24 * 3600 * 1000;
 
+/** Map errors kept in Recorder.errors (the newest; errorCount counts all). */
+export const MAX_KEPT_ERRORS = 20;
+
+/** Where capture_ring.c finds the fields of struct rec_hdr. */
+const RECORD_LAYOUT: CaptureRecordLayout = (() => {
+  const at = (name: string) => RecHdr.fields.find((f) => f.name === name)!.offset;
+  return { size: RecHdr.size, tstampNs: at('tstampNs'), recordingId: at('recordingId'), len: at('len'), caplen: at('caplen'), point: at('point') };
+})();
+
 const POINTS: readonly Points[] = ['ingress', 'egress', 'both'];
 const FORMATS: readonly CaptureFormat[] = ['pcap', 'pcapng'];
 
@@ -71,41 +96,58 @@ function limit(value: unknown, field: string, max = Number.MAX_SAFE_INTEGER): nu
   return value;
 }
 
+/** The ring size option, checked (a configuration error names recorder.ring_bytes itself). */
+export function validateRingBytes(value: unknown, field = 'ringBytes'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < MIN_RECORDER_RING_BYTES || value > MAX_RECORDER_RING_BYTES || (value & (value - 1)) !== 0) {
+    throw invalid(field, `${JSON.stringify(value)} must be a power of two ${MIN_RECORDER_RING_BYTES}..${MAX_RECORDER_RING_BYTES}`);
+  }
+  return value;
+}
+
+interface Live {
+  session: RecordingSession;
+  slot: number;
+  ring: BpfMap;
+  capture: CaptureRing;
+  timers: NodeJS.Timeout[];
+}
+
 export class Recorder {
   readonly tables: RecorderTables;
   readonly #clock: BootClock;
-  readonly #ring: RingBufferConsumer;
-  readonly #sessions = new Map<number, RecordingSession>();
-  readonly #slots = new Map<number, { slot: number; ruleSlots: number[] }>();
-  readonly #timers = new Map<number, NodeJS.Timeout[]>();
-  readonly #o: Required<Omit<RecorderOptions, 'clockObjectPath' | 'unavailable'>>;
+  readonly #live = new Map<number, Live>();
+  readonly #o: Required<Omit<RecorderOptions, 'clockObjectPath' | 'unavailable' | 'hostTraffic'>>;
   /** Why recordings are refused (the datapath has no recorder hooks), or undefined. */
   readonly unavailable: string | undefined;
   #nextId = 1;
   #clockTimer: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Records whose recording id matched no live recording (stale ids after a restart). */
-  unknownRecords = 0;
-  /** Ring records too short for their header (never expected: counted instead of thrown). */
+  /** Records of another recording found in a recording's ring (a slot reused while a packet was
+   *  in flight: never expected), and malformed records; both are counted, never fatal. */
+  foreignRecords = 0;
   badRecords = 0;
-  /** Map errors met while stopping recordings (kept, not thrown: a stop must always end). */
+  /** The newest map errors met while stopping recordings (kept, not thrown: a stop must always end). */
   readonly errors: Error[] = [];
+  /** All errors met, including those no longer in `errors`. */
+  errorCount = 0;
 
   constructor(maps: RecorderMaps, o: RecorderOptions = {}) {
     this.#o = {
       statsIntervalMs: o.statsIntervalMs ?? 1000,
       settleMs: o.settleMs ?? 20,
       clockRefreshMs: o.clockRefreshMs ?? 60_000,
+      ringBytes: validateRingBytes(o.ringBytes ?? DEFAULT_RECORDER_RING_BYTES),
+      flushMs: o.flushMs ?? 50,
     };
+    if (o.hostTraffic !== undefined && typeof o.hostTraffic !== 'boolean') throw invalid('hostTraffic', 'must be true or false');
     this.unavailable = o.unavailable;
-    this.tables = new RecorderTables(maps);
+    this.tables = new RecorderTables(maps, { hostTraffic: o.hostTraffic ?? false });
     this.#clock = new BootClock(o.clockObjectPath);
-    try {
-      this.#ring = new RingBufferConsumer(maps.rec_ring, (batch) => this.#onBatch(batch)).unref();
-    } catch (e) {
-      this.#clock.close();
-      throw e;
-    }
+  }
+
+  /** Bytes of each recording's ring. */
+  get ringBytes(): number {
+    return this.#o.ringBytes;
   }
 
   /**
@@ -131,12 +173,12 @@ export class Recorder {
 
   /** Live recordings. */
   sessions(): RecordingSession[] {
-    return [...this.#sessions.values()];
+    return [...this.#live.values()].map((l) => l.session);
   }
 
   /** The datapath slot of a live recording (its per-slot kernel counters: tables.counters(slot)). */
   slotOf(recordingId: number): number | undefined {
-    return this.#slots.get(recordingId)?.slot;
+    return this.#live.get(recordingId)?.slot;
   }
 
   get clockOffset() {
@@ -172,11 +214,11 @@ export class Recorder {
       throw limitReached(
         'filters',
         `too many rules: ${rules.length} requested, ${this.tables.freeRuleCount} of the datapath's ` +
-          `${this.tables.maps.rec_rules.maxEntries} rule slots are free (other recordings use the rest; at most ${MAX_FILTERS_PER_RECORDING} per recording)`,
+          `${REC_MAX_RULES} rule slots are free (other recordings use the rest; at most ${MAX_FILTERS_PER_RECORDING} per recording)`,
       );
     }
 
-    if (this.#clockAgeMs() > 10_000) this.#clock.refresh();
+    if (this.#clockAgeMs() > 10_000) this.#refreshClock();
     const id = this.#nextId++;
     const comment = `xlb recording ${id}: ${rules.map((r) => r.text).join(' | ')} (points ${points}, snaplen ${snaplen})`;
     const session = new RecordingSession({
@@ -186,30 +228,50 @@ export class Recorder {
       points,
       format,
       limits,
-      writer: captureWriter(format, { snaplen, comment }),
+      header: captureWriter(format, { snaplen, comment }).header(),
       sink,
-      toWallNs: (boot) => this.#clock.toWallNs(boot),
     });
-    const slots = this.tables.activate(
-      { id, snaplen, points: pointBits(points) },
-      rules.map((r) => kernelRule(r, 0)),
-    );
-    this.#sessions.set(id, session);
-    this.#slots.set(id, slots);
-    session.onStopRequested = (s) => this.#stopSession(s);
+    const ring = BpfMap.create({ type: 'ringbuf', keySize: 0, valueSize: 0, maxEntries: this.#o.ringBytes, name: 'xlb_rec_ring' });
+    let capture: CaptureRing | undefined;
+    let slot: number;
+    try {
+      capture = new CaptureRing(ring, (chunk, lim) => session.onChunk(chunk, lim), {
+        format,
+        recordingId: id,
+        layout: RECORD_LAYOUT,
+        headroom: CHUNK_HEADROOM,
+        maxPackets: limits.maxPackets,
+        maxBytes: limits.maxBytes,
+        wallOffsetNs: this.#clock.offset.offsetNs,
+        flushMs: this.#o.flushMs,
+      }).unref();
+      session.attach(capture);
+      // Wake the reader once a sixteenth of its ring is waiting (at most 256 KiB): one wakeup per
+      // batch of packets, with fifteen sixteenths left for the time it takes to be scheduled.
+      const wakeupBytes = Math.min(this.#o.ringBytes >> 4, 256 << 10);
+      slot = this.tables.activate({ id, snaplen, points: pointBits(points), wakeupBytes }, rules.map((r) => kernelRule(r)), ring);
+    } catch (e) {
+      capture?.close();
+      ring.close();
+      throw e;
+    }
+    const live: Live = { session, slot, ring, capture, timers: [] };
+    this.#live.set(id, live);
+    session.onStopRequested = () => this.#stopSession(live);
     sink.started?.({ id, snaplen, filters: rules.map((r) => r.text) });
-    session.flush(); // the file header goes out at once: a live reader can open the stream
 
-    const timers = [setInterval(() => this.#tick(session), this.#o.statsIntervalMs)];
-    if (limits.maxDurationMs) timers.push(setTimeout(() => void session.stop('maxDuration'), limits.maxDurationMs));
-    this.#timers.set(id, timers);
-    this.#clockTimer ??= setInterval(() => this.#clock.refresh(), this.#o.clockRefreshMs).unref();
+    live.timers.push(setInterval(() => this.#tick(live), this.#o.statsIntervalMs));
+    if (limits.maxDurationMs) live.timers.push(setTimeout(() => void session.stop('maxDuration'), limits.maxDurationMs));
+    this.#clockTimer ??= setInterval(() => this.#refreshClock(), this.#o.clockRefreshMs).unref();
     return session;
   }
 
-  /** Consumes whatever the ring holds now (normally the event loop does it). */
+  /** Hands every recording what its ring holds now, partial chunks included (normally the event
+   *  loop does it); returns the records read. */
   drain(): number {
-    return this.#ring.drain();
+    let n = 0;
+    for (const l of this.#live.values()) if (!l.capture.closed) n += l.capture.drain(true);
+    return n;
   }
 
   /** Stops every recording (reason 'shutdown'), waits for them to end, releases everything. */
@@ -218,7 +280,6 @@ export class Recorder {
     this.#closed = true;
     await Promise.all(this.sessions().map((s) => s.stop('shutdown')));
     if (this.#clockTimer) clearInterval(this.#clockTimer);
-    this.#ring.close();
     this.#clock.close();
   }
 
@@ -226,63 +287,61 @@ export class Recorder {
     return Number(process.hrtime.bigint() - this.#clock.offset.measuredAtMonoNs) / 1e6;
   }
 
-  #onBatch(batch: RingRecords): void {
-    const touched = new Set<RecordingSession>();
-    for (const raw of batch) {
-      let r;
-      try {
-        r = decodeRecord(raw);
-      } catch (e) {
-        // Only our own program writes the ring; a bad record is a bug, counted, never fatal.
-        this.badRecords++;
-        if (this.errors.length < 100) this.errors.push(e as Error);
-        continue;
-      }
-      const s = this.#sessions.get(r.recordingId);
-      if (!s) {
-        this.unknownRecords++;
-        continue;
-      }
-      s.record(r);
-      touched.add(s);
+  #refreshClock(): void {
+    const { offsetNs } = this.#clock.refresh();
+    for (const l of this.#live.values()) if (!l.capture.closed) l.capture.wallOffsetNs = offsetNs;
+  }
+
+  #error(e: unknown): void {
+    this.errorCount++;
+    this.errors.push(e instanceof Error ? e : new Error(String(e)));
+    if (this.errors.length > MAX_KEPT_ERRORS) this.errors.splice(0, this.errors.length - MAX_KEPT_ERRORS);
+  }
+
+  #tick(l: Live): void {
+    if (l.session.state === 'ended') return;
+    try {
+      l.session.setKernelCounters(this.tables.counters(l.slot));
+    } catch (e) {
+      this.#error(e);
     }
-    for (const s of touched) s.flush();
+    l.session.reportStats();
   }
 
-  #tick(s: RecordingSession): void {
-    const slots = this.#slots.get(s.id);
-    if (!slots || s.state === 'ended') return;
-    s.setKernelCounters(this.tables.counters(slots.slot));
-    s.reportStats();
-  }
-
-  #stopSession(s: RecordingSession): void {
-    for (const t of this.#timers.get(s.id) ?? []) clearTimeout(t);
-    this.#timers.delete(s.id);
-    const slots = this.#slots.get(s.id)!;
+  #stopSession(l: Live): void {
+    for (const t of l.timers) clearTimeout(t);
     let deactivated = true;
     try {
-      this.tables.deactivate(slots.slot, slots.ruleSlots);
+      this.tables.deactivate(l.slot);
     } catch (e) {
       // The session still ends; the slot stays out of the pool (the datapath may still use it).
       deactivated = false;
-      this.errors.push(e as Error);
+      this.#error(e);
     }
     setTimeout(() => {
       try {
-        this.#ring.drain();
-        s.setKernelCounters(this.tables.counters(slots.slot));
+        l.capture.drain(true);
+        const st = l.capture.stats();
+        this.foreignRecords += st.foreign;
+        this.badRecords += st.bad;
+        l.session.setKernelCounters(this.tables.counters(l.slot));
       } catch (e) {
-        this.errors.push(e as Error);
+        this.#error(e);
       }
-      if (deactivated) this.tables.freeSlot(slots.slot);
-      this.#sessions.delete(s.id);
-      this.#slots.delete(s.id);
-      if (this.#sessions.size === 0 && this.#clockTimer) {
+      l.session.finish(); // closes the capture ring
+      try {
+        if (deactivated) this.tables.releaseRing(l.slot);
+      } catch (e) {
+        deactivated = false;
+        this.#error(e);
+      }
+      l.ring.close();
+      if (deactivated) this.tables.freeSlot(l.slot);
+      this.#live.delete(l.session.id);
+      if (this.#live.size === 0 && this.#clockTimer) {
         clearInterval(this.#clockTimer);
         this.#clockTimer = undefined;
       }
-      s.finish();
     }, this.#o.settleMs);
   }
 }

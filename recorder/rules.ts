@@ -2,7 +2,7 @@
 // field names as in the proto) and their translation into the datapath's rule encoding. Errors are
 // ValidationErrors naming the field, e.g. `filters[1].dst_port: 70000 is not a port 0..65535`.
 import { IPPROTO, ValidationError, invalid, parsePrefix, toDatapathBytes, type IpPrefix } from '../lb/model/index.js';
-import { REC_MAX_SNAPLEN, type KernelRule } from '../lb/datapath/index.js';
+import { REC_MAX_SNAPLEN, REC_M_DPORT, REC_M_PROTO, REC_M_SPORT, type KernelKey, type KernelMask } from '../lb/datapath/index.js';
 
 export type CaptureProto = 'any' | 'tcp' | 'udp' | 'icmp';
 export const CAPTURE_PROTOS: readonly CaptureProto[] = ['any', 'tcp', 'udp', 'icmp'];
@@ -103,30 +103,34 @@ export function validateSnaplen(value: unknown, field = 'snaplen'): number {
   return value;
 }
 
-function mask(prefixLength: number): Buffer {
-  const m = Buffer.alloc(16);
-  for (let bit = 0; bit < prefixLength; bit++) m[bit >> 3]! |= 0x80 >> (bit & 7);
-  return m;
+/** A rule as the datapath indexes it: its shape (mask) and its fields under that shape (key). */
+export interface KernelRuleEncoding {
+  mask: KernelMask;
+  key: KernelKey;
 }
 
-/** The datapath's encoding of a rule for recording slot `slot`. */
-export function kernelRule(r: CaptureRule, slot: number): KernelRule {
-  const side = (p: IpPrefix | undefined) =>
-    p ? { addr: Buffer.from(toDatapathBytes(p.address)), mask: mask(p.prefixLength) } : { addr: Buffer.alloc(16), mask: Buffer.alloc(16) };
-  const s = side(r.src);
-  const d = side(r.dst);
-  return {
+/** The datapath's encoding of a rule (bpf/lb/recorder.h: rec_masks, rec_index). */
+export function kernelRule(r: CaptureRule): KernelRuleEncoding {
+  const addr = (p: IpPrefix | undefined) => (p ? Buffer.from(toDatapathBytes(p.address)) : Buffer.alloc(16));
+  const proto = PROTO_NUMBER[r.proto];
+  const mask: KernelMask = {
+    srcPlen: r.src?.prefixLength ?? 0,
+    dstPlen: r.dst?.prefixLength ?? 0,
     family: r.family,
-    src: s.addr,
-    srcMask: s.mask,
-    dst: d.addr,
-    dstMask: d.mask,
+    fields: (r.srcPort ? REC_M_SPORT : 0) | (r.dstPort ? REC_M_DPORT : 0) | (proto ? REC_M_PROTO : 0),
+  };
+  // Prefixes are validated without host bits, so the addresses are already masked.
+  const key: KernelKey = {
+    src: addr(r.src),
+    dst: addr(r.dst),
     sport: r.srcPort,
     dport: r.dstPort,
-    proto: PROTO_NUMBER[r.proto],
-    slot,
-    active: 1,
+    proto,
+    family: r.family,
+    srcPlen: mask.srcPlen,
+    dstPlen: mask.dstPlen,
   };
+  return { mask, key };
 }
 
 /** FAILED_PRECONDITION: a valid request the recorder's current state cannot take. */

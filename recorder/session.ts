@@ -1,16 +1,18 @@
-// One recording: its validated request, its kernel slots, the capture file it produces and its
-// stop conditions and figures. Created and fed by Recorder (recorder.ts).
+// One recording: its validated request, the capture file it produces and its stop conditions and
+// figures. Created and driven by Recorder (recorder.ts); the packets themselves go from the
+// recording's ring to the file's chunks in C (libbpf-ts CaptureRing), never through JS one by one.
 //
 // Figures (all in records = packet observations; with points "both" a balanced packet is two):
 //   matched  = records the datapath attempted for this recording (kernel, per-CPU, summed)
 //              minus records delivered after a packets/bytes limit had ended the file
 //   captured = records written to the file
-//   lost     = records the kernel could not put in the ring (full) + records dropped here because
-//              the consumer of the file fell behind (see RecordingSink.congested)
+//   lost     = records the kernel could not put in the ring (full: the reader was too slow or
+//              paused by a congested client) + records that arrived malformed
 // Once the recording has ended, matched = captured + lost exactly.
+import type { CaptureChunk, CaptureLimit, CaptureRing, CaptureRingStats } from '../bpf/libbpf-ts/index.js';
 import type { CaptureRule } from './rules.js';
-import { POINT_EGRESS, POINT_INGRESS, type PointName, type RingRecord } from '../lb/datapath/index.js';
-import type { CaptureFormat, CaptureWriter } from './pcap.js';
+import { POINT_EGRESS, POINT_INGRESS } from '../lb/datapath/index.js';
+import type { CaptureFormat } from './pcap.js';
 
 export type Points = 'ingress' | 'egress' | 'both';
 export type EndReason = 'maxPackets' | 'maxBytes' | 'maxDuration' | 'stopped' | 'shutdown' | 'cancelled' | 'error';
@@ -23,19 +25,29 @@ export interface RecordingStats {
   capturedBytes: number;
 }
 
+/**
+ * Bytes free in front of every chunk handed to RecordingSink.data, inside the chunk's own
+ * ArrayBuffer: a transport may write a message header there and send header + chunk without
+ * copying the chunk (api/server/recorder.ts does).
+ */
+export const CHUNK_HEADROOM = 16;
+
 /** Where a recording's output goes (a gRPC stream, a file, a test). */
 export interface RecordingSink {
   /** Called once when the datapath records, before the first data. */
   started?(info: { id: number; snaplen: number; filters: string[] }): void;
-  /** The next bytes of the capture file. */
-  data(chunk: Buffer): void;
+  /**
+   * The next bytes of the capture file (whole packet records, in order; at most about 1 MiB).
+   * CHUNK_HEADROOM bytes before `chunk` in chunk.buffer are free for the sink's use. Once the sink
+   * no longer needs the bytes it may call `recycle` (the memory is then reused for later chunks;
+   * fresh memory costs a page fault per 4 KiB). Backpressure: call the session's pause() when the
+   * consumer cannot take more, resume() when it can.
+   */
+  data(chunk: Buffer, recycle?: () => void): void;
   /** Periodic figures. */
   stats(s: RecordingStats): void;
   /** Called once, after the last data. */
   end(reason: EndReason, s: RecordingStats): void;
-  /** True while the consumer cannot take more bytes: records are then dropped (counted lost)
-   *  instead of piling up in memory. */
-  congested?(): boolean;
 }
 
 export interface SessionLimits {
@@ -51,16 +63,29 @@ export interface SessionInit {
   points: Points;
   format: CaptureFormat;
   limits: SessionLimits;
-  writer: CaptureWriter;
+  /** The file header. */
+  header: Buffer;
   sink: RecordingSink;
-  toWallNs: (bootNs: bigint) => bigint;
 }
 
 export function pointBits(p: Points): number {
   return p === 'ingress' ? POINT_INGRESS : p === 'egress' ? POINT_EGRESS : POINT_INGRESS | POINT_EGRESS;
 }
 
-const POINT_NAME: Record<number, PointName> = { [POINT_INGRESS]: 'ingress', [POINT_EGRESS]: 'egress' };
+/** A copy of `b` with CHUNK_HEADROOM free bytes in front of it (for the few chunks made in JS). */
+export function withHeadroom(b: Buffer): Buffer {
+  const out = Buffer.alloc(CHUNK_HEADROOM + b.length);
+  b.copy(out, CHUNK_HEADROOM);
+  return out.subarray(CHUNK_HEADROOM);
+}
+
+const NO_CAPTURE: Pick<CaptureRingStats, 'captured' | 'capturedBytes' | 'discarded' | 'foreign' | 'bad'> = {
+  captured: 0,
+  capturedBytes: 0,
+  discarded: 0,
+  foreign: 0,
+  bad: 0,
+};
 
 export class RecordingSession {
   readonly id: number;
@@ -74,18 +99,14 @@ export class RecordingSession {
   readonly ended: Promise<EndReason>;
 
   #resolveEnded!: (r: EndReason) => void;
-  readonly #writer: CaptureWriter;
   readonly #sink: RecordingSink;
-  readonly #toWallNs: (bootNs: bigint) => bigint;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  #captured = 0;
-  #capturedBytes = 0;
-  #droppedHere = 0;
-  #discarded = 0;
+  #capture: CaptureRing | undefined;
+  /** The consumer's figures once it is closed. */
+  #final: typeof NO_CAPTURE | undefined;
   #kernel = { matched: 0n, lost: 0n };
   #state: 'running' | 'stopping' | 'ended' = 'running';
   #reason: EndReason | undefined;
+  #pausedBySink = false;
   /** Set by the recorder: deactivates the slot, drains, and calls finish(). */
   onStopRequested: ((s: RecordingSession) => void) | undefined;
 
@@ -96,11 +117,9 @@ export class RecordingSession {
     this.points = init.points;
     this.format = init.format;
     this.limits = init.limits;
-    this.#writer = init.writer;
     this.#sink = init.sink;
-    this.#toWallNs = init.toWallNs;
     this.ended = new Promise((resolve) => (this.#resolveEnded = resolve));
-    this.#push(init.writer.header());
+    this.#sink.data(withHeadroom(init.header));
   }
 
   get state(): 'running' | 'stopping' | 'ended' {
@@ -111,14 +130,19 @@ export class RecordingSession {
     return this.#reason;
   }
 
+  /** True while the sink has asked the recording to stop reading (its ring fills meanwhile). */
+  get paused(): boolean {
+    return this.#pausedBySink;
+  }
+
   /** Current figures (kernel counters as last read by the recorder). */
   stats(): RecordingStats {
-    const matched = Number(this.#kernel.matched) - this.#discarded;
+    const c = this.#final ?? (this.#capture && !this.#capture.closed ? this.#capture.stats() : NO_CAPTURE);
     return {
-      matched,
-      captured: this.#captured,
-      lost: Number(this.#kernel.lost) + this.#droppedHere,
-      capturedBytes: this.#capturedBytes,
+      matched: Number(this.#kernel.matched) - c.discarded - c.foreign,
+      captured: c.captured,
+      lost: Number(this.#kernel.lost) + c.bad,
+      capturedBytes: c.capturedBytes,
     };
   }
 
@@ -132,40 +156,30 @@ export class RecordingSession {
     return this.ended;
   }
 
-  // ---- called by the recorder ---------------------------------------------------------------
-
-  /** One ring record of this recording. */
-  record(r: RingRecord): void {
-    if (this.#state === 'ended' || this.#limitReached()) {
-      this.#discarded++;
-      return;
-    }
-    const { maxBytes, maxPackets } = this.limits;
-    if (maxBytes && this.#capturedBytes + r.caplen > maxBytes) {
-      this.#discarded++;
-      this.stop('maxBytes');
-      return;
-    }
-    if (this.#sink.congested?.()) {
-      this.#droppedHere++;
-      return;
-    }
-    this.#push(
-      this.#writer.packet({ tsNs: this.#toWallNs(r.tstampNs), point: POINT_NAME[r.point] ?? 'ingress', len: r.len, data: r.data }),
-    );
-    this.#captured++;
-    this.#capturedBytes += r.caplen;
-    if (maxPackets && this.#captured >= maxPackets) this.stop('maxPackets');
-    else if (maxBytes && this.#capturedBytes >= maxBytes) this.stop('maxBytes');
+  /** The consumer of the file cannot take more: stop reading the ring (the kernel counts what it
+   *  cannot write as lost) until resume(). */
+  pause(): void {
+    this.#pausedBySink = true;
+    if (this.#capture && !this.#capture.closed) this.#capture.pause();
   }
 
-  /** Hands buffered bytes to the sink (once per ring batch, so live readers see packets promptly). */
-  flush(): void {
-    if (this.#pending.length === 0 || this.#state === 'ended') return;
-    const chunk = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#sink.data(chunk);
+  resume(): void {
+    this.#pausedBySink = false;
+    if (this.#capture && !this.#capture.closed && this.#state === 'running') this.#capture.resume();
+  }
+
+  // ---- called by the recorder ---------------------------------------------------------------
+
+  attach(capture: CaptureRing): void {
+    this.#capture = capture;
+    if (this.#pausedBySink) capture.pause();
+  }
+
+  /** A chunk from the capture ring (and the limit it reached, once). */
+  onChunk(chunk: CaptureChunk | undefined, limit: CaptureLimit | undefined): void {
+    if (this.#state === 'ended') return;
+    if (chunk) this.#sink.data(chunk.bytes, chunk.recycle);
+    if (limit) void this.stop(limit);
   }
 
   setKernelCounters(c: { matched: bigint; lost: bigint }): void {
@@ -174,27 +188,20 @@ export class RecordingSession {
 
   reportStats(): void {
     if (this.#state === 'ended') return;
-    this.flush();
     this.#sink.stats(this.stats());
   }
 
-  /** Last step of a stop: everything drained and counted. */
+  /** Last step of a stop: everything drained and counted; the capture ring is closed here. */
   finish(): void {
     if (this.#state === 'ended') return;
-    this.flush();
+    if (this.#capture && !this.#capture.closed) {
+      const { captured, capturedBytes, discarded, foreign, bad } = this.#capture.stats();
+      this.#final = { captured, capturedBytes, discarded, foreign, bad };
+      this.#capture.close();
+    }
     this.#state = 'ended';
     const reason = this.#reason ?? 'stopped';
     this.#sink.end(reason, this.stats());
     this.#resolveEnded(reason);
-  }
-
-  #limitReached(): boolean {
-    const r = this.#reason;
-    return r === 'maxPackets' || r === 'maxBytes';
-  }
-
-  #push(b: Buffer): void {
-    this.#pending.push(b);
-    this.#pendingBytes += b.length;
   }
 }

@@ -1,29 +1,39 @@
-// The recorder's kernel state: rule slots, recording slots, the scan limit and the per-recording
-// counters, written in the order bpf/lb/recorder.h relies on while traffic flows:
-//   activate:   counters zeroed → rules written (slot still inactive) → scan limit raised →
-//               recording entry written (the packet path starts recording here)
-//   deactivate: recording entry zeroed (stops here) → rules cleared → scan limit lowered
-// Slots are handed out lowest-first so the scan limit stays small; a freed recording slot goes to
-// the back of the queue, so ids of in-flight records never meet a reused slot soon after.
+// The recorder's kernel state (bpf/lb/recorder.h): the rule index and its masks, the recording
+// slots, each recording's ring, the global switch and the per-recording counters, written in the
+// order the datapath relies on while traffic flows:
+//   activate:   counters zeroed → ring in place → index keys get the slot's bit (slot still
+//               inactive) → new masks written → nmasks raised → recording entry written (the
+//               packet path starts recording here)
+//   deactivate: recording entry zeroed (stops here) → the slot's bits cleared, keys without
+//               recordings deleted → masks no longer used removed (the last mask moved into the
+//               hole, then nmasks lowered)
+//   releaseRing (after the final drain): the ring leaves rec_rings
+// A freed recording slot goes to the back of the queue, so records in flight never meet a reused
+// slot soon after.
 import type { BpfMap } from '../bpf/libbpf-ts/index.js';
 import {
+  REC_F_HOST_TRAFFIC,
   REC_MAP_NAMES,
+  REC_MAX_MASKS,
   REC_MAX_RECORDINGS,
   REC_MAX_RULES,
   RecCounter,
   RecCtl,
+  RecKey,
+  RecMask,
   RecRecording,
-  RecRule,
   mapSizes,
+  type KernelKey,
+  type KernelMask,
   type KernelRecording,
-  type KernelRule,
   type RecorderMapName,
 } from '../lb/datapath/index.js';
+import type { KernelRuleEncoding } from './rules.js';
 
 export type RecorderMaps = Record<RecorderMapName, BpfMap>;
 
-const NO_RECORDING = RecRecording.encode({ id: 0, snaplen: 0, points: 0 });
-const NO_RULE = Buffer.alloc(RecRule.size);
+const NO_RECORDING = RecRecording.encode({ id: 0, snaplen: 0, points: 0, wakeupBytes: 0 });
+const CTL = '.data.rec';
 
 export function checkRecorderMaps(maps: RecorderMaps): void {
   for (const name of REC_MAP_NAMES) {
@@ -36,92 +46,173 @@ export function checkRecorderMaps(maps: RecorderMaps): void {
       );
     }
   }
-  if (maps.rec_rules.maxEntries !== REC_MAX_RULES || maps.rec_recordings.maxEntries !== REC_MAX_RECORDINGS) {
+  if (maps.rec_index.maxEntries !== REC_MAX_RULES || maps.rec_masks.maxEntries !== REC_MAX_MASKS || maps.rec_recordings.maxEntries !== REC_MAX_RECORDINGS) {
     throw new Error('recorder maps: slot counts differ from lb/datapath/recorder-layout.ts');
   }
 }
 
-const key = (n: number) => {
+const key32 = (n: number) => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n);
   return b;
 };
 
+const maskId = (m: KernelMask) => `${m.srcPlen}/${m.dstPlen}/${m.family}/${m.fields}`;
+
+interface IndexEntry {
+  key: Buffer;
+  mask: string;
+  slots: bigint;
+}
+
 export class RecorderTables {
   readonly maps: RecorderMaps;
-  readonly #freeRules = new Set<number>();
+  /** rec_index as written: key bytes (hex) → entry. */
+  readonly #index = new Map<string, IndexEntry>();
+  /** rec_masks[0, masks.length) as written. */
+  #masks: KernelMask[] = [];
+  /** Per active slot: its index keys and how many rules it asked for. */
+  readonly #slots = new Map<number, { keys: Set<string>; rules: number }>();
   /** FIFO of free recording slots. */
   #freeRecordings: number[] = [];
-  #ruleLimit = 0;
+  #rulesInUse = 0;
+  #flags = 0;
 
-  constructor(maps: RecorderMaps) {
+  constructor(maps: RecorderMaps, o: { hostTraffic?: boolean } = {}) {
     checkRecorderMaps(maps);
     this.maps = maps;
+    this.#flags = o.hostTraffic ? REC_F_HOST_TRAFFIC : 0;
     this.reset();
   }
 
-  /** Clears everything (a restarted daemon may find rules of recordings that died with it). */
+  /** Clears everything (a restarted daemon may find rules and rings of recordings that died with it). */
   reset(): void {
-    this.#setLimit(0);
+    this.#masks = [];
+    this.#writeCtl();
     const recs = Array.from({ length: REC_MAX_RECORDINGS }, (_, i) => i);
-    this.maps.rec_recordings.updateBatch(recs.map(key), recs.map(() => NO_RECORDING));
-    const rules = Array.from({ length: REC_MAX_RULES }, (_, i) => i);
-    this.maps.rec_rules.updateBatch(rules.map(key), rules.map(() => NO_RULE));
-    this.#freeRules.clear();
-    for (const r of rules) this.#freeRules.add(r);
+    this.maps.rec_recordings.updateBatch(recs.map(key32), recs.map(() => NO_RECORDING));
+    for (const k of [...this.maps.rec_index.keys()]) this.maps.rec_index.delete(k);
+    for (const slot of recs) this.maps.rec_rings.delete(key32(slot));
+    this.#index.clear();
+    this.#slots.clear();
+    this.#rulesInUse = 0;
     this.#freeRecordings = recs;
   }
 
   get freeRuleCount(): number {
-    return this.#freeRules.size;
+    return REC_MAX_RULES - this.#rulesInUse;
   }
 
   get freeRecordingCount(): number {
     return this.#freeRecordings.length;
   }
 
-  get ruleLimit(): number {
-    return this.#ruleLimit;
+  /** Distinct rule shapes the datapath searches per packet (0: the recorder is off). */
+  get maskCount(): number {
+    return this.#masks.length;
   }
 
-  /** Rule slots that hold a rule, as the kernel map says (for tests and `status`). */
-  activeRuleSlots(): number[] {
-    const { keys, values } = this.maps.rec_rules.lookupBatch();
-    return keys.filter((_, i) => RecRule.decode(values[i]!).active !== 0).map((k) => k.readUInt32LE(0)).sort((a, b) => a - b);
+  /** Whether recordings see packets that are not for a VIP (rec_ctl.flags REC_F_HOST_TRAFFIC). */
+  get hostTraffic(): boolean {
+    return (this.#flags & REC_F_HOST_TRAFFIC) !== 0;
+  }
+
+  set hostTraffic(on: boolean) {
+    this.#flags = on ? this.#flags | REC_F_HOST_TRAFFIC : this.#flags & ~REC_F_HOST_TRAFFIC;
+    this.#writeCtl();
+  }
+
+  /** rec_index as the kernel holds it (tests, `status`): keys and the recording slots of each. */
+  indexEntries(): { key: KernelKey; slots: bigint }[] {
+    const { keys, values } = this.maps.rec_index.lookupBatch();
+    return keys.map((k, i) => ({ key: RecKey.decode(k), slots: values[i]!.readBigUInt64LE(0) }));
+  }
+
+  /** The global switch as the kernel holds it. */
+  kernelCtl(): { nmasks: number; flags: number } {
+    return RecCtl.decode(this.maps[CTL].lookup(key32(0))!);
   }
 
   /**
-   * Takes a recording slot and rule slots and starts recording. The caller checked the free
-   * counts; `rules` get the slot filled in here.
+   * Takes a recording slot, puts `ring` in it and starts recording. The caller checked the free
+   * counts. On failure everything written is undone (the ring stays the caller's).
    */
-  activate(rec: KernelRecording, rules: readonly Omit<KernelRule, 'slot'>[]): { slot: number; ruleSlots: number[] } {
-    if (rules.length > this.#freeRules.size || this.#freeRecordings.length === 0) {
+  activate(rec: KernelRecording, rules: readonly KernelRuleEncoding[], ring: BpfMap): number {
+    if (rules.length > this.freeRuleCount || this.#freeRecordings.length === 0) {
       throw new Error('RecorderTables.activate: not enough free slots (check before calling)');
     }
     const slot = this.#freeRecordings.shift()!;
-    const ruleSlots = [...this.#freeRules].sort((a, b) => a - b).slice(0, rules.length);
-    for (const r of ruleSlots) this.#freeRules.delete(r);
+    const mine = { keys: new Set<string>(), rules: rules.length };
+    this.#slots.set(slot, mine);
+    this.#rulesInUse += rules.length;
     try {
-      this.maps.rec_stats.update(key(slot), Buffer.alloc(RecCounter.size)); // zero on every CPU
-      this.maps.rec_rules.updateBatch(
-        ruleSlots.map(key),
-        rules.map((r) => RecRule.encode({ ...r, slot, active: 1 })),
-      );
-      this.#setLimit(this.#highestRule() + 1);
-      this.maps.rec_recordings.update(key(slot), RecRecording.encode(rec));
+      this.maps.rec_stats.update(key32(slot), Buffer.alloc(RecCounter.size)); // zero on every CPU
+      this.maps.rec_rings.setInner(key32(slot), ring);
+      const bit = 1n << BigInt(slot);
+      for (const r of rules) {
+        const key = RecKey.encode(r.key);
+        const hex = key.toString('hex');
+        if (mine.keys.has(hex)) continue;
+        const entry = this.#index.get(hex) ?? { key, mask: maskId(r.mask), slots: 0n };
+        this.maps.rec_index.update(key, u64(entry.slots | bit));
+        entry.slots |= bit;
+        this.#index.set(hex, entry);
+        mine.keys.add(hex);
+        if (!this.#masks.some((m) => maskId(m) === entry.mask)) {
+          this.maps.rec_masks.update(key32(this.#masks.length), RecMask.encode(r.mask));
+          this.#masks.push(r.mask);
+        }
+      }
+      this.#writeCtl();
+      this.maps.rec_recordings.update(key32(slot), RecRecording.encode(rec));
     } catch (e) {
-      this.#release(slot, ruleSlots);
+      try {
+        this.deactivate(slot);
+        this.releaseRing(slot);
+      } finally {
+        this.freeSlot(slot);
+      }
       throw e;
     }
-    return { slot, ruleSlots };
+    return slot;
   }
 
   /** Stops the packet path recording into `slot` (records already in flight still arrive). */
-  deactivate(slot: number, ruleSlots: readonly number[]): void {
-    this.maps.rec_recordings.update(key(slot), NO_RECORDING);
-    if (ruleSlots.length) this.maps.rec_rules.updateBatch(ruleSlots.map(key), ruleSlots.map(() => NO_RULE));
-    for (const r of ruleSlots) this.#freeRules.add(r);
-    this.#setLimit(this.#highestRule() + 1);
+  deactivate(slot: number): void {
+    const mine = this.#slots.get(slot);
+    if (!mine) return;
+    this.maps.rec_recordings.update(key32(slot), NO_RECORDING);
+    const bit = 1n << BigInt(slot);
+    for (const hex of mine.keys) {
+      const entry = this.#index.get(hex)!;
+      entry.slots &= ~bit;
+      if (entry.slots === 0n) {
+        this.maps.rec_index.delete(entry.key);
+        this.#index.delete(hex);
+      } else {
+        this.maps.rec_index.update(entry.key, u64(entry.slots));
+      }
+    }
+    this.#slots.delete(slot);
+    this.#rulesInUse -= mine.rules;
+    const used = new Set([...this.#index.values()].map((e) => e.mask));
+    for (let i = this.#masks.length - 1; i >= 0; i--) {
+      if (used.has(maskId(this.#masks[i]!))) continue;
+      const last = this.#masks.length - 1;
+      if (i !== last) {
+        // The last mask moves into the hole first (present twice for a moment), so every mask a
+        // live rule needs stays within [0, nmasks) throughout.
+        this.maps.rec_masks.update(key32(i), RecMask.encode(this.#masks[last]!));
+        this.#masks[i] = this.#masks[last]!;
+      }
+      this.#masks.pop();
+      this.#writeCtl();
+    }
+  }
+
+  /** Takes the ring out of the datapath (after the final drain). */
+  releaseRing(slot: number): void {
+    this.maps.rec_rings.delete(key32(slot));
   }
 
   /** Returns the recording slot to the pool (after its last records were drained and counted). */
@@ -131,26 +222,16 @@ export class RecorderTables {
 
   /** matched / lost of a slot, summed over CPUs. */
   counters(slot: number): { matched: bigint; lost: bigint } {
-    return RecCounter.sum(this.maps.rec_stats.lookupPerCpu(key(slot)) ?? []);
+    return RecCounter.sum(this.maps.rec_stats.lookupPerCpu(key32(slot)) ?? []);
   }
 
-  #release(slot: number, ruleSlots: readonly number[]): void {
-    try {
-      this.deactivate(slot, ruleSlots);
-    } finally {
-      this.freeSlot(slot);
-    }
+  #writeCtl(): void {
+    this.maps[CTL].update(key32(0), RecCtl.encode({ nmasks: this.#masks.length, flags: this.#flags }));
   }
+}
 
-  #highestRule(): number {
-    let hi = -1;
-    for (let i = 0; i < REC_MAX_RULES; i++) if (!this.#freeRules.has(i)) hi = i;
-    return hi;
-  }
-
-  #setLimit(n: number): void {
-    if (n === this.#ruleLimit && n !== 0) return;
-    this.maps.rec_ctl.update(key(0), RecCtl.encode({ ruleLimit: n }));
-    this.#ruleLimit = n;
-  }
+function u64(n: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64LE(n);
+  return b;
 }

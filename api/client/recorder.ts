@@ -12,6 +12,9 @@ import type { RecordStart } from '../generated/xlb/v1/RecordStart.js';
 import type { RecordStarted__Output } from '../generated/xlb/v1/RecordStarted.js';
 import type { RecordStats__Output } from '../generated/xlb/v1/RecordStats.js';
 
+/** Bytes the daemon may send ahead of what this client has read (per stream and connection). */
+export const RECORD_FLOW_CONTROL_WINDOW = 4 << 20;
+
 export interface RecordingCallbacks {
   started?(s: RecordStarted__Output): void;
   chunk(bytes: Buffer): void;
@@ -44,7 +47,10 @@ export class RecorderApiClient {
     const target = parseServerAddress(o.server ?? DEFAULT_SERVER);
     const { credentials, channelOptions } = transportFor(target, o);
     const Ctor = loadXlbProto().xlb.v1.Recorder;
-    return new RecorderApiClient(new Ctor(target.grpcTarget, credentials, channelOptions), target.display);
+    // HTTP/2's default window (64 KiB) would let the daemon send one window per round trip; a
+    // recording streams tens of MiB per second. The window is also what this client buffers at most.
+    const options = { ...channelOptions, 'grpc-node.flow_control_window': RECORD_FLOW_CONTROL_WINDOW };
+    return new RecorderApiClient(new Ctor(target.grpcTarget, credentials, options), target.display);
   }
 
   record(start: RecordStart, cb: RecordingCallbacks): RecordingCall {

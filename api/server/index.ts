@@ -17,4 +17,14 @@ export type {
 export { ListenError, credentialsFor, prepareUnixSocket } from './listen.js';
 export { toServiceError } from './errors.js';
 export { statsToProto, statusToProto } from './load-balancer.js';
-export { recorderHandlers, requestFromProto, DEFAULT_MAX_QUEUED_BYTES, MAX_CHUNK_BYTES, type RecorderServiceOptions } from './recorder.js';
+export {
+  recorderHandlers,
+  recorderService,
+  requestFromProto,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_MAX_RECORDINGS_PER_PEER,
+  DEFAULT_MAX_RULES_PER_PEER,
+  MAX_CHUNK_BYTES,
+  type RecorderServiceOptions,
+} from './recorder.js';

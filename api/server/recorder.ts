@@ -1,11 +1,20 @@
 // xlb.v1.Recorder/Record: one recording per bidirectional stream.
-//   client → start (exactly once, first), then optionally stop
+//   client → start (exactly once, first, within the start timeout), then optionally stop
 //   server → started, chunk…/stats… interleaved, end, then the stream closes with OK
 // The recording also stops when the client cancels or disconnects (no `end` is sent then) and its
 // rules are freed either way. A rejected start ends the stream with INVALID_ARGUMENT (bad field,
-// named) or FAILED_PRECONDITION (rule / recording slots exhausted).
+// named), FAILED_PRECONDITION (the datapath's rule / recording slots exhausted) or
+// RESOURCE_EXHAUSTED (this client's share of them used up).
+//
+// Throughput: the capture bytes arrive from the recorder in chunks of about 1 MiB with free
+// headroom in front (CHUNK_HEADROOM); each becomes one RecordResponse whose protobuf encoding is
+// written into that headroom, so the chunk is never copied to be serialized (recorderService()
+// installs the serializer that passes such messages through; grpc-js's own framing copies once).
+// Backpressure: bytes handed to the stream and not yet written out are counted; above
+// maxQueuedBytes the recording stops reading its ring (the kernel then counts what it cannot
+// write as lost) and resumes below half of it; stats are skipped meanwhile (the end carries them).
 // api/server registers recorderHandlers(recorder) for the service.
-import { Metadata, status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ServerDuplexStream, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { ValidationError, invalid } from '../../lb/model/index.js';
 import type { CaptureFilter__Output } from '../generated/xlb/v1/CaptureFilter.js';
 import type { RecordEndReason } from '../generated/xlb/v1/RecordEndReason.js';
@@ -14,27 +23,76 @@ import type { RecordRequest__Output } from '../generated/xlb/v1/RecordRequest.js
 import type { RecordResponse } from '../generated/xlb/v1/RecordResponse.js';
 import type { RecordStart__Output } from '../generated/xlb/v1/RecordStart.js';
 import type { RecordStats } from '../generated/xlb/v1/RecordStats.js';
-import type {
-  CaptureFormat,
-  CaptureProto,
-  EndReason,
-  FilterSpec,
-  Points,
-  Recorder,
-  RecordingRequest,
-  RecordingSession,
-  RecordingStats,
+import {
+  type CaptureFormat,
+  type CaptureProto,
+  type EndReason,
+  type FilterSpec,
+  type Points,
+  type Recorder,
+  type RecordingRequest,
+  type RecordingSession,
+  type RecordingStats,
 } from '../../recorder/index.js';
 
 /** Largest file-bytes message: well under gRPC's default 4 MiB receive limit. */
 export const MAX_CHUNK_BYTES = 1 << 20;
 
-/** Bytes queued for one stream before records are dropped (counted lost) instead of buffered. */
-export const DEFAULT_MAX_QUEUED_BYTES = 16 << 20;
+/** Bytes queued for one stream (written, not yet sent) above which its recording stops reading. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 << 20;
+/** A stream that has not sent `start` by then is ended (DEADLINE_EXCEEDED). */
+export const DEFAULT_START_TIMEOUT_MS = 10_000;
+/** One client's share of the datapath's 64 recording slots and 128 rules. */
+export const DEFAULT_MAX_RECORDINGS_PER_PEER = 16;
+export const DEFAULT_MAX_RULES_PER_PEER = 64;
 
 export interface RecorderServiceOptions {
   maxQueuedBytes?: number;
+  startTimeoutMs?: number;
+  /** Recordings and rules one client (peer) may hold at once. */
+  maxRecordingsPerPeer?: number;
+  maxRulesPerPeer?: number;
   log?: { info(m: string): void; warn(m: string): void; error(m: string): void };
+}
+
+/** chunk = 2, length-delimited: the RecordResponse tag of a chunk. */
+const CHUNK_TAG = (2 << 3) | 2;
+const ENCODED = Symbol('xlb.encodedRecordResponse');
+
+interface EncodedChunk extends RecordResponse {
+  [ENCODED]: Buffer;
+}
+
+/**
+ * A `chunk` RecordResponse whose protobuf encoding is written in front of the bytes, in the
+ * headroom the recorder leaves there (no copy). The message is also an ordinary RecordResponse
+ * object, so a service registered without recorderService() still sends it correctly (copying).
+ */
+export function encodedChunk(bytes: Buffer): RecordResponse {
+  let n = bytes.length;
+  const varint: number[] = [];
+  do {
+    varint.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+    n = Math.floor(n / 128);
+  } while (n > 0);
+  const prefix = 1 + varint.length;
+  if (bytes.byteOffset < prefix) return { chunk: bytes };
+  const msg = Buffer.from(bytes.buffer, bytes.byteOffset - prefix, prefix + bytes.length);
+  msg[0] = CHUNK_TAG;
+  msg.set(varint, 1);
+  return { chunk: bytes, [ENCODED]: msg } as EncodedChunk;
+}
+
+/** The Recorder service definition with a response serializer that sends encodedChunk()
+ *  messages as they are; everything else is encoded as usual. */
+export function recorderService<T extends ServiceDefinition>(definition: T): T {
+  const record = definition['Record'];
+  if (!record) throw new Error('recorderService: the definition has no Record method');
+  const encode = record.responseSerialize;
+  return {
+    ...definition,
+    Record: { ...record, responseSerialize: (m: RecordResponse) => (m as Partial<EncodedChunk>)[ENCODED] ?? encode(m) },
+  };
 }
 
 const PROTOS: Record<string, CaptureProto> = {
@@ -108,53 +166,125 @@ function fail(code: status, details: string): Partial<ServiceError> {
   return { code, details, metadata: new Metadata() };
 }
 
+/** Who a stream belongs to, for the per-client caps: the TLS client certificate when there is
+ *  one, else the remote address (every connection over the unix socket is the same local peer). */
+export function peerIdentity(call: Pick<ServerDuplexStream<unknown, unknown>, 'getAuthContext' | 'getPeer'>): string {
+  const cert = call.getAuthContext().sslPeerCertificate;
+  if (cert?.fingerprint256) return `client certificate ${String(cert.subject?.CN ?? '?')} (${cert.fingerprint256.slice(0, 23)}…)`;
+  // "ADDRESS:PORT" over TCP (the port differs per connection, the address is the client),
+  // "unknown" over a unix socket.
+  const peer = call.getPeer();
+  const at = peer.lastIndexOf(':');
+  return peer !== 'unknown' && at > 0 ? `client ${peer.slice(0, at)}` : 'the local socket';
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`${name} must be a whole number >= 1, got ${v}`);
+  return v;
+}
+
 export function recorderHandlers(recorder: Recorder, o: RecorderServiceOptions = {}): RecorderHandlers {
-  const maxQueued = o.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const maxQueued = positive(o.maxQueuedBytes, DEFAULT_MAX_QUEUED_BYTES, 'maxQueuedBytes');
+  const startTimeoutMs = positive(o.startTimeoutMs, DEFAULT_START_TIMEOUT_MS, 'startTimeoutMs');
+  const maxRecordings = positive(o.maxRecordingsPerPeer, DEFAULT_MAX_RECORDINGS_PER_PEER, 'maxRecordingsPerPeer');
+  const maxRules = positive(o.maxRulesPerPeer, DEFAULT_MAX_RULES_PER_PEER, 'maxRulesPerPeer');
+  /** What each peer holds now. */
+  const held = new Map<string, { recordings: number; rules: number }>();
+
   return {
     Record(call: ServerDuplexStream<RecordRequest__Output, RecordResponse>) {
       let session: RecordingSession | undefined;
       let finished = false; // status sent or client gone: nothing more to write
       let queued = 0;
+      let congested = false;
+      const peer = peerIdentity(call);
+      let release: (() => void) | undefined;
 
+      const startTimer = setTimeout(
+        () => finishWithError(fail(status.DEADLINE_EXCEEDED, `start: no start message within ${startTimeoutMs} ms of opening the stream`)),
+        startTimeoutMs,
+      );
       const finishWithError = (err: Partial<ServiceError>) => {
+        clearTimeout(startTimer);
         if (finished) return;
         finished = true;
         void session?.stop('error');
         call.emit('error', err);
       };
-      const send = (msg: RecordResponse, bytes = 0) => {
+      const send = (msg: RecordResponse, bytes: number, written?: () => void) => {
         if (finished) return;
         queued += bytes;
-        call.write(msg, () => (queued -= bytes));
+        call.write(msg, () => {
+          written?.(); // grpc-js has copied the message into its frame by now
+          queued -= bytes;
+          if (congested && queued <= maxQueued / 2) {
+            congested = false;
+            session?.resume();
+          }
+        });
+        if (!congested && queued > maxQueued) {
+          congested = true;
+          session?.pause();
+        }
       };
 
       const start = (msg: RecordRequest__Output) => {
+        clearTimeout(startTimer);
         try {
-          session = recorder.start(requestFromProto(msg.start!), {
-            started: (info) => send({ started: { recordingId: info.id, snaplen: info.snaplen, filters: info.filters } }),
-            // A flush after a slow reader can hold many MiB; gRPC peers refuse messages over 4 MiB by
-            // default, so the file bytes travel in slices (the client appends them in order).
-            data: (chunk) => {
+          const request = requestFromProto(msg.start!);
+          const mine = held.get(peer) ?? { recordings: 0, rules: 0 };
+          if (mine.recordings + 1 > maxRecordings) {
+            return finishWithError(
+              fail(
+                status.RESOURCE_EXHAUSTED,
+                `too many recordings for ${peer}: ${mine.recordings} running, at most ${maxRecordings} per client (recorder.max_recordings_per_peer); stop one first`,
+              ),
+            );
+          }
+          if (mine.rules + request.filters.length > maxRules) {
+            return finishWithError(
+              fail(
+                status.RESOURCE_EXHAUSTED,
+                `filters: too many rules for ${peer}: ${request.filters.length} requested, ${mine.rules} in use, at most ${maxRules} per client (recorder.max_rules_per_peer)`,
+              ),
+            );
+          }
+          session = recorder.start(request, {
+            started: (info) => send({ started: { recordingId: info.id, snaplen: info.snaplen, filters: info.filters } }, 64),
+            data: (chunk, recycle) => {
+              // Chunks from the recorder stay under MAX_CHUNK_BYTES; anything larger travels in
+              // slices (a gRPC peer refuses messages over 4 MiB by default).
+              if (chunk.length <= MAX_CHUNK_BYTES) return send(encodedChunk(chunk), chunk.length, recycle);
               for (let at = 0; at < chunk.length; at += MAX_CHUNK_BYTES) {
                 const slice = chunk.subarray(at, at + MAX_CHUNK_BYTES);
                 send({ chunk: slice }, slice.length);
               }
             },
-            stats: (s) => send({ stats: statsToProto(s) }),
+            stats: (s) => {
+              if (!congested) send({ stats: statsToProto(s) }, 64);
+            },
             end: (reason, s) => {
               if (finished) return;
-              send({ end: { reason: END_REASONS[reason] ?? 'RECORD_END_REASON_UNSPECIFIED', stats: statsToProto(s) } });
+              send({ end: { reason: END_REASONS[reason] ?? 'RECORD_END_REASON_UNSPECIFIED', stats: statsToProto(s) } }, 64);
               finished = true;
               call.end();
             },
-            congested: () => queued > maxQueued,
           });
-          const peer = call.getPeer();
-          const by = peer && peer !== 'unknown' ? ` by ${peer}` : '';
-          o.log?.info(`recording ${session.id} started${by}: ${session.rules.map((r) => r.text).join(' | ')}`);
-          void session.ended.then((reason) => {
-            const st = session!.stats();
-            o.log?.info(`recording ${session!.id} ended (${reason}): matched ${st.matched}, captured ${st.captured}, lost ${st.lost}`);
+          mine.recordings++;
+          mine.rules += request.filters.length;
+          held.set(peer, mine);
+          release = () => {
+            mine.recordings--;
+            mine.rules -= request.filters.length;
+            if (mine.recordings === 0) held.delete(peer);
+          };
+          const s = session;
+          o.log?.info(`recording ${s.id} started by ${peer}: ${s.rules.map((r) => r.text).join(' | ')}`);
+          void s.ended.then((reason) => {
+            release?.();
+            const st = s.stats();
+            o.log?.info(`recording ${s.id} ended (${reason}): matched ${st.matched}, captured ${st.captured}, lost ${st.lost}`);
           });
         } catch (e) {
           if (e instanceof ValidationError) return finishWithError(fail(e.grpcStatus as status, e.message));
@@ -178,6 +308,7 @@ export function recorderHandlers(recorder: Recorder, o: RecorderServiceOptions =
       });
       // The client cancelled or the connection broke: stop and free the rules, send nothing.
       const gone = () => {
+        clearTimeout(startTimer);
         if (finished) return;
         finished = true;
         void session?.stop('cancelled');

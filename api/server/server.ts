@@ -15,6 +15,7 @@ import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withS
 import { callLimiter, DEFAULT_API_LIMITS, grpcServerOptions, type ApiLimits } from './limits.js';
 import { clientAllowList } from './peer.js';
 import { loadBalancerHandlers } from './load-balancer.js';
+import { recorderService } from './recorder.js';
 
 export const LOAD_BALANCER_SERVICE = 'xlb.v1.LoadBalancer';
 export const RECORDER_SERVICE = 'xlb.v1.Recorder';
@@ -78,7 +79,7 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);
   server.addService(proto.xlb.v1.LoadBalancer.service, loadBalancerHandlers(o.control, o.log));
-  server.addService(proto.xlb.v1.Recorder.service, o.recorder);
+  server.addService(recorderService(proto.xlb.v1.Recorder.service), o.recorder);
   const health = new HealthImplementation({
     '': 'SERVING',
     [LOAD_BALANCER_SERVICE]: 'SERVING',

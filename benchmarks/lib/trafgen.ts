@@ -1,5 +1,6 @@
 // trafgen (netsniff-ng) as a traffic source inside a namespace: a packet config written to a temp
-// file, one worker process (`-P 1`, which trafgen pins to CPU 0 itself), sending until stopped.
+// file, one worker process (`-P 1`, which trafgen pins to CPU 0 itself) unless told more, sending
+// until stopped.
 // It runs in its own process group so stop() — and the exit hook — end the worker it forks, too.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -26,6 +27,9 @@ export interface TrafgenRun {
   ratePps?: number;
   /** Packets to send, then exit (trafgen -n); default: until stopped. */
   count?: number;
+  /** Worker processes (trafgen -P, each pinned to its CPU); default 1. Without a rate trafgen
+   *  sends from its TX_RING at full speed: several workers are the fastest source this machine has. */
+  workers?: number;
 }
 
 /**
@@ -72,7 +76,7 @@ export class Trafgen implements SyncDestroyable {
     writeFileSync(cfg, trafgenConfig(spec));
     const extra = [...(run.ratePps ? ['-b', `${Math.round(run.ratePps)}pps`] : []), ...(run.count ? ['-n', String(run.count)] : [])];
     // -Q: leave IRQ affinity alone; --no-sock-mem: leave the socket memory sysctls alone.
-    const child = spawn('ip', ['netns', 'exec', netns, 'trafgen', '-o', ifname, '-i', cfg, '-P', '1', '-Q', '--no-sock-mem', ...extra], {
+    const child = spawn('ip', ['netns', 'exec', netns, 'trafgen', '-o', ifname, '-i', cfg, '-P', String(run.workers ?? 1), '-Q', '--no-sock-mem', ...extra], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -13,6 +13,7 @@ import { registerLive, repoRoot, unregisterLive, type SyncDestroyable } from '..
 import type { VethPair } from './veth-pair.js';
 
 export const XLBD_MAIN = join(repoRoot, 'dist', 'lb', 'daemon', 'main.js');
+export const XLB_CLI_MAIN = join(repoRoot, 'dist', 'api', 'cli', 'main.js');
 
 export class XlbdProcess implements SyncDestroyable {
   readonly instance = `xb${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -29,6 +30,8 @@ export class XlbdProcess implements SyncDestroyable {
     readonly pair: VethPair,
     gateway: string,
     config: Record<string, unknown> = {},
+    /** Node options for the daemon's process, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
+    public nodeArgs: string[] = [],
   ) {
     this.dir = mkdtempSync(join(tmpdir(), `xbench-xlbd-`));
     this.socket = join(this.dir, 'xlb.sock');
@@ -58,6 +61,11 @@ export class XlbdProcess implements SyncDestroyable {
     return this.#child !== undefined && this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
+  /** The daemon's process id (nsenter execs node in place: the same process). */
+  get pid(): number | undefined {
+    return this.running ? this.#child!.pid : undefined;
+  }
+
   get output(): string {
     return this.#output;
   }
@@ -73,7 +81,7 @@ export class XlbdProcess implements SyncDestroyable {
     mkdirSync(this.dir, { recursive: true });
     this.#output = '';
     const t0 = performance.now();
-    const child = spawn('nsenter', [`--net=${this.pair.netnsPath(this.pair.lbNs)}`, process.execPath, XLBD_MAIN, '--config', this.configPath, ...args], {
+    const child = spawn('nsenter', [`--net=${this.pair.netnsPath(this.pair.lbNs)}`, process.execPath, ...this.nodeArgs, XLBD_MAIN, '--config', this.configPath, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, XLBD_LOG_LEVEL: 'info' },
     });

@@ -24,7 +24,9 @@
 //    of an LRU hash; lb_meta records the requested flow table size
 // 6: icmp_budget (the ICMP too-big reply budget); lb_meta records the ICMP rate and burst and the
 //    SYN takeover idle time
-#define LB_LAYOUT_VERSION 6
+// 7: the recorder's rule index (rec_masks, rec_index), a ring per recording (rec_rings), its
+//    switch in the .data.rec section (pinned as rec_ctl); no rec_rules, no shared rec_ring
+#define LB_LAYOUT_VERSION 7
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6

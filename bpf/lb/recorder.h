@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // The packet recorder: n-tuple capture rules matched inside the XDP path, matching packets copied
-// to a BPF ring buffer for userspace (recorder/ in TypeScript), which writes pcap / pcapng.
+// to a BPF ring buffer of their recording for userspace (recorder/ in TypeScript), which writes
+// pcap / pcapng.
 //
 // Two observation points, both matched on the client's tuple (the packet as received):
 //   ingress  the frame as received, before the load-balancing decision (recorder_ingress)
@@ -8,63 +9,107 @@
 // Matching happens once, at ingress; its result (a bitmap of recording slots) is kept on the stack
 // and reused at egress, where the frame's outer header no longer shows the client tuple.
 //
-// Cost when no recording is active: one inlined array lookup (rec_ctl) and a compare per packet.
-// Everything else lives in non-inlined subprograms that only run when rules exist.
+// Cost when no recording is active: one read of a global (rec_ctl.nmasks, in the program's own
+// data section .data.rec: no map lookup) and a compare per packet. Everything else lives in
+// non-inlined subprograms that only run while rules exist.
+//
+// Matching is a tuple-space search: the control plane groups the rules by their shape (the
+// "mask": prefix lengths, family, which of ports / protocol are wildcards), keeps the distinct
+// masks in rec_masks and every rule, with its fields masked, as a key of the hash rec_index whose
+// value is the bitmap of recordings that have that rule. A packet costs one hash lookup per
+// distinct mask, not one comparison per rule: 128 rules of one shape are one lookup.
 //
 // Concurrency with the control plane (which rewrites these maps while traffic flows):
-//  * a rule is written only while its recording slot is inactive (rec_recordings[slot].id == 0),
-//    so a torn read of a rule being written can only match an inactive recording;
+//  * rec_index entries change atomically (hash map updates replace whole elements); a bit is set
+//    while its recording slot is still inactive and cleared after the slot was deactivated;
+//  * a mask entry is one 32-bit word, so it is never read torn; masks a live rule needs are always
+//    in [0, nmasks) (new ones are written before nmasks is raised; a removed one is replaced by
+//    the last mask, which is thus present twice, before nmasks is lowered);
+//  * the key of a rule holds its prefix lengths, so a key found under another mask than the rule's
+//    own can only be found for packets the rule matches (ports and protocol are 0 in a masked key
+//    exactly when the mask makes them wildcards or the packet has none);
 //  * a recording entry is all-zero when inactive, and it is skipped unless id, snaplen and points
 //    are all non-zero, so a torn read of an entry being (de)activated is either skipped or sees
 //    the complete old/new value for the fields that matter.
 //
-// Needs bpf_loop (5.17), bpf_xdp_load_bytes (5.18) and bpf_ktime_get_boot_ns (5.8). With the
-// load-time flag LB_F_NO_RECORDER (config.h) both hooks return before anything else, the verifier
-// never visits the code behind them, and the program needs only what the rest of xlb_lb needs.
+// Every recording has its own ring (rec_rings[slot], created by userspace when it starts): a slow
+// reader fills only its own ring, and its losses are counted on its own slot. Records are written
+// without waking the reader until the ring holds wakeup_bytes (userspace also drains on a timer),
+// so a busy recording costs userspace one wakeup per batch, not one per packet.
+//
+// Needs bpf_loop (5.17), bpf_xdp_load_bytes (5.18), bpf_ktime_get_boot_ns (5.8) and ring buffers as
+// inner maps (5.8; rings of another size than the template below from 6.7 on). With the load-time
+// flag LB_F_NO_RECORDER (config.h) both hooks return before anything else, the verifier never
+// visits the code behind them, and the program needs only what the rest of xlb_lb needs.
 #ifndef XLB_RECORDER_H
 #define XLB_RECORDER_H
 
 #include <linux/bpf.h>
 #include <linux/in.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 #include "config.h"
 #include "maps.h"
 #include "packet.h"
+#include "service.h"
 
-// recorder/layout.ts mirrors everything below; change both together.
-#define REC_MAX_RULES 128       // rule slots shared by all recordings
-#define REC_MAX_RECORDINGS 64   // concurrent recordings: one bit each in a __u64
-#define REC_MAX_SNAPLEN 4096    // an XDP frame without frags fits in a page
-#define REC_RING_BYTES (4 << 20) // default; the loader may resize it
+// lb/datapath/recorder-layout.ts mirrors everything below; change both together.
+#define REC_MAX_RULES 128        // rules of all recordings together (rec_index entries)
+#define REC_MAX_MASKS REC_MAX_RULES
+#define REC_MAX_RECORDINGS 64    // concurrent recordings: one bit each in a __u64
+#define REC_MAX_SNAPLEN 4096     // an XDP frame without frags fits in a page
+#define REC_RING_BYTES (4 << 20) // the inner ring template; userspace creates each recording's ring
 
 #define REC_POINT_INGRESS 1
 #define REC_POINT_EGRESS 2
 
-// One capture rule. Addresses are compared under the masks (prefix masks, network order); a zero
-// port or proto is a wildcard; family 0 = either family (then both masks are zero).
-// proto IPPROTO_ICMP means ICMP for IPv4 packets and ICMPv6 for IPv6 packets.
-struct rec_rule {
+// rec_ctl.flags
+#define REC_F_HOST_TRAFFIC 1 // record packets that are not for a VIP too (recorder.host_traffic)
+
+// rec_mask.fields: compared exactly; the others are wildcards (0 in the key)
+#define REC_M_SPORT 1
+#define REC_M_DPORT 2
+#define REC_M_PROTO 4
+
+// The recorder's switch, read once per packet. In its own data section (a global, not a map
+// value): the read is one load from an address the verifier resolved at load time. The daemon
+// pins and adopts the section's map (".data.rec") with the other maps.
+struct rec_ctl {
+	__u32 nmasks; // masks [0, nmasks) are searched; 0 = no recording: the recorder is off
+	__u32 flags;  // REC_F_*
+};
+
+volatile struct rec_ctl rec_ctl SEC(".data.rec") = {};
+
+// One rule shape. Prefix lengths count from the first address bit (IPv4: 0..32, IPv6: 0..128);
+// family 0 = either family (then both prefix lengths are 0).
+struct rec_mask {
+	__u8 src_plen;
+	__u8 dst_plen;
+	__u8 family;
+	__u8 fields; // REC_M_*
+};
+
+// A rule, and a packet's tuple under a mask: the tuple's fields masked (addresses to their
+// prefixes, wildcard ports / protocol 0), with the mask's prefix lengths. IPv4 addresses live in
+// word 0. proto IPPROTO_ICMP also stands for ICMPv6.
+struct rec_key {
 	__be32 src[4];
-	__be32 src_mask[4];
 	__be32 dst[4];
-	__be32 dst_mask[4];
 	__be16 sport;
 	__be16 dport;
 	__u8 proto;
-	__u8 family;
-	__u8 slot;   // recording slot 0 … REC_MAX_RECORDINGS−1
-	__u8 active; // 0 = empty rule slot
+	__u8 family;   // 0 when the mask's family is 0
+	__u8 src_plen;
+	__u8 dst_plen;
 };
 
 // rec_recordings[slot]: all zero while the slot is unused.
 struct rec_recording {
-	__u32 id;      // recording id (userspace demultiplexes the ring by it; never reused)
-	__u32 snaplen; // 1 … REC_MAX_SNAPLEN
-	__u32 points;  // REC_POINT_* bits
-};
-
-struct rec_ctl {
-	__u32 rule_limit; // rule slots [0, rule_limit) are scanned; 0 = recorder off
+	__u32 id;           // recording id (never reused; userspace checks it on every record)
+	__u32 snaplen;      // 1 … REC_MAX_SNAPLEN
+	__u32 points;       // REC_POINT_* bits
+	__u32 wakeup_bytes; // wake the reader once its ring holds this much
 };
 
 // Per recording slot and CPU. matched = records attempted (one per packet and point);
@@ -95,17 +140,17 @@ struct rec_scratch {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, REC_MAX_MASKS);
 	__type(key, __u32);
-	__type(value, struct rec_ctl);
-} rec_ctl SEC(".maps");
+	__type(value, struct rec_mask);
+} rec_masks SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, REC_MAX_RULES);
-	__type(key, __u32);
-	__type(value, struct rec_rule);
-} rec_rules SEC(".maps");
+	__type(key, struct rec_key);
+	__type(value, __u64); // recordings (slot bits) that have this rule
+} rec_index SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -128,13 +173,20 @@ struct {
 	__type(value, struct rec_scratch);
 } rec_scratch SEC(".maps");
 
-struct {
+struct rec_ring_template {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, REC_RING_BYTES);
-} rec_ring SEC(".maps");
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, REC_MAX_RECORDINGS);
+	__type(key, __u32);
+	__array(values, struct rec_ring_template);
+} rec_rings SEC(".maps");
 
 #ifdef XLB_RECORDER_OFF
-// Baseline for benchmarks/recorder.ts only: the hooks compiled out (maps kept, so the loader and
+// Baseline for benchmarks/recorder*.ts only: the hooks compiled out (maps kept, so the loader and
 // its layout checks are unchanged). Production objects never define this.
 static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct lb_pkt *p)
 {
@@ -153,31 +205,53 @@ struct rec_match {
 	__u64 slots;       // recordings with a matching rule
 };
 
-static __always_inline bool rec_addr_match(const __be32 *addr, const __be32 *net, const __be32 *mask)
+// Network-order mask of the first `plen` bits of a 32-bit word (plen may be out of 0..32).
+static __always_inline __be32 rec_word_mask(int plen)
 {
-	return ((addr[0] & mask[0]) == net[0]) & ((addr[1] & mask[1]) == net[1]) &
-	       ((addr[2] & mask[2]) == net[2]) & ((addr[3] & mask[3]) == net[3]);
+	if (plen <= 0)
+		return 0;
+	if (plen >= 32)
+		return 0xffffffff;
+	return bpf_htonl(0xffffffffU << (32 - plen));
 }
 
-static long rec_match_rule(__u32 index, void *data)
+static __always_inline void rec_mask_addr(__be32 *out, const __be32 *addr, int plen, bool v4)
+{
+	out[0] = addr[0] & rec_word_mask(plen);
+	if (v4)
+		return;
+	out[1] = addr[1] & rec_word_mask(plen - 32);
+	out[2] = addr[2] & rec_word_mask(plen - 64);
+	out[3] = addr[3] & rec_word_mask(plen - 96);
+}
+
+static long rec_match_mask(__u32 index, void *data)
 {
 	struct rec_match *m = data;
-	struct rec_rule *r = bpf_map_lookup_elem(&rec_rules, &index);
+	struct rec_mask *mask = bpf_map_lookup_elem(&rec_masks, &index);
+	struct rec_key key = {};
+	__u64 *slots;
 
-	if (!r)
+	if (!mask)
 		return 1;
-	if (!r->active || (r->family && r->family != m->t.family) || (r->proto && r->proto != m->t.proto) ||
-	    (r->sport && r->sport != m->t.sport) || (r->dport && r->dport != m->t.dport))
-		return 0;
-	// IPv4 addresses live in word 0 (the rest is zero in the packet tuple and in every rule that
-	// can match an IPv4 packet), so IPv4 packets compare one word per side instead of four.
-	if (m->t.family == LB_FAMILY_V4) {
-		if (((m->t.src[0] & r->src_mask[0]) != r->src[0]) | ((m->t.dst[0] & r->dst_mask[0]) != r->dst[0]))
+	if (mask->family) {
+		if (mask->family != m->t.family)
 			return 0;
-	} else if (!rec_addr_match(m->t.src, r->src, r->src_mask) || !rec_addr_match(m->t.dst, r->dst, r->dst_mask)) {
-		return 0;
+		key.family = mask->family;
+		rec_mask_addr(key.src, m->t.src, mask->src_plen, mask->family == LB_FAMILY_V4);
+		rec_mask_addr(key.dst, m->t.dst, mask->dst_plen, mask->family == LB_FAMILY_V4);
+		key.src_plen = mask->src_plen;
+		key.dst_plen = mask->dst_plen;
 	}
-	m->slots |= 1ULL << (r->slot & (REC_MAX_RECORDINGS - 1));
+	if (mask->fields & REC_M_SPORT)
+		key.sport = m->t.sport;
+	if (mask->fields & REC_M_DPORT)
+		key.dport = m->t.dport;
+	if (mask->fields & REC_M_PROTO)
+		key.proto = m->t.proto;
+	slots = bpf_map_lookup_elem(&rec_index, &key);
+	if (slots)
+		m->slots |= *slots;
 	return 0;
 }
 
@@ -232,7 +306,9 @@ static long rec_emit_one(__u32 slot, void *data)
 	struct rec_emit *e = data;
 	struct rec_recording *rec;
 	struct rec_scratch *s;
-	__u32 zero = 0, caplen;
+	__u32 zero = 0, caplen, size;
+	__u64 flags;
+	void *ring;
 
 	if (slot >= REC_MAX_RECORDINGS || !(e->slots >> slot))
 		return 1; // no higher slot is set
@@ -241,9 +317,12 @@ static long rec_emit_one(__u32 slot, void *data)
 	rec = bpf_map_lookup_elem(&rec_recordings, &slot);
 	if (!rec || !rec->id || !rec->snaplen || !(rec->points & e->point))
 		return 0;
+	ring = bpf_map_lookup_elem(&rec_rings, &slot);
 	s = bpf_map_lookup_elem(&rec_scratch, &zero);
-	if (!s)
-		return 1;
+	if (!ring || !s) {
+		rec_count(slot, true);
+		return 0;
+	}
 
 	caplen = e->len < rec->snaplen ? e->len : rec->snaplen;
 	if (caplen > REC_MAX_SNAPLEN)
@@ -261,7 +340,11 @@ static long rec_emit_one(__u32 slot, void *data)
 	s->hdr.caplen = caplen;
 	s->hdr.ifindex = e->ctx->ingress_ifindex;
 	s->hdr.point = e->point;
-	rec_count(slot, bpf_ringbuf_output(&rec_ring, s, sizeof(s->hdr) + caplen, 0) != 0);
+	size = sizeof(s->hdr) + caplen;
+	// Wake the reader only once a batch is waiting (it also drains on a timer).
+	flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + size >= rec->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+										       : BPF_RB_NO_WAKEUP;
+	rec_count(slot, bpf_ringbuf_output(ring, s, size, flags) != 0);
 	return 0;
 }
 
@@ -278,12 +361,16 @@ static __noinline void rec_emit(struct xdp_md *ctx, __u64 slots, __u8 point)
 	bpf_loop(REC_MAX_RECORDINGS, rec_emit_one, &e, 0);
 }
 
-static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt *p, __u32 rule_limit)
+static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt *p)
 {
 	struct rec_match m = {};
+	__u32 nmasks = rec_ctl.nmasks;
 
 	rec_tuple(ctx, p, &m.t);
-	bpf_loop(rule_limit < REC_MAX_RULES ? rule_limit : REC_MAX_RULES, rec_match_rule, &m, 0);
+	bpf_loop(nmasks < REC_MAX_MASKS ? nmasks : REC_MAX_MASKS, rec_match_mask, &m, 0);
+	// Traffic that is not for a VIP (the host's own: SSH, BGP, ...) only when the operator allows it.
+	if (m.slots && !(rec_ctl.flags & REC_F_HOST_TRAFFIC) && !vip_exists(&p->flow))
+		return 0;
 	if (m.slots)
 		rec_emit(ctx, m.slots, REC_POINT_INGRESS);
 	return m.slots;
@@ -295,15 +382,11 @@ static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt
 // rule that wants ingress, and returns the matching recordings for recorder_egress.
 static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct lb_pkt *p)
 {
-	__u32 zero = 0;
-	struct rec_ctl *ctl;
-
 	if (cfg_flags & LB_F_NO_RECORDER)
 		return 0;
-	ctl = bpf_map_lookup_elem(&rec_ctl, &zero);
-	if (!ctl || !ctl->rule_limit)
+	if (!rec_ctl.nmasks)
 		return 0;
-	return rec_ingress_slow(ctx, p, ctl->rule_limit);
+	return rec_ingress_slow(ctx, p);
 }
 
 // After the verdict: a frame sent back out (XDP_TX: encapsulated, or an ICMP reply) is recorded for

@@ -19,6 +19,7 @@
         "src/prog_loop.c",
         "src/netlink.c",
         "src/ringbuf.c",
+        "src/capture_ring.c",
         "src/dir_lock.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

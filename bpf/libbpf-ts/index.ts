@@ -33,6 +33,14 @@ export {
 export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './ts/ringbuf.js';
 export { DirLock } from './ts/dir-lock.js';
 export {
+  CaptureRing,
+  type CaptureChunk,
+  type CaptureLimit,
+  type CaptureRecordLayout,
+  type CaptureRingOptions,
+  type CaptureRingStats,
+} from './ts/capture-ring.js';
+export {
   be16,
   be32,
   bytes,

@@ -25,6 +25,10 @@ export const DEFAULTS = Object.freeze({
   maxBackendsPerService: 256,
   recorderEnabled: 'auto' as const,
   recorderRingBytes: 4 << 20,
+  recorderHostTraffic: false,
+  // One client's share of the datapath's 64 recording slots and 128 rules.
+  recorderMaxRecordingsPerPeer: 16,
+  recorderMaxRulesPerPeer: 64,
   socketMode: 0o660,
   metricsListen: '127.0.0.1:9641',
   detachOnExit: false,
@@ -63,10 +67,12 @@ export const LIMITS = Object.freeze({
   mapFlowsMin: 1024,
   mapFlowsMax: 1 << 26,
   encapPrefixMin: { 4: 8, 6: 16 } as Record<4 | 6, number>,
-  // The datapath's bounds for its ring buffer (lb/datapath/options.ts; a test keeps them equal):
-  // a page, the kernel's minimum, up to 1 GiB; always a power of two.
+  // The bounds of a recording's ring buffer (lb/datapath/recorder-layout.ts; a test keeps them
+  // equal): a page, the kernel's minimum, up to 1 GiB; always a power of two.
   recorderRingBytesMin: 4096,
   recorderRingBytesMax: 1 << 30,
+  recorderMaxRecordings: 64,
+  recorderMaxRules: 128,
   // The datapath's bounds (lb/datapath options.ts).
   icmpTooBigMin: 1,
   icmpTooBigMax: 1_000_000,

@@ -46,7 +46,7 @@ const SCHEMA: Record<string, readonly string[]> = {
   icmp: ['too_big_rate', 'too_big_burst'],
   flow_table: ['syn_takeover_idle'],
   limits: ['max_backends_per_service'],
-  recorder: ['enabled', 'ring_bytes'],
+  recorder: ['enabled', 'ring_bytes', 'host_traffic', 'max_recordings_per_peer', 'max_rules_per_peer'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
   'api.tls': ['cert', 'key', 'client_ca', 'allowed_clients'],
   metrics: ['listen'],
@@ -232,6 +232,9 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   const recorder = {
     enabled: recorderEnabled(r, r.get(['recorder', 'enabled'], undefined, DEFAULTS.recorderEnabled)),
     ringBytes: ringBytes(r, r.get(['recorder', 'ring_bytes'], undefined, DEFAULTS.recorderRingBytes)),
+    hostTraffic: boolean(r, r.get(['recorder', 'host_traffic'], undefined, DEFAULTS.recorderHostTraffic)),
+    maxRecordingsPerPeer: integer(r, r.get(['recorder', 'max_recordings_per_peer'], undefined, DEFAULTS.recorderMaxRecordingsPerPeer), 1, LIMITS.recorderMaxRecordings),
+    maxRulesPerPeer: integer(r, r.get(['recorder', 'max_rules_per_peer'], undefined, DEFAULTS.recorderMaxRulesPerPeer), 1, LIMITS.recorderMaxRules),
   };
 
   // --- API listener and its security rules

@@ -59,9 +59,11 @@ export interface XlbdConfig {
   /**
    * The packet recorder. enabled: 'auto' = on when the kernel has its helpers (bpf_xdp_load_bytes,
    * Linux 5.18), off otherwise; false = off (the XDP program then needs only 5.15's helpers);
-   * true = on, or the daemon refuses to start on an older kernel. ringBytes: its ring buffer.
+   * true = on, or the daemon refuses to start on an older kernel. ringBytes: each recording's ring
+   * buffer. hostTraffic: recordings also see packets that are not for a VIP (the host's own).
+   * maxRecordingsPerPeer / maxRulesPerPeer: one API client's share of the slots.
    */
-  recorder: { enabled: 'auto' | boolean; ringBytes: number };
+  recorder: { enabled: 'auto' | boolean; ringBytes: number; hostTraffic: boolean; maxRecordingsPerPeer: number; maxRulesPerPeer: number };
   /** Derived from maps and limits.*: what DesiredState enforces. */
   limits: Limits;
   api: {

@@ -204,10 +204,14 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears
       // whatever rules a previous daemon left in the adopted maps).
-      const recorder = Recorder.forDatapath(dp, { unavailable: this.#recorderUnavailable(dp) });
+      const recorder = Recorder.forDatapath(dp, {
+        unavailable: this.#recorderUnavailable(dp),
+        ringBytes: c.recorder.ringBytes,
+        hostTraffic: c.recorder.hostTraffic,
+      });
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
-      else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
+      else log.info(`recorder available (${c.recorder.ringBytes}-byte ring per recording${c.recorder.hostTraffic ? ', host traffic too' : ', VIP traffic only'})`);
       const bgp = c.bgp
         ? new DaemonBgp({ config: c.bgp, stateFile: c.stateFile, log, nextHops: () => this.#nextHops(), client: this.#o.gobgpClient })
         : undefined;
@@ -236,7 +240,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         tls: c.api.tls,
         insecure: c.api.insecure,
         onRequest: (method, code, seconds) => this.emit('apiRequest', { method, code, seconds }),
-        recorder: recorderHandlers(recorder, { log }),
+        recorder: recorderHandlers(recorder, { log, maxRecordingsPerPeer: c.recorder.maxRecordingsPerPeer, maxRulesPerPeer: c.recorder.maxRulesPerPeer }),
         log,
       });
       cleanup.push(() => running.api.close(0));
@@ -416,7 +420,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       services: r.reconciler.state.serviceCount,
       backends: r.reconciler.state.backendCount,
       mtu: r.dp.options.mtu,
-      recorder: { available: r.recorder.unavailable === undefined, reason: r.recorder.unavailable, ringBytes: r.dp.options.recorderRingBytes },
+      recorder: { available: r.recorder.unavailable === undefined, reason: r.recorder.unavailable, ringBytes: r.recorder.ringBytes },
       datapath: { origin: r.origin, programId: r.dp.program.id, pinDir: c.bpffsDir, note: r.note },
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
@@ -483,7 +487,6 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       icmpTooBigRate: c.icmp.tooBigRate,
       icmpTooBigBurst: c.icmp.tooBigBurst,
       synTakeoverIdleMs: Math.round(c.flowTable.synTakeoverIdleSeconds * 1000),
-      recorderRingBytes: c.recorder.ringBytes,
     };
     if (c.recorder.enabled !== 'auto') o.recorder = c.recorder.enabled;
     if (this.#o.objectPath) o.objectPath = this.#o.objectPath;

@@ -36,6 +36,7 @@ import {
   sumCounter,
   sumStatsSlot,
   u32Key,
+  pinNameOf,
   vipFilterBit,
   CONFIG_SETTINGS_BYTES,
   VIP_FILTER_OFFSET,
@@ -118,7 +119,6 @@ export class LbDatapath {
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
       obj.setMapMaxEntries(MAP.flows, flowTableBuckets(opts.flowTableSize));
-      obj.setMapMaxEntries(MAP.recRing, opts.recorderRingBytes);
       obj.load();
       const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(objectMapName(n))])) as Record<MapName, BpfMap>;
       checkMapSizes(maps);
@@ -194,7 +194,7 @@ export class LbDatapath {
       pin(path);
     };
     replace(join(dir, PROG_PIN), (p) => this.program.pin(p));
-    for (const n of MAP_NAMES) replace(join(dir, n), (p) => this.#maps[n].pin(p));
+    for (const n of MAP_NAMES) replace(join(dir, pinNameOf(n)), (p) => this.#maps[n].pin(p));
     // Table pins let adopt() map the live tables again (opening them by id would need CAP_SYS_ADMIN).
     unpinTables(dir);
     for (const [id, t] of this.#tables) pinTable(dir, id, t);
@@ -203,7 +203,7 @@ export class LbDatapath {
 
   /** Removes the pins pin(dir) made, and the directory if it is then empty. */
   static unpin(dir: string): void {
-    for (const name of [PROG_PIN, ...MAP_NAMES]) unlinkIfPresent(join(dir, name));
+    for (const name of [PROG_PIN, ...MAP_NAMES.map(pinNameOf)]) unlinkIfPresent(join(dir, name));
     unpinTables(dir);
     try {
       if (readdirSync(dir).length === 0) rmdirSync(dir);

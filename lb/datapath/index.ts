@@ -21,14 +21,11 @@ export {
   MAX_MTU,
   MAX_SERVICES,
   MAX_BACKENDS,
-  DEFAULT_RECORDER_RING_BYTES,
   DEFAULT_ICMP_TOO_BIG_RATE,
   DEFAULT_ICMP_TOO_BIG_BURST,
   MAX_ICMP_TOO_BIG,
   DEFAULT_SYN_TAKEOVER_IDLE_MS,
   MAX_SYN_TAKEOVER_IDLE_MS,
-  MIN_RECORDER_RING_BYTES,
-  MAX_RECORDER_RING_BYTES,
   resolveRecorderOption,
 } from './options.js';
 export {
@@ -40,6 +37,7 @@ export {
   LB_STRUCTS,
   MAPS,
   mapSizes,
+  pinNameOf,
   type MapName,
   type RecorderMapName,
   REC_MAP_NAMES,

@@ -5,13 +5,15 @@
 // member, with the object's BTF, and the loader compares key/value sizes with the loaded maps.
 import { bytes, pad, struct, u16, u32, u64, u8, be16, type Struct, type ValueOf } from '../../bpf/libbpf-ts/index.js';
 import type { Family } from './addr.js';
-import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
+import { RecCounter, RecCtl, RecHdr, RecKey, RecMask, RecRecording, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 6; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
+// 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
 // 4: lb_config with the VIP filter (mmapable, MACs in Ethernet order), flow_key reordered, the global counters in one
 // per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets);
-// 6: icmp_budget, lb_meta records the ICMP rate and the SYN takeover idle time
+// 6: icmp_budget, lb_meta records the ICMP rate and the SYN takeover idle time;
+// 7: the recorder's rule index (rec_masks, rec_index), a ring per recording (rec_rings), .data.rec
+export const LAYOUT_VERSION = 7;
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -91,7 +93,7 @@ export const LbStats = struct('lb_stats', { c: bytes(STATS_SLOTS * LbCounter.siz
 /** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
 export const LB_STRUCTS: readonly Struct<unknown>[] = [
   ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats, IcmpBudget,
-  RecRule, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
+  RecMask, RecKey, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
 ];
 
 export type ServiceKeyValue = ValueOf<typeof ServiceKey>;
@@ -106,11 +108,13 @@ export type MetaValue = ValueOf<typeof LbMeta>;
 /** A key or value that is a plain integer (array indexes, ids). */
 type Scalar = { readonly size: number };
 const U32: Scalar = { size: 4 };
-const NONE: Scalar = { size: 0 };
+const U64: Scalar = { size: 8 };
 
 interface MapShape {
   readonly key: Struct<unknown> | Scalar;
   readonly value: Struct<unknown> | Scalar;
+  /** File name of its pin when it is not the map's name (bpffs refuses names with dots). */
+  readonly pin?: string;
 }
 
 /** Every map of the object: name → key and value layout. */
@@ -127,12 +131,16 @@ export const MAPS = {
   service_stats: { key: U32, value: LbCounter },
   backend_stats: { key: U32, value: LbCounter },
   // The packet recorder's maps (recorder-layout.ts): pinned, adopted and size-checked with the rest.
-  rec_ctl: { key: U32, value: RecCtl },
-  rec_rules: { key: U32, value: RecRule },
+  // '.data.rec' is the program's own data section holding the global rec_ctl (read without a map
+  // lookup on every packet); libbpf names the section's map after it. bpffs refuses dots in
+  // names, so its pin is called rec_ctl.
+  '.data.rec': { key: U32, value: RecCtl, pin: 'rec_ctl' },
+  rec_masks: { key: U32, value: RecMask },
+  rec_index: { key: RecKey, value: U64 }, // value: the recordings (slot bits) that have the rule
   rec_recordings: { key: U32, value: RecRecording },
   rec_stats: { key: U32, value: RecCounter },
   rec_scratch: { key: U32, value: RecScratch },
-  rec_ring: { key: NONE, value: NONE }, // BPF ring buffer: no keys or values
+  rec_rings: { key: U32, value: U32 }, // array of maps: each recording's ring buffer (value: its map id)
 } as const satisfies Record<string, MapShape>;
 
 export type MapName = keyof typeof MAPS;
@@ -157,17 +165,24 @@ export const MAP = {
   icmpBudget: 'icmp_budget',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
-  recCtl: 'rec_ctl',
-  recRules: 'rec_rules',
+  recCtl: '.data.rec',
+  recMasks: 'rec_masks',
+  recIndex: 'rec_index',
   recRecordings: 'rec_recordings',
   recStats: 'rec_stats',
   recScratch: 'rec_scratch',
-  recRing: 'rec_ring',
+  recRings: 'rec_rings',
 } as const satisfies Record<string, MapName>;
 
 /** The recorder's maps, handed to it by LbDatapath.recorderMaps(). */
-export const REC_MAP_NAMES = [MAP.recCtl, MAP.recRules, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRing] as const;
+export const REC_MAP_NAMES = [MAP.recCtl, MAP.recMasks, MAP.recIndex, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRings] as const;
 export type RecorderMapName = (typeof REC_MAP_NAMES)[number];
+
+/** The file name of a map's pin in the pin directory. */
+export function pinNameOf(name: MapName): string {
+  const shape: MapShape = MAPS[name];
+  return shape.pin ?? name;
+}
 
 /** Key and value sizes in bytes of a map, from its declaration. */
 export function mapSizes(name: MapName): { key: number; value: number } {

@@ -31,8 +31,6 @@ export interface LoadOptions {
    * Default 60000: a spoofed SYN cannot move a connection that was active in the last minute.
    */
   synTakeoverIdleMs?: number;
-  /** Size of the packet recorder's ring buffer in bytes: a power of two, 4 KiB … 1 GiB. Default 4 MiB. */
-  recorderRingBytes?: number;
   /**
    * The packet recorder's hooks in the program. Default (undefined): on when the kernel has the
    * helpers they call (bpf_xdp_load_bytes, 5.18; probed once, see recorder-probe.ts), else off.
@@ -57,9 +55,6 @@ export const MAX_SERVICES = 65536;
 export const MAX_BACKENDS = 1 << 20;
 export const MIN_FLOW_TABLE = 64;
 export const MAX_FLOW_TABLE = 1 << 27;
-export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
-export const MIN_RECORDER_RING_BYTES = 4096; // a page: the kernel's minimum
-export const MAX_RECORDER_RING_BYTES = 1 << 30;
 
 /** Buckets of a flow table of at least `flows` entries: the power of two ≥ flows / FLOW_WAYS. */
 export function flowTableBuckets(flows: number): number {
@@ -68,7 +63,7 @@ export function flowTableBuckets(flows: number): number {
 
 const KNOWN = new Set([
   'seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'icmpTooBigRate', 'icmpTooBigBurst',
-  'synTakeoverIdleMs', 'recorderRingBytes', 'recorder', 'objectPath',
+  'synTakeoverIdleMs', 'recorder', 'objectPath',
 ]);
 export const DEFAULT_ICMP_TOO_BIG_RATE = 200;
 export const DEFAULT_ICMP_TOO_BIG_BURST = 50;
@@ -104,8 +99,6 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     throw invalid('tableSize', `${JSON.stringify(tableSize)} is not one of ${ALLOWED_TABLE_SIZES.join(', ')}`);
   }
   if (o.stateless !== undefined && typeof o.stateless !== 'boolean') throw invalid('stateless', 'must be a boolean');
-  const ring = integerIn(o.recorderRingBytes ?? DEFAULT_RECORDER_RING_BYTES, 'recorderRingBytes', MIN_RECORDER_RING_BYTES, MAX_RECORDER_RING_BYTES);
-  if ((ring & (ring - 1)) !== 0) throw invalid('recorderRingBytes', `${ring} is not a power of two`);
   return {
     seed: integerIn(o.seed, 'seed', 0, 0xffffffff),
     tableSize,
@@ -117,7 +110,6 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     icmpTooBigRate: integerIn(o.icmpTooBigRate ?? DEFAULT_ICMP_TOO_BIG_RATE, 'icmpTooBigRate', 1, MAX_ICMP_TOO_BIG),
     icmpTooBigBurst: integerIn(o.icmpTooBigBurst ?? DEFAULT_ICMP_TOO_BIG_BURST, 'icmpTooBigBurst', 1, MAX_ICMP_TOO_BIG),
     synTakeoverIdleMs: integerIn(o.synTakeoverIdleMs ?? DEFAULT_SYN_TAKEOVER_IDLE_MS, 'synTakeoverIdleMs', 0, MAX_SYN_TAKEOVER_IDLE_MS),
-    recorderRingBytes: ring,
     recorder: resolveRecorderOption(o.recorder),
   };
 }

@@ -3,7 +3,7 @@
 import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, type BpfObject } from '../../bpf/libbpf-ts/index.js';
-import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, LbMeta, MAP, MAP_NAMES, mapSizes, u32Key, type MapName } from './layout.js';
+import { CONST, LAYOUT_VERSION, LOAD_F_NO_FLOW_TABLE, LOAD_F_NO_RECORDER, LbMeta, MAP, MAP_NAMES, mapSizes, pinNameOf, u32Key, type MapName } from './layout.js';
 import { flowTableBuckets, type ResolvedLoadOptions } from './options.js';
 
 export { MAP_NAMES };
@@ -30,13 +30,13 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
   try {
     // The version first, before any other map is opened (the first word of lb_meta in every
     // layout): it names the cause of any mismatch, also when a map of this layout is not pinned there.
-    maps[MAP.meta] = BpfMap.openPinned(join(dir, MAP.meta));
+    maps[MAP.meta] = BpfMap.openPinned(join(dir, pinNameOf(MAP.meta)));
     const raw = maps[MAP.meta].lookup(u32Key(0))!;
     const version = raw.readUInt32LE(0);
     if (version !== LAYOUT_VERSION) {
       throw new Error(`${dir}: pinned maps have layout version ${version}, this xlb uses ${LAYOUT_VERSION}`);
     }
-    for (const n of MAP_NAMES) if (n !== MAP.meta) maps[n] = BpfMap.openPinned(join(dir, n));
+    for (const n of MAP_NAMES) if (n !== MAP.meta) maps[n] = BpfMap.openPinned(join(dir, pinNameOf(n)));
     checkMapSizes(maps);
     const meta = LbMeta.decode(raw);
     const options: ResolvedLoadOptions = {
@@ -50,7 +50,6 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
       icmpTooBigRate: meta.icmpRate,
       icmpTooBigBurst: meta.icmpBurst,
       synTakeoverIdleMs: meta.synIdleMs,
-      recorderRingBytes: maps[MAP.recRing].maxEntries,
       recorder: (meta.flags & LOAD_F_NO_RECORDER) === 0,
     };
     return { maps, options };

@@ -4,36 +4,53 @@
 import { be16, bytes, pad, struct, u32, u64, u8, type ValueOf } from '../../bpf/libbpf-ts/index.js';
 
 export const REC_MAX_RULES = 128;
+export const REC_MAX_MASKS = REC_MAX_RULES;
 export const REC_MAX_RECORDINGS = 64;
 export const REC_MAX_SNAPLEN = 4096;
-/** Default ring size (bytes) of bpf/lb/recorder.h; the loader may choose another power of two. */
-export const REC_RING_DEFAULT_BYTES = 4 << 20;
+/** Size of the inner ring template of rec_rings (REC_RING_BYTES), and the default size of each
+ *  recording's ring: kernels before 6.7 accept only rings of exactly this size as inner maps. */
+export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
+/** A recording's ring: a power of two from a page (the kernel's minimum) to 1 GiB. */
+export const MIN_RECORDER_RING_BYTES = 4096;
+export const MAX_RECORDER_RING_BYTES = 1 << 30;
 
 export const POINT_INGRESS = 1;
 export const POINT_EGRESS = 2;
 export type PointName = 'ingress' | 'egress';
 
-/** struct rec_rule. Addresses and masks are 16 bytes, network order (IPv4 in the first 4); a zero
- *  port or proto is a wildcard; family 0 = either; proto ICMP also stands for ICMPv6. */
-export const RecRule = struct('rec_rule', {
+/** rec_ctl.flags: record packets that are not for a VIP too. */
+export const REC_F_HOST_TRAFFIC = 1;
+/** rec_mask.fields: compared exactly (the others are wildcards). */
+export const REC_M_SPORT = 1;
+export const REC_M_DPORT = 2;
+export const REC_M_PROTO = 4;
+
+/** struct rec_ctl, the value of the program's ".data.rec" section: masks [0, nmasks) are searched
+ *  (0 = the recorder is off); flags REC_F_*. */
+export const RecCtl = struct('rec_ctl', { nmasks: u32, flags: u32 });
+
+/** struct rec_mask: one rule shape. Prefix lengths from the first address bit; family 0 = either
+ *  (then both prefix lengths are 0); fields REC_M_*. */
+export const RecMask = struct('rec_mask', { srcPlen: u8, dstPlen: u8, family: u8, fields: u8 });
+export type KernelMask = ValueOf<typeof RecMask>;
+
+/** struct rec_key: a rule (or a packet's tuple under a mask), fields masked, with the mask's prefix
+ *  lengths. Addresses 16 bytes, network order (IPv4 in the first 4); proto ICMP also stands for ICMPv6. */
+export const RecKey = struct('rec_key', {
   src: bytes(16, 4),
-  srcMask: bytes(16, 4),
   dst: bytes(16, 4),
-  dstMask: bytes(16, 4),
   sport: be16,
   dport: be16,
   proto: u8,
   family: u8,
-  slot: u8,
-  active: u8,
+  srcPlen: u8,
+  dstPlen: u8,
 });
-export type KernelRule = ValueOf<typeof RecRule>;
+export type KernelKey = ValueOf<typeof RecKey>;
 
 /** struct rec_recording: all zero while the slot is unused. */
-export const RecRecording = struct('rec_recording', { id: u32, snaplen: u32, points: u32 });
+export const RecRecording = struct('rec_recording', { id: u32, snaplen: u32, points: u32, wakeupBytes: u32 });
 export type KernelRecording = ValueOf<typeof RecRecording>;
-
-export const RecCtl = struct('rec_ctl', { ruleLimit: u32 });
 
 /** struct rec_counter, per recording slot and CPU. */
 export const RecCounter = struct('rec_counter', { matched: u64, lost: u64 });

@@ -95,7 +95,7 @@ describe('npm run bench --quick', () => {
     expect(Number.isFinite(o.result.floor.cpuPercent)).toBe(true);
   });
 
-  it('recorder: both tools captured a slow stream whole; the per-packet rows took the intended path', () => {
+  it('recorder: both tools captured a slow stream whole; CPU read; live into tshark whole; the per-packet rows took the intended path', () => {
     const o = report.groups.recorder!;
     if (o.status !== 'measured') return;
     expect(o.result.series.map((s) => s.tool).sort()).toEqual(['xdpdump', 'xlb recorder']);
@@ -107,6 +107,14 @@ describe('npm run bench --quick', () => {
       expect(first.captured, s.tool).toBe(first.sent);
     }
     for (const c of o.result.perPacket!.cases) expect(c.problems, c.name).toEqual([]);
+    // CPU shares were read for the processes that captured (xlbd and `xlb record`, or xdpdump).
+    for (const s of o.result.series) for (const t of s.trials) expect(Number.isFinite(t.cpu?.clientPct), s.tool).toBe(true);
+    // Live into tshark through a pipe, at a trickle: tshark read every frame the CLI captured.
+    const live = o.result.live!;
+    expect(live.error).toBeUndefined();
+    expect(live.captured).toBe(live.sent);
+    expect(live.tsharkFrames).toBe(live.captured);
+    expect(live.xlbdRssMaxMiB).toBeGreaterThan(0);
   });
 
   it('leaves no namespaces behind', () => {

@@ -4,7 +4,8 @@
 // lb/model's DesiredState, no datapath). Checked here: what the CLI sends, what it prints (tables
 // and JSON), exit codes and one-line errors. The CLI against the real api/server and datapath is
 // test/cli/server.lab.test.ts.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as GrpcStatus, ServerCredentials } from '@grpc/grpc-js';
@@ -539,5 +540,19 @@ describe('xlb record', () => {
     chmodSync(file, 0o644);
     expect((await xlb(['record', 'any -> any', '-w', file, '-q'])).code).toBe(0);
     expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('-w to something that is not a regular file (a FIFO here; /dev/null alike): written, its mode left alone, no fsync error', async () => {
+    const fifo = join(dir, 'cap.fifo');
+    execFileSync('mkfifo', ['-m', '0644', fifo]);
+    const chunks: Buffer[] = [];
+    const reader = createReadStream(fifo);
+    reader.on('data', (c) => chunks.push(c as Buffer));
+    const closed = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    const r = await xlb(['record', 'any -> any', '-w', fifo, '-q']);
+    await closed;
+    expect(r.code, r.stderr).toBe(0);
+    expect(Buffer.concat(chunks).length).toBe(24 + 16 + 60);
+    expect(statSync(fifo).mode & 0o777).toBe(0o644);
   });
 });

@@ -52,7 +52,7 @@ describe('defaults', () => {
       icmp: { tooBigRate: 200, tooBigBurst: 50 },
       flowTable: { synTakeoverIdleSeconds: 60 },
       limits: { maxServices: 1023, maxBackends: 65535, maxBackendsPerService: 256, maglevTableSize: 65537 },
-      recorder: { enabled: 'auto', ringBytes: 4 << 20 },
+      recorder: { enabled: 'auto', ringBytes: 4 << 20, hostTraffic: false, maxRecordingsPerPeer: 16, maxRulesPerPeer: 64 },
       api: { listen: { kind: 'unix', path: '/run/xlb/xlb.sock', target: 'unix:///run/xlb/xlb.sock' }, socketMode: 0o660, insecure: false },
       metrics: { listen: { kind: 'tcp', host: '127.0.0.1', port: 9641, loopback: true, target: '127.0.0.1:9641' } },
       stateDir: '/var/lib/xlb',
@@ -155,7 +155,7 @@ describe('services in the config', () => {
     const text = readFileSync(join(repoRoot, 'systemd/xlb.yaml.example'), 'utf8');
     const c = resolveConfig({ yaml: { text, file: 'xlb.yaml.example' } });
     expect(c.encap.v4).toEqual({ address: '192.0.2.10', family: 4, prefixLength: 32 });
-    expect(c.recorder).toEqual({ enabled: 'auto', ringBytes: 4 << 20 });
+    expect(c.recorder).toEqual({ enabled: 'auto', ringBytes: 4 << 20, hostTraffic: false, maxRecordingsPerPeer: 16, maxRulesPerPeer: 64 });
     expect(c.icmp).toEqual({ tooBigRate: 200, tooBigBurst: 50 });
     expect(c.flowTable).toEqual({ synTakeoverIdleSeconds: 60 });
     const s = new DesiredState({ limits: c.limits });
@@ -190,12 +190,21 @@ describe('ICMP replies and the flow table', () => {
 
 describe('recorder', () => {
   it('enabled auto | true | false and ring_bytes from the file', () => {
-    expect(resolve(`${MIN}recorder: { enabled: false, ring_bytes: 65536 }\n`).recorder).toEqual({ enabled: false, ringBytes: 65536 });
-    expect(resolve(`${MIN}recorder: { enabled: true }\n`).recorder).toEqual({ enabled: true, ringBytes: 4 << 20 });
-    expect(resolve(`${MIN}recorder:\n  enabled: auto\n  ring_bytes: 4096\n`).recorder).toEqual({ enabled: 'auto', ringBytes: 4096 });
+    expect(resolve(`${MIN}recorder: { enabled: false, ring_bytes: 65536 }\n`).recorder).toMatchObject({ enabled: false, ringBytes: 65536 });
+    expect(resolve(`${MIN}recorder: { enabled: true }\n`).recorder).toMatchObject({ enabled: true, ringBytes: 4 << 20 });
+    expect(resolve(`${MIN}recorder:\n  enabled: auto\n  ring_bytes: 4096\n`).recorder).toMatchObject({ enabled: 'auto', ringBytes: 4096 });
     expect(resolve(`${MIN}recorder: { ring_bytes: 1073741824 }\n`).recorder.ringBytes).toBe(1 << 30);
     expect(resolve(`${MIN}recorder: {}\n`).sources.recorder).toBe('default');
     expect(resolve(`${MIN}recorder: { enabled: false }\n`).sources.recorder).toBe('file');
+  });
+
+  it('host_traffic and the per-client shares', () => {
+    expect(resolve(`${MIN}recorder: { host_traffic: true, max_recordings_per_peer: 64, max_rules_per_peer: 1 }\n`).recorder).toMatchObject({
+      hostTraffic: true,
+      maxRecordingsPerPeer: 64,
+      maxRulesPerPeer: 1,
+    });
+    expect(resolve(MIN).recorder).toMatchObject({ hostTraffic: false, maxRecordingsPerPeer: 16, maxRulesPerPeer: 64 });
   });
 
   it("the config's ring bounds and default are the datapath's", async () => {
@@ -309,7 +318,10 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['recorder.ring_bytes not a power of two', `${MIN}recorder: { ring_bytes: 5000 }\n`, 'recorder.ring_bytes', 'xlb.yaml:3:25: ', /5000 must be a power of two 4096..1073741824/],
   ['recorder.ring_bytes below a page', `${MIN}recorder:\n  ring_bytes: 2048\n`, 'recorder.ring_bytes', 'xlb.yaml:4:15: ', /must be a power of two 4096/],
   ['recorder.ring_bytes as a string', `${MIN}recorder: { ring_bytes: "4M" }\n`, 'recorder.ring_bytes', 'xlb.yaml:3:25: ', /"4M" must be a power of two/],
-  ['unknown recorder key', `${MIN}recorder: { enable: false }\n`, 'recorder.enable', 'xlb.yaml:3:13: ', /unknown setting; expected one of: enabled, ring_bytes/],
+  ['unknown recorder key', `${MIN}recorder: { enable: false }\n`, 'recorder.enable', 'xlb.yaml:3:13: ', /unknown setting; expected one of: enabled, ring_bytes, host_traffic, max_recordings_per_peer, max_rules_per_peer/],
+  ['recorder.host_traffic not a boolean', `${MIN}recorder: { host_traffic: "yes" }\n`, 'recorder.host_traffic', 'xlb.yaml:3:27: ', /"yes" must be true or false/],
+  ['recorder.max_recordings_per_peer above the slots', `${MIN}recorder: { max_recordings_per_peer: 65 }\n`, 'recorder.max_recordings_per_peer', 'xlb.yaml:3:38: ', /65 must be an integer 1\.\.64/],
+  ['recorder.max_rules_per_peer 0', `${MIN}recorder: { max_rules_per_peer: 0 }\n`, 'recorder.max_rules_per_peer', 'xlb.yaml:3:33: ', /0 must be an integer 1\.\.128/],
   ['detach_on_exit not boolean', `${MIN}detach_on_exit: "yes"\n`, 'detach_on_exit', 'xlb.yaml:3:17: ', /must be true or false/],
   ['service with an unknown key', `${MIN}services:\n  - { vip: 10.0.0.10, port: 80, protocol: tcp, wieght: 1 }\n`, 'services[0].wieght', 'xlb.yaml:4:48: ', /unknown key/],
   ['service backend weight out of range', `${MIN}services:\n  - vip: 10.0.0.10\n    port: 80\n    protocol: tcp\n    backends:\n      - { address: 10.1.0.1, weight: 70000 }\n`, 'services[0].backends[0].weight', 'xlb.yaml:8:38: ', /70000 is out of range/],

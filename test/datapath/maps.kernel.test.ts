@@ -131,7 +131,7 @@ describe('pin and adopt', () => {
     try {
       expect(adopted.options).toEqual({
         seed: 4242, tableSize: 509, mtu: 1500, maxServices: 64, maxBackends: 256, flowTableSize: 4096, stateless: false,
-        icmpTooBigRate: 200, icmpTooBigBurst: 50, synTakeoverIdleMs: 60000, recorderRingBytes: 4 << 20, recorder: true,
+        icmpTooBigRate: 200, icmpTooBigBurst: 50, synTakeoverIdleMs: 60000, recorder: true,
       });
       expect(adopted.services().sort((a, b) => a.id - b.id)).toEqual([
         { id: 3, vip: '10.0.0.10', port: 80, protocol: 'tcp', sourceHash: false, tableSize: 509 },

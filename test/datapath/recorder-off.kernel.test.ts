@@ -103,7 +103,7 @@ describe('datapath loaded with recorder: false', () => {
     // Control: with the recorder on, the same scan finds the helper and the subprograms.
     expect(onCalls).toContain('bpf_xdp_load_bytes');
     expect(onCalls).toContain('bpf_ringbuf_output');
-    expect([...onCalls].filter((c) => c.startsWith('rec_')).sort()).toEqual(['rec_emit', 'rec_emit_one', 'rec_ingress_slow', 'rec_match_rule']);
+    expect([...onCalls].filter((c) => c.startsWith('rec_')).sort()).toEqual(['rec_emit', 'rec_emit_one', 'rec_ingress_slow', 'rec_match_mask']);
     // Off: gone — pruned as dead code, so the verifier never checked those calls.
     expect(offCalls).not.toContain('bpf_xdp_load_bytes');
     expect(offCalls).not.toContain('bpf_ringbuf_output');
@@ -168,7 +168,7 @@ describe('datapath loaded with recorder: false', () => {
       expect((err as ValidationError).code).toBe('FAILED_PRECONDITION');
       expect((err as ValidationError).message).toBe(`the packet recorder is not available: ${off.recorderUnavailable}`);
       expect(recorder.sessions()).toEqual([]);
-      expect(recorder.tables.activeRuleSlots()).toEqual([]);
+      expect(recorder.tables.indexEntries()).toEqual([]);
     } finally {
       await recorder.close();
     }

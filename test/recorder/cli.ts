@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { BpfMap } from '../../bpf/libbpf-ts/index.js';
 import { repoRoot } from '../lab/paths.js';
-import { RecCtl, RecRule } from '../../lb/datapath/index.js';
+import { RecCtl } from '../../lb/datapath/index.js';
 import { LAB_SCRIPTS, LabProcess } from '../lab/lab.js';
 
 export const XLB_CLI = join(repoRoot, 'api', 'cli', 'main.ts');
@@ -29,15 +29,19 @@ export async function runXlb(server: string, args: string[], timeoutMs = 60_000)
   }
 }
 
-/** Rule slots in use and the scan limit, from the pinned maps of a datapath pinned in `dir`. */
-export function pinnedRecorderState(dir: string): { activeRules: number; ruleLimit: number } {
-  const rules = BpfMap.openPinned(join(dir, 'rec_rules'));
+/** Rules in the datapath's index and the masks it searches, from the pinned maps of a datapath
+ *  pinned in `dir`. activeRules counts distinct rules (recordings with the same rule share its
+ *  index entry); recordingRules counts each recording's rules (the bits of the entries' bitmaps). */
+export function pinnedRecorderState(dir: string): { activeRules: number; masks: number; recordingRules: number } {
+  const index = BpfMap.openPinned(join(dir, 'rec_index'));
   const ctl = BpfMap.openPinned(join(dir, 'rec_ctl'));
   try {
-    const { values } = rules.lookupBatch();
-    return { activeRules: values.filter((v) => RecRule.decode(v).active !== 0).length, ruleLimit: RecCtl.decode(ctl.lookup(Buffer.alloc(4))!).ruleLimit };
+    const keys = [...index.keys()];
+    let recordingRules = 0;
+    for (const k of keys) for (let bits = index.lookup(k)?.readBigUInt64LE(0) ?? 0n; bits; bits &= bits - 1n) recordingRules++;
+    return { activeRules: keys.length, masks: RecCtl.decode(ctl.lookup(Buffer.alloc(4))!).nmasks, recordingRules };
   } finally {
-    rules.close();
+    index.close();
     ctl.close();
   }
 }

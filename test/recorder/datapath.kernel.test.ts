@@ -1,13 +1,14 @@
 // The recorder in the real kernel, frames injected with BPF_PROG_TEST_RUN into the loaded xlb_lb
 // program (the same program and maps that run on an interface): layout vs BTF, what matches
-// (wildcards, prefixes 0/8/24/32 and 0/64/128, ports, protocols, fragments), ingress and egress
-// bytes, overlapping recordings, limits, stop conditions, loss accounting with a tiny ring, and that
-// stopping frees every rule. Real traffic through veths: recorder.lab.test.ts.
+// (wildcards, prefixes 0/8/24/32 and 0/64/128, ports, protocols, fragments), VIP traffic only unless
+// host traffic is allowed, ingress and egress bytes, overlapping recordings, the rule index and its
+// masks as recordings come and go, limits, stop conditions, loss accounting with a tiny ring and a
+// paused reader, and that stopping frees every rule. Real traffic through veths: recorder.lab.test.ts.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lb/model/index.js';
 import type { LbDatapath } from '../../lb/datapath/index.js';
 import { parseFilter, ruleToSpec } from '../../recorder/filter.js';
-import { REC_MAP_NAMES, REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, mapSizes } from '../../lb/datapath/index.js';
+import { REC_MAP_NAMES, REC_MAX_MASKS, REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, mapSizes } from '../../lb/datapath/index.js';
 import { Recorder, type RecordingRequest } from '../../recorder/recorder.js';
 import type { RecordingSession } from '../../recorder/session.js';
 import { configure, loadDatapath } from '../datapath/harness.js';
@@ -62,10 +63,10 @@ const FRAMES: Record<string, Buffer> = {
   H: udp6('fd00:1:2::2', 5353, VIP6, 53),
   I: echo6('fd00:1:1::2', VIP6),
   J: tcp6('2001:db8::1:1', 41000, VIP6, 80),
-  K: tcp4('10.1.1.2', 40000, '10.9.9.9', 80), // not a VIP: passed, ingress only
+  K: tcp4('10.1.1.2', 40000, '10.9.9.9', 80), // not a VIP: passed, ingress only (host traffic)
 };
 
-/** filter → the frames it must record (ingress), written out by hand. */
+/** filter → the frames it must record (ingress) when host traffic is allowed, written out by hand. */
 const MATRIX: [string, string][] = [
   ['any -> any', 'ABCDEFGHIJK'],
   ['0.0.0.0/0 -> any', 'ABCDEK'],
@@ -141,17 +142,19 @@ describe('recorder in the kernel (test runs)', () => {
       const m = info[name];
       expect({ name, key: m.keySize, value: m.valueSize }).toEqual({ name, ...mapSizes(name) });
     }
-    expect(info.rec_rules.maxEntries).toBe(REC_MAX_RULES);
+    expect(info.rec_index).toMatchObject({ type: 'hash', maxEntries: REC_MAX_RULES });
+    expect(info.rec_masks.maxEntries).toBe(REC_MAX_MASKS);
     expect(info.rec_recordings.maxEntries).toBe(REC_MAX_RECORDINGS);
-    expect(info.rec_ring).toMatchObject({ type: 'ringbuf', maxEntries: 4 << 20 });
+    expect(info.rec_rings).toMatchObject({ type: 'array_of_maps', maxEntries: REC_MAX_RECORDINGS });
+    expect(info['.data.rec']).toMatchObject({ type: 'array', maxEntries: 1 });
   });
 
-  it('no recording: the rule scan is off and nothing reaches the ring', () => {
-    expect(recorder.tables.ruleLimit).toBe(0);
-    const before = recorder.unknownRecords;
+  it('no recording: the global switch is off and no recording slot has a ring', () => {
+    expect(recorder.tables.maskCount).toBe(0);
+    expect(recorder.tables.kernelCtl()).toEqual({ nmasks: 0, flags: 0 });
     for (const f of Object.values(FRAMES)) dp.testRun(f);
     expect(recorder.drain()).toBe(0);
-    expect(recorder.unknownRecords).toBe(before);
+    expect([...dp.recorderMaps().rec_rings.keys()].filter((k) => dp.recorderMaps().rec_rings.lookup(k) !== undefined)).toEqual([]);
   });
 
   it('ingress is the frame as received, egress the frame as sent (IPIP / IP6IP6), with wall-clock timestamps', async () => {
@@ -179,9 +182,16 @@ describe('recorder in the kernel (test runs)', () => {
   });
 
   it(`wildcards: ${MATRIX.length} concurrent recordings with overlapping rules each get exactly their packets`, async () => {
+    recorder.tables.hostTraffic = true; // frame K is not for a VIP
     const recs = MATRIX.map(([filter]) => ({ filter, ...start({ filters: [parseOne(filter)], points: 'ingress' }) }));
+    // 21 filters, fewer shapes: one hash lookup per shape, not one comparison per rule.
+    expect(recorder.tables.maskCount).toBeLessThan(MATRIX.length);
     const names = Object.keys(FRAMES);
-    send(...names.map((n) => FRAMES[n]!));
+    try {
+      send(...names.map((n) => FRAMES[n]!));
+    } finally {
+      recorder.tables.hostTraffic = false;
+    }
     await Promise.all(recs.map((r) => r.s.stop()));
     for (const [i, [filter, expected]] of MATRIX.entries()) {
       const frames = recs[i]!.mem.frames();
@@ -193,14 +203,58 @@ describe('recorder in the kernel (test runs)', () => {
 
   it('a packet matching several rules of one recording is recorded once; egress follows the ingress match', async () => {
     const { s, mem } = start({ filters: [{ srcCidr: '10.1.1.0/24' }, { dstPort: 80 }, { proto: 'tcp' }] });
-    send(FRAMES.A!, FRAMES.K!);
+    send(FRAMES.A!, FRAMES.B!);
     await s.stop();
-    // A: ingress + egress (TX); K (not a VIP, passed): ingress only.
-    expect(mem.packets().map((p) => [p.dst.at(-1), p.src.length])).toEqual([
-      [VIP4, 1],
-      [VIP4, 2],
-      ['10.9.9.9', 1],
+    // Each: ingress + egress (TX).
+    expect(mem.packets().map((p) => [p.src.at(-1), p.src.length])).toEqual([
+      ['10.1.1.2', 1],
+      ['10.1.1.2', 2],
+      ['10.1.1.3', 1],
+      ['10.1.1.3', 2],
     ]);
+  });
+
+  it('packets not for a VIP (the host\'s own traffic) are recorded only when host traffic is allowed', async () => {
+    const before = dp.readCounters().pass.notVip.packets;
+    const vipOnly = start({ filters: [{ srcCidr: '10.1.1.2' }], points: 'ingress' });
+    send(FRAMES.K!, FRAMES.A!);
+    await vipOnly.s.stop();
+    expect(vipOnly.mem.packets().map((p) => p.dst[0])).toEqual([VIP4]);
+    expect(vipOnly.mem.end!.stats).toMatchObject({ matched: 1, captured: 1, lost: 0 });
+    expect(dp.readCounters().pass.notVip.packets - before).toBe(1); // K was passed, untouched
+
+    recorder.tables.hostTraffic = true;
+    try {
+      expect(recorder.tables.kernelCtl().flags).toBe(1);
+      const all = start({ filters: [{ srcCidr: '10.1.1.2' }], points: 'ingress' });
+      send(FRAMES.K!, FRAMES.A!);
+      await all.s.stop();
+      expect(all.mem.packets().map((p) => p.dst[0])).toEqual(['10.9.9.9', VIP4]);
+    } finally {
+      recorder.tables.hostTraffic = false;
+    }
+    expect(recorder.tables.kernelCtl().flags).toBe(0);
+  });
+
+  it('the rule index: one key per distinct rule, one mask per rule shape; masks leave as their last rule does', async () => {
+    const a = start({ filters: [{ srcCidr: '10.1.1.0/24' }, { srcCidr: '10.1.2.0/24' }, { dstPort: 80, proto: 'tcp' }], points: 'ingress' });
+    const b = start({ filters: [{ srcCidr: '10.1.1.0/24' }, { srcCidr: 'fd00:1:1::/64' }], points: 'ingress' });
+    const c = start({ filters: [{ dstCidr: VIP4, dstPort: 53, proto: 'udp' }], points: 'ingress' });
+    const slot = (r: { s: RecordingSession }) => 1n << BigInt(recorder.slotOf(r.s.id)!);
+    const entries = () => recorder.tables.indexEntries().map((e) => e.slots).sort();
+    // 10.1.1.0/24 is shared by a and b: one key with both bits.
+    expect(entries()).toEqual([slot(a), slot(a), slot(a) | slot(b), slot(b), slot(c)].sort());
+    expect(recorder.tables.maskCount).toBe(4); // v4 src /24, dport+proto, v6 src /64, v4 dst /32 + dport + proto
+    expect(recorder.tables.kernelCtl().nmasks).toBe(4);
+    await a.s.stop(); // the dport+proto shape goes; the last mask moves into its place
+    expect(recorder.tables.maskCount).toBe(3);
+    expect(entries()).toEqual([slot(b), slot(b), slot(c)].sort());
+    send(FRAMES.A!, FRAMES.C!, FRAMES.F!, FRAMES.H!);
+    await Promise.all([b.s.stop(), c.s.stop()]);
+    expect(b.mem.frames().map((f) => f.equals(FRAMES.A!) || f.equals(FRAMES.F!))).toEqual([true, true]);
+    expect(c.mem.frames().map((f) => f.equals(FRAMES.C!))).toEqual([true]);
+    expect(recorder.tables.indexEntries()).toEqual([]);
+    expect(recorder.tables.kernelCtl()).toEqual({ nmasks: 0, flags: 0 });
   });
 
   it('overlapping recordings with different snaplens and points: each gets its own copy, cut at its snaplen', async () => {
@@ -240,8 +294,8 @@ describe('recorder in the kernel (test runs)', () => {
     const filters = (n: number, third: number) => Array.from({ length: n }, (_, i) => ({ srcCidr: `10.${third}.${i}.0/24` }));
     const a = start({ filters: filters(64, 20), points: 'ingress' });
     const b = start({ filters: filters(64, 21), points: 'ingress' });
-    expect(recorder.tables.activeRuleSlots().length).toBe(REC_MAX_RULES);
-    expect(recorder.tables.ruleLimit).toBe(REC_MAX_RULES);
+    expect(recorder.tables.indexEntries().length).toBe(REC_MAX_RULES);
+    expect(recorder.tables.maskCount).toBe(1); // 128 rules of one shape: one lookup per packet
     let err: unknown;
     try {
       recorder.start({ filters: [{}] }, memorySink().sink);
@@ -251,14 +305,14 @@ describe('recorder in the kernel (test runs)', () => {
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).code).toBe('FAILED_PRECONDITION');
     expect((err as ValidationError).message).toMatch(/^filters: too many rules: 1 requested, 0 of the datapath's 128 rule slots are free/);
-    expect(recorder.tables.activeRuleSlots().length).toBe(REC_MAX_RULES);
-    // The first and the last rule slot both match.
+    expect(recorder.tables.indexEntries().length).toBe(REC_MAX_RULES);
+    // The first and the last rule both match.
     send(tcp4('10.20.0.9', 1, VIP4, 80), tcp4('10.21.63.9', 1, VIP4, 80), tcp4('10.22.0.9', 1, VIP4, 80));
     await Promise.all([a.s.stop(), b.s.stop()]);
     expect(a.mem.packets().map((p) => p.src[0])).toEqual(['10.20.0.9']);
     expect(b.mem.packets().map((p) => p.src[0])).toEqual(['10.21.63.9']);
-    expect(recorder.tables.activeRuleSlots()).toEqual([]);
-    expect(recorder.tables.ruleLimit).toBe(0);
+    expect(recorder.tables.indexEntries()).toEqual([]);
+    expect(recorder.tables.kernelCtl().nmasks).toBe(0);
   });
 
   it(`${REC_MAX_RECORDINGS} concurrent recordings; the next one is refused`, async () => {
@@ -286,7 +340,7 @@ describe('recorder in the kernel (test runs)', () => {
       expect(() => recorder.start(req, memorySink().sink)).toThrow(msg);
     }
     expect(recorder.tables.freeRuleCount).toBe(free);
-    expect(recorder.tables.activeRuleSlots()).toEqual([]);
+    expect(recorder.tables.indexEntries()).toEqual([]);
   });
 
   it('max_packets N: exactly N records even when more match; matched = captured + lost; rules freed', async () => {
@@ -295,11 +349,11 @@ describe('recorder in the kernel (test runs)', () => {
     expect(await s.ended).toBe('maxPackets');
     expect(mem.frames().length).toBe(5);
     expect(mem.end!.stats).toEqual({ matched: 5, captured: 5, lost: 0, capturedBytes: mem.frames().reduce((n, f) => n + f.length, 0) });
-    expect(recorder.tables.activeRuleSlots()).toEqual([]);
+    expect(recorder.tables.indexEntries()).toEqual([]);
+    expect(recorder.tables.kernelCtl().nmasks).toBe(0);
     // Later traffic reaches nobody.
-    const unknown = recorder.unknownRecords;
     send(tcp4('10.1.1.2', 3000, VIP4, 80));
-    expect(recorder.unknownRecords).toBe(unknown);
+    expect(recorder.drain()).toBe(0);
   });
 
   it('max_bytes: the file never holds more captured bytes than asked', async () => {
@@ -329,16 +383,16 @@ describe('recorder in the kernel (test runs)', () => {
   });
 });
 
-describe('recorder under overload: a 16 KiB ring', () => {
+describe('recorder under overload: 16 KiB rings', () => {
   let dp: LbDatapath;
   let recorder: Recorder;
 
   beforeAll(() => {
-    dp = loadDatapath({ recorderRingBytes: 16384 });
+    dp = loadDatapath();
     configure(dp);
     dp.upsertService({ id: 1, vip: VIP4, port: 80, protocol: 'tcp' });
     dp.setBackends(1, [{ id: 1, address: '10.3.1.2', weight: 1 }]);
-    recorder = Recorder.forDatapath(dp, { settleMs: 5 });
+    recorder = Recorder.forDatapath(dp, { settleMs: 5, ringBytes: 16384 });
   });
 
   afterAll(async () => {
@@ -350,7 +404,7 @@ describe('recorder under overload: a 16 KiB ring', () => {
   });
 
   it('records the ring cannot take are counted lost per recording: captured + lost = matched', async () => {
-    expect(dp.options.recorderRingBytes).toBe(16384);
+    expect(recorder.ringBytes).toBe(16384);
     const a = memorySink();
     const b = memorySink();
     const sa = recorder.start({ filters: [{ srcCidr: '10.1.1.2' }], points: 'both' }, a.sink);
@@ -370,17 +424,26 @@ describe('recorder under overload: a 16 KiB ring', () => {
     expect(b.mem.frames().length).toBe(eb.captured);
   });
 
-  it('a consumer that falls behind: records are dropped in userspace and counted lost too', async () => {
+  it('a paused reader (its client is congested): its ring fills, the kernel counts the rest lost, other recordings lose nothing', async () => {
     const a = memorySink();
+    const b = memorySink();
     const s = recorder.start({ filters: [{ srcCidr: '10.1.1.2' }], points: 'ingress' }, a.sink);
-    const frame = tcp4('10.1.1.2', 5001, VIP4, 80);
+    const other = recorder.start({ filters: [{ dstPort: 80 }], points: 'ingress', snaplen: 64 }, b.sink);
+    const frame = tcp4('10.1.1.2', 5001, VIP4, 80, Buffer.alloc(500)); // 554 bytes
     for (let i = 0; i < 3; i++) dp.testRun(frame);
     recorder.drain();
-    a.mem.congestedNow = true;
-    for (let i = 0; i < 4; i++) dp.testRun(frame);
-    recorder.drain();
-    await s.stop();
-    expect(a.mem.end!.stats).toMatchObject({ matched: 7, captured: 3, lost: 4 });
+    s.pause();
+    // 100 records of 594 bytes in the ring: a 16 KiB ring takes 27; nothing reads it meanwhile
+    // (the event loop does not run between these calls, and a paused ring is not polled).
+    for (let i = 0; i < 100; i++) dp.testRun(frame);
+    const lostWhilePaused = Number(recorder.tables.counters(recorder.slotOf(s.id)!).lost);
+    expect(lostWhilePaused).toBe(100 - Math.floor(16384 / (Math.ceil((8 + 32 + 554) / 8) * 8)));
+    expect(Number(recorder.tables.counters(recorder.slotOf(other.id)!).lost)).toBe(0); // its own ring
+    s.resume();
+    await Promise.all([s.stop(), other.stop()]);
+    expect(a.mem.end!.stats).toEqual({ matched: 103, captured: 103 - lostWhilePaused, lost: lostWhilePaused, capturedBytes: (103 - lostWhilePaused) * 554 });
+    expect(a.mem.frames().length).toBe(103 - lostWhilePaused);
+    expect(b.mem.end!.stats).toMatchObject({ matched: 103, captured: 103, lost: 0 });
   });
 });
 

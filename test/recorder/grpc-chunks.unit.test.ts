@@ -18,7 +18,7 @@ function standInRecorder(): Recorder {
   return {
     start(_req: unknown, sink: { started(i: unknown): void; data(b: Buffer): void; end(r: string, s: unknown): void }) {
       let ended!: (r: string) => void;
-      const session = { id: 1, rules: [], ended: new Promise<string>((r) => (ended = r)), stats: () => stats, stop: async () => {} };
+      const session = { id: 1, rules: [], ended: new Promise<string>((r) => (ended = r)), stats: () => stats, stop: async () => {}, pause: () => {}, resume: () => {} };
       setImmediate(() => {
         sink.started({ id: 1, snaplen: 65535, filters: [] });
         const bytes = Buffer.alloc(BIG);

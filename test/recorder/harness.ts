@@ -8,7 +8,6 @@ export class MemorySink {
   statsSeen: RecordingStats[] = [];
   started: { id: number; snaplen: number; filters: string[] } | undefined;
   end: { reason: EndReason; stats: RecordingStats } | undefined;
-  congestedNow = false;
 
   onStarted(info: { id: number; snaplen: number; filters: string[] }): void {
     this.started = info;
@@ -20,10 +19,6 @@ export class MemorySink {
 
   stats(s: RecordingStats): void {
     this.statsSeen.push(s);
-  }
-
-  congested(): boolean {
-    return this.congestedNow;
   }
 
   get file(): Buffer {
@@ -50,7 +45,6 @@ export function memorySink(): { sink: RecordingSink; mem: MemorySink } {
       data: (c) => mem.data(c),
       stats: (s) => mem.stats(s),
       end: (reason, stats) => (mem.end = { reason, stats }),
-      congested: () => mem.congested(),
     },
   };
 }

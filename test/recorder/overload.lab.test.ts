@@ -32,9 +32,9 @@ describe('recorder overload: 4 KiB ring, trafgen flood', () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), `xlb-rec-overload-${process.pid}-`));
     lab = await Lab.create({ backends: 1, clients: 1, lbNodes: 1, ipv6: false, http: false, vips4: [VIP4] });
-    lb = await startLbNode(lab, 'lb1', { recorderRingBytes: 4096 });
+    lb = await startLbNode(lab, 'lb1');
     configureService([lb], { id: 1, vip: VIP4, port: PORT, protocol: 'udp' }, backendsOf(1, [{ node: lab.node('b1') }], 4));
-    recorder = Recorder.forDatapath(lb.dp);
+    recorder = Recorder.forDatapath(lb.dp, { ringBytes: 4096 });
     server = new grpc.Server();
     server.addService(loadXlbProto().xlb.v1.Recorder.service, recorderHandlers(recorder));
     target = `unix://${join(scratch, 'rec.sock')}`;
@@ -55,7 +55,7 @@ describe('recorder overload: 4 KiB ring, trafgen flood', () => {
   });
 
   it('captured + lost = matched = what the datapath counted, and the CLI reports the loss', async () => {
-    expect(lb.dp.mapInfo().rec_ring.maxEntries).toBe(4096);
+    expect(recorder.ringBytes).toBe(4096);
     const c1 = lab.node('c1');
     const conf = join(scratch, 'flood.cfg');
     writeFileSync(
@@ -92,6 +92,6 @@ describe('recorder overload: 4 KiB ring, trafgen flood', () => {
     expect(got.length).toBe(captured);
     expect(bytes).toBe(captured * 64);
     expect(got.every((p) => p.capLen === 64 && p.len === 1042 && p.src[0] === c1.ipv4)).toBe(true);
-    expect(recorder.tables.activeRuleSlots()).toEqual([]);
+    expect(recorder.tables.indexEntries()).toEqual([]);
   });
 });

@@ -7,10 +7,10 @@
 //     recordings add up to the datapath's count), egress records are IPIP from the LB to a backend
 //     carrying the same inner packets; timestamps are wall-clock right (just after the router's).
 //   - IPv6 with the CLI to pcapng, Ctrl-C: IP6IP6, interfaces and directions per packet.
-//   - --count N → exactly N; the kernel's rule map is empty afterwards.
+//   - --count N → exactly N; the kernel's rule index is empty afterwards.
 //   - live: `xlb record … -w - | tshark -l -r -` (and `-i -`, as Wireshark reads) prints packets while
 //     traffic flows.
-//   - a client that disappears (SIGKILL) frees its rules; limits answered with clear errors.
+//   - a client that disappears (SIGKILL) frees its rules; limits (per client too) answered with clear errors.
 // Overload with a tiny ring: recorder.overload.test.ts.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -253,7 +253,7 @@ describe('recorder on xlbd with real traffic', () => {
       expect(Number(r.end!.stats!.matched)).toBe(got.length + Number(r.end!.stats!.lost));
     }
     expect(packets).toBeGreaterThan(16);
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, ruleLimit: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 
   it('--count N records exactly N packets, ends by itself and leaves no rule in the kernel', async () => {
@@ -272,7 +272,7 @@ describe('recorder on xlbd with real traffic', () => {
     const got = tsharkRead(file);
     expect(got.length).toBe(7);
     expect(got.every((p) => p.dst[0] === VIP4 && p.src.length === 1)).toBe(true);
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, ruleLimit: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 
   it('snaplen: caplen is cut, len stays the original; --bytes stops before the limit', async () => {
@@ -308,7 +308,8 @@ describe('recorder on xlbd with real traffic', () => {
       new LabProcess('xlb record --format pcapng | tshark -i -', ['sh', '-c', `${record(['--format', 'pcapng'])} | tshark -l -i - ${fields}`]),
     ];
     try {
-      await until('both recordings to start', () => pinnedRecorderState(xlbd.pinDir).activeRules === 2, 30_000);
+      // The two recordings have the same rule: one index entry with two recording bits.
+      await until('both recordings to start', () => pinnedRecorderState(xlbd.pinDir).recordingRules === 2, 30_000);
       let loadDone = false;
       const load = lab.httpLoad('c1', { url: lab.url(VIP4), keepalive: 2, requests: 40, intervalMs: 100 }).finally(() => (loadDone = true));
       const printedWhileRunning = await Promise.all(pipelines.map(async (p) => (await p.waitForOutput(/^1\t/, 20_000), !loadDone)));
@@ -331,14 +332,14 @@ describe('recorder on xlbd with real traffic', () => {
     const cli = spawnXlb(server, ['record', `any -> ${VIP4}`, `any -> [${VIP6}]`, '-w', join(scratch, 'killed.pcap')]);
     try {
       await cli.waitForOutput(/^recording \d+ to /, 30_000);
-      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 2, ruleLimit: 2 });
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 2, masks: 2, recordingRules: 2 }); // a v4 /32 and a v6 /128 destination
       cli.child.kill('SIGKILL');
       await cli.exited;
     } finally {
       cli.killSync();
     }
     await until('the rules to be freed', () => pinnedRecorderState(xlbd.pinDir).activeRules === 0);
-    expect(pinnedRecorderState(xlbd.pinDir).ruleLimit).toBe(0);
+    expect(pinnedRecorderState(xlbd.pinDir).masks).toBe(0);
     await until('the daemon to log the end', () => /recording \d+ ended \(cancelled\)/.test(xlbd.output));
   });
 
@@ -354,18 +355,23 @@ describe('recorder on xlbd with real traffic', () => {
     const bad = await runXlb(server, ['record', `any -> ${VIP4} 80x tcp`, '-w', join(scratch, 'y.pcap')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain(`  any -> ${VIP4} 80x tcp\n  ${' '.repeat(`any -> ${VIP4} `.length)}^^^\n`);
-    // 2 × 64 rules fill the datapath; the next start is refused (FAILED_PRECONDITION).
+    // One client takes at most half of the datapath's 128 rules (recorder.max_rules_per_peer, 64 by
+    // default; every connection over the unix socket is the same local client): 64 rules in one
+    // recording, and the next start from it is refused (RESOURCE_EXHAUSTED). The datapath's own
+    // limit (128 rules, FAILED_PRECONDITION) is in datapath.kernel.test.ts.
     const many = (third: number) => Array.from({ length: 64 }, (_, i) => ({ srcCidr: `10.${third}.${i}.0/24` }));
     const a = await recordApi({ filters: many(50) });
-    const b = await recordApi({ filters: many(51) });
     try {
-      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 128, ruleLimit: 128 });
-      const full = await runXlb(server, ['record', 'any -> any', '-w', join(scratch, 'z.pcap')]);
-      expect(full.code).toBe(1);
-      expect(full.stderr).toMatch(/xlb: filters: too many rules: 1 requested, 0 of the datapath's 128 rule slots are free/);
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1, recordingRules: 64 });
+      const over = await runXlb(server, ['record', 'any -> any', '-w', join(scratch, 'z.pcap')]);
+      expect(over.code).toBe(1);
+      expect(over.stderr).toMatch(
+        /xlb: filters: too many rules for the local socket: 1 requested, 64 in use, at most 64 per client \(recorder\.max_rules_per_peer\)/,
+      );
+      expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 64, masks: 1, recordingRules: 64 });
     } finally {
-      await Promise.all([a.stop(), b.stop()]);
+      await a.stop();
     }
-    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, ruleLimit: 0 });
+    expect(pinnedRecorderState(xlbd.pinDir)).toEqual({ activeRules: 0, masks: 0, recordingRules: 0 });
   });
 });

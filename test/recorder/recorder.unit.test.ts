@@ -51,15 +51,17 @@ describe('filter grammar', () => {
   it('families, wildcards and ports come out as the kernel encoding expects', () => {
     const r = parseFilter('10.1.0.0/16 any -> any 80 tcp');
     expect(r.family).toBe(4);
-    const k = kernelRule(r, 5);
-    expect(Buffer.from(k.src).toString('hex')).toBe('0a010000' + '00'.repeat(12));
-    expect(Buffer.from(k.srcMask).toString('hex')).toBe('ffff0000' + '00'.repeat(12));
-    expect(Buffer.from(k.dstMask).equals(Buffer.alloc(16))).toBe(true);
-    expect(k).toMatchObject({ family: 4, sport: 0, dport: 80, proto: 6, slot: 5 });
-    expect(kernelRule(parseFilter('any -> any icmp'), 0)).toMatchObject({ family: 0, proto: 1 });
-    const v6 = kernelRule(parseFilter('[fd00::]/64 -> any udp'), 1);
-    expect(Buffer.from(v6.srcMask).toString('hex')).toBe('ff'.repeat(8) + '00'.repeat(8));
-    expect(v6).toMatchObject({ family: 6, proto: 17 });
+    const { key, mask } = kernelRule(r);
+    expect(Buffer.from(key.src).toString('hex')).toBe('0a010000' + '00'.repeat(12));
+    expect(Buffer.from(key.dst).equals(Buffer.alloc(16))).toBe(true);
+    expect(key).toMatchObject({ family: 4, sport: 0, dport: 80, proto: 6, srcPlen: 16, dstPlen: 0 });
+    // The shape: prefix lengths, family, and which of sport (1) / dport (2) / proto (4) are exact.
+    expect(mask).toEqual({ srcPlen: 16, dstPlen: 0, family: 4, fields: 2 | 4 });
+    expect(kernelRule(parseFilter('any -> any icmp'))).toMatchObject({ key: { family: 0, proto: 1 }, mask: { family: 0, fields: 4 } });
+    expect(kernelRule(parseFilter('any 53 -> any')).mask).toEqual({ srcPlen: 0, dstPlen: 0, family: 0, fields: 1 });
+    const v6 = kernelRule(parseFilter('[fd00::]/64 -> [fd00:100::10] udp'));
+    expect(v6.key).toMatchObject({ family: 6, proto: 17, srcPlen: 64, dstPlen: 128 });
+    expect(Buffer.from(v6.key.src).toString('hex')).toBe('fd00' + '00'.repeat(14));
     expect(ruleToSpec(parseFilter('[fd00::1] 5 -> any'))).toEqual({ srcCidr: 'fd00::1/128', dstCidr: '', srcPort: 5, dstPort: 0, proto: 'any' });
   });
 

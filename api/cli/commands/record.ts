@@ -2,7 +2,7 @@
 //            [--point ingress|egress|both] [--format pcap|pcapng] [--quiet]
 // Streams a recording of the datapath (xlb.v1.Recorder/Record) into a pcap/pcapng file or stdout.
 // The filter grammar lives in recorder/filter.ts (docs/recorder.md).
-import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RecordEnd__Output } from '../../generated/xlb/v1/RecordEnd.js';
@@ -83,7 +83,8 @@ class Output {
       // Recordings carry payloads (credentials, cookies): readable by their owner only, also when
       // an existing file is overwritten.
       this.#fd = openSync(target, 'w', 0o600);
-      fchmodSync(this.#fd, 0o600);
+      // Only a regular file: `-w /dev/null` (or a FIFO) must not change the device's mode.
+      if (fstatSync(this.#fd).isFile()) fchmodSync(this.#fd, 0o600);
       return;
     }
     process.stdout.on('error', (e: NodeJS.ErrnoException) => (this.broken ??= e));
@@ -114,7 +115,8 @@ class Output {
       return;
     }
     try {
-      fsyncSync(this.#fd);
+      // Only a regular file has anything to flush: fsync on /dev/null or a FIFO fails (EINVAL).
+      if (fstatSync(this.#fd).isFile()) fsyncSync(this.#fd);
     } finally {
       closeSync(this.#fd);
     }

@@ -28,6 +28,7 @@ static napi_value init(napi_env env, napi_value exports)
 	prog_loop_exports(env, exports);
 	netlink_exports(env, exports);
 	ringbuf_exports(env, exports);
+	capture_ring_exports(env, exports);
 	dir_lock_exports(env, exports);
 	return exports;
 }

@@ -84,8 +84,26 @@ interface Native {
   ringStats(r: Handle): { delivered: number; batches: number; closed: boolean };
   ringRef(r: Handle, ref: boolean): void;
 
+  captureNew(m: Handle, cb: (buf: Buffer | null, length: number, limit: number) => void, o: NativeCaptureOptions): Handle;
+  captureDrain(c: Handle, flush: boolean): number;
+  capturePause(c: Handle, paused: boolean): void;
+  captureRecycle(c: Handle, buf: Buffer): boolean;
+  captureSetOffset(c: Handle, wallOffsetNs: bigint): void;
+  captureStats(c: Handle): NativeCaptureStats;
+  captureClose(c: Handle): void;
+  captureRef(c: Handle, ref: boolean): void;
   dirLock(path: string): number;
   dirUnlock(fd: number): void;
+}
+
+export interface NativeCaptureOptions {
+  format: number; recordingId: number; headerSize: number; offTstamp: number; offId: number; offLen: number;
+  offCaplen: number; offPoint: number; chunkBytes: number; headroom: number; maxPackets: number; maxBytes: number;
+  wallOffsetNs: bigint; flushMs: number;
+}
+export interface NativeCaptureStats {
+  consumed: number; captured: number; capturedBytes: number; discarded: number; foreign: number; bad: number;
+  chunks: number; limit: number; paused: boolean; closed: boolean; pending: number;
 }
 
 export const addonPath = fileURLToPath(new URL('../build/Release/libbpf_ts.node', import.meta.url));

@@ -16,7 +16,6 @@ import { BpfProgram } from '../../../bpf/libbpf-ts/index.js';
 import {
   DEFAULT_ICMP_TOO_BIG_BURST,
   DEFAULT_ICMP_TOO_BIG_RATE,
-  DEFAULT_RECORDER_RING_BYTES,
   DEFAULT_SYN_TAKEOVER_IDLE_MS,
   LbDatapath,
   resolveRecorderOption,
@@ -56,7 +55,6 @@ export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOpti
   // auto (undefined) means what this kernel supports; the kernel has not changed since the pins
   // were made (they do not survive a reboot).
   check('recorder.enabled', pinned.recorder, resolveRecorderOption(wanted.recorder));
-  check('recorder.ring_bytes', pinned.recorderRingBytes, wanted.recorderRingBytes ?? DEFAULT_RECORDER_RING_BYTES);
   return diffs;
 }
 
