@@ -30,6 +30,8 @@ export {
   type ValidatedBackend,
 } from './validate.js';
 export { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
+export type { IdKind } from './transaction.js';
+export { compareServices, serviceSortKey } from './order.js';
 export {
   DesiredState,
   DEFAULT_ID_REUSE_DELAY_MS,
@@ -40,6 +42,10 @@ export {
   type ServiceChange,
   type BackendChange,
   type UpdateBackendPatch,
+  type Transaction,
+  type CommittedChange,
+  type ChangeRecord,
+  snapshotService,
   type StateSnapshot,
   type SnapshotService,
   type SnapshotBackend,

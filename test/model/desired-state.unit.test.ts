@@ -347,3 +347,62 @@ describe('datapath ids', () => {
     expect(load((j) => delete j.backend_ids).field).toBe('backend_ids');
   });
 });
+
+describe('transactions (the reconciler takes changes back without copying the state)', () => {
+  const svcs = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({ id: `10.0.${(from + i) >> 8}.${(from + i) & 255}:80/tcp`, backends: [{ address: `10.1.0.${(i % 200) + 1}` }] }));
+
+  it('rollback restores services, ids and the allocation order exactly', () => {
+    const s = newState();
+    s.apply(svcs(20));
+    const before = JSON.stringify(s.toSnapshot());
+    const list = s.list();
+    const tx = s.begin();
+    s.apply([...svcs(10), ...svcs(5, 100)]); // deletes 10, creates 5
+    s.addBackend('10.0.0.1:80/tcp', { address: '10.1.0.99' });
+    expect(tx.record().changes).toHaveLength(16);
+    tx.rollback();
+    expect(JSON.stringify(s.toSnapshot())).toBe(before);
+    expect(s.list()).toEqual(list);
+    // The allocators are where they were: the same ids come out as without the rolled-back change.
+    const twin = newState();
+    twin.apply(svcs(20));
+    s.create(svcs(1, 50)[0]);
+    twin.create(svcs(1, 50)[0]);
+    expect(s.get(svcs(1, 50)[0]!.id)).toEqual(twin.get(svcs(1, 50)[0]!.id));
+  });
+
+  it('committed changes can be undone later, newest first', () => {
+    const s = newState();
+    s.apply(svcs(3));
+    const base = JSON.stringify(s.toSnapshot());
+    const t1 = s.begin();
+    s.delete('10.0.0.0:80/tcp');
+    const c1 = t1.commit();
+    const mid = JSON.stringify(s.toSnapshot());
+    const t2 = s.begin();
+    s.create(svcs(1, 7)[0]);
+    const c2 = t2.commit();
+    expect(c1.changes.map((c) => c.kind)).toEqual(['deleted']);
+    expect(c1.released.service).toHaveLength(1);
+    expect(c1.released.backend).toHaveLength(1);
+    expect(c2.changes.map((c) => c.kind)).toEqual(['created']);
+    c2.undo();
+    expect(JSON.stringify(s.toSnapshot())).toBe(mid);
+    c1.undo();
+    expect(JSON.stringify(s.toSnapshot())).toBe(base);
+    expect(() => c1.undo()).toThrow(/already undone/);
+  });
+
+  it('a change reports only what it touched, whatever the size of the state', () => {
+    const s = new DesiredState({ limits: { ...LIMITS, maxServices: 5000, maxBackends: 5000 } });
+    s.apply(svcs(4000));
+    const tx = s.begin();
+    const diff = s.updateBackend('10.0.1.0:80/tcp', '10.1.0.57', { weight: 3 });
+    const rec = tx.record();
+    tx.commit();
+    expect(diff.changes).toHaveLength(1);
+    expect(rec.changes.map((c) => c.id)).toEqual(['10.0.1.0:80/tcp']);
+    expect(() => s.begin() && s.begin()).toThrow(/already open/);
+  });
+});
