@@ -13,7 +13,7 @@ import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
 import { Reconciler, type ChangeResult } from '../reconciler/index.js';
-import { restoreDesiredState } from '../state/index.js';
+import { loadDesiredState, StateStore, STATE_VERSION } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
 import { ensureBpffs } from './datapath/bpffs.js';
@@ -53,6 +53,7 @@ interface Running {
   note: string;
   attach: AttachOutcome;
   reconciler: Reconciler;
+  store: StateStore;
   gateway: GatewayWatcher;
   api: ApiServer;
   metrics: MetricsServer | undefined;
@@ -120,13 +121,18 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (mounted) log.info(mounted);
       const ifindex = ifNameToIndex(ifname);
 
-      const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
+      const restored = await loadDesiredState(c.stateFile, { limits: c.limits });
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      if (restored.tornJournal) log.warn('the journal ends in an incomplete record (a crash during a write); that change was never acknowledged and is dropped');
       log.info(
         restored.found
-          ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
+          ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}` +
+              (restored.replayed ? ` and ${restored.replayed} journal records` : '')
           : `no state file at ${c.stateFile}: first start`,
       );
+      const configDiff = restored.state.apply([...c.services], { origin: 'config', field: 'services' });
+      const store = new StateStore(c.stateFile, restored);
+      cleanup.push(() => store.close());
 
       const gateway = new GatewayWatcher({ interfaceName: ifname, gateway: c.gateway.address, pollMs: this.#o.gatewayPollMs, log });
       cleanup.push(() => gateway.stop());
@@ -146,15 +152,23 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const reconciler = new Reconciler({
         datapath: dp,
         state: restored.state,
-        stateFile: c.stateFile,
+        store,
         log,
         onBackendSet: (e) => this.emit('backendSet', e),
+        onProgress: (e) => log.info(`${e.what}: ${e.done}/${e.total} services`),
       });
+      const syncStarted = performance.now();
       const sync = await reconciler.syncAll();
       if (sync.upserted.length || sync.deleted.length || sync.backendSets.length) {
-        log.info(`datapath brought in step: ${sync.upserted.length} services written, ${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`);
+        log.info(
+          `datapath brought in step in ${Math.round(performance.now() - syncStarted)} ms: ${sync.upserted.length} services written, ` +
+            `${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`,
+        );
       }
-      await reconciler.persist();
+      // A snapshot is written when the files on disk are not one up-to-date snapshot already.
+      await store.start(restored.state, {
+        compact: !restored.found || restored.version < STATE_VERSION || restored.replayed > 0 || restored.tornJournal || configDiff.changes.length > 0,
+      });
 
       if (opened.origin !== 'adopted') dp.pin(c.bpffsDir);
       // A datapath this start created from nothing is removed again if the start fails; one that
@@ -170,7 +184,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
       else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder };
+      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, store, gateway, api: undefined!, metrics: undefined, lock, recorder };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
@@ -226,6 +240,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     await r.metrics?.close();
     r.gateway.stop();
     await r.reconciler.idle();
+    // Fold the journal into the snapshot, so the next start reads one file.
+    if (r.store.journalBytes > 0) {
+      await r.reconciler.compact().catch((e: Error) => this.log.warn(`state snapshot at stop failed (the journal is kept): ${e.message}`));
+    }
+    await r.store.close();
     if (detach) {
       const cur = attachedProgram(r.ifindex);
       if (cur.progId === r.dp.program.id && (cur.mode === 'native' || cur.mode === 'generic')) r.dp.detach(r.ifindex, cur.mode);

@@ -298,6 +298,12 @@ export class LbDatapath {
     return [...this.#services.values()].map((r) => ({ ...r.spec }));
   }
 
+  /** One service by id, or undefined (O(1), unlike services()). */
+  service(id: number): DatapathService | undefined {
+    const r = this.#services.get(id);
+    return r && { ...r.spec };
+  }
+
   // ---- backends --------------------------------------------------------------------------------
 
   /**

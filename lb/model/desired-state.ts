@@ -14,7 +14,7 @@
 import { parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
-import { IdAllocator, type RetiredId } from './ids.js';
+import { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
 import { compareServices } from './order.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
@@ -356,6 +356,12 @@ export class DesiredState {
   }
 
   // --- persistence form ----------------------------------------------------------------------
+
+  /** The parts of a snapshot at this instant, services as the (immutable) objects themselves:
+   *  O(services + ids), cheap enough to take inside a change queue and serialise later. */
+  capture(): { services: Service[]; serviceIds: IdAllocatorSnapshot; backendIds: IdAllocatorSnapshot } {
+    return { services: this.list(), serviceIds: this.#serviceIds.snapshot(), backendIds: this.#backendIds.snapshot() };
+  }
 
   toSnapshot(): StateSnapshot {
     return {

@@ -1,6 +1,9 @@
 // Converging the datapath to a desired state, touching only what differs. Used for every change
-// (scope = the services the change touched), for rollback (same scope, old state as target) and at
-// start (scope = everything, e.g. after adopting a datapath whose maps may predate the state file).
+// (scope = the datapath ids of the services the change touched, target = those services after it),
+// for rollback (same scope, the services before it) and at start (scope = everything, e.g. after
+// adopting a datapath whose maps may predate the state file). The work is proportional to the
+// scope: the datapath is asked about the scope's ids one by one, never listed as a whole (except
+// for 'all').
 //
 // Two phases, so a backend id can move from one service to another inside one change without the
 // datapath ever seeing it owned twice (the model only reuses ids when every free id was freed
@@ -12,13 +15,19 @@ import type { DatapathBackend, DatapathService, LbDatapath } from '../datapath/i
 import type { Service } from '../model/index.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
-export type DatapathPort = Pick<LbDatapath, 'services' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends'>;
+export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends'>;
 
 export interface SyncReport {
   upserted: number[];
   deleted: number[];
   /** Service ids whose backend set (and Maglev table) was rewritten, with the build time. */
   backendSets: { serviceId: number; seconds: number; backends: number }[];
+}
+
+export interface SyncOptions {
+  now?: () => number;
+  /** Called after each service of the target was brought in step (for progress reports). */
+  onService?: (done: number, total: number) => void;
 }
 
 export function datapathServiceOf(s: Service): DatapathService {
@@ -51,24 +60,29 @@ function sameBackends(a: readonly DatapathBackend[], b: readonly DatapathBackend
 /**
  * Makes the datapath hold exactly `target` for the services in scope. `scope` lists datapath
  * service ids to consider (from either side); 'all' also deletes datapath services the target
- * does not know. Throws whatever the datapath throws; the caller rolls back.
+ * does not know. With a scope, `target` needs to hold only the services in it (others are
+ * ignored). Throws whatever the datapath throws; the caller rolls back.
  */
 export function syncDatapath(
   dp: DatapathPort,
   target: readonly Service[],
   scope: ReadonlySet<number> | 'all',
-  now: () => number = () => performance.now(),
+  o: SyncOptions | (() => number) = {},
 ): SyncReport {
+  const opts: SyncOptions = typeof o === 'function' ? { now: o } : o;
+  const now = opts.now ?? (() => performance.now());
   const report: SyncReport = { upserted: [], deleted: [], backendSets: [] };
   const inScope = (id: number) => scope === 'all' || scope.has(id);
-  const want = new Map(target.filter((s) => inScope(s.datapathId)).map((s) => [s.datapathId, s]));
-  // Which service every target backend id belongs to (all of the target: ids move across scope).
+  const want = new Map<number, Service>();
+  for (const s of target) if (inScope(s.datapathId)) want.set(s.datapathId, s);
+  // Which service every target backend id belongs to (ids only move between services of one change,
+  // and all of them are in its scope).
   const wantedOwner = new Map<number, number>();
-  for (const s of target) for (const b of s.backends) wantedOwner.set(b.datapathId, s.datapathId);
+  for (const s of want.values()) for (const b of s.backends) wantedOwner.set(b.datapathId, s.datapathId);
 
   // Phase A: remove.
-  for (const cur of dp.services()) {
-    if (!inScope(cur.id)) continue;
+  const current = scope === 'all' ? dp.services() : [...scope].map((id) => dp.service(id)).filter((s): s is DatapathService => s !== undefined);
+  for (const cur of current) {
     const t = want.get(cur.id);
     if (!t || !sameKey(cur, datapathServiceOf(t))) {
       dp.deleteService(cur.id);
@@ -76,24 +90,25 @@ export function syncDatapath(
       continue;
     }
     const keepIds = new Set(t.backends.map((b) => b.datapathId));
-    const current = dp.backends(cur.id);
-    const leaving = current.filter((b) => !keepIds.has(b.id));
+    const have = dp.backends(cur.id);
+    const leaving = have.filter((b) => !keepIds.has(b.id));
     if (leaving.some((b) => wantedOwner.has(b.id) && wantedOwner.get(b.id) !== cur.id)) {
-      timedSetBackends(dp, cur.id, current.filter((b) => keepIds.has(b.id)), report, now);
+      timedSetBackends(dp, cur.id, have.filter((b) => keepIds.has(b.id)), report, now);
     }
   }
 
   // Phase B: add and update, in target order (deterministic).
-  const present = new Map(dp.services().map((s) => [s.id, s]));
+  let done = 0;
   for (const t of want.values()) {
     const svc = datapathServiceOf(t);
-    const cur = present.get(t.datapathId);
+    const cur = dp.service(t.datapathId);
     if (!cur || !sameService(cur, svc)) {
       dp.upsertService(svc);
       report.upserted.push(t.datapathId);
     }
     const backends = datapathBackendsOf(t);
     if (!cur || !sameBackends(dp.backends(t.datapathId), backends)) timedSetBackends(dp, t.datapathId, backends, report, now);
+    opts.onService?.(++done, want.size);
   }
   return report;
 }
