@@ -23,6 +23,8 @@ export const DEFAULTS = Object.freeze({
   recorderRingBytes: 4 << 20,
   socketMode: 0o660,
   metricsListen: '127.0.0.1:9641',
+  // Scrapes within a second of one another share one read of the counters.
+  metricsCacheMs: 1000,
   detachOnExit: false,
 });
 
@@ -50,4 +52,5 @@ export const LIMITS = Object.freeze({
   // a page, the kernel's minimum, up to 1 GiB; always a power of two.
   recorderRingBytesMin: 4096,
   recorderRingBytesMax: 1 << 30,
+  metricsCacheMsMax: 60_000,
 });

@@ -42,7 +42,7 @@ const SCHEMA: Record<string, readonly string[]> = {
   recorder: ['enabled', 'ring_bytes'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
   'api.tls': ['cert', 'key', 'client_ca'],
-  metrics: ['listen'],
+  metrics: ['listen', 'cache_ms'],
 };
 
 const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -316,6 +316,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   const metricsS = r.get(['metrics', 'listen'], { name: '--metrics', value: flags.metrics }, DEFAULTS.metricsListen);
   const metricsListen = r.check(metricsS, parseTcpListen);
   if (listen.kind === 'tcp' && listen.target === metricsListen.target) r.fail(metricsS, `is the same address as the API (${listen.target})`);
+  const metricsCacheMs = integer(r, r.get(['metrics', 'cache_ms'], undefined, DEFAULTS.metricsCacheMs), 0, LIMITS.metricsCacheMsMax);
 
   const stateDir = absolutePath(r, r.get(['state_dir'], { name: '--state-dir', value: flags.stateDir }, DEFAULT_STATE_DIR));
   const bpffsDir = absolutePath(r, r.get(['bpffs_dir'], undefined, defaultBpffsDir(instance)));
@@ -346,7 +347,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     limits,
     recorder,
     api: { listen, socketMode: mode, socketGroup, tls, insecure },
-    metrics: { listen: metricsListen },
+    metrics: { listen: metricsListen, cacheMs: metricsCacheMs },
     stateDir,
     stateFile: join(stateDir, instance, STATE_FILE_NAME),
     bpffsDir,

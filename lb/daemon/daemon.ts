@@ -22,7 +22,7 @@ import { InstanceLock } from './instance-lock.js';
 import { datapathSettings, sameSettings } from './link-settings.js';
 import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
-import type { MetricsServer } from '../metrics/index.js';
+import type { MetricsServer, MetricsServiceSource } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
 import { statsReport } from './reports.js';
 import { XLB_VERSION } from '../version.js';
@@ -205,7 +205,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       log.info(`API listening on ${running.api.address}`);
       if (this.#o.metrics ?? true) {
         const m = c.metrics.listen;
-        running.metrics = await startDaemonMetrics(this, m.host, m.port, log);
+        running.metrics = await startDaemonMetrics(this, m.host, m.port, log, c.metrics.cacheMs);
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
       }
@@ -308,8 +308,21 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
   stats(serviceId?: string): StatsReport {
     const r = this.#running();
     const state = r.reconciler.state;
-    const only = serviceId === undefined ? undefined : [state.get(serviceId, 'service_id')];
-    return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, only);
+    if (serviceId === undefined) return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize);
+    // One service: read its ids only.
+    const svc = state.get(serviceId, 'service_id');
+    const counters = r.dp.readCounters({ services: [svc.datapathId], backends: svc.backends.map((b) => b.datapathId) });
+    return statsReport(counters, state, r.dp.options.flowTableSize, [svc]);
+  }
+
+  datapathStats(): StatsReport {
+    const r = this.#running();
+    return statsReport(r.dp.readCounters({ services: [], backends: [] }), r.reconciler.state, r.dp.options.flowTableSize, []);
+  }
+
+  serviceSource(): MetricsServiceSource {
+    const r = this.#running();
+    return { services: () => r.reconciler.state.list(), counters: (which, ids) => r.dp.idCounters(which, ids) };
   }
 
   status(): StatusReport {

@@ -31,7 +31,6 @@ import {
   familyOf,
   slotKeys,
   decodeU32,
-  sumCounter,
   u32Key,
   type Counter,
   type FlowKeyValue,
@@ -58,6 +57,15 @@ import type {
 import { decodeFlowKey, flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
 
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
+
+// sumPerCpu sums a value's u64 members in declaration order; where LbCounter keeps packets and bytes.
+const COUNTER_U64S = LbCounter.size / 8;
+const PACKETS_FIELD = LbCounter.fields.find((f) => f.name === 'packets')!.offset / 8;
+const BYTES_FIELD = LbCounter.fields.find((f) => f.name === 'bytes')!.offset / 8;
+
+function counterAt(sums: Float64Array, i: number): Counter {
+  return { packets: sums[i * COUNTER_U64S + PACKETS_FIELD]!, bytes: sums[i * COUNTER_U64S + BYTES_FIELD]! };
+}
 
 
 export class LbDatapath {
@@ -434,22 +442,39 @@ export class LbDatapath {
 
   // ---- counters --------------------------------------------------------------------------------
 
-  /** Every counter summed over CPUs. Service/backend maps hold only ids with traffic. */
-  readCounters(): DatapathCounters {
+  /**
+   * Every counter summed over CPUs. The per-service and per-backend maps are read for the ids in
+   * use only (or the ids given), and list only ids that counted something.
+   */
+  readCounters(o: { services?: ArrayLike<number>; backends?: ArrayLike<number> } = {}): DatapathCounters {
     this.#open();
     const global = {} as Record<string, Record<string, Counter>>;
-    const stats = this.#maps[MAP.stats];
-    const { keys, values } = stats.lookupBatchPerCpu();
-    const byIndex = new Map<number, Buffer[]>();
-    keys.forEach((k, i) => byIndex.set(decodeU32(k), values[i]!));
+    const sums = this.#maps[MAP.stats].sumPerCpu(Uint32Array.from(STAT_NAMES, (_, i) => i), COUNTER_U64S);
     STAT_NAMES.forEach(([group, name], i) => {
-      (global[group] ??= {})[name] = sumCounter(byIndex.get(i) ?? []);
+      (global[group] ??= {})[name] = counterAt(sums, i);
     });
     return {
       ...(global as GlobalCounters),
-      services: this.#perIdCounters(MAP.serviceStats),
-      backends: this.#perIdCounters(MAP.backendStats),
+      services: this.#nonZero(MAP.serviceStats, o.services ?? [...this.#services.keys()]),
+      backends: this.#nonZero(MAP.backendStats, o.backends ?? [...this.#backendOwner.keys()]),
     };
+  }
+
+  /**
+   * Counters of the given service or backend ids, summed over CPUs in C: packets and bytes of
+   * ids[i] at [2i] and [2i + 1]. One call per slice of ids; no object per id.
+   */
+  idCounters(which: 'services' | 'backends', ids: Uint32Array): Float64Array {
+    this.#open();
+    const map = this.#maps[which === 'services' ? MAP.serviceStats : MAP.backendStats];
+    const sums = map.sumPerCpu(ids, COUNTER_U64S);
+    if (PACKETS_FIELD === 0 && BYTES_FIELD === 1) return sums;
+    const out = new Float64Array(ids.length * 2);
+    for (let i = 0; i < ids.length; i++) {
+      out[2 * i] = sums[i * COUNTER_U64S + PACKETS_FIELD]!;
+      out[2 * i + 1] = sums[i * COUNTER_U64S + BYTES_FIELD]!;
+    }
+    return out;
   }
 
   // ---- test hook -------------------------------------------------------------------------------
@@ -516,12 +541,13 @@ export class LbDatapath {
     m.update(u32Key(id), Buffer.alloc(LbCounter.size)); // one value, written to every CPU
   }
 
-  #perIdCounters(map: typeof MAP.serviceStats | typeof MAP.backendStats): Map<number, Counter> {
+  #nonZero(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: ArrayLike<number>): Map<number, Counter> {
+    const keys = Uint32Array.from(ids);
+    const sums = this.#maps[map].sumPerCpu(keys, COUNTER_U64S);
     const out = new Map<number, Counter>();
-    const { keys, values } = this.#maps[map].lookupBatchPerCpu();
-    keys.forEach((k, i) => {
-      const c = sumCounter(values[i]!);
-      if (c.packets || c.bytes) out.set(decodeU32(k), c);
+    keys.forEach((id, i) => {
+      const c = counterAt(sums, i);
+      if (c.packets || c.bytes) out.set(id, c);
     });
     return out;
   }

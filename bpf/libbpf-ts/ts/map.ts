@@ -257,6 +257,19 @@ export class BpfMap extends KernelObject {
     if (n > 0) native.mapUpdateBatch(handleOf(this), k, v, n, 0);
   }
 
+  /**
+   * Counters of a per-CPU map with u32 keys, summed over CPUs without a Buffer per CPU: for each
+   * key, the first `fields` u64 members of its value (default: all of them) summed over every
+   * possible CPU, as out[i * fields + f]. Array maps are read with batch lookups over runs of
+   * nearby keys, so the cost follows the keys asked for, not the map's size. A key without an
+   * element sums to 0. Sums are exact up to 2^53. RangeError (nothing read) for an array key
+   * ≥ maxEntries.
+   */
+  sumPerCpu(keys: Uint32Array, fields = Math.floor(this.valueSize / 8)): Float64Array {
+    if (!(keys instanceof Uint32Array)) throw new TypeError('keys must be a Uint32Array');
+    return native.mapSumPerCpu(handleOf(this), keys, fields);
+  }
+
   /** Deletes the given keys; absent keys are skipped. Returns how many were deleted. */
   deleteBatch(keys: readonly (Buffer | Uint8Array)[]): number {
     return native.mapDeleteBatch(handleOf(this), this.#packKeys(keys), keys.length);

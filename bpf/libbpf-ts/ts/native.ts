@@ -55,6 +55,7 @@ interface Native {
   mapLookupBatch(m: Handle): { count: number; keys: Buffer; values: Buffer; batched: boolean };
   mapUpdateBatch(m: Handle, keys: Buffer, values: Buffer, count: number, flags: number): number;
   mapDeleteBatch(m: Handle, keys: Buffer, count: number): number;
+  mapSumPerCpu(m: Handle, keys: Uint32Array, fields: number): Float64Array;
 
   progTestRun(p: Handle, data: Buffer | null, dataOutSize: number | null, ctx: Buffer | null,
     ctxOutSize: number | null, repeat: number, flags: number, cpu: number | null):
