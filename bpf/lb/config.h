@@ -22,9 +22,6 @@
 // the same Maglev tables) so any node sends a given flow to the same backend without shared state.
 const volatile __u32 cfg_hash_seed = 0;
 
-// Maglev table size M (prime). Equals the max_entries of every inner table the loader creates.
-const volatile __u32 cfg_maglev_size = 65537;
-
 // Largest IP packet (L3 bytes) the path from this LB to the backends carries. Encapsulated packets
 // that would exceed it get ICMP frag-needed / Packet Too Big instead (see icmp.h).
 const volatile __u32 cfg_mtu = 1500;

@@ -45,7 +45,8 @@ struct selection {
 // lookup: the entry of an earlier connection on the same 5-tuple (a reused client port) must not
 // send a new connection to a backend that is draining or has changed; the choice overwrites it.
 // Counts the flow-table events.
-static __always_inline bool select_backend(const struct flow_key *key, __u32 svc_id, __u32 hash,
+static __always_inline bool select_backend(const struct flow_key *key, __u32 svc_id,
+					   __u32 table_size, __u32 hash,
 					   bool update, bool new_conn, __u32 bytes,
 					   struct selection *sel)
 {
@@ -80,7 +81,7 @@ static __always_inline bool select_backend(const struct flow_key *key, __u32 svc
 		}
 	}
 
-	id = maglev_lookup(svc_id, hash);
+	id = maglev_lookup(svc_id, table_size, hash);
 	if (id == MAGLEV_NO_BACKEND)
 		return false;
 	sel->backend = backend_get(id, svc_id);

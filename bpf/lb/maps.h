@@ -14,7 +14,10 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
-#define LB_LAYOUT_VERSION 2 // 2: the recorder's maps (recorder.h) joined the pinned set
+// 2: the recorder's maps (recorder.h) joined the pinned set
+// 3: per-service Maglev table size (service_value.table_size); inner tables hold 16 slots per
+//    element (struct maglev_group) and are mmapable
+#define LB_LAYOUT_VERSION 3
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6
@@ -34,6 +37,7 @@ struct service_key {
 struct service_value {
 	__u32 service_id; // index into maglev_outer and service_stats; chosen by the control plane
 	__u32 flags;      // SVC_F_*
+	__u32 table_size; // M of this service's Maglev table (prime, lb/maglev ALLOWED_TABLE_SIZES)
 };
 
 // vips: every address that has at least one service. Lets the datapath tell "traffic for us that
@@ -99,7 +103,7 @@ struct lb_config {
 struct lb_meta {
 	__u32 layout_version;
 	__u32 hash_seed;
-	__u32 maglev_size;
+	__u32 maglev_size; // the default table size of services that do not choose one
 	__u32 mtu;
 	__u32 flags;
 };
@@ -131,20 +135,35 @@ struct {
 	__type(value, struct backend_value);
 } backends SEC(".maps");
 
-// Inner Maglev tables: M slots of backend ids. BPF_F_INNER_MAP lets the loader create inner maps
-// of M entries although this template has 1, so M is a load-time choice (cfg_maglev_size) rather
-// than a compile-time one. (Resizing the template instead crashes libbpf 1.1's
-// bpf_map__set_max_entries, which dereferences the inner map's missing object pointer.)
+// Inner Maglev tables: M slots of backend ids, MAGLEV_GROUP_SLOTS per array element. An array
+// stores each value in a slot rounded up to 8 bytes, so one u32 per element would cost 8 bytes
+// per slot; a 64-byte group costs 4 and is one cache line. Slot s is group s / 16, index s % 16,
+// i.e. the element area is a plain u32[M] (rounded up to whole groups): BPF_F_MMAPABLE lets the
+// control plane map it and rewrite single slots in place with one aligned 32-bit store each (a
+// packet reads the old or the new id of a slot, never a mix). BPF_F_INNER_MAP lets the inner maps
+// differ in max_entries (each service has its own M) although this template has 1. (Resizing the
+// template instead crashes libbpf 1.1's bpf_map__set_max_entries, which dereferences the inner
+// map's missing object pointer.)
+#define MAGLEV_GROUP_SLOTS 16
+
+struct maglev_group {
+	__u32 slot[MAGLEV_GROUP_SLOTS];
+};
+
+// Sizes rather than __type(…): clang emits only a forward declaration of a type that an inner map
+// definition alone refers to, which libbpf cannot size (and a key type without a value type makes
+// the kernel refuse the map's BTF).
 struct maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_INNER_MAP);
-	__type(key, __u32);
-	__type(value, __u32);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct maglev_group));
 };
 
-// maglev_outer[service_id] → that service's table. The control plane fills a fresh inner map and
-// swaps it in with one update, so a packet sees either the old or the new table, never a mix.
+// maglev_outer[service_id] → that service's table. The control plane either fills a fresh inner
+// map and swaps it in with one update (a packet sees the old or the new table, never a mix), or
+// rewrites changed slots of the current one in place (each slot old or new).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1024);

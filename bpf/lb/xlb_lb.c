@@ -67,7 +67,7 @@ static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_
 	flow_table_key(&key, flow, svc_port, client_only);
 	hash = flow_hash(flow, client_only);
 	// Client-persistence services keep a client's new connections on its backend while present.
-	if (!select_backend(&key, svc_id, hash, !is_error, p->tcp_syn && !client_only, p->frame_len,
+	if (!select_backend(&key, svc_id, svc->table_size, hash, !is_error, p->tcp_syn && !client_only, p->frame_len,
 			    &sel))
 		return STAT_DROP_NO_BACKEND;
 	__builtin_memcpy(target.addr, sel.backend->addr, sizeof(target.addr));

@@ -14,6 +14,7 @@
         "src/object.c",
         "src/map_ops.c",
         "src/map_batch.c",
+        "src/map_mmap.c",
         "src/prog_ops.c",
         "src/netlink.c",
         "src/ringbuf.c"

@@ -3,9 +3,9 @@
 // setBackends / setConfig and reads counters and flows back. Byte layouts come from layout.ts.
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfMap, BpfObject, BpfProgram, MapFlags, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
+import { BpfMap, BpfObject, BpfProgram, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable } from '../maglev/index.js';
-import { IPPROTO, ValidationError } from '../model/index.js';
+import { IPPROTO, ValidationError, invalid } from '../model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { formatAddress, parseAddress } from './addr.js';
 import { flowHash, maglevSlot } from './flowhash.js';
@@ -17,6 +17,7 @@ import {
   LAYOUT_VERSION,
   LbCounter,
   LbMeta,
+  MAGLEV_GROUP_SLOTS,
   MAP,
   PROGRAM_NAME,
   REC_MAP_NAMES,
@@ -29,7 +30,6 @@ import {
   VipValue,
   decodeBackendValue,
   familyOf,
-  slotKeys,
   decodeU32,
   u32Key,
   type Counter,
@@ -42,7 +42,9 @@ import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from '
 import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
+import { MaglevTable, pinTable, tableMemoryBytes, tablePinPath, unpinTables } from './tables.js';
 import type {
+  BackendSetOptions,
   BackendSetResult,
   DatapathBackend,
   DatapathConfig,
@@ -75,8 +77,10 @@ export class LbDatapath {
   readonly #object: BpfObject | undefined;
   #closed = false;
   #attached: { ifindex: number; mode: XdpMode } | undefined;
-  /** Keys 0 … tableSize−1 of an inner Maglev table, built once: every swap writes all slots. */
-  #slotKeys: Uint32Array | undefined;
+  /** The live Maglev table of each service that has one, mapped into this process. */
+  readonly #tables = new Map<number, MaglevTable>();
+  /** Where pin() pinned this datapath: tables swapped in later are pinned there too. */
+  #pinDir: string | undefined;
   readonly #services = new Map<number, ServiceRecord>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
@@ -127,6 +131,7 @@ export class LbDatapath {
     try {
       const program = BpfProgram.openPinned(join(dir, PROG_PIN));
       const dp = new LbDatapath(options, program, maps, undefined);
+      dp.#pinDir = dir;
       dp.#rebuildRegistry();
       return dp;
     } catch (e) {
@@ -151,6 +156,7 @@ export class LbDatapath {
       obj.load();
       const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
       const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      dp.#pinDir = dir;
       dp.#rebuildRegistry();
       return dp;
     } catch (e) {
@@ -174,11 +180,16 @@ export class LbDatapath {
     };
     replace(join(dir, PROG_PIN), (p) => this.program.pin(p));
     for (const n of MAP_NAMES) replace(join(dir, n), (p) => this.#maps[n].pin(p));
+    // Table pins let adopt() map the live tables again (opening them by id would need CAP_SYS_ADMIN).
+    unpinTables(dir);
+    for (const [id, t] of this.#tables) pinTable(dir, id, t);
+    this.#pinDir = dir;
   }
 
   /** Removes the pins pin(dir) made, and the directory if it is then empty. */
   static unpin(dir: string): void {
     for (const name of [PROG_PIN, ...MAP_NAMES]) unlinkIfPresent(join(dir, name));
+    unpinTables(dir);
     try {
       if (readdirSync(dir).length === 0) rmdirSync(dir);
     } catch (e) {
@@ -206,6 +217,8 @@ export class LbDatapath {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const t of this.#tables.values()) t.close();
+    this.#tables.clear();
     if (this.#object) {
       this.#object.close();
       return;
@@ -267,18 +280,29 @@ export class LbDatapath {
 
   // ---- services --------------------------------------------------------------------------------
 
-  /** Creates or changes a service (VIP, port, protocol, flags) by id. */
+  /**
+   * Creates or changes a service (VIP, port, protocol, flags, table size) by id. A new table size
+   * rebuilds the service's table from its backends (a swap); the entry and the table change in the
+   * order that keeps every slot a packet computes inside the table it reads.
+   */
   upsertService(svc: DatapathService): void {
     this.#open();
-    const rec = validateService(svc, this.options.maxServices, this.#services.values());
-    const old = this.#services.get(rec.spec.id);
-    if (!old) this.#resetCounter(MAP.serviceStats, rec.spec.id);
+    const rec = validateService(svc, this.options.maxServices, this.#services.values(), this.options.tableSize);
+    const id = rec.spec.id;
+    const old = this.#services.get(id);
+    if (!old) this.#resetCounter(MAP.serviceStats, id);
+    const resized = old !== undefined && old.spec.tableSize !== rec.spec.tableSize && this.#hasTable(id);
+    const newTable = resized ? this.#buildTable(id, rec.spec.tableSize, [...(this.#backendSets.get(id)?.values() ?? [])]) : undefined;
+    // Growing: the bigger table first (slots computed with the old size stay inside it).
+    if (newTable && rec.spec.tableSize > old!.spec.tableSize) this.#swapTable(id, newTable.table);
     // New entries first, then remove the old ones: the VIP never blinks out during a change.
     if (!old || !old.vipKey.equals(rec.vipKey)) this.#vipRef(rec.vipKey, +1);
     this.#maps[MAP.services].update(
       rec.key,
-      ServiceValue.encode({ serviceId: rec.spec.id, flags: rec.spec.sourceHash ? SERVICE_F_HASH_SRC_IP_ONLY : 0 }),
+      ServiceValue.encode({ serviceId: id, flags: rec.spec.sourceHash ? SERVICE_F_HASH_SRC_IP_ONLY : 0, tableSize: rec.spec.tableSize }),
     );
+    // Shrinking: the entry with the smaller size first, then the smaller table.
+    if (newTable && rec.spec.tableSize < old!.spec.tableSize) this.#swapTable(id, newTable.table);
     if (old && !old.key.equals(rec.key)) this.#maps[MAP.services].delete(old.key);
     if (old && !old.vipKey.equals(rec.vipKey)) this.#vipRef(old.vipKey, -1);
     this.#services.set(rec.spec.id, rec);
@@ -293,7 +317,7 @@ export class LbDatapath {
     // Stop matching first, then take away what matching used.
     this.#maps[MAP.services].delete(rec.key);
     this.#vipRef(rec.vipKey, -1);
-    this.#maps[MAP.maglevOuter].delete(u32Key(id));
+    this.#removeTable(id);
     const set = this.#backendSets.get(id) ?? new Map();
     this.#writeBackends([...set.keys()].map((b) => [b, Buffer.alloc(BackendValue.size)]));
     for (const b of set.keys()) this.#backendOwner.delete(b);
@@ -316,23 +340,31 @@ export class LbDatapath {
 
   /**
    * Replaces the backend set of a service: writes the backend entries, builds the Maglev table
-   * (lb/maglev) into a fresh inner map and swaps it in atomically, then clears removed backends.
-   * Established flows stay on backends that remain (active or draining).
+   * (lb/maglev) — or takes `o.table` — and installs it (`o.write`: a fresh table swapped in
+   * atomically, the default, or the changed slots rewritten in place), then clears removed
+   * backends. Established flows stay on backends that remain (active or draining).
    */
-  setBackends(serviceId: number, backends: readonly DatapathBackend[]): BackendSetResult {
+  setBackends(serviceId: number, backends: readonly DatapathBackend[], o: BackendSetOptions = {}): BackendSetResult {
     this.#open();
     const svc = this.#services.get(serviceId);
     if (!svc) throw new ValidationError('NOT_FOUND', 'serviceId', `no service with id ${JSON.stringify(serviceId)}`);
     const list = validateBackends(serviceId, backends, this.options.maxBackends, this.#backendOwner);
-    const active = list.filter((b) => b.state === 'active');
-    const built =
-      list.length > 0 && active.length > 0
-        ? buildMaglevTable({
-            backends: list.map((b) => ({ key: b.address, id: b.id, weight: b.state === 'active' ? b.weight : 0 })),
-            size: this.options.tableSize,
-            seed: this.options.seed,
-          })
-        : undefined;
+    const size = svc.spec.tableSize;
+    if (o.write !== undefined && o.write !== 'swap' && o.write !== 'inPlace') {
+      throw invalid('write', `${JSON.stringify(o.write)} is not "swap" or "inPlace"`);
+    }
+    const activeIds = new Set(list.filter((b) => b.state === 'active').map((b) => b.id));
+    if (o.table !== undefined) {
+      if (!(o.table instanceof Uint32Array) || o.table.length !== size) {
+        throw invalid('table', `must be a Uint32Array of ${size} slots (the service's tableSize)`);
+      }
+      if (activeIds.size === 0) throw invalid('table', 'given, but no backend is active (a service without active backends has no table)');
+      for (let s = 0; s < size; s++) {
+        if (!activeIds.has(o.table[s]!)) throw invalid(`table[${s}]`, `${o.table[s]} is not the id of an active backend of this service`);
+      }
+    }
+    const built = o.table ? undefined : this.#buildTable(serviceId, size, list);
+    const table = o.table ?? built?.table;
 
     const previous = this.#backendSets.get(serviceId) ?? new Map<number, Required<DatapathBackend>>();
     for (const b of list) if (!previous.has(b.id)) this.#resetCounter(MAP.backendStats, b.id);
@@ -351,8 +383,21 @@ export class LbDatapath {
         ];
       }),
     );
-    if (built) this.#swapTable(serviceId, built.table);
-    else this.#maps[MAP.maglevOuter].delete(u32Key(serviceId));
+    let tableWrite: BackendSetResult['tableWrite'];
+    let slotsChanged: number;
+    const live = this.#tables.get(serviceId);
+    if (!table) {
+      tableWrite = this.#hasTable(serviceId) ? 'removed' : 'none';
+      slotsChanged = tableWrite === 'removed' ? size : 0;
+      this.#removeTable(serviceId);
+    } else if (o.write === 'inPlace' && live && live.size === size) {
+      tableWrite = 'inPlace';
+      slotsChanged = live.writeDiff(table);
+    } else {
+      tableWrite = 'swap';
+      slotsChanged = live && live.size === size ? countDiff(live, table) : size;
+      this.#swapTable(serviceId, table);
+    }
     const kept = new Set(list.map((b) => b.id));
     const removed = [...previous.keys()].filter((id) => !kept.has(id));
     this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
@@ -360,11 +405,52 @@ export class LbDatapath {
     for (const id of removed) this.#backendOwner.delete(id);
     for (const b of list) this.#backendOwner.set(b.id, serviceId);
     this.#backendSets.set(serviceId, new Map(list.map((b) => [b.id, b])));
+    const slotsPerBackend = new Map(list.map((b) => [b.id, 0]));
+    if (table) for (const id of table) slotsPerBackend.set(id, (slotsPerBackend.get(id) ?? 0) + 1);
     return {
-      activeBackends: built?.activeBackends ?? 0,
-      slotsPerBackend: built?.slotsPerBackend ?? new Map(list.map((b) => [b.id, 0])),
-      warnings: built?.warnings ?? (list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
+      activeBackends: built?.activeBackends ?? (o.table ? activeIds.size : 0),
+      slotsPerBackend: built?.slotsPerBackend ?? slotsPerBackend,
+      warnings: built?.warnings ?? (table ? [] : list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
+      tableWrite,
+      slotsChanged,
     };
+  }
+
+  /**
+   * Writes backend ids into single slots of the service's live table, in place: ids[i] into
+   * slots[i], one aligned 32-bit store each, in the order given. A packet that reads a slot during
+   * the write sees its old or its new id; packets of other flows may see any mix of written and
+   * not-yet-written slots. The caller keeps the table consistent with the backend entries: every id
+   * written must be an active backend of the service (set with setBackends) — checked here, before
+   * anything is written. Returns how many slots changed.
+   */
+  writeSlots(serviceId: number, slots: ArrayLike<number>, ids: ArrayLike<number>): number {
+    this.#open();
+    const svc = this.#services.get(serviceId);
+    if (!svc) throw new ValidationError('NOT_FOUND', 'serviceId', `no service with id ${JSON.stringify(serviceId)}`);
+    const t = this.#tables.get(serviceId);
+    if (!t) {
+      throw new ValidationError('FAILED_PRECONDITION', 'serviceId', `service ${serviceId} has no table this process can write (no active backend, or adopted without its table pin): use setBackends`);
+    }
+    if (slots.length !== ids.length) throw invalid('ids', `${ids.length} ids for ${slots.length} slots`);
+    const active = new Set([...(this.#backendSets.get(serviceId)?.values() ?? [])].filter((b) => b.state === 'active').map((b) => b.id));
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i]!;
+      if (!Number.isInteger(s) || s < 0 || s >= t.size) throw invalid(`slots[${i}]`, `${s} is not a slot 0 … ${t.size - 1}`);
+      if (!active.has(ids[i]!)) throw invalid(`ids[${i}]`, `${ids[i]} is not the id of an active backend of service ${serviceId}`);
+    }
+    return t.write(slots, ids);
+  }
+
+  /** Kernel memory of a service's table of `size` slots (fdinfo memlock of the inner map). */
+  static tableMemoryBytes(size: number): number {
+    return tableMemoryBytes(size);
+  }
+
+  /** Kernel memory of the service's live table as the kernel reports it; 0 without a table. */
+  tableMemory(serviceId: number): number {
+    this.#open();
+    return this.#tables.get(serviceId)?.memlockBytes() ?? 0;
   }
 
   backends(serviceId: number): DatapathBackend[] {
@@ -374,12 +460,19 @@ export class LbDatapath {
   /** The service's Maglev table as the datapath reads it, or undefined if it has none. */
   maglevTable(serviceId: number): Uint32Array | undefined {
     this.#open();
-    const inner = this.#innerTable(serviceId);
+    const t = this.#tables.get(serviceId);
+    if (t) return t.read();
+    const size = this.#services.get(serviceId)?.spec.tableSize;
+    const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
     if (!inner) return undefined;
+    // A table this process has not mapped (adopted without its pin): read it by id.
     try {
       const { keys, values } = inner.lookupBatch();
-      const table = new Uint32Array(inner.maxEntries);
-      keys.forEach((k, i) => (table[decodeU32(k)] = decodeU32(values[i]!)));
+      const table = new Uint32Array(size!);
+      keys.forEach((k, i) => {
+        const base = decodeU32(k) * MAGLEV_GROUP_SLOTS;
+        for (let j = 0; j < MAGLEV_GROUP_SLOTS && base + j < size!; j++) table[base + j] = values[i]!.readUInt32LE(j * 4);
+      });
       return table;
     } finally {
       inner.close();
@@ -393,17 +486,12 @@ export class LbDatapath {
     const svc = this.#serviceFor(flow);
     if (!svc) return undefined;
     const hash = flowHash(flow, this.options.seed, svc.spec.sourceHash);
-    const slot = maglevSlot(hash, this.options.tableSize);
-    const inner = this.#innerTable(svc.spec.id);
+    const slot = maglevSlot(hash, svc.spec.tableSize);
+    const table = this.#tables.get(svc.spec.id);
     let backendId: number | undefined;
-    if (inner) {
-      try {
-        const v = decodeU32(inner.lookup(u32Key(slot))!);
-        backendId = v === TABLE_NO_BACKEND ? undefined : v;
-      } finally {
-        inner.close();
-      }
-    }
+    if (table) backendId = table.slot(slot);
+    else if (this.#hasTable(svc.spec.id)) backendId = this.maglevTable(svc.spec.id)?.[slot];
+    if (backendId === TABLE_NO_BACKEND) backendId = undefined;
     return { serviceId: svc.spec.id, hash, slot, backendId };
   }
 
@@ -493,31 +581,82 @@ export class LbDatapath {
     if (this.#closed) throw new Error('LbDatapath is closed');
   }
 
-  #swapTable(serviceId: number, table: Uint32Array): void {
-    const size = this.options.tableSize;
-    this.#slotKeys ??= slotKeys(size);
-    // BPF_F_INNER_MAP, as on the template in maps.h (the kernel compares the flags on setInner).
-    const inner = BpfMap.create({
-      type: 'array',
-      keySize: 4,
-      valueSize: 4,
-      maxEntries: size,
-      flags: MapFlags.INNER_MAP,
-      name: `maglev_${serviceId}`,
+  /** lb/maglev's table for `list` (draining ones weight 0), or undefined without an active backend. */
+  #buildTable(serviceId: number, size: number, list: readonly Required<DatapathBackend>[]) {
+    if (!list.some((b) => b.state === 'active')) return undefined;
+    return buildMaglevTable({
+      backends: list.map((b) => ({ key: b.address, id: b.id, weight: b.state === 'active' ? b.weight : 0 })),
+      size,
+      seed: this.options.seed,
     });
-    try {
-      // One packed batch straight from the table: no per-slot Buffers (M is 65537 by default).
-      inner.updateBatchPacked(this.#slotKeys, table);
-      // The one atomic step: packets see the old table or the new one, never a partial one.
-      this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), inner);
-    } finally {
-      inner.close(); // the outer map holds its own reference
-    }
   }
 
-  #innerTable(serviceId: number): BpfMap | undefined {
+  #hasTable(serviceId: number): boolean {
+    return this.#tables.has(serviceId) || this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId)) !== undefined;
+  }
+
+  /** A fresh table holding `table`, swapped in with one map update (and pinned if we are pinned). */
+  #swapTable(serviceId: number, table: Uint32Array): void {
+    const fresh = MaglevTable.create(serviceId, table);
+    try {
+      // The one atomic step: packets see the old table or the new one, never a partial one.
+      this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), fresh.map);
+    } catch (e) {
+      fresh.close();
+      throw e;
+    }
+    this.#tables.get(serviceId)?.close(); // the kernel frees it once no program holds it
+    this.#tables.set(serviceId, fresh);
+    if (this.#pinDir) pinTable(this.#pinDir, serviceId, fresh);
+  }
+
+  #removeTable(serviceId: number): void {
+    this.#maps[MAP.maglevOuter].delete(u32Key(serviceId));
+    this.#tables.get(serviceId)?.close();
+    this.#tables.delete(serviceId);
+    if (this.#pinDir) unlinkIfPresent(tablePinPath(this.#pinDir, serviceId));
+  }
+
+  /** The inner map in maglev_outer[serviceId] opened by id (needs CAP_SYS_ADMIN), if any. */
+  #innerTableById(serviceId: number): BpfMap | undefined {
     const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
     return v && BpfMap.fromId(decodeU32(v));
+  }
+
+  /**
+   * Maps the live table of every service after adopt()/upgrade(): from its pin under the pin
+   * directory (checked to be the map the datapath reads), else by id where that is allowed. A table
+   * neither yields stays readable by id and is replaced by the next setBackends.
+   */
+  #openTables(): void {
+    const outer = this.#maps[MAP.maglevOuter];
+    for (const [id, rec] of this.#services) {
+      const v = outer.lookup(u32Key(id));
+      if (!v) continue;
+      const liveId = decodeU32(v);
+      let map: BpfMap | undefined;
+      if (this.#pinDir) {
+        try {
+          map = BpfMap.openPinned(tablePinPath(this.#pinDir, id));
+        } catch {
+          map = undefined;
+        }
+        if (map && map.id !== liveId) {
+          map.close();
+          map = undefined;
+        }
+      }
+      if (!map) {
+        try {
+          map = BpfMap.fromId(liveId);
+        } catch {
+          continue;
+        }
+      }
+      const t = MaglevTable.open(map, rec.spec.tableSize);
+      if (t) this.#tables.set(id, t);
+      else map.close();
+    }
   }
 
   #writeBackends(entries: [number, Buffer][]): void {
@@ -573,6 +712,7 @@ export class LbDatapath {
           port: key.port,
           protocol,
           sourceHash: (val.flags & SERVICE_F_HASH_SRC_IP_ONLY) !== 0,
+          tableSize: val.tableSize,
         },
         family,
         vip: key.addr,
@@ -597,5 +737,12 @@ export class LbDatapath {
       });
       this.#backendOwner.set(id, b.serviceId);
     });
+    this.#openTables();
   }
+}
+
+function countDiff(live: MaglevTable, table: Uint32Array): number {
+  let n = 0;
+  for (let s = 0; s < table.length; s++) if (live.slot(s) !== table[s]) n++;
+  return n;
 }

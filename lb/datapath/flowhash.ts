@@ -10,7 +10,11 @@ export function flowHash(flow: FlowKeyValue, seed: number, clientPersistence: bo
   return murmur3_32(FlowKey.encode(flow), seed >>> 0);
 }
 
-/** Slot of the Maglev table a flow hash selects. */
+/**
+ * Slot of a table of `tableSize` slots that a flow hash selects: floor(hash × size / 2^32), the
+ * datapath's maglev_slot() (bpf/lb/maglev.h; multiply-shift, no divide). Exact in doubles: the
+ * product is below 2^32 × 2^17 < 2^53 and the division is by a power of two.
+ */
 export function maglevSlot(hash: number, tableSize: number): number {
-  return hash % tableSize;
+  return Math.floor(((hash >>> 0) * tableSize) / 0x1_0000_0000);
 }

@@ -7,6 +7,7 @@ export {
   type DatapathConfig,
   type DatapathCounters,
   type BackendSetResult,
+  type BackendSetOptions,
   type FlowTuple,
   type FlowEntry,
   type Placement,
@@ -40,4 +41,5 @@ export {
 } from './layout.js';
 export * from './recorder-layout.js';
 export { flowHash, maglevSlot } from './flowhash.js';
+export { tableMemoryBytes } from './tables.js';
 export { recorderSupport, probeRecorderSupport, RECORDER_HELPERS, type RecorderSupport } from './recorder-probe.js';

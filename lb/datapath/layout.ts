@@ -8,7 +8,7 @@ import type { Family } from './addr.js';
 import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 2; // 2: the recorder's maps joined the pinned set
+export const LAYOUT_VERSION = 3; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -19,7 +19,8 @@ const addr16 = () => bytes(16, 4);
 
 /** services key: (VIP, port, protocol); port 0 = every port of the VIP. */
 export const ServiceKey = struct('service_key', { addr: addr16(), port: be16, proto: u8, family: u8 });
-export const ServiceValue = struct('service_value', { serviceId: u32, flags: u32 });
+/** tableSize: M of the service's Maglev table (the datapath reads it with the service). */
+export const ServiceValue = struct('service_value', { serviceId: u32, flags: u32, tableSize: u32 });
 export const VipKey = struct('vip_key', { addr: addr16(), family: u8, pad: pad(3) });
 export const VipValue = struct('vip_value', { services: u32 });
 /** backends[id]; family 0 means "gone" to the datapath. */
@@ -37,7 +38,12 @@ export const LbConfig = struct('lb_config', {
   srcV6Hostmask: bytes(4, 4),
   flags: u32,
 });
-/** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. */
+/** Slots per element of an inner Maglev table (MAGLEV_GROUP_SLOTS in maps.h): one 64-byte element
+ *  (struct maglev_group, u32 slot[16]; the kernel checks the size when a table is swapped in). */
+export const MAGLEV_GROUP_SLOTS = 16;
+export const MAGLEV_GROUP_BYTES = MAGLEV_GROUP_SLOTS * 4;
+/** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. maglevSize is the
+ *  default table size (services may choose their own). */
 export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32 });
 /** Every per-CPU counter slot (stats, service_stats, backend_stats). */
 export const LbCounter = struct('lb_counter', { packets: u64, bytes: u64 });
@@ -138,7 +144,6 @@ export const TABLE_NO_BACKEND = 0xffffffff;
 /** Names of the load-time constants in .rodata (bpf/lb/config.h). */
 export const CONST = {
   hashSeed: 'cfg_hash_seed',
-  maglevSize: 'cfg_maglev_size',
   mtu: 'cfg_mtu',
   flags: 'cfg_flags',
 } as const;
@@ -212,16 +217,6 @@ export function u32Key(n: number): Buffer {
 /** A u32 key or value: array indexes, Maglev slots (backend ids), map-in-map values (map ids). */
 export function decodeU32(b: Buffer): number {
   return b.readUInt32LE(0);
-}
-
-/**
- * Keys 0 … size−1 of an inner Maglev table as one packed u32 array in host byte order (the
- * kernel's), to pair with the table itself (also a Uint32Array) in a packed batch update.
- */
-export function slotKeys(size: number): Uint32Array {
-  const keys = new Uint32Array(size);
-  for (let i = 0; i < size; i++) keys[i] = i;
-  return keys;
 }
 
 /** The family byte of a key or entry; a value other than 4 or 6 is a corrupt map. */

@@ -14,7 +14,6 @@ export const PROG_PIN = 'prog';
 export function setConstants(obj: BpfObject, opts: ResolvedLoadOptions): number {
   const flags = (opts.stateless ? LOAD_F_NO_FLOW_TABLE : 0) | (opts.recorder ? 0 : LOAD_F_NO_RECORDER);
   obj.setConst(CONST.hashSeed, opts.seed);
-  obj.setConst(CONST.maglevSize, opts.tableSize);
   obj.setConst(CONST.mtu, opts.mtu);
   obj.setConst(CONST.flags, flags);
   return flags;
@@ -25,11 +24,12 @@ export function openPinnedMaps(dir: string): { maps: Record<MapName, BpfMap>; op
   const maps = {} as Record<MapName, BpfMap>;
   try {
     for (const n of MAP_NAMES) maps[n] = BpfMap.openPinned(join(dir, n));
-    checkMapSizes(maps);
+    // The version first (lb_meta's own layout never changes): it names the cause of any mismatch.
     const meta = LbMeta.decode(maps[MAP.meta].lookup(u32Key(0))!);
     if (meta.layoutVersion !== LAYOUT_VERSION) {
       throw new Error(`${dir}: pinned maps have layout version ${meta.layoutVersion}, this xlb uses ${LAYOUT_VERSION}`);
     }
+    checkMapSizes(maps);
     const options: ResolvedLoadOptions = {
       seed: meta.hashSeed,
       tableSize: meta.maglevSize,

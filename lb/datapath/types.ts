@@ -11,6 +11,11 @@ export interface DatapathService {
   protocol: Protocol;
   /** Client persistence: place by client address only; one flow-table entry per (client, service). */
   sourceHash?: boolean;
+  /**
+   * Slots M of the service's Maglev table, one of lb/maglev ALLOWED_TABLE_SIZES. Default: the load
+   * option tableSize. Kernel memory per service: LbDatapath.tableMemoryBytes(M) (68 KiB at 16381).
+   */
+  tableSize?: number;
 }
 
 /** A backend of one service. Ids are per (service, backend) pair: 0 … maxBackends−1. */
@@ -43,6 +48,26 @@ export interface BackendSetResult {
   activeBackends: number;
   slotsPerBackend: Map<number, number>;
   warnings: string[];
+  /** How the table reached the datapath: a fresh table swapped in, slots rewritten in place, the
+   *  table removed (no active backend), or nothing to do (still none). */
+  tableWrite: 'swap' | 'inPlace' | 'removed' | 'none';
+  /** Slots whose backend id changed (M for a swap that replaced no table). */
+  slotsChanged: number;
+}
+
+/** setBackends options. */
+export interface BackendSetOptions {
+  /**
+   * 'swap' (default): fill a fresh table and swap it in with one map update — a packet sees the
+   * old or the new table, never a mix; costs the kernel an RCU grace period for the old table.
+   * 'inPlace': rewrite only the slots that change in the live table, one atomic 32-bit store each
+   * — a packet sees each slot old or new (any mix across slots); no new map, no grace period.
+   * Falls back to 'swap' when there is no live table of the same size to rewrite.
+   */
+  write?: 'swap' | 'inPlace';
+  /** The table to install (length = the service's tableSize), e.g. built incrementally by the
+   *  caller; default: built here from `backends` with lb/maglev. */
+  table?: Uint32Array;
 }
 
 export type DatapathCounters = GlobalCounters & {

@@ -1,5 +1,6 @@
 // Input checks for services, backends and flow tuples. Everything is checked before any map is
 // written, and errors are lb/model ValidationErrors naming the offending field.
+import { ALLOWED_TABLE_SIZES } from '../maglev/index.js';
 import { IPPROTO, ValidationError, invalid, type BackendState } from '../model/index.js';
 import { formatAddress, parseAddress, type Family } from './addr.js';
 import { FlowKey, FlowValue, ServiceKey, VipKey, familyOf, type FlowKeyValue } from './layout.js';
@@ -26,8 +27,14 @@ function idIn(value: unknown, field: string, limit: number): number {
   return integerIn(value, field, 0, limit - 1);
 }
 
-/** `existing`: the services registered now (for the key-conflict check). */
-export function validateService(svc: DatapathService, maxServices: number, existing: Iterable<ServiceRecord>): ServiceRecord {
+/** `existing`: the services registered now (for the key-conflict check); `defaultTableSize`: the
+ *  table size of a service that names none (the load option tableSize). */
+export function validateService(
+  svc: DatapathService,
+  maxServices: number,
+  existing: Iterable<ServiceRecord>,
+  defaultTableSize: number,
+): ServiceRecord {
   if (typeof svc !== 'object' || svc === null) throw invalid('service', 'expected an object');
   const id = idIn(svc.id, 'service.id', maxServices);
   const vip = parseAddress(svc.vip, 'service.vip');
@@ -38,6 +45,10 @@ export function validateService(svc: DatapathService, maxServices: number, exist
   if (svc.sourceHash !== undefined && typeof svc.sourceHash !== 'boolean') {
     throw invalid('service.sourceHash', 'must be a boolean');
   }
+  const tableSize = svc.tableSize ?? defaultTableSize;
+  if (!ALLOWED_TABLE_SIZES.includes(tableSize)) {
+    throw invalid('service.tableSize', `${JSON.stringify(svc.tableSize)} is not one of ${ALLOWED_TABLE_SIZES.join(', ')}`);
+  }
   const key = ServiceKey.encode({ family: vip.family, addr: vip.bytes, port, proto: IPPROTO[svc.protocol] });
   for (const other of existing) {
     if (other.spec.id !== id && other.key.equals(key)) {
@@ -45,7 +56,7 @@ export function validateService(svc: DatapathService, maxServices: number, exist
     }
   }
   return {
-    spec: { id, vip: vip.text, port, protocol: svc.protocol, sourceHash: svc.sourceHash ?? false },
+    spec: { id, vip: vip.text, port, protocol: svc.protocol, sourceHash: svc.sourceHash ?? false, tableSize },
     family: vip.family,
     vip: vip.bytes,
     key,

@@ -115,8 +115,8 @@ describe('pin and adopt', () => {
     try {
       expect(adopted.options).toEqual({ seed: 4242, tableSize: 509, mtu: 1500, maxServices: 64, maxBackends: 256, flowTableSize: 4096, stateless: false, recorderRingBytes: 4 << 20, recorder: true });
       expect(adopted.services().sort((a, b) => a.id - b.id)).toEqual([
-        { id: 3, vip: '10.0.0.10', port: 80, protocol: 'tcp', sourceHash: false },
-        { id: 4, vip: '2001:db8::4', port: 0, protocol: 'udp', sourceHash: true },
+        { id: 3, vip: '10.0.0.10', port: 80, protocol: 'tcp', sourceHash: false, tableSize: 509 },
+        { id: 4, vip: '2001:db8::4', port: 0, protocol: 'udp', sourceHash: true, tableSize: 509 },
       ]);
       expect(adopted.backends(3).sort((a, b) => a.id - b.id)).toEqual([
         { id: 7, address: '10.1.0.7', weight: 2, state: 'active' },
@@ -127,6 +127,11 @@ describe('pin and adopt', () => {
       // Same flows, same bytes (flow table hits now).
       [1, 2, 3, 4, 5].forEach((p, i) => expect(adopted.testRun(syn(p)).frame.equals(outputs[i]!)).toBe(true));
       expect(adopted.readCounters().services.get(3)!.packets).toBe(10);
+      // The live table was mapped again from its pin: single slots can be rewritten in place.
+      const slot0 = adopted.maglevTable(3)![0]!;
+      const other = slot0 === 7 ? 8 : 7;
+      expect(adopted.writeSlots(3, [0], [other])).toBe(1);
+      expect(adopted.maglevTable(3)![0]).toBe(other);
       // The adopted object manages the datapath: swap in a new table of the loaded size.
       adopted.setBackends(3, [{ id: 7, address: '10.1.0.7', weight: 1 }]);
       expect(adopted.maglevTable(3)!.length).toBe(509);

@@ -7,3 +7,4 @@ export { registerLive, unregisterLive, type SyncDestroyable } from './cleanup.js
 export { compileBpfVariant } from './bpf-variant.js';
 export { repoRoot } from './paths.js';
 export { runDemo } from './demo.js';
+export { BaselineDatapath, BASELINE_COMMIT, BASELINE_OBJECT, type BaselineCounter, type BaselineOptions } from './baseline.js';

@@ -23,6 +23,7 @@ static napi_value init(napi_env env, napi_value exports)
 	object_exports(env, exports);
 	map_ops_exports(env, exports);
 	map_batch_exports(env, exports);
+	map_mmap_exports(env, exports);
 	prog_ops_exports(env, exports);
 	netlink_exports(env, exports);
 	ringbuf_exports(env, exports);

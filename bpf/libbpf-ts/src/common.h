@@ -109,6 +109,7 @@ void fd_handle_exports(napi_env env, napi_value exports);
 void object_exports(napi_env env, napi_value exports);
 void map_ops_exports(napi_env env, napi_value exports);
 void map_batch_exports(napi_env env, napi_value exports);
+void map_mmap_exports(napi_env env, napi_value exports);
 void prog_ops_exports(napi_env env, napi_value exports);
 void netlink_exports(napi_env env, napi_value exports);
 void ringbuf_exports(napi_env env, napi_value exports);

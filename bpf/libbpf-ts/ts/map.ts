@@ -275,8 +275,48 @@ export class BpfMap extends KernelObject {
     return native.mapDeleteBatch(handleOf(this), this.#packKeys(keys), keys.length);
   }
 
+  /**
+   * Maps the element area of an array created with MapFlags.MMAPABLE into this process: values
+   * back to back, each in round_up(valueSize, 8) bytes, shared with every program that reads the
+   * map. Reads and writes then need no syscall; an aligned 32-bit store (e.g. Atomics.store on a
+   * Uint32Array over it) is what a concurrent program sees whole. The mapping outlives close() of
+   * the map and lasts until unmap() (or garbage collection of every view of it).
+   */
+  mmap(): MapMapping {
+    return new MapMapping(native.mapMmap(handleOf(this)));
+  }
+
+  /** Bytes the kernel charges for this map (its own figure: "memlock" in /proc/self/fdinfo). */
+  memlockBytes(): number {
+    return native.mapMemlock(handleOf(this));
+  }
+
   /** Makes the map read-only for user space from now on (BPF programs can still write). */
   freeze(): void {
     native.mapFreeze(handleOf(this));
+  }
+}
+
+/** A BPF_F_MMAPABLE array's element area in this process (BpfMap.mmap). */
+export class MapMapping {
+  #buffer: ArrayBuffer;
+
+  /** @internal */
+  constructor(buffer: ArrayBuffer) {
+    this.#buffer = buffer;
+  }
+
+  /** The element area; byteLength 0 once unmapped. Views over it must not outlive unmap(). */
+  get buffer(): ArrayBuffer {
+    return this.#buffer;
+  }
+
+  get mapped(): boolean {
+    return this.#buffer.byteLength > 0;
+  }
+
+  /** Unmaps now; every view of the buffer then has length 0. Idempotent. */
+  unmap(): void {
+    native.mapUnmap(this.#buffer);
   }
 }

@@ -56,6 +56,9 @@ interface Native {
   mapUpdateBatch(m: Handle, keys: Buffer, values: Buffer, count: number, flags: number): number;
   mapDeleteBatch(m: Handle, keys: Buffer, count: number): number;
   mapSumPerCpu(m: Handle, keys: Uint32Array, fields: number): Float64Array;
+  mapMmap(m: Handle): ArrayBuffer;
+  mapUnmap(mapping: ArrayBuffer): void;
+  mapMemlock(m: Handle): number;
 
   progTestRun(p: Handle, data: Buffer | null, dataOutSize: number | null, ctx: Buffer | null,
     ctxOutSize: number | null, repeat: number, flags: number, cpu: number | null):
