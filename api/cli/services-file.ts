@@ -68,7 +68,9 @@ export function parseServicesFile(text: string, file: string): ServicesFile {
     const services = inputs.map((input, i): Service => {
       const { spec } = validateService(input, undefined, `services[${i}]`);
       const backends = Array.isArray(input.backends) ? (input.backends as BackendInput[]) : [];
-      return { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, backends: backends.map(backendToProto) };
+      // The file's table size only: without one the daemon's default applies.
+      const tableSize = typeof input.tableSize === 'number' ? spec.tableSize : 0;
+      return { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, tableSize, backends: backends.map(backendToProto) };
     });
     return { file, services, locate };
   } catch (err) {

@@ -74,6 +74,7 @@ export function serviceInputFromProto(msg: PbServiceIn | null | undefined, field
     port: msg.port,
     protocol: protocolFromProto(msg.protocol, joinField(field, 'protocol')),
     flags: msg.flags ? { sourceHash: msg.flags.sourceHash } : undefined,
+    tableSize: msg.tableSize === 0 ? undefined : msg.tableSize,
     backends: (msg.backends ?? []).map((b, i) => backendInputFromProto(b, joinField(field, `backends[${i}]`))),
   };
 }
@@ -101,6 +102,7 @@ export function serviceToProto(s: Service): PbService {
     backends: s.backends.map(backendToProto),
     origin: s.origin,
     datapathId: s.datapathId,
+    tableSize: s.tableSize,
   };
 }
 

@@ -24,7 +24,7 @@ import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
 import type { MetricsServer, MetricsServiceSource } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
-import { statsReport } from './reports.js';
+import { maglevUsage, statsReport } from './reports.js';
 import { XLB_VERSION } from '../version.js';
 import { Recorder } from '../../recorder/index.js';
 import { restartOnlyChanges } from './reload.js';
@@ -356,7 +356,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         interface: facts?.gateway.routeInterface ?? '',
         problem: facts?.gateway.problem,
       },
-      maglev: { tableSize: r.dp.options.tableSize, seed: r.dp.options.seed },
+      maglev: { tableSize: c.maglev.tableSize, seed: r.dp.options.seed, ...maglevUsage(r.reconciler.state) },
       services: r.reconciler.state.serviceCount,
       backends: r.reconciler.state.backendCount,
       mtu: r.dp.options.mtu,

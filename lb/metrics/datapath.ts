@@ -52,4 +52,19 @@ export function registerDatapathMetrics(registry: Registry, snapshot: () => Snap
     snapshot,
     samples: (s) => s.status?.interfaces.map((i): Sample<'interface' | 'mode'> => [{ interface: i.name, mode: i.mode }, i.attached ? 1 : 0]),
   });
+  scrapedGauge({
+    registry,
+    name: METRIC.maglevTables,
+    help: 'Maglev tables (services with an active backend), by table size M.',
+    labelNames: ['table_size'],
+    snapshot,
+    samples: (s) => s.status?.maglev?.tables.map((t): Sample<'table_size'> => [{ table_size: String(t.tableSize) }, t.tables]),
+  });
+  scrapedGauge({
+    registry,
+    name: METRIC.maglevTableMemory,
+    help: 'Kernel memory of all Maglev tables, in bytes.',
+    snapshot,
+    samples: (s) => (s.status?.maglev ? [[{}, s.status.maglev.memoryBytes]] : undefined),
+  });
 }

@@ -40,6 +40,8 @@ export interface MetricsInterfaceStatus {
 export interface MetricsStatus {
   version: string;
   interfaces: MetricsInterfaceStatus[];
+  /** The services' Maglev tables: kernel memory in bytes, and how many of each size. */
+  maglev?: { memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] };
 }
 
 /** One service as the per-service families need it (lb/model's Service fits as it is). */

@@ -30,6 +30,7 @@ import {
   validateService,
   validateServiceKey,
   validateState,
+  validateTableSize,
   validateWeight,
 } from './validate.js';
 
@@ -239,14 +240,19 @@ export class DesiredState {
     const { key } = validateServiceKey(input, field);
     const current = this.#getManaged(formatServiceId(key), field);
     let spec: ServiceSpec;
+    // An update without a table size keeps the service's own.
+    const limits = { ...this.limits, maglevTableSize: current.tableSize };
     if (options.replaceBackends) {
-      spec = validateService(input, this.limits, field).spec;
+      spec = validateService(input, limits, field).spec;
     } else {
       const list = input.backends;
       if (list !== undefined && list !== null && !(Array.isArray(list) && list.length === 0)) {
         throw invalid(joinField(field, 'backends'), 'must be empty unless replace_backends is set (use AddBackend/UpdateBackend/RemoveBackend)');
       }
-      spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), backends: current.backends.map(stripIds) };
+      const tableSize = validateTableSize(input.tableSize, limits, joinField(field, 'table_size'));
+      const backends = current.backends.map(stripIds);
+      checkMaglevShares(backends, tableSize, () => joinField(field, 'table_size'));
+      spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), tableSize, backends };
     }
     return this.#operation([current.id], () => {
       this.#checkBackendCount(spec.backends.length - current.backends.length, joinField(field, 'backends'));
@@ -274,7 +280,7 @@ export class DesiredState {
       );
     }
     const backends = [...current.backends.map(stripIds), added];
-    this.#checkShares(backends, () => joinField(bField, 'weight'));
+    checkMaglevShares(backends, current.tableSize, () => joinField(bField, 'weight'));
     return this.#operation([current.id], () => {
       this.#checkBackendCount(1, bField);
       this.#put({ ...current, backends }, current.origin, current);
@@ -300,7 +306,7 @@ export class DesiredState {
     const name = patch.name === undefined ? old.name : validateName(patch.name, f.name);
     if (name !== undefined) next.name = name;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
-    this.#checkShares(backends, () => f.weight);
+    checkMaglevShares(backends, current.tableSize, () => f.weight);
     return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current));
   }
 
@@ -392,6 +398,8 @@ export class DesiredState {
         port: raw.port,
         protocol: raw.protocol,
         flags: isPlainObject(raw.flags) ? { sourceHash: raw.flags.source_hash } : raw.flags,
+        // Absent in state files written before per-service table sizes: the default.
+        tableSize: raw.table_size,
         backends: raw.backends,
       };
       const { spec } = validateService(input, state.limits, field);
@@ -510,10 +518,6 @@ export class DesiredState {
     return b;
   }
 
-  #checkShares(backends: BackendSpec[], fieldOf: (i: number) => string): void {
-    if (this.limits.maglevTableSize) checkMaglevShares(backends, this.limits.maglevTableSize, fieldOf);
-  }
-
   #checkServiceCount(adding: number, field: string): void {
     if (adding > 0 && this.#services.size + adding > this.limits.maxServices) {
       throw new ValidationError(
@@ -543,6 +547,7 @@ export function snapshotService(s: Service): SnapshotService {
     port: s.port,
     protocol: s.protocol,
     flags: { source_hash: s.flags.sourceHash },
+    table_size: s.tableSize,
     origin: s.origin,
     datapath_id: s.datapathId,
     backends: s.backends.map((b) => {
@@ -571,6 +576,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     origin,
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
+    tableSize: spec.tableSize,
     backends,
   });
 }

@@ -15,6 +15,8 @@ export interface ServiceChange {
   /** False when nothing the datapath holds changed (only a name or the origin): no reprogramming. */
   datapathChanged: boolean;
   flagsChanged: boolean;
+  /** The Maglev table size changed (the table is rebuilt at the new size). */
+  tableSizeChanged: boolean;
   addedBackends: Backend[];
   removedBackends: Backend[];
   /** Same address, different weight, state or name (datapath id unchanged). */
@@ -42,10 +44,10 @@ function sameBackendSpec(a: BackendSpec, b: BackendSpec): boolean {
 export function diffService(before: Service | undefined, after: Service | undefined): ServiceChange | undefined {
   const id = (after ?? before)!.id;
   if (!before) {
-    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
+    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
   }
   if (!after) {
-    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
+    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
   }
   const old = new Map(before.backends.map((b) => [b.address, b]));
   const now = new Map(after.backends.map((b) => [b.address, b]));
@@ -57,11 +59,13 @@ export function diffService(before: Service | undefined, after: Service | undefi
     if (o && !sameBackendSpec(o, b)) changedBackends.push({ before: o, after: b });
   }
   const flagsChanged = before.flags.sourceHash !== after.flags.sourceHash;
+  const tableSizeChanged = before.tableSize !== after.tableSize;
   const datapathChanged =
     flagsChanged ||
+    tableSizeChanged ||
     addedBackends.length > 0 ||
     removedBackends.length > 0 ||
     changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
   if (!datapathChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
-  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, addedBackends, removedBackends, changedBackends };
+  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, tableSizeChanged, addedBackends, removedBackends, changedBackends };
 }

@@ -5,7 +5,7 @@ import { describeValue, invalid, joinField } from './errors.js';
 import type { BackendInput, ServiceInput } from './types.js';
 import { isPlainObject } from './validate.js';
 
-const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'backends'];
+const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'table_size', 'backends'];
 const FLAG_KEYS = ['source_hash'];
 const BACKEND_KEYS = ['address', 'weight', 'state', 'name'];
 
@@ -23,7 +23,7 @@ export function backendInputFromDocument(value: unknown, field: string): Backend
   return { address: value.address, weight: value.weight, state: value.state, name: value.name };
 }
 
-/** One service: { id } or { vip, port, protocol }, plus flags and backends. Port may be '*'. */
+/** One service: { id } or { vip, port, protocol }, plus flags, table_size and backends. Port may be '*'. */
 export function serviceInputFromDocument(value: unknown, field: string): ServiceInput {
   if (!isPlainObject(value)) throw invalid(field, `expected a service { vip, port, protocol, flags, backends }, got ${describeValue(value)}`);
   checkKeys(value, SERVICE_KEYS, field);
@@ -38,7 +38,7 @@ export function serviceInputFromDocument(value: unknown, field: string): Service
     if (!Array.isArray(value.backends)) throw invalid(joinField(field, 'backends'), `expected a list, got ${describeValue(value.backends)}`);
     backends = value.backends.map((b: unknown, i: number) => backendInputFromDocument(b, joinField(field, `backends[${i}]`)));
   }
-  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, backends };
+  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, tableSize: value.table_size, backends };
 }
 
 /** A services document: a list of services, or { services: [...] }; empty/null = no services. */

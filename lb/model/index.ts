@@ -22,6 +22,8 @@ export {
   validateFlags,
   validateName,
   validateWeight,
+  validateTableSize,
+  defaultTableSize,
   checkMaglevShares,
   DEFAULT_WEIGHT,
   MAX_WEIGHT,

@@ -31,7 +31,7 @@ export interface SyncOptions {
 }
 
 export function datapathServiceOf(s: Service): DatapathService {
-  return { id: s.datapathId, vip: s.vip, port: s.port, protocol: s.protocol, sourceHash: s.flags.sourceHash };
+  return { id: s.datapathId, vip: s.vip, port: s.port, protocol: s.protocol, sourceHash: s.flags.sourceHash, tableSize: s.tableSize };
 }
 
 export function datapathBackendsOf(s: Service): DatapathBackend[] {
@@ -39,7 +39,7 @@ export function datapathBackendsOf(s: Service): DatapathBackend[] {
 }
 
 function sameService(a: DatapathService, b: DatapathService): boolean {
-  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && Boolean(a.sourceHash) === Boolean(b.sourceHash);
+  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && Boolean(a.sourceHash) === Boolean(b.sourceHash) && a.tableSize === b.tableSize;
 }
 
 function sameKey(a: DatapathService, b: DatapathService): boolean {
@@ -113,8 +113,16 @@ export function syncDatapath(
   return report;
 }
 
+/**
+ * A backend set is written in place: only the table slots that differ are rewritten in the live
+ * table, each with one aligned 32-bit store (no new map, no RCU grace period). A packet reading the
+ * table meanwhile sees each slot's old or new backend — both were valid backends of the service a
+ * moment apart, the old one still has its backend entry until the table is done (removed backends
+ * are cleared after it), and established flows follow the flow table, not the slots. A service
+ * without a table of its size gets a fresh one, swapped in.
+ */
 function timedSetBackends(dp: DatapathPort, id: number, backends: DatapathBackend[], report: SyncReport, now: () => number): void {
   const t0 = now();
-  dp.setBackends(id, backends);
+  dp.setBackends(id, backends, { write: 'inPlace' });
   report.backendSets.push({ serviceId: id, seconds: (now() - t0) / 1000, backends: backends.length });
 }

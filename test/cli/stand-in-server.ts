@@ -45,6 +45,8 @@ export class StandInServer {
     recorderAvailable: true,
     recorderNote: '',
     recorderRingBytes: 4 << 20,
+    maglevTableMemoryBytes: 2 * 270_336,
+    maglevTables: [{ tableSize: 65537, tables: 2, memoryBytes: 2 * 270_336 }],
   };
   readonly #server: grpc.Server;
   /** unix:///path or host:port, as the CLI's --server takes it. */

@@ -37,7 +37,7 @@ function failing(real: DatapathPort, method: keyof DatapathPort, nth: number): D
     backends: (id: number) => real.backends(id),
     upsertService: (s: Parameters<DatapathPort['upsertService']>[0]) => real.upsertService(s),
     deleteService: (id: number) => real.deleteService(id),
-    setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1]) => real.setBackends(id, b),
+    setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1], o?: Parameters<DatapathPort['setBackends']>[2]) => real.setBackends(id, b, o),
   };
   const original = port[method] as (...a: unknown[]) => unknown;
   (port as Record<string, unknown>)[method] = (...args: unknown[]) => {

@@ -45,6 +45,7 @@ function fakeStatus(): MetricsStatus {
       { name: 'eth0', attached: true, mode: 'native' },
       { name: 'eth1', attached: false, mode: 'none' },
     ],
+    maglev: { memoryBytes: 3 * 69_632 + 270_336, tables: [{ tableSize: 16381, tables: 3, memoryBytes: 3 * 69_632 }, { tableSize: 65537, tables: 1, memoryBytes: 270_336 }] },
   };
 }
 
@@ -114,6 +115,9 @@ describe('XlbMetrics with a fake source', () => {
     expect(v(METRIC.datapathAttached, { interface: 'eth0', mode: 'native' })).toBe(1);
     expect(v(METRIC.datapathAttached, { interface: 'eth1', mode: 'none' })).toBe(0);
     expect(v(METRIC.buildInfo, { version: '9.9.9' })).toBe(1);
+    expect(v(METRIC.maglevTables, { table_size: '16381' })).toBe(3);
+    expect(v(METRIC.maglevTables, { table_size: '65537' })).toBe(1);
+    expect(v(METRIC.maglevTableMemory)).toBe(479_232);
     // Nothing went wrong, so no error samples.
     expect(f.get(METRIC.sourceErrors)!.samples).toEqual([]);
   });

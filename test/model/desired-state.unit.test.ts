@@ -406,3 +406,50 @@ describe('transactions (the reconciler takes changes back without copying the st
     expect(() => s.begin() && s.begin()).toThrow(/already open/);
   });
 });
+
+describe('Maglev table size per service', () => {
+  const limits: Limits = { ...LIMITS, maglevTableSize: 16381 };
+  it('defaults to the configured size, accepts any allowed prime, and refuses others naming table_size', () => {
+    const s = new DesiredState({ limits });
+    s.create({ id: '10.0.0.1:80/tcp', backends: [{ address: '10.1.0.1' }] });
+    s.create({ id: '10.0.0.2:80/tcp', tableSize: 65537, backends: [{ address: '10.1.0.1' }] });
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(16381);
+    expect(s.get('10.0.0.2:80/tcp').tableSize).toBe(65537);
+    const e = rejects(() => s.create({ id: '10.0.0.3:80/tcp', tableSize: 1000 }));
+    expect(e.field).toBe('service.table_size');
+    expect(e.message).toMatch(/1000 is not an allowed Maglev table size; allowed \(primes\): 251, 509, .*131071/);
+    expect(rejects(() => new DesiredState({ limits: { ...limits, tableSizes: [251, 16381] } }).create({ id: '10.0.0.3:80/tcp', tableSize: 65537 })).message).toMatch(
+      /allowed \(primes\): 251, 16381$/,
+    );
+  });
+
+  it('the one-slot rule applies to the service’s own size; an update without a size keeps it; a change is a datapath change', () => {
+    const s = new DesiredState({ limits });
+    // 2 backends with weights 1 and 300 fit 16381 slots (the light one gets ~54) but not 251.
+    const backends = [{ address: '10.1.0.1', weight: 1 }, { address: '10.1.0.2', weight: 300 }];
+    expect(rejects(() => s.create({ id: '10.0.0.1:80/tcp', tableSize: 251, backends })).field).toBe('service.backends[0].weight');
+    s.create({ id: '10.0.0.1:80/tcp', tableSize: 65537, backends });
+    const flagsOnly = s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true } });
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(65537);
+    expect(flagsOnly.changes[0]).toMatchObject({ tableSizeChanged: false, flagsChanged: true });
+    const resized = s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true }, tableSize: 4093 });
+    expect(resized.changes[0]).toMatchObject({ datapathChanged: true, tableSizeChanged: true });
+    expect(rejects(() => s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true }, tableSize: 251 })).field).toBe('service.table_size');
+    // Apply is declarative: a service listed without a size gets the default.
+    const applied = s.apply(servicesFromDocument([{ id: '10.0.0.1:80/tcp', flags: { source_hash: true }, backends: [{ address: '10.1.0.1', weight: 1 }, { address: '10.1.0.2', weight: 300 }] }]));
+    expect(applied.updated).toEqual(['10.0.0.1:80/tcp']);
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(16381);
+    expect(servicesFromDocument([{ id: '10.0.0.9:80/tcp', table_size: 509 }])[0]!.tableSize).toBe(509);
+  });
+
+  it('is stored in snapshots; a snapshot without it (before per-service sizes) loads with the default', () => {
+    const s = new DesiredState({ limits });
+    s.create({ id: '10.0.0.1:80/tcp', tableSize: 4093, backends: [{ address: '10.1.0.1' }] });
+    s.create({ id: '10.0.0.2:80/tcp', backends: [{ address: '10.1.0.2' }] });
+    const snap = JSON.parse(JSON.stringify(s.toSnapshot()));
+    expect(snap.services.map((x: { table_size: number }) => x.table_size)).toEqual([4093, 16381]);
+    expect(DesiredState.fromSnapshot(snap, { limits }).list()).toEqual(s.list());
+    for (const x of snap.services) delete x.table_size;
+    expect(DesiredState.fromSnapshot(snap, { limits: { ...limits, maglevTableSize: 509 } }).list().map((x) => x.tableSize)).toEqual([509, 509]);
+  });
+});

@@ -2,12 +2,15 @@
 import type { Command } from 'commander';
 import type { Backend } from '../../generated/xlb/v1/Backend.js';
 import { examples, withContext } from '../action.js';
-import { collectBackend, type BackendArg } from '../args.js';
+import { collectBackend, parseTableSize, type BackendArg } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { counterIndex, serviceJson, serviceTree } from '../views/service.js';
 
 const SERVICE_ARG = 'service id VIP:PORT/PROTO, e.g. 10.0.0.10:80/tcp, [2001:db8::10]:443/tcp, 10.0.0.10:*/udp (all ports)';
+const TABLE_SIZE_HELP =
+  'Maglev table size M (a prime: 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65537, 131071); more slots keep shares ' +
+  'closer to the weights with many backends and cost kernel memory (16381: 68 KiB, 65537: 264 KiB); default: the daemon\'s';
 
 function backendFromArg(b: BackendArg): Backend {
   return b.weight === undefined ? { address: b.address } : { address: b.address, weight: b.weight };
@@ -36,18 +39,21 @@ export function registerServiceCommands(program: Command, io: CliIo): void {
     .argument('<service>', SERVICE_ARG)
     .option('--source-hash', 'client persistence: hash the client address only, so all its connections land on one backend')
     .option('-b, --backend <address[=weight]>', 'a backend (repeatable); weight defaults to 1', collectBackend)
+    .option('--table-size <M>', TABLE_SIZE_HELP, parseTableSize)
     .addHelpText(
       'after',
       examples([
         ['xlb service add 10.0.0.10:80/tcp', 'an empty service (add backends later)'],
         ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5=100 -b 2001:db8:1::5=100', 'IPIP and 4in6 backends'],
+        ['xlb service add 10.0.0.20:443/tcp --table-size 65537', 'a bigger table, for a service with hundreds of backends'],
       ]),
     )
     .action(
-      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; backend?: BackendArg[] }) => {
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; backend?: BackendArg[]; tableSize?: number }) => {
         const created = await ctx.client().createService({
           id,
           flags: { sourceHash: o.sourceHash === true },
+          tableSize: o.tableSize ?? 0,
           backends: (o.backend ?? []).map(backendFromArg),
         });
         ctx.print({ service: serviceJson(created) }, () => `created service ${created.id}\n${serviceTree([created])}`);
@@ -111,16 +117,26 @@ export function registerServiceCommands(program: Command, io: CliIo): void {
 
   service
     .command('set')
-    .description("change a service's flags (backends: see `xlb backend`)")
+    .description("change a service's flags or table size (backends: see `xlb backend`)")
     .argument('<service>', SERVICE_ARG)
     .option('--source-hash', 'client persistence on')
     .option('--no-source-hash', 'client persistence off (hash the whole 5-tuple)')
-    .addHelpText('after', examples([['xlb service set 10.0.0.10:80/tcp --source-hash', 'turn client persistence on']]))
+    .option('--table-size <M>', `${TABLE_SIZE_HELP}; the table is rebuilt at the new size`, parseTableSize)
+    .addHelpText(
+      'after',
+      examples([
+        ['xlb service set 10.0.0.10:80/tcp --source-hash', 'turn client persistence on'],
+        ['xlb service set 10.0.0.10:80/tcp --table-size 65537', 'a bigger Maglev table'],
+      ]),
+    )
     .action(
-      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean }) => {
-        if (o.sourceHash === undefined) throw new UsageError('service set: nothing to change; give --source-hash or --no-source-hash');
-        // source_hash is the only flag today; UpdateService sets all flags at once.
-        const { service: svc, changed } = await ctx.client().updateService({ id, flags: { sourceHash: o.sourceHash } });
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; tableSize?: number }) => {
+        if (o.sourceHash === undefined && o.tableSize === undefined) {
+          throw new UsageError('service set: nothing to change; give --source-hash, --no-source-hash or --table-size');
+        }
+        // UpdateService sets all flags at once: keep the current ones when only the size changes.
+        const sourceHash = o.sourceHash ?? (await ctx.client().getService(id)).flags?.sourceHash ?? false;
+        const { service: svc, changed } = await ctx.client().updateService({ id, flags: { sourceHash }, tableSize: o.tableSize ?? 0 });
         ctx.print({ service: serviceJson(svc), changed }, () =>
           `${changed ? 'updated' : 'no change to'} service ${svc.id}\n${serviceTree([svc])}`,
         );

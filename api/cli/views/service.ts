@@ -24,6 +24,7 @@ export function serviceJson(s: Service__Output): JsonValue {
     port: s.port,
     protocol: enumName(s.protocol, 'PROTOCOL_'),
     flags: { source_hash: s.flags?.sourceHash ?? false },
+    table_size: s.tableSize,
     backends: s.backends.map(backendJson),
     origin: s.origin,
     datapath_id: s.datapathId,
@@ -56,22 +57,22 @@ export function counterIndex(stats: GetStatsResponse__Output): CounterIndex {
 }
 
 /**
- * SERVICE               ORIGIN  FLAGS        ID  PACKETS  BYTES
- *   -> BACKEND          WEIGHT  STATE        ID  PACKETS  BYTES  NAME
- * 10.0.0.10:80/tcp      api     source-hash   1       12    840
- *   -> 10.1.0.5         100     active        3        7    490  web-1
- * Counter columns only when `counters` is given.
+ * SERVICE               ORIGIN  FLAGS        ID  M      PACKETS  BYTES
+ *   -> BACKEND          WEIGHT  STATE        ID         PACKETS  BYTES  NAME
+ * 10.0.0.10:80/tcp      api     source-hash   1  16381       12    840
+ *   -> 10.1.0.5         100     active        3                7    490  web-1
+ * M is the service's Maglev table size. Counter columns only when `counters` is given.
  */
 export function serviceTree(services: readonly Service__Output[], counters?: CounterIndex): string {
   const withCounters = counters !== undefined;
   const num = (v: bigint | undefined) => (v === undefined ? '0' : count(v));
   const rows: string[][] = [
-    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : [])],
-    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : []), 'NAME'],
+    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', 'M', ...(withCounters ? ['PACKETS', 'BYTES'] : [])],
+    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', '', ...(withCounters ? ['PACKETS', 'BYTES'] : []), 'NAME'],
   ];
   for (const s of services) {
     const c = counters?.service(s.id);
-    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
+    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
     if (s.backends.length === 0) rows.push(['  (no backends)']);
     for (const b of s.backends) {
       const bc = counters?.backend(s.id, b.address);
@@ -80,11 +81,12 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
         String(b.weight ?? 0),
         enumName(b.state, 'BACKEND_STATE_'),
         String(b.datapathId),
+        '',
         ...(withCounters ? [num(bc?.packets), num(bc?.bytes)] : []),
         b.name || '',
       ]);
     }
   }
   const right = { align: 'right' as const };
-  return renderTable(rows, [{}, {}, {}, right, ...(withCounters ? [right, right] : [])]);
+  return renderTable(rows, [{}, {}, {}, right, right, ...(withCounters ? [right, right] : [])]);
 }

@@ -2,6 +2,7 @@
 
 import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from '../../xlb/v1/InterfaceStatus.js';
 import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
+import type { MaglevTableUsage as _xlb_v1_MaglevTableUsage, MaglevTableUsage__Output as _xlb_v1_MaglevTableUsage__Output } from '../../xlb/v1/MaglevTableUsage.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -17,7 +18,7 @@ export interface GetStatusResponse {
   'interfaces'?: (_xlb_v1_InterfaceStatus)[];
   'gateway'?: (_xlb_v1_GatewayStatus | null);
   /**
-   * Maglev table size M (slots per service, a prime) and hash seed.
+   * Default Maglev table size M (slots) of services created without one, and the hash seed.
    */
   'maglevTableSize'?: (number);
   'maglevSeed'?: (number);
@@ -44,6 +45,12 @@ export interface GetStatusResponse {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes'?: (number);
+  /**
+   * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
+   * have no table), and the tables by size.
+   */
+  'maglevTableMemoryBytes'?: (number | string | Long);
+  'maglevTables'?: (_xlb_v1_MaglevTableUsage)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -59,7 +66,7 @@ export interface GetStatusResponse__Output {
   'interfaces': (_xlb_v1_InterfaceStatus__Output)[];
   'gateway': (_xlb_v1_GatewayStatus__Output | null);
   /**
-   * Maglev table size M (slots per service, a prime) and hash seed.
+   * Default Maglev table size M (slots) of services created without one, and the hash seed.
    */
   'maglevTableSize': (number);
   'maglevSeed': (number);
@@ -86,4 +93,10 @@ export interface GetStatusResponse__Output {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes': (number);
+  /**
+   * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
+   * have no table), and the tables by size.
+   */
+  'maglevTableMemoryBytes': (string);
+  'maglevTables': (_xlb_v1_MaglevTableUsage__Output)[];
 }
