@@ -12,7 +12,7 @@ import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
-import { Reconciler, type ChangeResult } from '../reconciler/index.js';
+import { Reconciler, TableBuilders, type ChangeResult } from '../reconciler/index.js';
 import { loadDesiredState, StateStore, STATE_VERSION } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
@@ -53,6 +53,7 @@ interface Running {
   note: string;
   attach: AttachOutcome;
   reconciler: Reconciler;
+  builders: TableBuilders;
   store: StateStore;
   gateway: GatewayWatcher;
   api: ApiServer;
@@ -149,7 +150,10 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       }
 
       this.#writeSettings(dp, facts);
+      const builders = new TableBuilders();
+      cleanup.push(() => builders.close());
       const reconciler = new Reconciler({
+        builders,
         datapath: dp,
         state: restored.state,
         store,
@@ -184,7 +188,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
       else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, store, gateway, api: undefined!, metrics: undefined, lock, recorder };
+      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, builders, store, gateway, api: undefined!, metrics: undefined, lock, recorder };
       this.#run = running;
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
@@ -245,6 +249,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       await r.reconciler.compact().catch((e: Error) => this.log.warn(`state snapshot at stop failed (the journal is kept): ${e.message}`));
     }
     await r.store.close();
+    await r.builders.close();
     if (detach) {
       const cur = attachedProgram(r.ifindex);
       if (cur.progId === r.dp.program.id && (cur.mode === 'native' || cur.mode === 'generic')) r.dp.detach(r.ifindex, cur.mode);

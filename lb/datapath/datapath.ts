@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfObject, BpfProgram, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
-import { buildMaglevTable } from '../maglev/index.js';
+import { buildMaglevTable, type MaglevOptions } from '../maglev/index.js';
 import { IPPROTO, ValidationError, invalid } from '../model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { formatAddress, parseAddress } from './addr.js';
@@ -84,6 +84,14 @@ export class LbDatapath {
   readonly #services = new Map<number, ServiceRecord>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
+  /**
+   * Maps this object loaded itself start zeroed: the counters of an id never assigned since then
+   * are 0 already and need no reset (a cold start skips one write per service and per backend).
+   * 1 = the id was assigned (its counters may have counted); undefined = adopted maps, reset always.
+   */
+  #countersUsed: { services: Uint8Array; backends: Uint8Array } | undefined;
+  /** #checkTable's per-id counters, all zero between calls. */
+  #slotScratch: Uint32Array | undefined;
 
   private constructor(
     options: ResolvedLoadOptions,
@@ -114,7 +122,9 @@ export class LbDatapath {
         u32Key(0),
         LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags }),
       );
-      return new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      dp.#countersUsed = { services: new Uint8Array(opts.maxServices), backends: new Uint8Array(opts.maxBackends) };
+      return dp;
     } catch (e) {
       obj.close();
       throw e;
@@ -290,7 +300,7 @@ export class LbDatapath {
     const rec = validateService(svc, this.options.maxServices, this.#services.values(), this.options.tableSize);
     const id = rec.spec.id;
     const old = this.#services.get(id);
-    if (!old) this.#resetCounter(MAP.serviceStats, id);
+    if (!old) this.#resetCounters(MAP.serviceStats, [id]);
     const resized = old !== undefined && old.spec.tableSize !== rec.spec.tableSize && this.#hasTable(id);
     const newTable = resized ? this.#buildTable(id, rec.spec.tableSize, [...(this.#backendSets.get(id)?.values() ?? [])]) : undefined;
     // Growing: the bigger table first (slots computed with the old size stay inside it).
@@ -345,76 +355,143 @@ export class LbDatapath {
    * backends. Established flows stay on backends that remain (active or draining).
    */
   setBackends(serviceId: number, backends: readonly DatapathBackend[], o: BackendSetOptions = {}): BackendSetResult {
+    const { table, ...rest } = o;
+    return this.setBackendsMany([table === undefined ? { serviceId, backends } : { serviceId, backends, table }], rest)[0]!;
+  }
+
+  /**
+   * setBackends for many services in one go: the same result service by service, in the same order
+   * (backend entries → tables → removed backends cleared) but each step batched across the
+   * services — one write for all backend entries, and the fresh tables installed with one map-in-map
+   * batch update, so the kernel waits for running programs once instead of once per service (an RCU
+   * grace period on kernels before 6.19: what makes a cold start or a large Apply slow otherwise).
+   * Everything is validated before anything is written (errors name `sets[i]`). After a kernel
+   * failure the services of the batch are left for a rewrite: the next setBackends of each one
+   * rewrites its entries and table, whatever they hold.
+   */
+  setBackendsMany(
+    sets: readonly { serviceId: number; backends: readonly DatapathBackend[]; table?: Uint32Array }[],
+    o: Omit<BackendSetOptions, 'table'> = {},
+  ): BackendSetResult[] {
     this.#open();
-    const svc = this.#services.get(serviceId);
-    if (!svc) throw new ValidationError('NOT_FOUND', 'serviceId', `no service with id ${JSON.stringify(serviceId)}`);
-    const list = validateBackends(serviceId, backends, this.options.maxBackends, this.#backendOwner);
-    const size = svc.spec.tableSize;
     if (o.write !== undefined && o.write !== 'swap' && o.write !== 'inPlace') {
       throw invalid('write', `${JSON.stringify(o.write)} is not "swap" or "inPlace"`);
     }
-    const activeIds = new Set(list.filter((b) => b.state === 'active').map((b) => b.id));
-    if (o.table !== undefined) {
-      if (!(o.table instanceof Uint32Array) || o.table.length !== size) {
-        throw invalid('table', `must be a Uint32Array of ${size} slots (the service's tableSize)`);
+    // ---- validate everything --------------------------------------------------------------------
+    const listed = new Set<number>();
+    const claimed = new Map<number, number>();
+    const plans = sets.map((set, i) => {
+      const where = (f: string) => (sets.length === 1 ? f : `sets[${i}].${f}`);
+      const serviceId = set.serviceId;
+      const svc = this.#services.get(serviceId);
+      if (!svc) throw new ValidationError('NOT_FOUND', where('serviceId'), `no service with id ${JSON.stringify(serviceId)}`);
+      if (listed.has(serviceId)) throw invalid(where('serviceId'), `service id ${serviceId} is listed twice`);
+      listed.add(serviceId);
+      const list = validateBackends(serviceId, set.backends, this.options.maxBackends, this.#backendOwner);
+      for (const b of list) {
+        const other = claimed.get(b.id);
+        if (other !== undefined) throw new ValidationError('ALREADY_EXISTS', where('backends'), `backend id ${b.id} is also given to service id ${other}`);
       }
-      if (activeIds.size === 0) throw invalid('table', 'given, but no backend is active (a service without active backends has no table)');
-      for (let s = 0; s < size; s++) {
-        if (!activeIds.has(o.table[s]!)) throw invalid(`table[${s}]`, `${o.table[s]} is not the id of an active backend of this service`);
+      for (const b of list) claimed.set(b.id, serviceId);
+      const size = svc.spec.tableSize;
+      const activeIds = new Set(list.filter((b) => b.state === 'active').map((b) => b.id));
+      const counted = set.table !== undefined ? this.#checkTable(set.table, size, list, activeIds, where) : undefined;
+      const built = set.table ? undefined : this.#buildTable(serviceId, size, list);
+      const previous = this.#backendSets.get(serviceId) ?? new Map<number, Required<DatapathBackend>>();
+      return { serviceId, list, size, activeIds, built, table: set.table ?? built?.table, previous, counted };
+    });
+    claimed.clear();
+
+    // ---- write ------------------------------------------------------------------------------
+    const results: BackendSetResult[] = [];
+    const fresh: { serviceId: number; table: MaglevTable }[] = [];
+    try {
+      this.#resetCounters(MAP.backendStats, plans.flatMap((p) => p.list.filter((b) => !p.previous.has(b.id)).map((b) => b.id)));
+      this.#writeBackends(plans.flatMap((p) => p.list.map((b): [number, Buffer] => [b.id, encodeBackend(b, p.serviceId)])));
+      for (const p of plans) {
+        let tableWrite: BackendSetResult['tableWrite'];
+        let slotsChanged: number;
+        const live = this.#tables.get(p.serviceId);
+        if (!p.table) {
+          tableWrite = this.#hasTable(p.serviceId) ? 'removed' : 'none';
+          slotsChanged = tableWrite === 'removed' ? p.size : 0;
+          this.#removeTable(p.serviceId);
+        } else if (o.write === 'inPlace' && live && live.size === p.size) {
+          tableWrite = 'inPlace';
+          slotsChanged = live.writeDiff(p.table);
+        } else {
+          tableWrite = 'swap';
+          slotsChanged = live && live.size === p.size ? countDiff(live, p.table) : p.size;
+          fresh.push({ serviceId: p.serviceId, table: MaglevTable.create(p.serviceId, p.table) });
+        }
+        // lb/maglev counted the slots of a table it built; #checkTable those of a table given to us.
+        const slotsPerBackend = p.built?.slotsPerBackend ?? p.counted ?? new Map(p.list.map((b) => [b.id, 0]));
+        results.push({
+          activeBackends: p.built?.activeBackends ?? (p.counted ? p.activeIds.size : 0),
+          slotsPerBackend,
+          warnings: p.built?.warnings ?? (p.table ? [] : p.list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
+          tableWrite,
+          slotsChanged,
+        });
       }
+      this.#installTables(fresh);
+      fresh.length = 0;
+      const removed: number[] = [];
+      for (const p of plans) {
+        const kept = new Set(p.list.map((b) => b.id));
+        for (const id of p.previous.keys()) if (!kept.has(id)) removed.push(id);
+      }
+      this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
+      for (const id of removed) this.#backendOwner.delete(id);
+      for (const p of plans) {
+        for (const b of p.list) this.#backendOwner.set(b.id, p.serviceId);
+        this.#backendSets.set(p.serviceId, new Map(p.list.map((b) => [b.id, b])));
+      }
+    } catch (e) {
+      for (const f of fresh) f.table.close(); // created, never installed
+      // What the kernel holds is somewhere between the old and the new sets: remember both, so the
+      // next write of each service compares unequal, rewrites it and clears whatever it no longer has.
+      for (const p of plans) {
+        const union = new Map(p.previous);
+        for (const b of p.list) union.set(b.id, { ...b, weight: -1 });
+        this.#backendSets.set(p.serviceId, union);
+        for (const b of p.list) this.#backendOwner.set(b.id, p.serviceId);
+      }
+      throw e;
     }
-    const built = o.table ? undefined : this.#buildTable(serviceId, size, list);
-    const table = o.table ?? built?.table;
-
-    const previous = this.#backendSets.get(serviceId) ?? new Map<number, Required<DatapathBackend>>();
-    for (const b of list) if (!previous.has(b.id)) this.#resetCounter(MAP.backendStats, b.id);
-    this.#writeBackends(
-      list.map((b) => {
-        const addr = parseAddress(b.address, 'address');
-        return [
-          b.id,
-          BackendValue.encode({
-            family: addr.family,
-            addr: addr.bytes,
-            flags: b.state === 'active' ? BACKEND_F_ACTIVE : BACKEND_F_DRAINING,
-            weight: b.weight,
-            serviceId,
-          }),
-        ];
-      }),
-    );
-    let tableWrite: BackendSetResult['tableWrite'];
-    let slotsChanged: number;
-    const live = this.#tables.get(serviceId);
-    if (!table) {
-      tableWrite = this.#hasTable(serviceId) ? 'removed' : 'none';
-      slotsChanged = tableWrite === 'removed' ? size : 0;
-      this.#removeTable(serviceId);
-    } else if (o.write === 'inPlace' && live && live.size === size) {
-      tableWrite = 'inPlace';
-      slotsChanged = live.writeDiff(table);
-    } else {
-      tableWrite = 'swap';
-      slotsChanged = live && live.size === size ? countDiff(live, table) : size;
-      this.#swapTable(serviceId, table);
-    }
-    const kept = new Set(list.map((b) => b.id));
-    const removed = [...previous.keys()].filter((id) => !kept.has(id));
-    this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
-
-    for (const id of removed) this.#backendOwner.delete(id);
-    for (const b of list) this.#backendOwner.set(b.id, serviceId);
-    this.#backendSets.set(serviceId, new Map(list.map((b) => [b.id, b])));
-    const slotsPerBackend = new Map(list.map((b) => [b.id, 0]));
-    if (table) for (const id of table) slotsPerBackend.set(id, (slotsPerBackend.get(id) ?? 0) + 1);
-    return {
-      activeBackends: built?.activeBackends ?? (o.table ? activeIds.size : 0),
-      slotsPerBackend: built?.slotsPerBackend ?? slotsPerBackend,
-      warnings: built?.warnings ?? (table ? [] : list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
-      tableWrite,
-      slotsChanged,
-    };
+    return results;
   }
+
+  /** Checks a table given by the caller: its size, and every slot an active backend of the service.
+   *  Returns the slots per backend (what lb/maglev reports for a table it builds). */
+  #checkTable(
+    table: unknown,
+    size: number,
+    list: readonly Required<DatapathBackend>[],
+    activeIds: ReadonlySet<number>,
+    where: (f: string) => string,
+  ): Map<number, number> {
+    if (!(table instanceof Uint32Array) || table.length !== size) {
+      throw invalid(where('table'), `must be a Uint32Array of ${size} slots (the service's tableSize)`);
+    }
+    if (activeIds.size === 0) throw invalid(where('table'), 'given, but no backend is active (a service without active backends has no table)');
+    // One array read per slot: slot counts per id (ids are < maxBackends) in a scratch array kept
+    // zeroed between calls, only the active ids' counters start at 1 (0 = not an active backend).
+    const counts = (this.#slotScratch ??= new Uint32Array(this.options.maxBackends));
+    for (const id of activeIds) counts[id] = 1;
+    try {
+      for (let s = 0; s < size; s++) {
+        const id = table[s]!;
+        if (id >= counts.length || counts[id] === 0) throw invalid(where(`table[${s}]`), `${id} is not the id of an active backend of this service`);
+        counts[id]!++;
+      }
+      return new Map(list.map((b) => [b.id, activeIds.has(b.id) ? counts[b.id]! - 1 : 0]));
+    } finally {
+      for (const id of activeIds) counts[id] = 0;
+    }
+  }
+
+
 
   /**
    * Writes backend ids into single slots of the service's live table, in place: ids[i] into
@@ -584,11 +661,7 @@ export class LbDatapath {
   /** lb/maglev's table for `list` (draining ones weight 0), or undefined without an active backend. */
   #buildTable(serviceId: number, size: number, list: readonly Required<DatapathBackend>[]) {
     if (!list.some((b) => b.state === 'active')) return undefined;
-    return buildMaglevTable({
-      backends: list.map((b) => ({ key: b.address, id: b.id, weight: b.state === 'active' ? b.weight : 0 })),
-      size,
-      seed: this.options.seed,
-    });
+    return buildMaglevTable(maglevRequest(list, size, this.options.seed));
   }
 
   #hasTable(serviceId: number): boolean {
@@ -597,17 +670,36 @@ export class LbDatapath {
 
   /** A fresh table holding `table`, swapped in with one map update (and pinned if we are pinned). */
   #swapTable(serviceId: number, table: Uint32Array): void {
-    const fresh = MaglevTable.create(serviceId, table);
+    this.#installTables([{ serviceId, table: MaglevTable.create(serviceId, table) }]);
+  }
+
+  /**
+   * Swaps fresh tables in with one map-in-map batch update: packets see each service's old table or
+   * its new one, never a partial one. On failure the registry is made to match the kernel (some
+   * entries before the failing one may be set) and the tables that did not make it are closed.
+   */
+  #installTables(fresh: readonly { serviceId: number; table: MaglevTable }[]): void {
+    if (fresh.length === 0) return;
+    const outer = this.#maps[MAP.maglevOuter];
     try {
-      // The one atomic step: packets see the old table or the new one, never a partial one.
-      this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), fresh.map);
+      outer.setInnerBatch(fresh.map((f) => u32Key(f.serviceId)), fresh.map((f) => f.table.map));
     } catch (e) {
-      fresh.close();
+      for (const f of fresh) {
+        const v = outer.lookup(u32Key(f.serviceId));
+        if (v && decodeU32(v) === f.table.map.id) this.#adoptTable(f.serviceId, f.table);
+        else f.table.close();
+      }
       throw e;
     }
-    this.#tables.get(serviceId)?.close(); // the kernel frees it once no program holds it
-    this.#tables.set(serviceId, fresh);
-    if (this.#pinDir) pinTable(this.#pinDir, serviceId, fresh);
+    for (const f of fresh) this.#adoptTable(f.serviceId, f.table);
+  }
+
+  /** `t` is the service's live table now: the previous one is closed (the kernel frees it once no
+   *  program holds it) and the pin follows. */
+  #adoptTable(serviceId: number, t: MaglevTable): void {
+    this.#tables.get(serviceId)?.close();
+    this.#tables.set(serviceId, t);
+    if (this.#pinDir) pinTable(this.#pinDir, serviceId, t);
   }
 
   #removeTable(serviceId: number): void {
@@ -675,9 +767,14 @@ export class LbDatapath {
     else vips.delete(vipKey);
   }
 
-  #resetCounter(map: typeof MAP.serviceStats | typeof MAP.backendStats, id: number): void {
-    const m = this.#maps[map];
-    m.update(u32Key(id), Buffer.alloc(LbCounter.size)); // one value, written to every CPU
+  /** Zeroes the counters of ids being assigned, in one batch; ids of fresh maps never used are skipped. */
+  #resetCounters(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: readonly number[]): void {
+    const used = this.#countersUsed?.[map === MAP.serviceStats ? 'services' : 'backends'];
+    const dirty = used ? ids.filter((id) => used[id] === 1) : ids;
+    if (used) for (const id of ids) used[id] = 1;
+    if (dirty.length === 0) return;
+    const zero = Buffer.alloc(LbCounter.size); // one value, written to every CPU
+    this.#maps[map].updateBatch(dirty.map(u32Key), dirty.map(() => zero));
   }
 
   #nonZero(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: ArrayLike<number>): Map<number, Counter> {
@@ -739,6 +836,30 @@ export class LbDatapath {
     });
     this.#openTables();
   }
+}
+
+/**
+ * The lb/maglev request for a backend set: what setBackends builds when it is not given a table.
+ * Exported so that a caller building tables elsewhere (worker threads at a cold start) builds
+ * exactly the same ones — every node of an ECMP group must.
+ */
+export function maglevRequest(backends: readonly DatapathBackend[], size: number, seed: number): MaglevOptions {
+  return {
+    backends: backends.map((b) => ({ key: b.address, id: b.id, weight: (b.state ?? (b.weight > 0 ? 'active' : 'draining')) === 'active' ? b.weight : 0 })),
+    size,
+    seed,
+  };
+}
+
+function encodeBackend(b: Required<DatapathBackend>, serviceId: number): Buffer {
+  const addr = parseAddress(b.address, 'address');
+  return BackendValue.encode({
+    family: addr.family,
+    addr: addr.bytes,
+    flags: b.state === 'active' ? BACKEND_F_ACTIVE : BACKEND_F_DRAINING,
+    weight: b.weight,
+    serviceId,
+  });
 }
 
 function countDiff(live: MaglevTable, table: Uint32Array): number {

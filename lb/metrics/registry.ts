@@ -32,8 +32,8 @@ export class XlbMetrics {
   readonly #apiDuration: Histogram<'method'>;
   readonly #snapshot: ScrapeSnapshot;
   readonly #cacheMs: number;
-  #building: Promise<string> | undefined;
-  #cached: { text: string; at: number } | undefined;
+  #building: Promise<{ text: string; body: Buffer }> | undefined;
+  #cached: { text: string; body: Buffer; at: number } | undefined;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -118,9 +118,24 @@ export class XlbMetrics {
   }
 
   /** The exposition text (Prometheus text format 0.0.4); see the coalescing rule at the top. */
-  metrics(): Promise<string> {
-    if (this.#cached && performance.now() - this.#cached.at < this.#cacheMs) return Promise.resolve(this.#cached.text);
-    this.#building ??= this.#scrape().finally(() => (this.#building = undefined));
+  async metrics(): Promise<string> {
+    return (await this.#current()).text;
+  }
+
+  /** The same as UTF-8 bytes, encoded once per scrape however many requests it serves. */
+  async metricsBody(): Promise<Buffer> {
+    return (await this.#current()).body;
+  }
+
+  #current(): Promise<{ text: string; body: Buffer }> {
+    if (this.#cached && performance.now() - this.#cached.at < this.#cacheMs) return Promise.resolve(this.#cached);
+    this.#building ??= this.#scrape()
+      .then((text) => {
+        const r = { text, body: Buffer.from(text, 'utf8') };
+        if (this.#cacheMs > 0) this.#cached = { ...r, at: performance.now() };
+        return r;
+      })
+      .finally(() => (this.#building = undefined));
     return this.#building;
   }
 
@@ -134,9 +149,7 @@ export class XlbMetrics {
         this.#snapshot.fail('stats', err);
         entities = await entityText(undefined);
       }
-      const text = (await this.registry.metrics()) + entities;
-      if (this.#cacheMs > 0) this.#cached = { text, at: performance.now() };
-      return text;
+      return (await this.registry.metrics()) + entities;
     } finally {
       this.#snapshot.clear();
     }

@@ -17,7 +17,8 @@
 //    until a snapshot covering the rolled-back state was written (compaction).
 import type { ChangeRecord, CommittedChange, DesiredState, Service, ServiceChange, StateDiff } from '../model/index.js';
 import { SerialQueue } from './queue.js';
-import { syncDatapath, type DatapathPort, type SyncReport } from './sync.js';
+import { BULK_TABLES, syncDatapath, syncDatapathBulk, type DatapathPort, type SyncOptions, type SyncReport } from './sync.js';
+import type { TableBuilders } from './table-builders.js';
 
 export interface ReconcilerLogger {
   info(message: string): void;
@@ -54,6 +55,8 @@ export interface ReconcilerOptions {
   onProgress?: (e: { done: number; total: number; what: string }) => void;
   /** Default 1000. */
   progressEvery?: number;
+  /** Worker threads for the Maglev tables of large syncs (start-up, bulk changes); owned by the caller. */
+  builders?: TableBuilders;
 }
 
 export interface ChangeResult {
@@ -95,6 +98,7 @@ export class Reconciler {
   readonly #onBackendSet: ReconcilerOptions['onBackendSet'];
   readonly #onProgress: ReconcilerOptions['onProgress'];
   readonly #progressEvery: number;
+  readonly #builders: TableBuilders | undefined;
   readonly #queue = new SerialQueue();
   readonly #state: DesiredState;
   /** Changes programmed and appended, oldest first, until their record is durable. */
@@ -111,6 +115,7 @@ export class Reconciler {
     this.#onBackendSet = o.onBackendSet;
     this.#onProgress = o.onProgress;
     this.#progressEvery = o.progressEvery ?? 1000;
+    this.#builders = o.builders;
   }
 
   /** The desired state. Treat as read-only; change it through change(). */
@@ -166,7 +171,9 @@ export class Reconciler {
       const scope = scopeOf(record.changes);
       if (programs) {
         try {
-          this.#sync(record.changes.flatMap((c) => (c.after ? [c.after] : [])), scope, record.changes.length);
+          const target = record.changes.flatMap((c) => (c.after ? [c.after] : []));
+          if (record.changes.length >= BULK_TABLES) await this.#syncBulk(target, scope, record.changes.length);
+          else this.#sync(target, scope, record.changes.length);
         } catch (e) {
           tx.rollback();
           const rolledBack = this.#reprogram(record.changes, scope);
@@ -200,9 +207,9 @@ export class Reconciler {
 
   /** Converges the whole datapath to the state (start-up, or after a failed rollback). */
   syncAll(): Promise<SyncReport> {
-    return this.#queue.run(() => {
+    return this.#queue.run(async () => {
       const list = this.#state.list();
-      const report = this.#sync(list, 'all', list.length);
+      const report = await this.#syncBulk(list, 'all', list.length);
       this.#diverged = undefined;
       return report;
     });
@@ -253,14 +260,21 @@ export class Reconciler {
   }
 
   #sync(target: readonly Service[], scope: ReadonlySet<number> | 'all', size: number): SyncReport {
-    const big = size >= this.#progressEvery && this.#onProgress !== undefined;
-    const report = syncDatapath(this.#dp, target, scope, {
-      onService: big
-        ? (done, total) => {
-            if (done % this.#progressEvery === 0 || done === total) this.#onProgress!({ done, total, what: scope === 'all' ? 'datapath sync' : 'change' });
-          }
-        : undefined,
-    });
+    return this.#reported(syncDatapath(this.#dp, target, scope, this.#progress(scope, size)), target);
+  }
+
+  /** #sync with the tables built on worker threads and turns of the event loop in between. */
+  async #syncBulk(target: readonly Service[], scope: ReadonlySet<number> | 'all', size: number): Promise<SyncReport> {
+    return this.#reported(await syncDatapathBulk(this.#dp, target, scope, { ...this.#progress(scope, size), builders: this.#builders }), target);
+  }
+
+  #progress(scope: ReadonlySet<number> | 'all', size: number): SyncOptions {
+    if (size < this.#progressEvery || this.#onProgress === undefined) return {};
+    const what = scope === 'all' ? 'datapath sync' : 'change';
+    return { onService: (done, total) => (done % this.#progressEvery === 0 || done === total) && this.#onProgress!({ done, total, what }) };
+  }
+
+  #reported(report: SyncReport, target: readonly Service[]): SyncReport {
     if (this.#onBackendSet && report.backendSets.length) {
       const byId = new Map<number, string>();
       for (const s of target) byId.set(s.datapathId, s.id);

@@ -11,11 +11,20 @@
 //   A. remove: services that must go are deleted; a service that gives up an id another service
 //      wants first shrinks to the backends it keeps.
 //   B. add/update: services are (re)declared and get their full backend set.
-import type { DatapathBackend, DatapathService, LbDatapath } from '../datapath/index.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { maglevRequest, type DatapathBackend, type DatapathService, type LbDatapath } from '../datapath/index.js';
 import type { Service } from '../model/index.js';
+import type { TableBuilders } from './table-builders.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
-export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends'>;
+export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends' | 'setBackendsMany'> & {
+  readonly options: Pick<LbDatapath['options'], 'seed'>;
+};
+
+/** From this many tables to build, a sync builds them on worker threads (when it may await). */
+export const BULK_TABLES = 32;
+/** Services written per setBackendsMany call of a bulk sync (one kernel wait for their new tables). */
+export const BULK_CHUNK = 256;
 
 export interface SyncReport {
   upserted: number[];
@@ -28,6 +37,11 @@ export interface SyncOptions {
   now?: () => number;
   /** Called after each service of the target was brought in step (for progress reports). */
   onService?: (done: number, total: number) => void;
+}
+
+export interface BulkSyncOptions extends SyncOptions {
+  /** Worker threads that build the tables while this thread writes the datapath. */
+  builders?: TableBuilders;
 }
 
 export function datapathServiceOf(s: Service): DatapathService {
@@ -70,6 +84,95 @@ export function syncDatapath(
   o: SyncOptions | (() => number) = {},
 ): SyncReport {
   const opts: SyncOptions = typeof o === 'function' ? { now: o } : o;
+  const plan = removePhase(dp, target, scope, opts);
+  let done = 0;
+  for (const step of plan.steps) {
+    addStep(dp, step, undefined, plan.report, plan.now);
+    opts.onService?.(++done, plan.steps.length);
+  }
+  return plan.report;
+}
+
+/**
+ * syncDatapath for many services: the same result, but written BULK_CHUNK services at a time with
+ * setBackendsMany (the new tables of a chunk cost the kernel one wait for running programs, not one
+ * per service), the Maglev tables built on worker threads (from BULK_TABLES of them) while this
+ * thread writes the chunks already built, and a turn of the event loop between chunks.
+ */
+export async function syncDatapathBulk(dp: DatapathPort, target: readonly Service[], scope: ReadonlySet<number> | 'all', o: BulkSyncOptions = {}): Promise<SyncReport> {
+  const plan = removePhase(dp, target, scope, o);
+  const builds = plan.steps.filter((st) => st.backends && st.backends.some((b) => b.state === 'active'));
+  const tables = new Map<AddStep, Build>();
+  if (o.builders?.available && builds.length >= BULK_TABLES) {
+    for (const st of builds) {
+      const b: Build = { promise: o.builders.build(maglevRequest(st.backends!, st.service.tableSize, dp.options.seed)) };
+      b.promise.then((t) => (b.table = t), () => undefined);
+      tables.set(st, b);
+    }
+  }
+  let done = 0;
+  try {
+    for (let i = 0; i < plan.steps.length; ) {
+      // A chunk: the next step (waiting for its table if need be), then every following step whose
+      // table is ready, up to BULK_CHUNK — so this thread writes while the workers build.
+      const first = tables.get(plan.steps[i]!);
+      if (first && !first.table) await first.promise;
+      let end = i + 1;
+      while (end < plan.steps.length && end - i < BULK_CHUNK) {
+        const b = tables.get(plan.steps[end]!);
+        if (b && !b.table) break;
+        end++;
+      }
+      const chunk = plan.steps.slice(i, end);
+      i = end;
+      for (const step of chunk) {
+        if (step.upsert) {
+          dp.upsertService(step.svc);
+          plan.report.upserted.push(step.svc.id);
+        }
+      }
+      const writes = chunk.filter((step) => step.backends);
+      if (writes.length) {
+        const t0 = plan.now();
+        dp.setBackendsMany(
+          writes.map((step) => {
+            const table = tables.get(step)?.table;
+            return table ? { serviceId: step.svc.id, backends: step.backends!, table } : { serviceId: step.svc.id, backends: step.backends! };
+          }),
+          { write: 'inPlace' },
+        );
+        const each = (plan.now() - t0) / 1000 / writes.length;
+        for (const step of writes) plan.report.backendSets.push({ serviceId: step.svc.id, seconds: each, backends: step.backends!.length });
+      }
+      for (const step of chunk) {
+        tables.delete(step); // let the table go: the datapath has its own copy
+        o.onService?.(++done, plan.steps.length);
+      }
+      await nextTurn();
+    }
+  } finally {
+    // A failed chunk leaves builds running; their results are dropped.
+    for (const b of tables.values()) b.promise.catch(() => undefined);
+  }
+  return plan.report;
+}
+
+interface Build {
+  promise: Promise<Uint32Array>;
+  /** Set once built. */
+  table?: Uint32Array;
+}
+
+interface AddStep {
+  service: Service;
+  svc: DatapathService;
+  upsert: boolean;
+  /** The backend set to write, or undefined when the datapath has it already. */
+  backends: DatapathBackend[] | undefined;
+}
+
+/** Phase A (done here), and what phase B must do for each service of the target in scope. */
+function removePhase(dp: DatapathPort, target: readonly Service[], scope: ReadonlySet<number> | 'all', opts: SyncOptions) {
   const now = opts.now ?? (() => performance.now());
   const report: SyncReport = { upserted: [], deleted: [], backendSets: [] };
   const inScope = (id: number) => scope === 'all' || scope.has(id);
@@ -93,24 +196,28 @@ export function syncDatapath(
     const have = dp.backends(cur.id);
     const leaving = have.filter((b) => !keepIds.has(b.id));
     if (leaving.some((b) => wantedOwner.has(b.id) && wantedOwner.get(b.id) !== cur.id)) {
-      timedSetBackends(dp, cur.id, have.filter((b) => keepIds.has(b.id)), report, now);
+      timedSetBackends(dp, cur.id, have.filter((b) => keepIds.has(b.id)), undefined, report, now);
     }
   }
 
-  // Phase B: add and update, in target order (deterministic).
-  let done = 0;
+  // Phase B, planned: add and update, in target order (deterministic).
+  const steps: AddStep[] = [];
   for (const t of want.values()) {
     const svc = datapathServiceOf(t);
     const cur = dp.service(t.datapathId);
-    if (!cur || !sameService(cur, svc)) {
-      dp.upsertService(svc);
-      report.upserted.push(t.datapathId);
-    }
     const backends = datapathBackendsOf(t);
-    if (!cur || !sameBackends(dp.backends(t.datapathId), backends)) timedSetBackends(dp, t.datapathId, backends, report, now);
-    opts.onService?.(++done, want.size);
+    const writeBackends = !cur || !sameBackends(dp.backends(t.datapathId), backends);
+    steps.push({ service: t, svc, upsert: !cur || !sameService(cur, svc), backends: writeBackends ? backends : undefined });
   }
-  return report;
+  return { report, steps, now };
+}
+
+function addStep(dp: DatapathPort, step: AddStep, table: Uint32Array | undefined, report: SyncReport, now: () => number): void {
+  if (step.upsert) {
+    dp.upsertService(step.svc);
+    report.upserted.push(step.svc.id);
+  }
+  if (step.backends) timedSetBackends(dp, step.svc.id, step.backends, table, report, now);
 }
 
 /**
@@ -121,8 +228,8 @@ export function syncDatapath(
  * are cleared after it), and established flows follow the flow table, not the slots. A service
  * without a table of its size gets a fresh one, swapped in.
  */
-function timedSetBackends(dp: DatapathPort, id: number, backends: DatapathBackend[], report: SyncReport, now: () => number): void {
+function timedSetBackends(dp: DatapathPort, id: number, backends: DatapathBackend[], table: Uint32Array | undefined, report: SyncReport, now: () => number): void {
   const t0 = now();
-  dp.setBackends(id, backends, { write: 'inPlace' });
+  dp.setBackends(id, backends, table ? { write: 'inPlace', table } : { write: 'inPlace' });
   report.backendSets.push({ serviceId: id, seconds: (now() - t0) / 1000, backends: backends.length });
 }

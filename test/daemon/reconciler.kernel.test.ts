@@ -29,15 +29,17 @@ let pinDir: string;
 let n = 0;
 
 /** A DatapathPort that throws on the nth call of one method (a kernel failure mid-change). */
-function failing(real: DatapathPort, method: keyof DatapathPort, nth: number): DatapathPort & { calls: number } {
+function failing(real: DatapathPort, method: Exclude<keyof DatapathPort, 'options'>, nth: number): DatapathPort & { calls: number } {
   const port = {
     calls: 0,
+    options: real.options,
     services: () => real.services(),
     service: (id: number) => real.service(id),
     backends: (id: number) => real.backends(id),
     upsertService: (s: Parameters<DatapathPort['upsertService']>[0]) => real.upsertService(s),
     deleteService: (id: number) => real.deleteService(id),
     setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1], o?: Parameters<DatapathPort['setBackends']>[2]) => real.setBackends(id, b, o),
+    setBackendsMany: (sets: Parameters<DatapathPort['setBackendsMany']>[0], o?: Parameters<DatapathPort['setBackendsMany']>[1]) => real.setBackendsMany(sets, o),
   };
   const original = port[method] as (...a: unknown[]) => unknown;
   (port as Record<string, unknown>)[method] = (...args: unknown[]) => {

@@ -371,6 +371,29 @@ describe('BpfMap', () => {
     expect(() => BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(/innerMap/);
   });
 
+  it('setInnerBatch installs 600 inner maps in one call; bad input changes nothing; a refused element is named', () => {
+    const template = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8 }));
+    const outer = track(BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1024, innerMap: template }));
+    const inners = Array.from({ length: 600 }, () => track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8 })));
+    const keys = inners.map((_, i) => u32(i * 1 + 3));
+    outer.setInnerBatch(keys, inners);
+    inners.forEach((m, i) => expect(outer.lookup(keys[i]!)?.readUInt32LE(0)).toBe(m.id));
+    // Replacing works the same way.
+    outer.setInnerBatch([keys[0]!], [inners[1]!]);
+    expect(outer.lookup(keys[0]!)?.readUInt32LE(0)).toBe(inners[1]!.id);
+    const free = u32(900);
+    expect(() => outer.setInnerBatch([free, free], [inners[0]!])).toThrow(/inners must be an array as long as keys \(2\)/);
+    expect(() => outer.setInnerBatch([free], [{} as BpfMap])).toThrow(/no native handle/);
+    expect(outer.lookup(free)).toBeUndefined();
+    // An inner map that does not match the template is refused by the kernel, at its element.
+    const wrong = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 8 }));
+    const err = captureError(() => outer.setInnerBatch([u32(901), u32(902), u32(903)], [inners[2]!, wrong, inners[3]!])) as BpfError;
+    expect(err.code).toBe('EINVAL');
+    expect(err.message).toMatch(/set inner batch: element 1 of 3/);
+    expect(outer.lookup(u32(901))?.readUInt32LE(0)).toBe(inners[2]!.id);
+    expect(outer.lookup(u32(903))).toBeUndefined();
+  });
+
   it('fromId opens the same kernel map and program', () => {
     const obj = track(BpfObject.open(bpfObjectPath('ts_basic')));
     obj.load();

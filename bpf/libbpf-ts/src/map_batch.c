@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -420,6 +421,85 @@ out:
 	return result;
 }
 
+// mapSetInnerBatch(map, keys: Buffer(count*keySize), inners: handle[]) → count. Points keys[i] at
+// inners[i] (maps for a map-in-map, programs for a program array) with one BPF_MAP_UPDATE_BATCH:
+// the kernel waits for running programs (an RCU grace period) once per call, not once per element,
+// which is what makes installing thousands of inner maps cheap. Element by element where the kernel
+// has no batch update for the map type. Elements before a failing one stay updated.
+static napi_value js_map_set_inner_batch(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	if (!get_args(env, info, 3, argv))
+		return NULL;
+	struct fd_handle *h = fd_handle_get(env, argv[0], FD_MAP, "map");
+	if (!h)
+		return NULL;
+	bool want_prog = h->map_type == BPF_MAP_TYPE_PROG_ARRAY;
+	if (!want_prog && h->map_type != BPF_MAP_TYPE_ARRAY_OF_MAPS && h->map_type != BPF_MAP_TYPE_HASH_OF_MAPS) {
+		throw_type_error(env, "map: \"%s\" is not a map-in-map or program array", h->name);
+		return NULL;
+	}
+	bool is_array;
+	uint32_t count;
+	if (napi_is_array(env, argv[2], &is_array) != napi_ok || !is_array) {
+		throw_type_error(env, "inners must be an array");
+		return NULL;
+	}
+	NAPI_TRY(env, napi_get_array_length(env, argv[2], &count));
+	uint8_t *keys;
+	size_t klen;
+	if (!get_buffer_arg(env, argv[1], "keys", (void **)&keys, &klen))
+		return NULL;
+	if (klen != (size_t)count * h->key_size) {
+		throw_type_error(env, "keys: %u keys of map \"%s\" need %zu bytes, got %zu", count, h->name, (size_t)count * h->key_size, klen);
+		return NULL;
+	}
+	uint32_t *fds = malloc((size_t)count * sizeof(uint32_t) + 4);
+	if (!fds) {
+		throw_errno(env, ENOMEM, NULL, "map \"%s\" set inner batch", h->name);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		napi_value v;
+		char arg[32];
+		snprintf(arg, sizeof(arg), "inners[%u]", i);
+		struct fd_handle *inner = napi_get_element(env, argv[2], i, &v) == napi_ok ? fd_handle_get(env, v, want_prog ? FD_PROG : FD_MAP, arg) : NULL;
+		if (!inner) {
+			free(fds);
+			return NULL;
+		}
+		fds[i] = (uint32_t)inner->fd;
+	}
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t done = 0;
+	while (done < count) {
+		uint32_t n = count - done;
+		if (bpf_map_update_batch(h->fd, keys + (size_t)done * h->key_size, fds + done, &n, &opts) == 0) {
+			done = count;
+			break;
+		}
+		int e = errno;
+		if (n > count - done)
+			n = 0;
+		done += n;
+		if (!(done == 0 && unsupported(e))) {
+			free(fds);
+			throw_errno(env, e, NULL, "map \"%s\" set inner batch: element %u of %u", h->name, done, count);
+			return NULL;
+		}
+		for (; done < count; done++) {
+			if (bpf_map_update_elem(h->fd, keys + (size_t)done * h->key_size, fds + done, BPF_ANY)) {
+				int e2 = errno;
+				free(fds);
+				throw_errno(env, e2, NULL, "map \"%s\" set inner: element %u of %u", h->name, done, count);
+				return NULL;
+			}
+		}
+	}
+	free(fds);
+	return make_u32(env, done);
+}
+
 void map_batch_exports(napi_env env, napi_value exports)
 {
 	static const struct export_entry fns[] = {
@@ -427,6 +507,7 @@ void map_batch_exports(napi_env env, napi_value exports)
 		{ "mapUpdateBatch", js_map_update_batch },
 		{ "mapDeleteBatch", js_map_delete_batch },
 		{ "mapSumPerCpu", js_map_sum_per_cpu },
+		{ "mapSetInnerBatch", js_map_set_inner_batch },
 	};
 	export_functions(env, exports, fns, ARRAY_LEN(fns));
 }

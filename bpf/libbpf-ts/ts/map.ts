@@ -154,6 +154,19 @@ export class BpfMap extends KernelObject {
     native.mapSetInner(handleOf(this), this.#key(key) as Buffer, handleOf(inner));
   }
 
+  /**
+   * setInner for many keys in one BPF_MAP_UPDATE_BATCH: keys[i] → inners[i]. The kernel waits for
+   * running programs (an RCU grace period, milliseconds on kernels before 6.19) once per call
+   * instead of once per element. Each element is still swapped atomically. Element by element
+   * where the kernel has no batch update for the map type; elements before a failing one stay set
+   * (the message names the element). Argument errors (TypeError) change nothing.
+   */
+  setInnerBatch(keys: readonly (Buffer | Uint8Array)[], inners: readonly (BpfMap | BpfProgram)[]): void {
+    if (!Array.isArray(inners) || inners.length !== keys.length) throw new TypeError(`inners must be an array as long as keys (${keys.length})`);
+    if (keys.length === 0) return;
+    native.mapSetInnerBatch(handleOf(this), this.#packKeys(keys), inners.map((m) => handleOf(m)));
+  }
+
   /** true if the key existed and was deleted, false if it was absent. */
   delete(key: Buffer | Uint8Array): boolean {
     return native.mapDelete(handleOf(this), this.#key(key));
