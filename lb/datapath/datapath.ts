@@ -42,7 +42,7 @@ import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from '
 import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
-import { MaglevTable, pinTable, tableMemoryBytes, tablePinPath, unpinTables } from './tables.js';
+import { MaglevTable, pinTable, tableGroups, tableMemoryBytes, tablePinPath, unpinTables } from './tables.js';
 import type {
   BackendSetOptions,
   BackendSetResult,
@@ -92,6 +92,8 @@ export class LbDatapath {
   #countersUsed: { services: Uint8Array; backends: Uint8Array } | undefined;
   /** #checkTable's per-id counters, all zero between calls. */
   #slotScratch: Uint32Array | undefined;
+  /** The table maglev_outer entries of removed tables point at: one element, every slot TABLE_NO_BACKEND. */
+  #tombstone: MaglevTable | undefined;
 
   private constructor(
     options: ResolvedLoadOptions,
@@ -229,6 +231,7 @@ export class LbDatapath {
     this.#closed = true;
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
+    this.#tombstone?.close();
     if (this.#object) {
       this.#object.close();
       return;
@@ -321,19 +324,38 @@ export class LbDatapath {
 
   /** Removes a service, its table and its backends. False if there was no such service. */
   deleteService(id: number): boolean {
+    return this.deleteServices([id]) === 1;
+  }
+
+  /**
+   * Removes services, their tables and their backends, each step batched across them: the service
+   * entries first (packets stop matching), then the tables — replaced with one map-in-map batch
+   * update by a shared one-slot "no backend" table, since the kernel has no batch delete for
+   * map-in-map entries and would otherwise wait for running programs once per service — then the
+   * backend entries. Unknown ids are skipped; returns how many services were removed.
+   */
+  deleteServices(ids: readonly number[]): number {
     this.#open();
-    const rec = this.#services.get(id);
-    if (!rec) return false;
-    // Stop matching first, then take away what matching used.
-    this.#maps[MAP.services].delete(rec.key);
-    this.#vipRef(rec.vipKey, -1);
-    this.#removeTable(id);
-    const set = this.#backendSets.get(id) ?? new Map();
-    this.#writeBackends([...set.keys()].map((b) => [b, Buffer.alloc(BackendValue.size)]));
-    for (const b of set.keys()) this.#backendOwner.delete(b);
-    this.#backendSets.delete(id);
-    this.#services.delete(id);
-    return true;
+    const recs = [...new Set(ids)].map((id) => this.#services.get(id)).filter((r): r is ServiceRecord => r !== undefined);
+    if (recs.length === 0) return 0;
+    this.#maps[MAP.services].deleteBatch(recs.map((r) => r.key));
+    const vipDrops = new Map<string, { key: Buffer; n: number }>();
+    for (const r of recs) {
+      const k = r.vipKey.toString('hex');
+      const e = vipDrops.get(k) ?? { key: r.vipKey, n: 0 };
+      e.n++;
+      vipDrops.set(k, e);
+    }
+    for (const e of vipDrops.values()) this.#vipRef(e.key, -e.n);
+    this.#removeTables(recs.map((r) => r.spec.id));
+    const backends = recs.flatMap((r) => [...(this.#backendSets.get(r.spec.id)?.keys() ?? [])]);
+    this.#writeBackends(backends.map((b) => [b, Buffer.alloc(BackendValue.size)]));
+    for (const b of backends) this.#backendOwner.delete(b);
+    for (const r of recs) {
+      this.#backendSets.delete(r.spec.id);
+      this.#services.delete(r.spec.id);
+    }
+    return recs.length;
   }
 
   services(): DatapathService[] {
@@ -405,6 +427,7 @@ export class LbDatapath {
     // ---- write ------------------------------------------------------------------------------
     const results: BackendSetResult[] = [];
     const fresh: { serviceId: number; table: MaglevTable }[] = [];
+    const removals: number[] = [];
     try {
       this.#resetCounters(MAP.backendStats, plans.flatMap((p) => p.list.filter((b) => !p.previous.has(b.id)).map((b) => b.id)));
       this.#writeBackends(plans.flatMap((p) => p.list.map((b): [number, Buffer] => [b.id, encodeBackend(b, p.serviceId)])));
@@ -415,7 +438,7 @@ export class LbDatapath {
         if (!p.table) {
           tableWrite = this.#hasTable(p.serviceId) ? 'removed' : 'none';
           slotsChanged = tableWrite === 'removed' ? p.size : 0;
-          this.#removeTable(p.serviceId);
+          removals.push(p.serviceId);
         } else if (o.write === 'inPlace' && live && live.size === p.size) {
           tableWrite = 'inPlace';
           slotsChanged = live.writeDiff(p.table);
@@ -434,6 +457,7 @@ export class LbDatapath {
           slotsChanged,
         });
       }
+      this.#removeTables(removals);
       this.#installTables(fresh);
       fresh.length = 0;
       const removed: number[] = [];
@@ -542,8 +566,10 @@ export class LbDatapath {
     const size = this.#services.get(serviceId)?.spec.tableSize;
     const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
     if (!inner) return undefined;
-    // A table this process has not mapped (adopted without its pin): read it by id.
+    // A table this process has not mapped (adopted without its pin): read it by id. A map that
+    // does not fit the service's size is not its table (the tombstone of a removed one).
     try {
+      if (inner.maxEntries !== tableGroups(size!)) return undefined;
       const { keys, values } = inner.lookupBatch();
       const table = new Uint32Array(size!);
       keys.forEach((k, i) => {
@@ -664,8 +690,27 @@ export class LbDatapath {
     return buildMaglevTable(maglevRequest(list, size, this.options.seed));
   }
 
+  /** Whether maglev_outer holds a table for the service (the tombstone of a removed table, ours or
+   *  a previous process's — one element — does not count). */
   #hasTable(serviceId: number): boolean {
-    return this.#tables.has(serviceId) || this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId)) !== undefined;
+    if (this.#tables.has(serviceId)) return true;
+    const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
+    if (v === undefined || decodeU32(v) === this.#tombstone?.map.id) return false;
+    const inner = this.#innerTableByIdOrUndefined(decodeU32(v));
+    if (!inner) return true; // cannot look (no CAP_SYS_ADMIN): assume a table
+    try {
+      return inner.maxEntries !== 1;
+    } finally {
+      inner.close();
+    }
+  }
+
+  #innerTableByIdOrUndefined(id: number): BpfMap | undefined {
+    try {
+      return BpfMap.fromId(id);
+    } catch {
+      return undefined;
+    }
   }
 
   /** A fresh table holding `table`, swapped in with one map update (and pinned if we are pinned). */
@@ -702,11 +747,24 @@ export class LbDatapath {
     if (this.#pinDir) pinTable(this.#pinDir, serviceId, t);
   }
 
-  #removeTable(serviceId: number): void {
-    this.#maps[MAP.maglevOuter].delete(u32Key(serviceId));
-    this.#tables.get(serviceId)?.close();
-    this.#tables.delete(serviceId);
-    if (this.#pinDir) unlinkIfPresent(tablePinPath(this.#pinDir, serviceId));
+  /**
+   * Takes the services' tables away. One table: its maglev_outer entry is deleted. Several: their
+   * entries point at the shared tombstone (one batch update, one wait for running programs instead
+   * of one per delete), which reads "no backend" at every slot, exactly like a missing table.
+   */
+  #removeTables(ids: readonly number[]): void {
+    const present = ids.filter((id) => this.#hasTable(id));
+    if (present.length === 1) {
+      this.#maps[MAP.maglevOuter].delete(u32Key(present[0]!));
+    } else if (present.length) {
+      const tomb = (this.#tombstone ??= MaglevTable.create(0, new Uint32Array(MAGLEV_GROUP_SLOTS).fill(TABLE_NO_BACKEND)));
+      this.#maps[MAP.maglevOuter].setInnerBatch(present.map(u32Key), present.map(() => tomb.map));
+    }
+    for (const id of ids) {
+      this.#tables.get(id)?.close();
+      this.#tables.delete(id);
+      if (this.#pinDir) unlinkIfPresent(tablePinPath(this.#pinDir, id));
+    }
   }
 
   /** The inner map in maglev_outer[serviceId] opened by id (needs CAP_SYS_ADMIN), if any. */
@@ -759,7 +817,7 @@ export class LbDatapath {
     );
   }
 
-  #vipRef(vipKey: Buffer, delta: 1 | -1): void {
+  #vipRef(vipKey: Buffer, delta: number): void {
     const vips = this.#maps[MAP.vips];
     const cur = vips.lookup(vipKey);
     const n = (cur ? VipValue.decode(cur).services : 0) + delta;

@@ -17,7 +17,7 @@ import type { Service } from '../model/index.js';
 import type { TableBuilders } from './table-builders.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
-export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'setBackends' | 'setBackendsMany'> & {
+export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'deleteServices' | 'setBackends' | 'setBackendsMany'> & {
   readonly options: Pick<LbDatapath['options'], 'seed'>;
 };
 
@@ -183,15 +183,18 @@ function removePhase(dp: DatapathPort, target: readonly Service[], scope: Readon
   const wantedOwner = new Map<number, number>();
   for (const s of want.values()) for (const b of s.backends) wantedOwner.set(b.datapathId, s.datapathId);
 
-  // Phase A: remove.
+  // Phase A: remove (the deletions in one batch).
   const current = scope === 'all' ? dp.services() : [...scope].map((id) => dp.service(id)).filter((s): s is DatapathService => s !== undefined);
+  const staying: DatapathService[] = [];
   for (const cur of current) {
     const t = want.get(cur.id);
-    if (!t || !sameKey(cur, datapathServiceOf(t))) {
-      dp.deleteService(cur.id);
-      report.deleted.push(cur.id);
-      continue;
-    }
+    if (!t || !sameKey(cur, datapathServiceOf(t))) report.deleted.push(cur.id);
+    else staying.push(cur);
+  }
+  if (report.deleted.length === 1) dp.deleteService(report.deleted[0]!);
+  else if (report.deleted.length) dp.deleteServices(report.deleted);
+  for (const cur of staying) {
+    const t = want.get(cur.id)!;
     const keepIds = new Set(t.backends.map((b) => b.datapathId));
     const have = dp.backends(cur.id);
     const leaving = have.filter((b) => !keepIds.has(b.id));

@@ -38,6 +38,7 @@ function failing(real: DatapathPort, method: Exclude<keyof DatapathPort, 'option
     backends: (id: number) => real.backends(id),
     upsertService: (s: Parameters<DatapathPort['upsertService']>[0]) => real.upsertService(s),
     deleteService: (id: number) => real.deleteService(id),
+    deleteServices: (ids: readonly number[]) => real.deleteServices(ids),
     setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1], o?: Parameters<DatapathPort['setBackends']>[2]) => real.setBackends(id, b, o),
     setBackendsMany: (sets: Parameters<DatapathPort['setBackendsMany']>[0], o?: Parameters<DatapathPort['setBackendsMany']>[1]) => real.setBackendsMany(sets, o),
   };
