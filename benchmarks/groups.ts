@@ -9,8 +9,9 @@ import { runThroughputBenchmark, type ThroughputBenchmarkResult } from './throug
 import { runControlBenchmark, type ControlBenchmarkResult } from './control.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
 import { runCaptureBenchmark, type CaptureBenchmarkResult } from './recorder.js';
+import { runHealthBenchmark, type HealthBenchmarkResult } from './health.js';
 
-export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control', 'recorder'] as const;
+export const GROUP_NAMES = ['datapath', 'throughput', 'maglev', 'control', 'recorder', 'health'] as const;
 export type GroupName = (typeof GROUP_NAMES)[number];
 
 export interface GroupResults {
@@ -19,6 +20,7 @@ export interface GroupResults {
   maglev: MaglevBenchmarkResult;
   control: ControlBenchmarkResult;
   recorder: CaptureBenchmarkResult;
+  health: HealthBenchmarkResult;
 }
 
 export type GroupOutcome<T> =
@@ -100,6 +102,15 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
           ? { trialMs: 100, startPps: 2000, maxPps: 4000, bisectSteps: 0, snaplens: [128], perPacket: { runs: 1, callsPerRun: 100, warmupCalls: 10 } }
           : {},
       ),
+  },
+  health: {
+    title: '6. Health checks at scale (xlbd CPU)',
+    unavailable: () =>
+      needsRoot() ??
+      missingObjects(['xlb_lb', 'xlb_health', 'xlb_decap', 'xdp_pass']) ??
+      (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`),
+    run: (quick) =>
+      runHealthBenchmark(quick ? { services: 10, backendsPerService: 2, intervalMs: 500, warmupMs: 2000, windowMs: 2000, floorWindowMs: 1000 } : {}),
   },
 };
 

@@ -9,6 +9,7 @@ import { toMarkdown as maglevMarkdown } from './maglev.js';
 import { THROUGHPUT_TARGET_RATIO, throughputMarkdown } from './throughput.js';
 import { CONTROL_TARGETS, controlMarkdown } from './control.js';
 import { captureMarkdown } from './recorder.js';
+import { healthMarkdown } from './health.js';
 
 export interface BenchReport {
   schema: 1;
@@ -135,6 +136,22 @@ function headlines(g: Outcomes): Headline[] {
       s === undefined ? 'not measured' : s.zeroLossSentPps === undefined ? 'loss at every rate' : `${s.generatorLimited ? '≥ ' : ''}${(s.zeroLossSentPps / 1000).toFixed(0)} kpps`;
     rows.push({ figure, value: `${kpps(mine)} (xdpdump ${kpps(theirs)}), ${rc!.status === 'measured' ? rc!.result.frameBytes : ''}-byte frames`, target: '', verdict: '' });
   }
+  const hc = g.health;
+  const hcFigure = (kind: string) => `Health checks (${kind}), 1 000 services × 16 backends every 2 s: xlbd CPU`;
+  if (hc?.status !== 'measured') for (const k of ['tcp', 'http']) missing(hcFigure(k), 'sustainable', whyNot(hc));
+  else {
+    const h = hc.result;
+    for (const p of h.phases) {
+      rows.push({
+        figure: `Health checks (${p.kind}), ${h.services} services × ${h.backendsPerService} backends every ${h.intervalMs / 1000} s: xlbd CPU`,
+        value:
+          `${p.cpuPercent.toFixed(0)} % of one core (user ${p.userPercent.toFixed(0)} %; no checks: ${h.floor.cpuPercent.toFixed(0)} %); ` +
+          `${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} probes/s, ${p.lateProbes} late`,
+        target: 'sustainable',
+        verdict: p.problems.length ? 'not trusted (see below)' : verdict(p.probesPerSecond >= 0.95 * p.probesPerSecondAsked && p.cpuPercent < 100),
+      });
+    }
+  }
   return rows;
 }
 
@@ -168,6 +185,7 @@ export function reportMarkdown(r: BenchReport): string {
     else if (name === 'maglev') lines.push(maglevMarkdown(o.result as never));
     else if (name === 'control') lines.push(controlMarkdown(o.result as never));
     else if (name === 'recorder') lines.push(captureMarkdown(o.result as never));
+    else if (name === 'health') lines.push(healthMarkdown(o.result as never));
     lines.push('');
   }
   return lines.join('\n');

@@ -4,7 +4,7 @@
 #   PREFIX/lib/xlb/        the runtime tree: package.json, dist/ (compiled JS), api/proto/, the
 #                          BPF objects, the libbpf-ts addon, production node_modules, doc/
 #   PREFIX/bin/xlbd, xlb   symlinks to the daemon's and the CLI's entry points
-#   UNITDIR/               xlbd.service, xlb-decap@.service
+#   UNITDIR/               xlbd.service, xlb-decap@.service, xlb-gobgpd.service
 #   SYSCONFDIR/xlb/        xlb.yaml.example (an existing xlb.yaml is never touched)
 # The runtime tree is assembled next to the old one and swapped in with a rename, so a running
 # xlbd keeps working and re-running the script is safe.
@@ -52,7 +52,7 @@ case "$DESTDIR" in ""|/*) ;; *) echo "install.sh: DESTDIR $DESTDIR must be an ab
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 LIBDIR=$PREFIX/lib/xlb
 BINDIR=$PREFIX/bin
-UNITS=(xlbd.service xlb-decap@.service)
+UNITS=(xlbd.service xlb-decap@.service xlb-gobgpd.service)
 
 say() { echo "install.sh: $*"; }
 
@@ -78,9 +78,9 @@ fi
 # ---- the build must be there ------------------------------------------------------------------
 ADDON=bpf/libbpf-ts/build/Release/libbpf_ts.node
 BPF_OBJECTS=()
-# The programs xlbd and `xlb decap` load (bpf/lb, bpf/decap, bpf/probes); bpf/bench and
-# bpf/testprogs are for benchmarks and tests only.
-for c in "$SRC"/bpf/lb/*.c "$SRC"/bpf/decap/*.c "$SRC"/bpf/probes/*.c; do
+# The programs xlbd and `xlb decap` load (bpf/lb, bpf/decap, bpf/health, bpf/probes); bpf/bench
+# and bpf/testprogs are for benchmarks and tests only.
+for c in "$SRC"/bpf/lb/*.c "$SRC"/bpf/decap/*.c "$SRC"/bpf/health/*.c "$SRC"/bpf/probes/*.c; do
   BPF_OBJECTS+=("build/bpf/$(basename "${c%.c}").o")
 done
 missing=()
@@ -168,6 +168,7 @@ next steps:
   cp $SYSCONFDIR/xlb/xlb.yaml.example $SYSCONFDIR/xlb/xlb.yaml   # and edit: interfaces, gateway, services
   systemctl enable --now xlbd                               # the load balancer
   systemctl enable --now xlb-decap@eth0                     # on each backend: decapsulation on eth0
+  systemctl enable --now xlb-gobgpd                         # with bgp: in xlb.yaml (needs the gobgpd package)
   xlb status
 NEXT
 fi

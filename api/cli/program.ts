@@ -7,6 +7,7 @@ import { secondsParser } from './args.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerBackendCommands } from './commands/backend.js';
 import { registerDecapCommands } from './commands/decap.js';
+import { registerDrainCommand } from './commands/drain.js';
 import { registerRecordCommand } from './commands/record.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerStatsCommand } from './commands/stats.js';
@@ -46,6 +47,8 @@ export function buildProgram(io: CliIo): Command {
           ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5 -b 10.1.0.6', 'a service with two backends'],
           ['xlb service list', 'ipvsadm-like tree with counters'],
           ['xlb backend set 10.0.0.10:80/tcp 10.1.0.6 --drain', 'drain a backend'],
+          ['xlb service set 10.0.0.10:80/tcp --check http:/healthz', 'health-check its backends'],
+          ['xlb drain-node', 'withdraw this node\'s BGP announcements'],
           ['xlb apply -f services.yaml --dry-run', 'what converging to a file would change'],
           ['xlb stats --watch', 'live rates'],
           ['xlb --server 192.0.2.1:9640 --tls-ca ca.pem --tls-cert me.pem --tls-key me.key status', 'a remote daemon over mTLS'],
@@ -59,6 +62,7 @@ export function buildProgram(io: CliIo): Command {
   registerApplyCommand(program, io);
   registerStatsCommand(program, io);
   registerStatusCommand(program, io);
+  registerDrainCommand(program, io);
   registerDecapCommands(program, io);
   registerRecordCommand(program, io);
   return program;

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, parsePath, YamlSource } from '../../lb/config/index.js';
 import {
   formatServiceId,
+  healthCheckToDocument,
   servicesFromDocument,
   validateService,
   ValidationError,
@@ -17,7 +18,7 @@ import { CliFailure } from './errors.js';
 
 /** Keys that `xlb service list -o json` prints but a request ignores; accepted so that output can
  *  be edited and applied again. */
-const OUTPUT_ONLY_KEYS = ['origin', 'datapath_id'];
+const OUTPUT_ONLY_KEYS = ['origin', 'datapath_id', 'health'];
 
 export interface ServicesFile {
   file: string;
@@ -49,8 +50,12 @@ function backendToProto(b: BackendInput): Backend {
   if (typeof b.weight === 'number') out.weight = b.weight;
   if (b.state === 'active' || b.state === 'draining') out.state = STATE_TO_PB[b.state];
   if (typeof b.name === 'string' && b.name !== '') out.name = b.name;
+  if (typeof b.checkAddress === 'string' && b.checkAddress !== '') out.checkAddress = b.checkAddress;
+  if (typeof b.checkPort === 'number') out.checkPort = b.checkPort;
   return out;
 }
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 export function parseServicesFile(text: string, file: string): ServicesFile {
   const yaml = YamlSource.parse(text, file); // ConfigError with line:column on bad YAML
@@ -70,7 +75,10 @@ export function parseServicesFile(text: string, file: string): ServicesFile {
       const backends = Array.isArray(input.backends) ? (input.backends as BackendInput[]) : [];
       // The file's table size only: without one the daemon's default applies.
       const tableSize = typeof input.tableSize === 'number' ? spec.tableSize : 0;
-      return { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, tableSize, backends: backends.map(backendToProto) };
+      const out: Service = { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, tableSize, backends: backends.map(backendToProto) };
+      // The checked, canonical form (snake_case document keys are the message's field names).
+      if (spec.healthCheck) out.healthCheck = Object.fromEntries(Object.entries(healthCheckToDocument(spec.healthCheck)).map(([k, v]) => [camel(k), v]));
+      return out;
     });
     return { file, services, locate };
   } catch (err) {

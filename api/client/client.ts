@@ -29,6 +29,8 @@ import type { RemoveBackendResponse__Output } from '../generated/xlb/v1/RemoveBa
 import type { UpdateBackendResponse__Output } from '../generated/xlb/v1/UpdateBackendResponse.js';
 import type { UpdateServiceRequest } from '../generated/xlb/v1/UpdateServiceRequest.js';
 import type { UpdateServiceResponse__Output } from '../generated/xlb/v1/UpdateServiceResponse.js';
+import type { DrainNodeRequest } from '../generated/xlb/v1/DrainNodeRequest.js';
+import type { DrainNodeResponse__Output } from '../generated/xlb/v1/DrainNodeResponse.js';
 import { transportFor, type TlsOptions } from './credentials.js';
 import { XlbApiError } from './errors.js';
 import { DEFAULT_SERVER, parseServerAddress, type ServerTarget } from './target.js';
@@ -92,7 +94,8 @@ export class XlbClient {
     return required((await this.#call('CreateService', { service })).service, 'CreateService');
   }
 
-  /** New flags (absent = all false); with replaceBackends, service.backends becomes the whole set. */
+  /** New flags (absent = all false) and, when given, health check; with replaceBackends,
+   *  service.backends becomes the whole set. */
   async updateService(service: Service, replaceBackends = false): Promise<{ service: Service__Output; changed: boolean }> {
     const res = await this.#call('UpdateService', { service, replaceBackends });
     return { service: required(res.service, 'UpdateService'), changed: res.changed };
@@ -149,6 +152,11 @@ export class XlbClient {
     return this.#call('GetStatus', {});
   }
 
+  /** Withdraws this node's BGP announcements (undo: announces them again). */
+  async drainNode(undo = false): Promise<DrainNodeResponse__Output> {
+    return this.#call('DrainNode', { undo });
+  }
+
   // ---- plumbing -----------------------------------------------------------------------------
 
   #call<M extends keyof CallTypes>(method: M, req: CallTypes[M][0]): Promise<CallTypes[M][1]> {
@@ -180,4 +188,5 @@ interface CallTypes {
   Apply: [ApplyRequest, ApplyResponse__Output];
   GetStats: [GetStatsRequest, GetStatsResponse__Output];
   GetStatus: [GetStatusRequest, GetStatusResponse__Output];
+  DrainNode: [DrainNodeRequest, DrainNodeResponse__Output];
 }

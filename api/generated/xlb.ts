@@ -6,12 +6,18 @@ import type { AddBackendResponse as _xlb_v1_AddBackendResponse, AddBackendRespon
 import type { ApplyRequest as _xlb_v1_ApplyRequest, ApplyRequest__Output as _xlb_v1_ApplyRequest__Output } from './xlb/v1/ApplyRequest.js';
 import type { ApplyResponse as _xlb_v1_ApplyResponse, ApplyResponse__Output as _xlb_v1_ApplyResponse__Output } from './xlb/v1/ApplyResponse.js';
 import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from './xlb/v1/Backend.js';
+import type { BackendHealth as _xlb_v1_BackendHealth, BackendHealth__Output as _xlb_v1_BackendHealth__Output } from './xlb/v1/BackendHealth.js';
 import type { BackendStats as _xlb_v1_BackendStats, BackendStats__Output as _xlb_v1_BackendStats__Output } from './xlb/v1/BackendStats.js';
+import type { BgpNeighborStatus as _xlb_v1_BgpNeighborStatus, BgpNeighborStatus__Output as _xlb_v1_BgpNeighborStatus__Output } from './xlb/v1/BgpNeighborStatus.js';
+import type { BgpPrefix as _xlb_v1_BgpPrefix, BgpPrefix__Output as _xlb_v1_BgpPrefix__Output } from './xlb/v1/BgpPrefix.js';
+import type { BgpStatus as _xlb_v1_BgpStatus, BgpStatus__Output as _xlb_v1_BgpStatus__Output } from './xlb/v1/BgpStatus.js';
 import type { CaptureFilter as _xlb_v1_CaptureFilter, CaptureFilter__Output as _xlb_v1_CaptureFilter__Output } from './xlb/v1/CaptureFilter.js';
 import type { CreateServiceRequest as _xlb_v1_CreateServiceRequest, CreateServiceRequest__Output as _xlb_v1_CreateServiceRequest__Output } from './xlb/v1/CreateServiceRequest.js';
 import type { CreateServiceResponse as _xlb_v1_CreateServiceResponse, CreateServiceResponse__Output as _xlb_v1_CreateServiceResponse__Output } from './xlb/v1/CreateServiceResponse.js';
 import type { DeleteServiceRequest as _xlb_v1_DeleteServiceRequest, DeleteServiceRequest__Output as _xlb_v1_DeleteServiceRequest__Output } from './xlb/v1/DeleteServiceRequest.js';
 import type { DeleteServiceResponse as _xlb_v1_DeleteServiceResponse, DeleteServiceResponse__Output as _xlb_v1_DeleteServiceResponse__Output } from './xlb/v1/DeleteServiceResponse.js';
+import type { DrainNodeRequest as _xlb_v1_DrainNodeRequest, DrainNodeRequest__Output as _xlb_v1_DrainNodeRequest__Output } from './xlb/v1/DrainNodeRequest.js';
+import type { DrainNodeResponse as _xlb_v1_DrainNodeResponse, DrainNodeResponse__Output as _xlb_v1_DrainNodeResponse__Output } from './xlb/v1/DrainNodeResponse.js';
 import type { FlowTableStats as _xlb_v1_FlowTableStats, FlowTableStats__Output as _xlb_v1_FlowTableStats__Output } from './xlb/v1/FlowTableStats.js';
 import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from './xlb/v1/GatewayStatus.js';
 import type { GetServiceRequest as _xlb_v1_GetServiceRequest, GetServiceRequest__Output as _xlb_v1_GetServiceRequest__Output } from './xlb/v1/GetServiceRequest.js';
@@ -20,6 +26,8 @@ import type { GetStatsRequest as _xlb_v1_GetStatsRequest, GetStatsRequest__Outpu
 import type { GetStatsResponse as _xlb_v1_GetStatsResponse, GetStatsResponse__Output as _xlb_v1_GetStatsResponse__Output } from './xlb/v1/GetStatsResponse.js';
 import type { GetStatusRequest as _xlb_v1_GetStatusRequest, GetStatusRequest__Output as _xlb_v1_GetStatusRequest__Output } from './xlb/v1/GetStatusRequest.js';
 import type { GetStatusResponse as _xlb_v1_GetStatusResponse, GetStatusResponse__Output as _xlb_v1_GetStatusResponse__Output } from './xlb/v1/GetStatusResponse.js';
+import type { HealthCheck as _xlb_v1_HealthCheck, HealthCheck__Output as _xlb_v1_HealthCheck__Output } from './xlb/v1/HealthCheck.js';
+import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from './xlb/v1/HealthCheckStatus.js';
 import type { IcmpStats as _xlb_v1_IcmpStats, IcmpStats__Output as _xlb_v1_IcmpStats__Output } from './xlb/v1/IcmpStats.js';
 import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from './xlb/v1/InterfaceStatus.js';
 import type { ListServicesRequest as _xlb_v1_ListServicesRequest, ListServicesRequest__Output as _xlb_v1_ListServicesRequest__Output } from './xlb/v1/ListServicesRequest.js';
@@ -39,6 +47,7 @@ import type { RemoveBackendRequest as _xlb_v1_RemoveBackendRequest, RemoveBacken
 import type { RemoveBackendResponse as _xlb_v1_RemoveBackendResponse, RemoveBackendResponse__Output as _xlb_v1_RemoveBackendResponse__Output } from './xlb/v1/RemoveBackendResponse.js';
 import type { Service as _xlb_v1_Service, Service__Output as _xlb_v1_Service__Output } from './xlb/v1/Service.js';
 import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from './xlb/v1/ServiceFlags.js';
+import type { ServiceHealth as _xlb_v1_ServiceHealth, ServiceHealth__Output as _xlb_v1_ServiceHealth__Output } from './xlb/v1/ServiceHealth.js';
 import type { ServiceStats as _xlb_v1_ServiceStats, ServiceStats__Output as _xlb_v1_ServiceStats__Output } from './xlb/v1/ServiceStats.js';
 import type { UpdateBackendRequest as _xlb_v1_UpdateBackendRequest, UpdateBackendRequest__Output as _xlb_v1_UpdateBackendRequest__Output } from './xlb/v1/UpdateBackendRequest.js';
 import type { UpdateBackendResponse as _xlb_v1_UpdateBackendResponse, UpdateBackendResponse__Output as _xlb_v1_UpdateBackendResponse__Output } from './xlb/v1/UpdateBackendResponse.js';
@@ -57,8 +66,12 @@ export interface ProtoGrpcType {
       ApplyRequest: MessageTypeDefinition<_xlb_v1_ApplyRequest, _xlb_v1_ApplyRequest__Output>
       ApplyResponse: MessageTypeDefinition<_xlb_v1_ApplyResponse, _xlb_v1_ApplyResponse__Output>
       Backend: MessageTypeDefinition<_xlb_v1_Backend, _xlb_v1_Backend__Output>
+      BackendHealth: MessageTypeDefinition<_xlb_v1_BackendHealth, _xlb_v1_BackendHealth__Output>
       BackendState: EnumTypeDefinition
       BackendStats: MessageTypeDefinition<_xlb_v1_BackendStats, _xlb_v1_BackendStats__Output>
+      BgpNeighborStatus: MessageTypeDefinition<_xlb_v1_BgpNeighborStatus, _xlb_v1_BgpNeighborStatus__Output>
+      BgpPrefix: MessageTypeDefinition<_xlb_v1_BgpPrefix, _xlb_v1_BgpPrefix__Output>
+      BgpStatus: MessageTypeDefinition<_xlb_v1_BgpStatus, _xlb_v1_BgpStatus__Output>
       CaptureFilter: MessageTypeDefinition<_xlb_v1_CaptureFilter, _xlb_v1_CaptureFilter__Output>
       CaptureFormat: EnumTypeDefinition
       CapturePoints: EnumTypeDefinition
@@ -67,6 +80,8 @@ export interface ProtoGrpcType {
       CreateServiceResponse: MessageTypeDefinition<_xlb_v1_CreateServiceResponse, _xlb_v1_CreateServiceResponse__Output>
       DeleteServiceRequest: MessageTypeDefinition<_xlb_v1_DeleteServiceRequest, _xlb_v1_DeleteServiceRequest__Output>
       DeleteServiceResponse: MessageTypeDefinition<_xlb_v1_DeleteServiceResponse, _xlb_v1_DeleteServiceResponse__Output>
+      DrainNodeRequest: MessageTypeDefinition<_xlb_v1_DrainNodeRequest, _xlb_v1_DrainNodeRequest__Output>
+      DrainNodeResponse: MessageTypeDefinition<_xlb_v1_DrainNodeResponse, _xlb_v1_DrainNodeResponse__Output>
       FlowTableStats: MessageTypeDefinition<_xlb_v1_FlowTableStats, _xlb_v1_FlowTableStats__Output>
       GatewayStatus: MessageTypeDefinition<_xlb_v1_GatewayStatus, _xlb_v1_GatewayStatus__Output>
       GetServiceRequest: MessageTypeDefinition<_xlb_v1_GetServiceRequest, _xlb_v1_GetServiceRequest__Output>
@@ -75,6 +90,9 @@ export interface ProtoGrpcType {
       GetStatsResponse: MessageTypeDefinition<_xlb_v1_GetStatsResponse, _xlb_v1_GetStatsResponse__Output>
       GetStatusRequest: MessageTypeDefinition<_xlb_v1_GetStatusRequest, _xlb_v1_GetStatusRequest__Output>
       GetStatusResponse: MessageTypeDefinition<_xlb_v1_GetStatusResponse, _xlb_v1_GetStatusResponse__Output>
+      HealthCheck: MessageTypeDefinition<_xlb_v1_HealthCheck, _xlb_v1_HealthCheck__Output>
+      HealthCheckStatus: MessageTypeDefinition<_xlb_v1_HealthCheckStatus, _xlb_v1_HealthCheckStatus__Output>
+      HealthState: EnumTypeDefinition
       IcmpStats: MessageTypeDefinition<_xlb_v1_IcmpStats, _xlb_v1_IcmpStats__Output>
       InterfaceStatus: MessageTypeDefinition<_xlb_v1_InterfaceStatus, _xlb_v1_InterfaceStatus__Output>
       ListServicesRequest: MessageTypeDefinition<_xlb_v1_ListServicesRequest, _xlb_v1_ListServicesRequest__Output>
@@ -96,6 +114,7 @@ export interface ProtoGrpcType {
       RemoveBackendResponse: MessageTypeDefinition<_xlb_v1_RemoveBackendResponse, _xlb_v1_RemoveBackendResponse__Output>
       Service: MessageTypeDefinition<_xlb_v1_Service, _xlb_v1_Service__Output>
       ServiceFlags: MessageTypeDefinition<_xlb_v1_ServiceFlags, _xlb_v1_ServiceFlags__Output>
+      ServiceHealth: MessageTypeDefinition<_xlb_v1_ServiceHealth, _xlb_v1_ServiceHealth__Output>
       ServiceStats: MessageTypeDefinition<_xlb_v1_ServiceStats, _xlb_v1_ServiceStats__Output>
       UpdateBackendRequest: MessageTypeDefinition<_xlb_v1_UpdateBackendRequest, _xlb_v1_UpdateBackendRequest__Output>
       UpdateBackendResponse: MessageTypeDefinition<_xlb_v1_UpdateBackendResponse, _xlb_v1_UpdateBackendResponse__Output>

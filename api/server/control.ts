@@ -17,6 +17,65 @@ export interface LoadBalancerControl {
   /** Counters; `serviceId` restricts the per-service part (ValidationError NOT_FOUND if unknown). */
   stats(serviceId?: string): StatsReport;
   status(): StatusReport;
+  /** Health of services and backends (lb/health), for the service views. */
+  readonly health: HealthView;
+  /** Withdraws (or, with undo, re-announces) this node's BGP announcements. ValidationError
+   *  FAILED_PRECONDITION when BGP is not configured. */
+  drainNode(undo: boolean): Promise<DrainReport>;
+}
+
+export interface BackendHealthView {
+  status: 'unknown' | 'up' | 'down';
+  sinceMs: number;
+  lastError: string | undefined;
+  lastCheckMs: number;
+  /** How it is probed, for people. */
+  probe: string;
+}
+
+export interface ServiceHealthView {
+  allBackendsDown: boolean;
+  failingOpen: boolean;
+}
+
+export interface HealthView {
+  /** undefined when the service has no health check. */
+  backend(serviceId: string, address: string): BackendHealthView | undefined;
+  service(serviceId: string): ServiceHealthView | undefined;
+}
+
+export interface DrainReport {
+  drained: boolean;
+  withdrawn: string[];
+  announced: string[];
+}
+
+export interface HealthStatusReport {
+  checkedBackends: number;
+  up: number;
+  down: number;
+  unknown: number;
+  inFlight: number;
+  lateProbes: number;
+  probesOk: number;
+  probesFailed: number;
+  tunnelAttached: boolean;
+  tunnelError: string | undefined;
+  allDownServices: string[];
+  failingOpenServices: string[];
+}
+
+export interface BgpStatusReport {
+  enabled: boolean;
+  connected: boolean;
+  gobgpApi: string;
+  error: string | undefined;
+  neighbors: { address: string; peerAs: number; state: string; uptimeSeconds: number }[];
+  prefixes: { prefix: string; announced: boolean; reason: string }[];
+  drained: boolean;
+  announce: 'when_healthy' | 'always';
+  nextHop: string;
+  nextHopV6: string;
 }
 
 export interface BackendStatsReport {
@@ -27,6 +86,7 @@ export interface BackendStatsReport {
   weight: number;
   packets: number;
   bytes: number;
+  health: BackendHealthView | undefined;
 }
 
 export interface ServiceStatsReport {
@@ -36,6 +96,7 @@ export interface ServiceStatsReport {
   packets: number;
   bytes: number;
   backends: BackendStatsReport[];
+  health: ServiceHealthView | undefined;
 }
 
 export interface StatsReport {
@@ -84,4 +145,6 @@ export interface StatusReport {
   /** The datapath may differ from the desired state (a failed rollback), with the reason. */
   diverged: string | undefined;
   lastReload: { at: number; ok: boolean; message: string } | undefined;
+  health: HealthStatusReport;
+  bgp: BgpStatusReport;
 }

@@ -10,13 +10,22 @@ import type { BackendState as PbBackendState } from '../generated/xlb/v1/Backend
 import type { Protocol as PbProtocol } from '../generated/xlb/v1/Protocol.js';
 import type { Service as PbService, Service__Output as PbServiceIn } from '../generated/xlb/v1/Service.js';
 import type { UpdateBackendRequest__Output } from '../generated/xlb/v1/UpdateBackendRequest.js';
+import type { BackendHealth as PbBackendHealth } from '../generated/xlb/v1/BackendHealth.js';
+import type { HealthCheck as PbHealthCheck, HealthCheck__Output as PbHealthCheckIn } from '../generated/xlb/v1/HealthCheck.js';
+import type { HealthState as PbHealthState } from '../generated/xlb/v1/HealthState.js';
+import type { ServiceHealth as PbServiceHealth } from '../generated/xlb/v1/ServiceHealth.js';
+import type { BackendHealthView, HealthView, ServiceHealthView } from './control.js';
 import {
   describeValue,
   invalid,
   isPlainObject,
   joinField,
+  formatDuration,
+  formatStatusRange,
   type Backend,
   type BackendInput,
+  type HealthCheckInput,
+  type HealthCheckSpec,
   type BackendState,
   type Protocol,
   type Service,
@@ -63,7 +72,65 @@ export function backendInputFromProto(msg: PbBackendIn | null | undefined, field
     weight: msg.optionalWeight === 'weight' || msg.weight !== undefined ? msg.weight : undefined,
     state: backendStateFromProto(msg.state, joinField(field, 'state')),
     name: msg.name === '' ? undefined : msg.name,
+    checkAddress: msg.checkAddress === '' ? undefined : msg.checkAddress,
+    checkPort: msg.checkPort === 0 ? undefined : msg.checkPort,
   };
+}
+
+/** HealthCheck → the model's input; empty strings and zeros mean "default". */
+export function healthCheckInputFromProto(msg: PbHealthCheckIn | null | undefined): HealthCheckInput | undefined {
+  if (!msg) return undefined;
+  const text = (v: string | undefined) => (v === '' ? undefined : v);
+  const num = (v: number | undefined) => (v === 0 ? undefined : v);
+  return {
+    kind: msg.kind,
+    mode: text(msg.mode),
+    interval: text(msg.interval),
+    timeout: text(msg.timeout),
+    rise: msg.optionalRise === 'rise' ? msg.rise : undefined,
+    fall: msg.optionalFall === 'fall' ? msg.fall : undefined,
+    port: num(msg.port),
+    path: text(msg.path),
+    host: text(msg.host),
+    expectStatus: text(msg.expectStatus),
+    payload: text(msg.payload),
+    payloadHex: text(msg.payloadHex),
+    failOpen: msg.optionalFailOpen === 'failOpen' ? msg.failOpen : undefined,
+  };
+}
+
+export function healthCheckToProto(h: HealthCheckSpec): PbHealthCheck {
+  const out: PbHealthCheck = {
+    kind: h.kind,
+    mode: h.mode,
+    interval: formatDuration(h.intervalMs),
+    timeout: formatDuration(h.timeoutMs),
+    rise: h.rise,
+    fall: h.fall,
+    port: h.port ?? 0,
+    path: h.path ?? '',
+    host: h.host ?? '',
+    expectStatus: h.expectStatus ? formatStatusRange(h.expectStatus) : '',
+    payload: h.payload ?? '',
+    payloadHex: h.payloadHex ?? '',
+    failOpen: h.failOpen,
+  };
+  return out;
+}
+
+const HEALTH_TO_PB: Readonly<Record<BackendHealthView['status'], PbHealthState>> = {
+  unknown: 'HEALTH_STATE_UNKNOWN',
+  up: 'HEALTH_STATE_UP',
+  down: 'HEALTH_STATE_DOWN',
+};
+
+export function backendHealthToProto(h: BackendHealthView | undefined): PbBackendHealth | null {
+  if (!h) return null;
+  return { state: HEALTH_TO_PB[h.status], sinceMs: h.sinceMs, lastError: h.lastError ?? '', lastCheckMs: h.lastCheckMs, probe: h.probe };
+}
+
+export function serviceHealthToProto(h: ServiceHealthView | undefined): PbServiceHealth | null {
+  return h ? { allBackendsDown: h.allBackendsDown, failingOpen: h.failingOpen } : null;
 }
 
 export function serviceInputFromProto(msg: PbServiceIn | null | undefined, field: string): ServiceInput {
@@ -76,6 +143,7 @@ export function serviceInputFromProto(msg: PbServiceIn | null | undefined, field
     flags: msg.flags ? { sourceHash: msg.flags.sourceHash } : undefined,
     tableSize: msg.tableSize === 0 ? undefined : msg.tableSize,
     backends: (msg.backends ?? []).map((b, i) => backendInputFromProto(b, joinField(field, `backends[${i}]`))),
+    healthCheck: healthCheckInputFromProto(msg.healthCheck),
   };
 }
 
@@ -88,21 +156,33 @@ export function updateBackendPatchFromProto(req: UpdateBackendRequest__Output): 
   };
 }
 
-export function backendToProto(b: Backend): PbBackend {
-  return { address: b.address, weight: b.weight, state: STATE_TO_PB[b.state], name: b.name ?? '', datapathId: b.datapathId };
+export function backendToProto(b: Backend, health?: BackendHealthView): PbBackend {
+  return {
+    address: b.address,
+    weight: b.weight,
+    state: STATE_TO_PB[b.state],
+    name: b.name ?? '',
+    datapathId: b.datapathId,
+    checkAddress: b.checkAddress ?? '',
+    checkPort: b.checkPort ?? 0,
+    health: backendHealthToProto(health),
+  };
 }
 
-export function serviceToProto(s: Service): PbService {
+/** A service as returned by the API; `health` adds the output-only health fields. */
+export function serviceToProto(s: Service, health?: HealthView): PbService {
   return {
     id: s.id,
     vip: s.vip,
     port: s.port,
     protocol: PROTOCOL_TO_PB[s.protocol],
     flags: { sourceHash: s.flags.sourceHash },
-    backends: s.backends.map(backendToProto),
+    backends: s.backends.map((b) => backendToProto(b, health?.backend(s.id, b.address))),
     origin: s.origin,
     datapathId: s.datapathId,
     tableSize: s.tableSize,
+    healthCheck: s.healthCheck ? healthCheckToProto(s.healthCheck) : null,
+    health: serviceHealthToProto(health?.service(s.id)),
   };
 }
 

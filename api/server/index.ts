@@ -7,6 +7,12 @@ export type {
   ServiceStatsReport,
   BackendStatsReport,
   InterfaceStatusReport,
+  HealthView,
+  BackendHealthView,
+  ServiceHealthView,
+  HealthStatusReport,
+  BgpStatusReport,
+  DrainReport,
 } from './control.js';
 export { ListenError, credentialsFor, prepareUnixSocket } from './listen.js';
 export { toServiceError } from './errors.js';

@@ -7,7 +7,15 @@ import type { GetStatusResponse } from '../generated/xlb/v1/GetStatusResponse.js
 import type { XdpMode } from '../generated/xlb/v1/XdpMode.js';
 import type { StatsReport, StatusReport } from './control.js';
 import type { DesiredState, ServiceInput } from '../../lb/model/index.js';
-import { applyResponseFromDiff, backendInputFromProto, serviceInputFromProto, serviceToProto, updateBackendPatchFromProto } from './convert.js';
+import {
+  applyResponseFromDiff,
+  backendHealthToProto,
+  backendInputFromProto,
+  serviceHealthToProto,
+  serviceInputFromProto,
+  serviceToProto,
+  updateBackendPatchFromProto,
+} from './convert.js';
 import type { LoadBalancerControl } from './control.js';
 import { toServiceError } from './errors.js';
 
@@ -25,8 +33,8 @@ function unary<Req, Res>(impl: (req: Req) => Promise<Res> | Res, log?: Log) {
   };
 }
 
-function serviceOf(state: DesiredState, id: string) {
-  return serviceToProto(state.get(id, 'service_id'));
+function serviceOf(control: LoadBalancerControl, state: DesiredState, id: string) {
+  return serviceToProto(state.get(id, 'service_id'), control.health);
 }
 
 const STATE_TO_PB = { active: 'BACKEND_STATE_ACTIVE', draining: 'BACKEND_STATE_DRAINING' } as const;
@@ -38,7 +46,15 @@ export function statsToProto(r: StatsReport): GetStatsResponse {
       serviceId: s.id,
       packets: s.packets,
       bytes: s.bytes,
-      backends: s.backends.map((b) => ({ address: b.address, datapathId: b.datapathId, state: STATE_TO_PB[b.state], packets: b.packets, bytes: b.bytes })),
+      backends: s.backends.map((b) => ({
+        address: b.address,
+        datapathId: b.datapathId,
+        state: STATE_TO_PB[b.state],
+        packets: b.packets,
+        bytes: b.bytes,
+        health: backendHealthToProto(b.health),
+      })),
+      health: serviceHealthToProto(s.health),
     })),
     verdicts: Object.entries(r.verdicts).map(([name, packets]) => ({ name, packets })),
     drops: Object.entries(r.reasons.drop).map(([name, packets]) => ({ name, packets })),
@@ -73,6 +89,21 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
     recorderRingBytes: s.recorder.ringBytes,
     maglevTableMemoryBytes: s.maglev.memoryBytes,
     maglevTables: s.maglev.tables.map((t) => ({ tableSize: t.tableSize, tables: t.tables, memoryBytes: t.memoryBytes })),
+    health: {
+      checkedBackends: s.health.checkedBackends,
+      up: s.health.up,
+      down: s.health.down,
+      unknown: s.health.unknown,
+      inFlight: s.health.inFlight,
+      lateProbes: s.health.lateProbes,
+      probesOk: s.health.probesOk,
+      probesFailed: s.health.probesFailed,
+      tunnelAttached: s.health.tunnelAttached,
+      tunnelError: s.health.tunnelError ?? '',
+      allDownServices: s.health.allDownServices,
+      failingOpenServices: s.health.failingOpenServices,
+    },
+    bgp: { ...s.bgp, error: s.bgp.error ?? '' },
   };
 }
 
@@ -81,14 +112,14 @@ export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): L
     CreateService: unary(async (req) => {
       const input = serviceInputFromProto(req.service, 'service');
       const { diff, state } = await control.change((d) => d.create(input, 'service'));
-      return { service: serviceOf(state, diff.created[0]!) };
+      return { service: serviceOf(control, state, diff.created[0]!) };
     }, log),
 
     UpdateService: unary(async (req) => {
       const input = serviceInputFromProto(req.service, 'service');
       const { diff, state } = await control.change((d) => d.update(input, { replaceBackends: req.replaceBackends }, 'service'));
       const id = diff.changes[0]?.id ?? diff.unchanged[0]!;
-      return { service: serviceOf(state, id), changed: diff.changes.length > 0 };
+      return { service: serviceOf(control, state, id), changed: diff.changes.length > 0 };
     }, log),
 
     DeleteService: unary(async (req) => {
@@ -96,26 +127,26 @@ export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): L
       return {};
     }, log),
 
-    GetService: unary((req) => ({ service: serviceOf(control.state, req.serviceId) }), log),
+    GetService: unary((req) => ({ service: serviceOf(control, control.state, req.serviceId) }), log),
 
-    ListServices: unary(() => ({ services: control.state.list().map(serviceToProto) }), log),
+    ListServices: unary(() => ({ services: control.state.list().map((s) => serviceToProto(s, control.health)) }), log),
 
     AddBackend: unary(async (req) => {
       const backend = backendInputFromProto(req.backend, 'backend');
       const { diff, state } = await control.change((d) => d.addBackend(req.serviceId, backend));
-      return { service: serviceOf(state, diff.changes[0]!.id) };
+      return { service: serviceOf(control, state, diff.changes[0]!.id) };
     }, log),
 
     UpdateBackend: unary(async (req) => {
       const patch = updateBackendPatchFromProto(req);
       const { diff, state } = await control.change((d) => d.updateBackend(req.serviceId, req.address, patch));
       const id = diff.changes[0]?.id ?? diff.unchanged[0] ?? state.get(req.serviceId).id;
-      return { service: serviceOf(state, id), changed: diff.changes.length > 0 };
+      return { service: serviceOf(control, state, id), changed: diff.changes.length > 0 };
     }, log),
 
     RemoveBackend: unary(async (req) => {
       const { diff, state } = await control.change((d) => d.removeBackend(req.serviceId, req.address));
-      return { service: serviceOf(state, diff.changes[0]!.id) };
+      return { service: serviceOf(control, state, diff.changes[0]!.id) };
     }, log),
 
     Apply: unary(async (req) => {
@@ -127,5 +158,7 @@ export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): L
     GetStats: unary((req) => statsToProto(control.stats(req.serviceId === '' ? undefined : req.serviceId)), log),
 
     GetStatus: unary(() => statusToProto(control.status()), log),
+
+    DrainNode: unary((req) => control.drainNode(req.undo), log),
   };
 }

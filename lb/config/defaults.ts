@@ -16,7 +16,7 @@ export const DEFAULTS = Object.freeze({
   maglevSeed: 0,
   // services/backends are id spaces (ids 1..n-1); flows is the LRU flow table (preallocated by the
   // kernel: ~128 bytes per entry, so 262144 ≈ 32 MiB).
-  mapServices: 1024,
+  mapServices: 8192,
   mapBackends: 65536,
   mapFlows: 262144,
   maxBackendsPerService: 256,

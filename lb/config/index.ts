@@ -14,4 +14,6 @@ export {
   defaultApiListen,
   defaultBpffsDir,
 } from './defaults.js';
+export { parseCommunity, formatCommunity, BGP_DEFAULTS, type BgpConfig, type BgpNeighbor } from './bgp.js';
+export { HEALTH_DEFAULTS, type HealthSettings } from './health.js';
 export type { XlbdConfig, XlbdFlags, XdpMode, EncapSource, ListenAddress, ApiTls } from './types.js';

@@ -27,13 +27,16 @@ import {
 import { ConfigError } from './errors.js';
 import { parseListen, parseTcpListen } from './listen.js';
 import type { EncapSource, ListenAddress, XdpMode, XlbdConfig, XlbdFlags } from './types.js';
-import { formatPath, parsePath, YamlSource, type PathSegment } from './yaml-source.js';
+import { parsePath, YamlSource } from './yaml-source.js';
+import { boolean, integer, Resolver, type Setting } from './resolver.js';
+import { BGP_KEYS, resolveBgp } from './bgp.js';
+import { resolveHealthSettings } from './health.js';
 
 /** Keys the file may contain, per mapping. */
 const SCHEMA: Record<string, readonly string[]> = {
   '': [
     'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'recorder', 'api',
-    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services',
+    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services', 'health', 'bgp',
   ],
   encap: ['source_v4', 'source_v6'],
   maglev: ['table_size', 'seed'],
@@ -43,6 +46,8 @@ const SCHEMA: Record<string, readonly string[]> = {
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
   'api.tls': ['cert', 'key', 'client_ca'],
   metrics: ['listen', 'cache_ms'],
+  health: ['source_ports', 'max_concurrency'],
+  bgp: BGP_KEYS,
 };
 
 const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -55,96 +60,6 @@ export interface ResolveInput {
   flags?: XlbdFlags;
   /** Check that TLS files exist and are readable (default true). */
   checkFiles?: boolean;
-}
-
-type Origin = 'default' | 'file' | 'flag';
-
-interface Setting {
-  value: unknown;
-  from: Origin;
-  /** Path for messages: YAML path, or the flag. */
-  path: string;
-  segments: PathSegment[];
-}
-
-class Resolver {
-  readonly sources: Record<string, Origin> = {};
-  readonly warnings: string[] = [];
-
-  constructor(
-    private readonly yaml: YamlSource | undefined,
-    private readonly root: Record<string, unknown>,
-  ) {}
-
-  fail(s: Pick<Setting, 'from' | 'path' | 'segments'>, problem: string, options: { key?: boolean } = {}): never {
-    if (s.from === 'file' && this.yaml) throw new ConfigError(s.path, problem, this.yaml.locate(s.segments, options));
-    throw new ConfigError(s.from === 'default' ? `${s.path} (default)` : s.path, problem);
-  }
-
-  failAt(segments: PathSegment[], problem: string, options: { key?: boolean } = {}): never {
-    this.fail({ from: 'file', path: formatPath(segments), segments }, problem, options);
-  }
-
-  /** Runs a model parser, turning its ValidationError into this setting's ConfigError. */
-  check<T>(s: Setting, parse: (value: unknown) => T): T {
-    try {
-      return parse(s.value);
-    } catch (e) {
-      if (e instanceof ValidationError) this.fail(s, e.problem);
-      throw e;
-    }
-  }
-
-  fileValue(segments: PathSegment[]): unknown {
-    let v: unknown = this.root;
-    for (const seg of segments) {
-      if (!isPlainObject(v)) return undefined;
-      v = v[seg as string];
-    }
-    return v;
-  }
-
-  /** The value of a setting: flag (if given) > file (if present and not null) > default. */
-  get(segments: PathSegment[], flag: { name: string; value: unknown } | undefined, fallback: unknown): Setting {
-    const top = String(segments[0]);
-    let s: Setting;
-    if (flag && flag.value !== undefined) {
-      s = { value: flag.value, from: 'flag', path: flag.name, segments };
-    } else {
-      const v = this.fileValue(segments);
-      s = v === undefined || v === null
-        ? { value: fallback, from: 'default', path: formatPath(segments), segments }
-        : { value: v, from: 'file', path: formatPath(segments), segments };
-    }
-    // A top-level setting is "flag" or "file" if any part of it came from there.
-    const rank = { default: 0, file: 1, flag: 2 };
-    if (!this.sources[top] || rank[s.from] > rank[this.sources[top]!]) this.sources[top] = s.from;
-    return s;
-  }
-
-  checkSchema(): void {
-    for (const [at, keys] of Object.entries(SCHEMA)) {
-      const segments = at === '' ? [] : at.split('.');
-      const obj = at === '' ? this.root : this.fileValue(segments);
-      if (obj === undefined || obj === null) continue;
-      if (!isPlainObject(obj)) this.failAt(segments, `expected a mapping with keys: ${keys.join(', ')}`);
-      for (const k of Object.keys(obj)) {
-        if (!keys.includes(k)) this.failAt([...segments, k], `unknown setting; expected one of: ${keys.join(', ')}`, { key: true });
-      }
-    }
-  }
-}
-
-function integer(r: Resolver, s: Setting, min: number, max: number, what = `an integer ${min}..${max}`): number {
-  if (typeof s.value !== 'number' || !Number.isInteger(s.value) || s.value < min || s.value > max) {
-    r.fail(s, `${JSON.stringify(s.value)} must be ${what}`);
-  }
-  return s.value;
-}
-
-function boolean(r: Resolver, s: Setting): boolean {
-  if (typeof s.value !== 'boolean') r.fail(s, `${JSON.stringify(s.value)} must be true or false`);
-  return s.value;
 }
 
 function recorderEnabled(r: Resolver, s: Setting): 'auto' | boolean {
@@ -221,7 +136,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   const data = yaml?.data ?? {};
   if (!isPlainObject(data)) throw new ConfigError('', 'the file must be a YAML mapping of settings', yaml ? yaml.locate([]) : {});
   const r: Resolver = new Resolver(yaml, data);
-  r.checkSchema();
+  r.checkSchema(SCHEMA);
   const checkFiles = input.checkFiles ?? true;
 
   const instanceS = r.get(['instance'], { name: '--instance', value: flags.instance }, DEFAULT_INSTANCE);
@@ -320,6 +235,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
 
   const stateDir = absolutePath(r, r.get(['state_dir'], { name: '--state-dir', value: flags.stateDir }, DEFAULT_STATE_DIR));
   const bpffsDir = absolutePath(r, r.get(['bpffs_dir'], undefined, defaultBpffsDir(instance)));
+  const health = resolveHealthSettings(r);
+  const bgp = resolveBgp(r);
   const detachOnExit = boolean(r, r.get(['detach_on_exit'], { name: '--detach-on-exit', value: flags.detachOnExit }, DEFAULTS.detachOnExit));
 
   // --- services: checked now, with the limits above, exactly as the daemon will apply them.
@@ -352,6 +269,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     stateFile: join(stateDir, instance, STATE_FILE_NAME),
     bpffsDir,
     detachOnExit,
+    health,
+    bgp,
     services,
     sources: r.sources,
     warnings: r.warnings,

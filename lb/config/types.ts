@@ -1,6 +1,8 @@
 // The resolved configuration of one xlbd instance: defaults, overridden by the YAML file,
 // overridden by command-line flags, validated as a whole.
 import type { Limits, ServiceInput } from '../model/index.js';
+import type { BgpConfig } from './bgp.js';
+import type { HealthSettings } from './health.js';
 
 export type XdpMode = 'native' | 'generic';
 
@@ -74,6 +76,10 @@ export interface XlbdConfig {
   /** bpffs directory for this instance's pins. */
   bpffsDir: string;
   detachOnExit: boolean;
+  /** The health checker as a whole (the checks are per service). */
+  health: HealthSettings;
+  /** VIP announcement through gobgpd; undefined = no BGP. */
+  bgp: BgpConfig | undefined;
   /** The config layer's services (validated against the limits; applied with origin 'config'). */
   services: ServiceInput[];
   /** Where each top-level setting came from. */

@@ -7,11 +7,25 @@
 import { EventEmitter } from 'node:events';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
-import { prepareUnixSocket, recorderHandlers, startApiServer, type ApiServer, type LoadBalancerControl, type StatsReport, type StatusReport } from '../../api/server/index.js';
+import {
+  prepareUnixSocket,
+  recorderHandlers,
+  startApiServer,
+  type ApiServer,
+  type BackendHealthView,
+  type DrainReport,
+  type HealthView,
+  type LoadBalancerControl,
+  type ServiceHealthView,
+  type StatsReport,
+  type StatusReport,
+} from '../../api/server/index.js';
+import { ValidationError } from '../model/index.js';
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
+import type { GobgpPort } from '../bgp/index.js';
 import { Reconciler, TableBuilders, type ChangeResult } from '../reconciler/index.js';
 import { loadDesiredState, StateStore, STATE_VERSION } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
@@ -19,7 +33,9 @@ import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datap
 import { ensureBpffs } from './datapath/bpffs.js';
 import { openDatapath, type DatapathOrigin } from './datapath/open.js';
 import { InstanceLock } from './instance-lock.js';
-import { datapathSettings, sameSettings } from './link-settings.js';
+import { datapathSettings, interfaceSource, sameSettings } from './link-settings.js';
+import { DaemonHealth } from './health.js';
+import { DaemonBgp, NO_BGP } from './bgp.js';
 import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
 import type { MetricsServer, MetricsServiceSource } from '../metrics/index.js';
@@ -43,6 +59,8 @@ export interface DaemonOptions {
   gatewayPollMs?: number;
   /** The BPF object to load (default build/bpf/xlb_lb.o). */
   objectPath?: string;
+  /** gobgpd client factory (tests); default: lb/bgp's GobgpClient. */
+  gobgpClient?: (target: string) => GobgpPort;
 }
 
 interface Running {
@@ -60,6 +78,8 @@ interface Running {
   metrics: MetricsServer | undefined;
   lock: InstanceLock;
   recorder: Recorder;
+  health: DaemonHealth;
+  bgp: DaemonBgp | undefined;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -152,6 +172,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       this.#writeSettings(dp, facts);
       const builders = new TableBuilders();
       cleanup.push(() => builders.close());
+      // Health first: the first programming already leaves out what was last seen down.
+      let reconcilerRef: Reconciler | undefined;
+      const health = await DaemonHealth.create(c, log, () => ({ dp, ifindex }), () => reconcilerRef?.state ?? restored.state);
+      cleanup.push(() => health.close());
+      health.sync(restored.state);
       const reconciler = new Reconciler({
         builders,
         datapath: dp,
@@ -160,7 +185,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         log,
         onBackendSet: (e) => this.emit('backendSet', e),
         onProgress: (e) => log.info(`${e.what}: ${e.done}/${e.total} services`),
+        backendFilter: (s) => health.monitor.programmed(s),
       });
+      reconcilerRef = reconciler;
       const syncStarted = performance.now();
       const sync = await reconciler.syncAll();
       if (sync.upserted.length || sync.deleted.length || sync.backendSets.length) {
@@ -188,8 +215,22 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       cleanup.push(() => recorder.close());
       if (recorder.unavailable) log.warn(`recorder off: ${recorder.unavailable}; \`xlb record\` is refused`);
       else log.info(`recorder available (ring ${dp.options.recorderRingBytes} bytes)`);
-      const running: Running = { ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, builders, store, gateway, api: undefined!, metrics: undefined, lock, recorder };
+      const bgp = c.bgp
+        ? new DaemonBgp({ config: c.bgp, stateFile: c.stateFile, log, nextHops: () => this.#nextHops(), client: this.#o.gobgpClient })
+        : undefined;
+      if (bgp) cleanup.push(() => bgp.stop());
+      const running: Running = {
+        ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, builders, store, gateway, api: undefined!, metrics: undefined, lock, recorder,
+        health, bgp,
+      };
       this.#run = running;
+      health.monitor.on('change', (ids) => void this.#onHealthChange(ids));
+      health.monitor.on('transition', (e) => this.emit('health', e));
+      health.monitor.start();
+      if (bgp) {
+        bgp.update(reconciler.state, (s) => health.healthy(s));
+        bgp.start();
+      }
       gateway.on('change', (f) => this.#onFacts(f));
       gateway.on('error', (e) => log.warn(`gateway check failed: ${e.message}`));
       gateway.start();
@@ -239,11 +280,15 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     const r = this.#run;
     if (!r) return;
     await this.#notifier.stopping();
+    // Graceful: routers move new traffic away while this node still forwards what arrives.
+    await r.bgp?.withdrawForStop();
     await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
     r.gateway.stop();
+    await r.health.close();
     await r.reconciler.idle();
+    await r.bgp?.stop();
     // Fold the journal into the snapshot, so the next start reads one file.
     if (r.store.journalBytes > 0) {
       await r.reconciler.compact().catch((e: Error) => this.log.warn(`state snapshot at stop failed (the journal is kept): ${e.message}`));
@@ -277,6 +322,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const restart = restartOnlyChanges(this.#config, next);
       for (const what of restart) this.log.warn(`reload: ${what} changed; restart xlbd to apply it (the running value is kept)`);
       const { diff } = await r.reconciler.change((d) => d.apply(next.services, { origin: 'config', field: 'services' }));
+      await this.#afterChange(r, diff);
       if (next.gateway.address !== this.#config.gateway.address) await this.#replaceGateway(r, next.gateway.address);
       // Settings that take effect at once; the rest keeps its running value.
       this.#config = { ...this.#config, services: next.services, gateway: next.gateway, encap: next.encap, detachOnExit: next.detachOnExit, warnings: next.warnings };
@@ -296,7 +342,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
   // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
 
   async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
-    const result = await this.#running().reconciler.change(op, o);
+    const r = this.#running();
+    const result = await r.reconciler.change(op, o);
+    if (!result.dryRun) await this.#afterChange(r, result.diff);
     // An audit trail of what the API changed (the request itself is in the caller's hands).
     const d = result.diff;
     if (!result.dryRun && d.changes.length) {
@@ -306,6 +354,16 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     return result;
   }
 
+  get health(): HealthView {
+    return this.#run?.health ?? NO_HEALTH;
+  }
+
+  async drainNode(undo: boolean): Promise<DrainReport> {
+    const r = this.#running();
+    if (!r.bgp) throw new ValidationError('FAILED_PRECONDITION', '', 'BGP is not configured (no bgp: section in the config file): there is nothing to withdraw');
+    return r.bgp.drain(undo, r.reconciler.state, (s) => r.health.healthy(s));
+  }
+
   counters(): DatapathCounters {
     return this.#running().dp.readCounters();
   }
@@ -313,16 +371,19 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
   stats(serviceId?: string): StatsReport {
     const r = this.#running();
     const state = r.reconciler.state;
-    if (serviceId === undefined) return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize);
+    if (serviceId === undefined) return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, undefined, r.health);
     // One service: read its ids only.
     const svc = state.get(serviceId, 'service_id');
     const counters = r.dp.readCounters({ services: [svc.datapathId], backends: svc.backends.map((b) => b.datapathId) });
-    return statsReport(counters, state, r.dp.options.flowTableSize, [svc]);
+    return statsReport(counters, state, r.dp.options.flowTableSize, [svc], r.health);
   }
 
   datapathStats(): StatsReport {
     const r = this.#running();
-    return statsReport(r.dp.readCounters({ services: [], backends: [] }), r.reconciler.state, r.dp.options.flowTableSize, []);
+    // Services: only those with a health check, for the health families (xlb_backend_up, ...);
+    // their counters are not read here (the per-service families come from serviceSource()).
+    const checked = r.reconciler.state.list().filter((s) => s.healthCheck !== undefined);
+    return statsReport(r.dp.readCounters({ services: [], backends: [] }), r.reconciler.state, r.dp.options.flowTableSize, checked, r.health);
   }
 
   serviceSource(): MetricsServiceSource {
@@ -370,10 +431,46 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       adoptedDatapath: r.origin === 'adopted' || r.origin === 'upgraded',
       diverged: r.reconciler.diverged,
       lastReload: this.#lastReload,
+      health: r.health.report(),
+      bgp: r.bgp?.report() ?? NO_BGP,
     };
   }
 
   // ---- internals -------------------------------------------------------------------------------
+
+  /** After a committed change: health targets follow the services, services whose check changed
+   *  are reprogrammed with the overlay, and the announcements follow. */
+  async #afterChange(r: Running, diff: StateDiff): Promise<void> {
+    const state = r.reconciler.state;
+    const touched = new Set(r.health.sync(state));
+    for (const c of diff.changes) if (c.healthChanged) touched.add(c.id);
+    if (touched.size) await r.reconciler.reprogram([...touched]);
+    r.bgp?.update(state, (s) => r.health.healthy(s));
+  }
+
+  /** The health overlay changed its mind about some services: reprogram them, re-announce. */
+  async #onHealthChange(ids: string[]): Promise<void> {
+    const r = this.#run;
+    if (!r) return;
+    try {
+      await r.reconciler.reprogram(ids);
+    } catch (e) {
+      this.log.error(`health: reprogramming ${ids.join(' ')} failed: ${(e as Error).message}`);
+    }
+    r.bgp?.update(r.reconciler.state, (s) => r.health.healthy(s));
+  }
+
+  /** BGP next hops: configured, else the interface's addresses. */
+  #nextHops(): { v4?: string; v6?: string } {
+    const b = this.#config.bgp;
+    const facts = this.#run?.gateway.facts;
+    const v4 = b?.nextHop ?? (facts ? interfaceSource(facts, 4) : undefined);
+    const v6 = b?.nextHopV6 ?? (facts ? interfaceSource(facts, 6) : undefined);
+    const out: { v4?: string; v6?: string } = {};
+    if (v4) out.v4 = v4;
+    if (v6) out.v6 = v6;
+    return out;
+  }
 
   #running(): Running {
     if (!this.#run) throw new Error('xlbd is not running');
@@ -473,6 +570,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     if (!usableMac(facts)) this.log.warn(`new gateway ${address}: ${facts.gateway.problem}`);
   }
 }
+
+const NO_HEALTH: HealthView = {
+  backend: (): BackendHealthView | undefined => undefined,
+  service: (): ServiceHealthView | undefined => undefined,
+};
 
 function describeDiff(d: StateDiff): string {
   const parts = [`${d.created.length} created`, `${d.updated.length} updated`, `${d.deleted.length} deleted`, `${d.unchanged.length} unchanged`];

@@ -6,7 +6,8 @@ import type { EncapSource, XlbdConfig } from '../config/index.js';
 import type { DatapathConfig } from '../datapath/index.js';
 import { usableMac, type NextHopFacts } from '../gateway/index.js';
 
-function interfaceSource(facts: NextHopFacts, family: 4 | 6): string | undefined {
+/** The interface's first usable global address of a family (outer source, default BGP next hop). */
+export function interfaceSource(facts: NextHopFacts, family: 4 | 6): string | undefined {
   return facts.interface?.addresses.find((a) => a.family === family && a.scope === 0 && !a.tentative)?.address;
 }
 

@@ -18,6 +18,8 @@ export function restartOnlyChanges(running: XlbdConfig, next: XlbdConfig): strin
     ['metrics', running.metrics, next.metrics],
     ['state_dir', running.stateDir, next.stateDir],
     ['bpffs_dir', running.bpffsDir, next.bpffsDir],
+    ['health', running.health, next.health],
+    ['bgp', running.bgp, next.bgp],
   ];
   return checks.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
 }

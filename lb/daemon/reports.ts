@@ -1,6 +1,6 @@
 // The stats report (GetStats, metrics): datapath counters joined with the desired state, resolved
 // to service ids and reason names. The report types are the API port's (api/server/control.ts).
-import type { StatsReport, ServiceStatsReport } from '../../api/server/index.js';
+import type { HealthView, StatsReport, ServiceStatsReport } from '../../api/server/index.js';
 import { tableMemoryBytes, type DatapathCounters } from '../datapath/index.js';
 import type { DesiredState, Service } from '../model/index.js';
 
@@ -13,7 +13,13 @@ function packetsByName(group: Record<string, { packets: number }>): Record<strin
 }
 
 /** Counters joined with the desired state. `only`: restrict the per-service part to these. */
-export function statsReport(c: DatapathCounters, state: DesiredState, flowCapacity: number, only?: readonly Service[]): StatsReport {
+export function statsReport(
+  c: DatapathCounters,
+  state: DesiredState,
+  flowCapacity: number,
+  only?: readonly Service[],
+  health?: HealthView,
+): StatsReport {
   const services = (only ?? state.list()).map((s): ServiceStatsReport => {
     const sc = c.services.get(s.datapathId);
     return {
@@ -24,8 +30,18 @@ export function statsReport(c: DatapathCounters, state: DesiredState, flowCapaci
       bytes: sc?.bytes ?? 0,
       backends: s.backends.map((b) => {
         const bc = c.backends.get(b.datapathId);
-        return { address: b.address, name: b.name, datapathId: b.datapathId, state: b.state, weight: b.weight, packets: bc?.packets ?? 0, bytes: bc?.bytes ?? 0 };
+        return {
+          address: b.address,
+          name: b.name,
+          datapathId: b.datapathId,
+          state: b.state,
+          weight: b.weight,
+          packets: bc?.packets ?? 0,
+          bytes: bc?.bytes ?? 0,
+          health: health?.backend(s.id, b.address),
+        };
       }),
+      health: health?.service(s.id),
     };
   });
   return {

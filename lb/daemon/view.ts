@@ -4,6 +4,7 @@ import type { XlbdConfig } from '../config/index.js';
 import type { DatapathCounters } from '../datapath/index.js';
 import type { NextHopFacts } from '../gateway/index.js';
 import type { DesiredState } from '../model/index.js';
+import type { TransitionEvent } from '../health/index.js';
 import type { StatsReport, StatusReport } from '../../api/server/index.js';
 import type { MetricsServiceSource } from '../metrics/index.js';
 
@@ -16,6 +17,8 @@ export interface DaemonEvents {
   reloaded: [{ ok: boolean; message: string }];
   /** Interface or gateway facts changed (e.g. the gateway's MAC). */
   gateway: [NextHopFacts];
+  /** A backend's health changed state. */
+  health: [TransitionEvent];
 }
 
 export interface DaemonView extends Pick<EventEmitter<DaemonEvents>, 'on' | 'off' | 'once'> {

@@ -561,7 +561,7 @@ export class LbDatapath {
   /** The service's Maglev table as the datapath reads it, or undefined if it has none. */
   maglevTable(serviceId: number): Uint32Array | undefined {
     this.#open();
-    const t = this.#tables.get(serviceId);
+    const t = this.#liveTable(serviceId);
     if (t) return t.read();
     const size = this.#services.get(serviceId)?.spec.tableSize;
     const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
@@ -590,7 +590,7 @@ export class LbDatapath {
     if (!svc) return undefined;
     const hash = flowHash(flow, this.options.seed, svc.spec.sourceHash);
     const slot = maglevSlot(hash, svc.spec.tableSize);
-    const table = this.#tables.get(svc.spec.id);
+    const table = this.#liveTable(svc.spec.id);
     let backendId: number | undefined;
     if (table) backendId = table.slot(slot);
     else if (this.#hasTable(svc.spec.id)) backendId = this.maglevTable(svc.spec.id)?.[slot];
@@ -688,6 +688,18 @@ export class LbDatapath {
   #buildTable(serviceId: number, size: number, list: readonly Required<DatapathBackend>[]) {
     if (!list.some((b) => b.state === 'active')) return undefined;
     return buildMaglevTable(maglevRequest(list, size, this.options.seed));
+  }
+
+  /**
+   * This process's mapping of the service's table, if it is still the table the datapath reads.
+   * Another process may have swapped in a new one since (a second LbDatapath adopted on the same
+   * pins, e.g. a tool reading what xlbd wrote): then reads go through maglev_outer instead.
+   */
+  #liveTable(serviceId: number): MaglevTable | undefined {
+    const t = this.#tables.get(serviceId);
+    if (!t) return undefined;
+    const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
+    return v && decodeU32(v) === t.map.id ? t : undefined;
   }
 
   /** Whether maglev_outer holds a table for the service (the tombstone of a removed table, ours or

@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
 import { entityText } from './entities.js';
+import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
 import type { MetricsSource } from './source.js';
@@ -34,6 +35,7 @@ export class XlbMetrics {
   readonly #cacheMs: number;
   #building: Promise<{ text: string; body: Buffer }> | undefined;
   #cached: { text: string; body: Buffer; at: number } | undefined;
+  readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
@@ -55,6 +57,7 @@ export class XlbMetrics {
       },
     ));
     registerDatapathMetrics(this.registry, () => snapshot.get());
+    registerHealthBgpMetrics(this.registry, () => snapshot.get());
 
     const version = o.version ?? 'unknown';
     new Gauge<'version'>({
@@ -87,6 +90,12 @@ export class XlbMetrics {
       buckets: API_DURATION_BUCKETS,
       registers: [this.registry],
     });
+    this.#healthTransitions = new Counter({
+      name: METRIC.healthTransitions,
+      help: "Health state changes of a backend, by the state it entered (up, down).",
+      labelNames: ['service', 'backend', 'to'],
+      registers: [this.registry],
+    });
     if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -100,6 +109,11 @@ export class XlbMetrics {
     const name = method.startsWith('/') ? method.slice(1) : method;
     this.#apiRequests.inc({ method: name, code });
     if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** A backend's health changed state. */
+  readonly onHealthTransition = (e: { service: string; backend: string; to: string }): void => {
+    this.#healthTransitions.inc({ service: e.service, backend: e.backend, to: e.to });
   };
 
   /** One Maglev table build (plus its swap into the datapath) took `seconds`. */

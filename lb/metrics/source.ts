@@ -10,6 +10,8 @@ export interface MetricsBackendStats {
   /** Cumulative datapath counters of this (service, backend) pair. */
   packets: number;
   bytes: number;
+  /** Absent (or undefined) when the service has no health check. */
+  health?: { status: 'unknown' | 'up' | 'down' } | undefined;
 }
 
 export interface MetricsServiceStats {
@@ -18,6 +20,7 @@ export interface MetricsServiceStats {
   packets: number;
   bytes: number;
   backends: MetricsBackendStats[];
+  health?: { allBackendsDown: boolean; failingOpen: boolean } | undefined;
 }
 
 export interface MetricsStats {
@@ -42,6 +45,14 @@ export interface MetricsStatus {
   interfaces: MetricsInterfaceStatus[];
   /** The services' Maglev tables: kernel memory in bytes, and how many of each size. */
   maglev?: { memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] };
+  health?: { inFlight: number; lateProbes: number; probesOk: number; probesFailed: number };
+  bgp?: {
+    enabled: boolean;
+    connected: boolean;
+    drained: boolean;
+    neighbors: { address: string; state: string }[];
+    prefixes: { prefix: string; announced: boolean }[];
+  };
 }
 
 /** One service as the per-service families need it (lb/model's Service fits as it is). */
@@ -68,7 +79,8 @@ export interface MetricsServiceSource {
 export interface MetricsSource {
   stats(): MetricsStats;
   status(): MetricsStatus;
-  /** Optional fast path: the datapath-wide counters only (services: []), with serviceSource. */
+  /** Optional fast path: the datapath-wide counters, with serviceSource; services: only those the
+   *  health families need (with a health check), their packet/byte counters not read. */
   datapathStats?(): MetricsStats;
   /** Optional fast path: the per-service and per-backend families from here. */
   serviceSource?(): MetricsServiceSource;

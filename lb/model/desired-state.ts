@@ -14,6 +14,7 @@
 import { parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
+import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
 import { compareServices } from './order.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
@@ -233,7 +234,8 @@ export class DesiredState {
 
   /**
    * Replaces a service's flags; with `replaceBackends`, also its whole backend set (backends kept
-   * by address keep their datapath ids). Without it, `input.backends` must be empty.
+   * by address keep their datapath ids). Without it, `input.backends` must be empty. The health
+   * check is replaced when `input.healthCheck` is given (kind none removes it), else kept.
    */
   update(input: unknown, options: { replaceBackends?: boolean } = {}, field = 'service'): StateDiff {
     if (!isPlainObject(input)) throw invalid(field, 'expected a service { id or vip/port/protocol, flags, backends }');
@@ -244,6 +246,7 @@ export class DesiredState {
     const limits = { ...this.limits, maglevTableSize: current.tableSize };
     if (options.replaceBackends) {
       spec = validateService(input, limits, field).spec;
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
     } else {
       const list = input.backends;
       if (list !== undefined && list !== null && !(Array.isArray(list) && list.length === 0)) {
@@ -253,6 +256,11 @@ export class DesiredState {
       const backends = current.backends.map(stripIds);
       checkMaglevShares(backends, tableSize, () => joinField(field, 'table_size'));
       spec = { ...key, flags: validateFlags(input.flags, joinField(field, 'flags')), tableSize, backends };
+      if (input.healthCheck === undefined || input.healthCheck === null) keepHealthCheck(spec, current);
+      else {
+        const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+        if (healthCheck) spec.healthCheck = healthCheck;
+      }
     }
     return this.#operation([current.id], () => {
       this.#checkBackendCount(spec.backends.length - current.backends.length, joinField(field, 'backends'));
@@ -305,6 +313,8 @@ export class DesiredState {
     const next: BackendSpec = { address: old.address, weight, state: reconcileWeightAndState(weight, state, f.weight) };
     const name = patch.name === undefined ? old.name : validateName(patch.name, f.name);
     if (name !== undefined) next.name = name;
+    if (old.checkAddress !== undefined) next.checkAddress = old.checkAddress;
+    if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     checkMaglevShares(backends, current.tableSize, () => f.weight);
     return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current));
@@ -400,7 +410,10 @@ export class DesiredState {
         flags: isPlainObject(raw.flags) ? { sourceHash: raw.flags.source_hash } : raw.flags,
         // Absent in state files written before per-service table sizes: the default.
         tableSize: raw.table_size,
-        backends: raw.backends,
+        backends: Array.isArray(raw.backends)
+          ? raw.backends.map((b: unknown) => (isPlainObject(b) ? { ...b, checkAddress: b.check_address, checkPort: b.check_port } : b))
+          : raw.backends,
+        healthCheck: isPlainObject(raw.health_check) ? healthCheckInputFromDocument(raw.health_check) : raw.health_check,
       };
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
@@ -541,7 +554,7 @@ export class DesiredState {
 
 /** The state file's form of one service. */
 export function snapshotService(s: Service): SnapshotService {
-  return {
+  const out: SnapshotService = {
     id: s.id,
     vip: s.vip,
     port: s.port,
@@ -553,21 +566,31 @@ export function snapshotService(s: Service): SnapshotService {
     backends: s.backends.map((b) => {
       const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
       if (b.name !== undefined) ob.name = b.name;
+      if (b.checkAddress !== undefined) ob.check_address = b.checkAddress;
+      if (b.checkPort !== undefined) ob.check_port = b.checkPort;
       return ob;
     }),
   };
+  if (s.healthCheck) out.health_check = healthCheckToDocument(s.healthCheck);
+  return out;
+}
+
+function keepHealthCheck(spec: ServiceSpec, current: Service): void {
+  if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
 }
 
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
+  if (b.checkAddress !== undefined) out.checkAddress = b.checkAddress;
+  if (b.checkPort !== undefined) out.checkPort = b.checkPort;
   return out;
 }
 
 function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
-  return deepFreeze({
+  const service: Service = {
     id: formatServiceId(spec),
     vip: spec.vip,
     port: spec.port,
@@ -578,5 +601,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     flags: { sourceHash: spec.flags.sourceHash },
     tableSize: spec.tableSize,
     backends,
-  });
+  };
+  if (spec.healthCheck) service.healthCheck = { ...spec.healthCheck };
+  return deepFreeze(service);
 }

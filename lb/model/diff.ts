@@ -1,5 +1,6 @@
 // What an operation changed, service by service, in the terms the reconciler needs: which
 // services to (re)program, and which backends appeared, disappeared or changed.
+import { sameHealthCheck } from './health-check.js';
 import type { Backend, BackendSpec, Service } from './types.js';
 
 export interface BackendChange {
@@ -17,6 +18,8 @@ export interface ServiceChange {
   flagsChanged: boolean;
   /** The Maglev table size changed (the table is rebuilt at the new size). */
   tableSizeChanged: boolean;
+  /** The health check (or a backend's check address/port) changed: nothing for the datapath. */
+  healthChanged: boolean;
   addedBackends: Backend[];
   removedBackends: Backend[];
   /** Same address, different weight, state or name (datapath id unchanged). */
@@ -37,17 +40,20 @@ export function diffIsEmpty(diff: StateDiff): boolean {
 }
 
 function sameBackendSpec(a: BackendSpec, b: BackendSpec): boolean {
-  return a.address === b.address && a.weight === b.weight && a.state === b.state && a.name === b.name;
+  return (
+    a.address === b.address && a.weight === b.weight && a.state === b.state && a.name === b.name &&
+    a.checkAddress === b.checkAddress && a.checkPort === b.checkPort
+  );
 }
 
 /** What changed between two versions of one service (either may be absent). */
 export function diffService(before: Service | undefined, after: Service | undefined): ServiceChange | undefined {
   const id = (after ?? before)!.id;
   if (!before) {
-    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
+    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, healthChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
   }
   if (!after) {
-    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
+    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, healthChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
   }
   const old = new Map(before.backends.map((b) => [b.address, b]));
   const now = new Map(after.backends.map((b) => [b.address, b]));
@@ -66,6 +72,9 @@ export function diffService(before: Service | undefined, after: Service | undefi
     addedBackends.length > 0 ||
     removedBackends.length > 0 ||
     changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
-  if (!datapathChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
-  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, tableSizeChanged, addedBackends, removedBackends, changedBackends };
+  const healthChanged =
+    !sameHealthCheck(before.healthCheck, after.healthCheck) ||
+    changedBackends.some((c) => c.before.checkAddress !== c.after.checkAddress || c.before.checkPort !== c.after.checkPort);
+  if (!datapathChanged && !healthChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
+  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, tableSizeChanged, healthChanged, addedBackends, removedBackends, changedBackends };
 }

@@ -2,12 +2,13 @@
 // snake_case names. This turns such a document into ServiceInput for validate.ts, rejecting
 // unknown keys (a misspelt "wieght" must not silently become the default weight).
 import { describeValue, invalid, joinField } from './errors.js';
+import { HEALTH_CHECK_KEYS, healthCheckInputFromDocument } from './health-check.js';
 import type { BackendInput, ServiceInput } from './types.js';
 import { isPlainObject } from './validate.js';
 
-const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'table_size', 'backends'];
+const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'table_size', 'backends', 'health_check'];
 const FLAG_KEYS = ['source_hash'];
-const BACKEND_KEYS = ['address', 'weight', 'state', 'name'];
+const BACKEND_KEYS = ['address', 'weight', 'state', 'name', 'check_address', 'check_port'];
 
 export function checkKeys(obj: Record<string, unknown>, allowed: readonly string[], field: string): void {
   for (const k of Object.keys(obj)) {
@@ -18,9 +19,9 @@ export function checkKeys(obj: Record<string, unknown>, allowed: readonly string
 /** One backend: an object, or just its address ("10.1.0.11" = weight 1, active). */
 export function backendInputFromDocument(value: unknown, field: string): BackendInput {
   if (typeof value === 'string') return { address: value };
-  if (!isPlainObject(value)) throw invalid(field, `expected a backend address or { address, weight, state, name }, got ${describeValue(value)}`);
+  if (!isPlainObject(value)) throw invalid(field, `expected a backend address or { address, weight, state, name, check_address, check_port }, got ${describeValue(value)}`);
   checkKeys(value, BACKEND_KEYS, field);
-  return { address: value.address, weight: value.weight, state: value.state, name: value.name };
+  return { address: value.address, weight: value.weight, state: value.state, name: value.name, checkAddress: value.check_address, checkPort: value.check_port };
 }
 
 /** One service: { id } or { vip, port, protocol }, plus flags, table_size and backends. Port may be '*'. */
@@ -38,7 +39,14 @@ export function serviceInputFromDocument(value: unknown, field: string): Service
     if (!Array.isArray(value.backends)) throw invalid(joinField(field, 'backends'), `expected a list, got ${describeValue(value.backends)}`);
     backends = value.backends.map((b: unknown, i: number) => backendInputFromDocument(b, joinField(field, `backends[${i}]`)));
   }
-  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, tableSize: value.table_size, backends };
+  let healthCheck: ServiceInput['healthCheck'];
+  if (value.health_check !== undefined && value.health_check !== null) {
+    const hf = joinField(field, 'health_check');
+    if (!isPlainObject(value.health_check)) throw invalid(hf, `expected { kind, interval, timeout, rise, fall, ... }, got ${describeValue(value.health_check)}`);
+    checkKeys(value.health_check, HEALTH_CHECK_KEYS, hf);
+    healthCheck = healthCheckInputFromDocument(value.health_check);
+  }
+  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, tableSize: value.table_size, backends, healthCheck };
 }
 
 /** A services document: a list of services, or { services: [...] }; empty/null = no services. */

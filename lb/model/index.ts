@@ -52,4 +52,25 @@ export {
   type SnapshotService,
   type SnapshotBackend,
 } from './desired-state.js';
+export {
+  type CheckKind,
+  type CheckMode,
+  type CheckOverride,
+  type HealthCheckInput,
+  type HealthCheckSpec,
+  type StatusRange,
+  CHECK_KINDS,
+  CHECK_MODES,
+  HEALTH_CHECK_DEFAULTS,
+  HEALTH_CHECK_LIMITS,
+  HEALTH_CHECK_KEYS,
+  validateHealthCheck,
+  validateCheckOverride,
+  parseDuration,
+  formatDuration,
+  formatStatusRange,
+  sameHealthCheck,
+  healthCheckToDocument,
+  healthCheckInputFromDocument,
+} from './health-check.js';
 export { servicesFromDocument, serviceInputFromDocument, backendInputFromDocument, checkKeys } from './document.js';

@@ -22,6 +22,8 @@ export interface SnapshotService {
   origin: Origin;
   datapath_id: number;
   backends: SnapshotBackend[];
+  /** The document form (healthCheckToDocument); absent: no health check. */
+  health_check?: Record<string, unknown>;
 }
 
 export interface SnapshotBackend {
@@ -29,6 +31,8 @@ export interface SnapshotBackend {
   weight: number;
   state: string;
   name?: string;
+  check_address?: string;
+  check_port?: number;
   datapath_id: number;
 }
 

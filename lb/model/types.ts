@@ -1,6 +1,7 @@
 // The desired-state vocabulary shared by the API server, the reconciler, persistence and config.
 // Addresses in these types are always canonical text (see address.ts); validate.ts is the only way
 // in, so code holding a ServiceSpec may trust it.
+import type { CheckOverride, HealthCheckInput, HealthCheckSpec } from './health-check.js';
 
 export type Protocol = 'tcp' | 'udp';
 export const PROTOCOLS: readonly Protocol[] = ['tcp', 'udp'];
@@ -26,7 +27,7 @@ export interface ServiceFlags {
   sourceHash: boolean;
 }
 
-export interface BackendSpec {
+export interface BackendSpec extends CheckOverride {
   address: string;
   /** 0..65535. 0 implies state 'draining'; an 'active' backend has weight ≥ 1. */
   weight: number;
@@ -40,6 +41,8 @@ export interface ServiceSpec extends ServiceKey {
   tableSize: number;
   /** Sorted by address (IPv4 first, then by bytes); unique addresses. */
   backends: BackendSpec[];
+  /** Absent: no health check (every backend counts as up). */
+  healthCheck?: HealthCheckSpec;
 }
 
 /** A backend as stored: the spec plus its datapath id. */
@@ -74,6 +77,8 @@ export interface ServiceInput {
   /** Maglev table size M; absent (or 0): the default (Limits.maglevTableSize). */
   tableSize?: unknown;
   backends?: unknown;
+  /** Absent or null: no health check. */
+  healthCheck?: HealthCheckInput | null;
 }
 
 export interface BackendInput {
@@ -83,6 +88,8 @@ export interface BackendInput {
   /** 'active' | 'draining'; absent: derived from the weight. */
   state?: unknown;
   name?: unknown;
+  checkAddress?: unknown;
+  checkPort?: unknown;
 }
 
 /**

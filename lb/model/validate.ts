@@ -4,6 +4,7 @@
 import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE, MAX_WEIGHT } from '../maglev/index.js';
 import { parseUnicastIp, type IpAddress, compareIp, parseIp } from './address.js';
 import { describeValue, invalid, joinField } from './errors.js';
+import { validateCheckOverride, validateHealthCheck } from './health-check.js';
 import { formatServiceId, parseProtocol, parseServiceId } from './service-id.js';
 import {
   BACKEND_STATES,
@@ -126,7 +127,7 @@ export interface ValidatedBackend {
 }
 
 export function validateBackend(input: unknown, vip: IpAddress, field: string): ValidatedBackend {
-  if (!isPlainObject(input)) throw invalid(field, `expected a backend { address, weight, state, name }, got ${describeValue(input)}`);
+  if (!isPlainObject(input)) throw invalid(field, `expected a backend { address, weight, state, name, check_address, check_port }, got ${describeValue(input)}`);
   const ip = validateBackendAddress(input.address, vip, joinField(field, 'address'));
   const weight = input.weight === undefined || input.weight === null ? DEFAULT_WEIGHT : validateWeight(input.weight, joinField(field, 'weight'));
   const rawState = input.state === undefined || input.state === null ? undefined : validateState(input.state, joinField(field, 'state'));
@@ -134,6 +135,7 @@ export function validateBackend(input: unknown, vip: IpAddress, field: string): 
   const name = validateName(input.name, joinField(field, 'name'));
   const spec: BackendSpec = { address: ip.text, weight, state };
   if (name !== undefined) spec.name = name;
+  Object.assign(spec, validateCheckOverride(input.checkAddress, input.checkPort, field));
   return { spec, ip };
 }
 
@@ -215,5 +217,8 @@ export function validateService(input: unknown, limits: Limits | undefined, fiel
     (i) => joinField(field, `backends[${backends[i]!.index}].weight`),
   );
   sortBackends(backends);
-  return { spec: { ...key, flags, tableSize, backends: backends.map((b) => b.spec) }, vip };
+  const spec: ServiceSpec = { ...key, flags, tableSize, backends: backends.map((b) => b.spec) };
+  const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
+  if (healthCheck) spec.healthCheck = healthCheck;
+  return { spec, vip };
 }

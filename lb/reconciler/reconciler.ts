@@ -17,7 +17,7 @@
 //    until a snapshot covering the rolled-back state was written (compaction).
 import type { ChangeRecord, CommittedChange, DesiredState, Service, ServiceChange, StateDiff } from '../model/index.js';
 import { SerialQueue } from './queue.js';
-import { BULK_TABLES, syncDatapath, syncDatapathBulk, type DatapathPort, type SyncOptions, type SyncReport } from './sync.js';
+import { BULK_TABLES, syncDatapath, syncDatapathBulk, type BackendFilter, type DatapathPort, type SyncOptions, type SyncReport } from './sync.js';
 import type { TableBuilders } from './table-builders.js';
 
 export interface ReconcilerLogger {
@@ -57,6 +57,8 @@ export interface ReconcilerOptions {
   progressEvery?: number;
   /** Worker threads for the Maglev tables of large syncs (start-up, bulk changes); owned by the caller. */
   builders?: TableBuilders;
+  /** The health overlay: which backends of a service the datapath gets (default: all). */
+  backendFilter?: BackendFilter;
 }
 
 export interface ChangeResult {
@@ -99,6 +101,7 @@ export class Reconciler {
   readonly #onProgress: ReconcilerOptions['onProgress'];
   readonly #progressEvery: number;
   readonly #builders: TableBuilders | undefined;
+  readonly #filter: BackendFilter | undefined;
   readonly #queue = new SerialQueue();
   readonly #state: DesiredState;
   /** Changes programmed and appended, oldest first, until their record is durable. */
@@ -116,6 +119,7 @@ export class Reconciler {
     this.#onProgress = o.onProgress;
     this.#progressEvery = o.progressEvery ?? 1000;
     this.#builders = o.builders;
+    this.#filter = o.backendFilter;
   }
 
   /** The desired state. Treat as read-only; change it through change(). */
@@ -216,12 +220,14 @@ export class Reconciler {
   }
 
   /**
-   * Reprograms the given services from the state as it is (e.g. after something other than the
-   * state changed what they should look like in the datapath). Unknown ids are ignored.
+   * Writes these services again from the state as it is, e.g. after the health overlay changed its
+   * mind about one of their backends. Nothing else changes; no-op for unknown ids and for services
+   * whose datapath already matches. O(the services named).
    */
-  resync(serviceIds: readonly string[]): Promise<SyncReport> {
+  reprogram(serviceIds: readonly string[]): Promise<SyncReport> {
     return this.#queue.run(() => {
       const services = serviceIds.map((id) => this.#state.find(id)).filter((s): s is Service => s !== undefined);
+      if (services.length === 0) return { upserted: [], deleted: [], backendSets: [] };
       return this.#sync(services, new Set(services.map((s) => s.datapathId)), services.length);
     });
   }
@@ -260,12 +266,12 @@ export class Reconciler {
   }
 
   #sync(target: readonly Service[], scope: ReadonlySet<number> | 'all', size: number): SyncReport {
-    return this.#reported(syncDatapath(this.#dp, target, scope, this.#progress(scope, size)), target);
+    return this.#reported(syncDatapath(this.#dp, target, scope, { ...this.#progress(scope, size), filter: this.#filter }), target);
   }
 
   /** #sync with the tables built on worker threads and turns of the event loop in between. */
   async #syncBulk(target: readonly Service[], scope: ReadonlySet<number> | 'all', size: number): Promise<SyncReport> {
-    return this.#reported(await syncDatapathBulk(this.#dp, target, scope, { ...this.#progress(scope, size), builders: this.#builders }), target);
+    return this.#reported(await syncDatapathBulk(this.#dp, target, scope, { ...this.#progress(scope, size), builders: this.#builders, filter: this.#filter }), target);
   }
 
   #progress(scope: ReadonlySet<number> | 'all', size: number): SyncOptions {

@@ -13,7 +13,7 @@
 //   B. add/update: services are (re)declared and get their full backend set.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { maglevRequest, type DatapathBackend, type DatapathService, type LbDatapath } from '../datapath/index.js';
-import type { Service } from '../model/index.js';
+import type { Backend, Service } from '../model/index.js';
 import type { TableBuilders } from './table-builders.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
@@ -37,6 +37,8 @@ export interface SyncOptions {
   now?: () => number;
   /** Called after each service of the target was brought in step (for progress reports). */
   onService?: (done: number, total: number) => void;
+  /** Which backends of a service the datapath gets (the health overlay); default: all. */
+  filter?: BackendFilter;
 }
 
 export interface BulkSyncOptions extends SyncOptions {
@@ -48,8 +50,11 @@ export function datapathServiceOf(s: Service): DatapathService {
   return { id: s.datapathId, vip: s.vip, port: s.port, protocol: s.protocol, sourceHash: s.flags.sourceHash, tableSize: s.tableSize };
 }
 
-export function datapathBackendsOf(s: Service): DatapathBackend[] {
-  return s.backends.map((b) => ({ id: b.datapathId, address: b.address, weight: b.weight, state: b.state }));
+/** Which of a service's backends the datapath gets (the health overlay); default: all of them. */
+export type BackendFilter = (s: Service) => readonly Backend[];
+
+export function datapathBackendsOf(s: Service, filter?: BackendFilter): DatapathBackend[] {
+  return (filter ? filter(s) : s.backends).map((b) => ({ id: b.datapathId, address: b.address, weight: b.weight, state: b.state }));
 }
 
 function sameService(a: DatapathService, b: DatapathService): boolean {
@@ -208,7 +213,7 @@ function removePhase(dp: DatapathPort, target: readonly Service[], scope: Readon
   for (const t of want.values()) {
     const svc = datapathServiceOf(t);
     const cur = dp.service(t.datapathId);
-    const backends = datapathBackendsOf(t);
+    const backends = datapathBackendsOf(t, opts.filter);
     const writeBackends = !cur || !sameBackends(dp.backends(t.datapathId), backends);
     steps.push({ service: t, svc, upsert: !cur || !sameService(cur, svc), backends: writeBackends ? backends : undefined });
   }

@@ -24,7 +24,7 @@ describe('xlb.v1 proto', () => {
     const methods = proto.xlb.v1.LoadBalancer.service;
     expect(Object.keys(methods).sort()).toEqual(
       [
-        'AddBackend', 'Apply', 'CreateService', 'DeleteService', 'GetService', 'GetStats', 'GetStatus',
+        'AddBackend', 'Apply', 'CreateService', 'DeleteService', 'DrainNode', 'GetService', 'GetStats', 'GetStatus',
         'ListServices', 'RemoveBackend', 'UpdateBackend', 'UpdateService',
       ].sort(),
     );

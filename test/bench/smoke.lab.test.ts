@@ -74,6 +74,20 @@ describe('npm run bench --quick', () => {
     expect(o.result.targets.length).toBeGreaterThanOrEqual(12);
   });
 
+  it('health: every backend checked through the tunnel came up; probes ran', () => {
+    const o = report.groups.health!;
+    if (o.status !== 'measured') return;
+    expect(o.result.problems).toEqual([]);
+    expect(o.result.phases.map((p) => p.kind)).toEqual(['tcp', 'http']);
+    for (const p of o.result.phases) {
+      expect(p.problems, p.kind).toEqual([]);
+      expect(p.states).toEqual({ up: o.result.services * o.result.backendsPerService, down: 0, unknown: 0 });
+      expect(p.probesPerSecond).toBeGreaterThan(0);
+      expect(Number.isFinite(p.cpuPercent)).toBe(true);
+    }
+    expect(Number.isFinite(o.result.floor.cpuPercent)).toBe(true);
+  });
+
   it('recorder: both tools captured a slow stream whole; the per-packet rows took the intended path', () => {
     const o = report.groups.recorder!;
     if (o.status !== 'measured') return;

@@ -81,7 +81,7 @@ describe('help and usage', () => {
       [['backend', 'add', '10.0.0.10:80/tcp', '10.1.0.5', '--weight', '99999999999'], /argument '99999999999' is invalid/],
       [['backend', 'set', '10.0.0.10:80/tcp', '10.1.0.5'], /backend set: nothing to change; give --weight, --drain, --activate or --name/],
       [['backend', 'set', '10.0.0.10:80/tcp', '10.1.0.5', '--drain', '--activate'], /option '--drain' cannot be used with option '--activate'/],
-      [['service', 'set', '10.0.0.10:80/tcp'], /nothing to change; give --source-hash, --no-source-hash or --table-size/],
+      [['service', 'set', '10.0.0.10:80/tcp'], /nothing to change; give --source-hash, --no-source-hash, --table-size or health-check options/],
       [['service', 'list', '--bogus'], /unknown option '--bogus'/],
       [['-o', 'yaml', 'service', 'list'], /argument 'yaml' is invalid\. Allowed choices are table, json/],
       [['stats', '--watch', '10.0.0.10:80/tcp'], /--watch \[seconds\]' argument '10\.0\.0\.10:80\/tcp' is invalid/],
@@ -349,7 +349,7 @@ describe('apply', () => {
 
   it('reports file mistakes at their line and column before contacting the daemon, exit 1', async () => {
     const cases: [string, RegExp][] = [
-      ['services:\n  - id: 10.0.0.10:80/tcp\n    backends:\n      - { address: 10.1.0.5, wieght: 3 }\n', /services\.yaml:4:30: services\[0\]\.backends\[0\]\.wieght: unknown key; expected one of: address, weight, state, name$/],
+      ['services:\n  - id: 10.0.0.10:80/tcp\n    backends:\n      - { address: 10.1.0.5, wieght: 3 }\n', /services\.yaml:4:30: services\[0\]\.backends\[0\]\.wieght: unknown key; expected one of: address, weight, state, name, check_address, check_port$/],
       ['- id: 10.0.0.10:80/tcp\n  backends:\n    - { address: 10.1.0.5, weight: 70000 }\n', /services\.yaml:3:36: services\[0\]\.backends\[0\]\.weight: 70000 is out of range/],
       ['services:\n  - vip: 10.0.0.10\n    protocol: tcp\n', /services\.yaml:2:5: services\[0\]\.port: is required/],
       ['services:\n  - id: 10.0.0.10:80/tcp\n    backends: [10.1.0.5, 10.1.0.5]\n', /services\.yaml:3:26: services\[0\]\.backends\[1\]\.address: 10\.1\.0\.5 is listed twice/],
@@ -443,6 +443,8 @@ describe('stats and status', () => {
         'services  2 (3 backends)\n' +
         'mtu       1500\n' +
         'recorder  available (ring 4 MiB)\n' +
+        'health    no health checks\n' +
+        'bgp       not configured\n' +
         '\n' +
         'INTERFACE  IFINDEX  MAC                ATTACHED  MODE    PROGRAM\n' +
         'eth0             2  02:00:00:00:00:01  yes       native       42\n',
@@ -454,7 +456,7 @@ describe('stats and status', () => {
       gateway: { ip: '10.2.1.1', mac: '02:00:00:00:00:fe', resolved: true, interface: 'eth0' },
       maglev_table_size: 65537, maglev_seed: 7, services: 2, backends: 3, mtu: 1500, adopted_datapath: true,
       maglev_table_memory_bytes: 540672, maglev_tables: [{ table_size: 65537, tables: 2, memory_bytes: 540672 }],
-      recorder_available: true, recorder_note: '', recorder_ring_bytes: 4194304,
+      recorder_available: true, recorder_note: '', recorder_ring_bytes: 4194304, health: null, bgp: null,
     });
   });
 

@@ -8,9 +8,12 @@ import { loadXlbProto } from '../../api/generated/load.js';
 import type { GetStatsResponse } from '../../api/generated/xlb/v1/GetStatsResponse.js';
 import type { GetStatusResponse } from '../../api/generated/xlb/v1/GetStatusResponse.js';
 import type { LoadBalancerHandlers } from '../../api/generated/xlb/v1/LoadBalancer.js';
+import type { BackendHealthView, HealthView } from '../../api/server/control.js';
 import {
   applyResponseFromDiff,
+  backendHealthToProto,
   backendInputFromProto,
+  serviceHealthToProto,
   serviceInputFromProto,
   serviceToProto,
   updateBackendPatchFromProto,
@@ -48,6 +51,15 @@ export class StandInServer {
     maglevTableMemoryBytes: 2 * 270_336,
     maglevTables: [{ tableSize: 65537, tables: 2, memoryBytes: 2 * 270_336 }],
   };
+  /** Scripted health per "id|address" (and per service id), as the service views and stats show it. */
+  readonly backendHealth = new Map<string, BackendHealthView>();
+  readonly serviceHealth = new Map<string, { allBackendsDown: boolean; failingOpen: boolean }>();
+  readonly health: HealthView = {
+    backend: (id, address) => this.backendHealth.get(`${id}|${address}`),
+    service: (id) => this.serviceHealth.get(id),
+  };
+  /** What DrainNode answers (and records). */
+  drained = false;
   readonly #server: grpc.Server;
   /** unix:///path or host:port, as the CLI's --server takes it. */
   address = '';
@@ -80,6 +92,9 @@ export class StandInServer {
     this.state = StandInServer.emptyState();
     this.counters.clear();
     this.step = { packets: 0n, bytes: 0n };
+    this.backendHealth.clear();
+    this.serviceHealth.clear();
+    this.drained = false;
   }
 
   /** The next call of `method` fails with this status (to see how the CLI reports it). */
@@ -117,8 +132,16 @@ export class StandInServer {
           bytes: sc.bytes.toString(),
           backends: s.backends.map((b) => {
             const bc = bump(this.#counter(`${s.id}|${b.address}`));
-            return { address: b.address, datapathId: b.datapathId, state: b.state === 'active' ? 'BACKEND_STATE_ACTIVE' : 'BACKEND_STATE_DRAINING', packets: bc.packets.toString(), bytes: bc.bytes.toString() };
+            return {
+              address: b.address,
+              datapathId: b.datapathId,
+              state: b.state === 'active' ? 'BACKEND_STATE_ACTIVE' : 'BACKEND_STATE_DRAINING',
+              packets: bc.packets.toString(),
+              bytes: bc.bytes.toString(),
+              health: backendHealthToProto(this.health.backend(s.id, b.address)),
+            };
           }),
+          health: serviceHealthToProto(this.health.service(s.id)),
         };
       }),
       verdicts: [{ name: 'pass', packets: 10 }, { name: 'tx', packets: 2000 }, { name: 'drop', packets: 3 }],
@@ -152,7 +175,7 @@ export class StandInServer {
           else cb({ code: grpc.status.INTERNAL, details: String(e) });
         }
       };
-    const svc = (state: DesiredState, id: string) => serviceToProto(state.get(id));
+    const svc = (state: DesiredState, id: string) => serviceToProto(state.get(id), this.health);
     return {
       CreateService: unary('CreateService', (req) => {
         const { diff, state } = this.#change((d) => d.create(serviceInputFromProto(req.service, 'service'), 'service'));
@@ -167,8 +190,8 @@ export class StandInServer {
         this.#change((d) => d.delete(req.serviceId, 'service_id'));
         return {};
       }),
-      GetService: unary('GetService', (req) => ({ service: serviceToProto(this.state.get(req.serviceId, 'service_id')) })),
-      ListServices: unary('ListServices', () => ({ services: this.state.list().map(serviceToProto) })),
+      GetService: unary('GetService', (req) => ({ service: serviceToProto(this.state.get(req.serviceId, 'service_id'), this.health) })),
+      ListServices: unary('ListServices', () => ({ services: this.state.list().map((x) => serviceToProto(x, this.health)) })),
       AddBackend: unary('AddBackend', (req) => {
         const b = backendInputFromProto(req.backend, 'backend');
         const { diff, state } = this.#change((d) => d.addBackend(req.serviceId, b));
@@ -189,6 +212,10 @@ export class StandInServer {
       }),
       GetStats: unary('GetStats', (req) => this.#stats(req.serviceId)),
       GetStatus: unary('GetStatus', () => ({ ...this.status, services: this.state.serviceCount, backends: this.state.backendCount })),
+      DrainNode: unary('DrainNode', (req) => {
+        this.drained = !req.undo;
+        return { drained: this.drained, withdrawn: req.undo ? [] : ['10.0.0.10/32'], announced: req.undo ? ['10.0.0.10/32'] : [] };
+      }),
     };
   }
 }

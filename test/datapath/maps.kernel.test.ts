@@ -8,6 +8,7 @@ import { BpfMap } from '../../bpf/libbpf-ts/index.js';
 import { LbDatapath, STAT_NAMES } from '../../lb/datapath/index.js';
 import { LB_STRUCTS, MAPS, mapSizes, type MapName } from '../../lb/datapath/layout.js';
 import { DECAP_STRUCTS } from '../../lb/decap/index.js';
+import { HEALTH_COUNTER_NAMES, HEALTH_STRUCTS } from '../../lb/health/index.js';
 import { btfStructs, declaredShape } from './btf.js';
 import { ValidationError } from '../../lb/model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
@@ -25,6 +26,19 @@ describe('layout.ts declares what bpf/lb and bpf/decap define', () => {
   it('every struct declared for xlb_decap.o has the size and the members, at the offsets, of its BTF', () => {
     const btf = btfStructs(bpfObjectPath('xlb_decap'));
     for (const s of DECAP_STRUCTS) expect({ struct: s.cName, ...declaredShape(s) }).toEqual({ struct: s.cName, ...btf.get(s.cName) });
+  });
+
+  it('every struct declared for xlb_health.o has the size and the members, at the offsets, of its BTF', () => {
+    const btf = btfStructs(bpfObjectPath('xlb_health'));
+    expect(HEALTH_STRUCTS.length).toBe(3);
+    for (const s of HEALTH_STRUCTS) expect({ struct: s.cName, ...declaredShape(s) }).toEqual({ struct: s.cName, ...btf.get(s.cName) });
+  });
+
+  it('HEALTH_COUNTER_NAMES follows enum health_stat in bpf/health/structs.h', () => {
+    const src = readFileSync(join(repoRoot, 'bpf/health/structs.h'), 'utf8');
+    const entries = [...src.matchAll(/^\s*HEALTH_STAT_([A-Z0-9_]+)\s*=\s*(\d+),/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+    expect(entries.find(([n]) => n === 'MAX')![1]).toBe(HEALTH_COUNTER_NAMES.length);
+    for (const [name, index] of entries) if (name !== 'MAX') expect(HEALTH_COUNTER_NAMES[index]).toBe(name.replace(/_/g, '').toLowerCase());
   });
 
   it('STAT_NAMES follows enum lb_stat in bpf/lb/counters.h, name by name', () => {

@@ -235,3 +235,33 @@ describe('removing many tables at once', () => {
     expect(dp.maglevTable(3)!.length).toBe(251);
   });
 });
+
+describe('a second LbDatapath on the same pins (a tool reading what xlbd wrote)', () => {
+  const dir = `/sys/fs/bpf/xlb-test-tables-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  afterAll(() => LbDatapath.unpin(dir));
+
+  it('reads the table the datapath reads now, after the owner swapped in a new one', () => {
+    const owner = loadDatapath({ tableSize: 1021 });
+    let view: LbDatapath | undefined;
+    try {
+      configure(owner);
+      owner.upsertService({ id: 1, vip: VIP_A, port: 80, protocol: 'tcp' });
+      const set = backends(1, 4);
+      owner.setBackends(1, set);
+      owner.pin(dir);
+      view = LbDatapath.adopt(dir);
+      expect(view.maglevTable(1)).toEqual(owner.maglevTable(1));
+      // The owner drains one backend with a fresh table (a swap): the view's mapping is now stale.
+      const drained = set[0]!.id;
+      owner.setBackends(1, set.map((b) => (b.id === drained ? { ...b, state: 'draining' as const } : b)), { write: 'swap' });
+      const now = view.maglevTable(1)!;
+      expect(now).toEqual(owner.maglevTable(1));
+      expect(now.includes(drained)).toBe(false);
+      const t = { src: clientOf(7), dst: VIP_A, sport: 40000, dport: 80, protocol: 'tcp' as const };
+      expect(view.placement(t)!.backendId).toBe(owner.placement(t)!.backendId);
+    } finally {
+      view?.close();
+      owner.close();
+    }
+  });
+});

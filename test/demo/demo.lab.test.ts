@@ -42,7 +42,7 @@ function runDemo(args: string[], o: { env?: Record<string, string>; interruptAt?
     }
   });
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 150_000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 200_000);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
@@ -90,11 +90,13 @@ describe('npm run demo', () => {
     expect(r.stderr).not.toMatch(/demo failed/);
     expect(verdicts(r.stdout), r.stdout.slice(-3000)).toEqual([
       expect.stringMatching(/^OK +xlbd: ready in [\d.]+ s, XDP native on eth0 \(program \d+\), gateway 10\.2\.1\.1 resolved to [0-9a-f:]{17}$/),
+      expect.stringMatching(/^OK +bgp: the router learnt 10\.100\.0\.10\/32 and fd00:100::10\/128 from lb1 by BGP \(next hop 10\.2\.1\.2, fd00:2:1::2\) and installed them, [\d.]+ s after the services were created$/),
       expect.stringMatching(/^OK +http:\/\/10\.100\.0\.10\/: 300\/300 answered, 3\/3 backends served, 0 replies through lb1, xlb stats = captured tunnelled frames per backend$/),
       expect.stringMatching(/^OK +http:\/\/\[fd00:100::10\]\/: 300\/300 answered, 3\/3 backends served, 0 replies through lb1, xlb stats = captured tunnelled frames per backend$/),
-      expect.stringMatching(/^OK +drain: 0 of 300 new connections went to b2 \(draining\); 300\/300 requests on 12 kept connections answered, \d+ of them on b2, 0 moved$/),
+      expect.stringMatching(/^OK +health: b3's web server stopped → b3 down and out of the Maglev table in [\d.]+ s \(interval 1 s, fall 2\); 0 of 100 new connections went to it; up again after its server came back$/),
+      expect.stringMatching(/^OK +drain: 0 of 300 new connections went to b2 \(draining\); 600\/600 requests on 12 kept connections answered, \d+ of them on b2, 0 moved$/),
       expect.stringMatching(/^OK +recorder: \d+ packets of 3 requests recorded inside XDP/),
-      expect.stringMatching(/^OK +teardown: xlbd stopped by SIGTERM with --detach-on-exit \(XDP detached, pins removed\), decap detached on b1, b2, b3, lab removed, nothing left$/),
+      expect.stringMatching(/^OK +teardown: xlbd stopped by SIGTERM with --detach-on-exit \(XDP detached, pins removed\), VIP routes withdrawn from the router first, decap detached on b1, b2, b3, lab removed, nothing left$/),
     ]);
     expect(r.code).toBe(0);
     // The commands a user learns from, each shown before its output.
@@ -107,6 +109,10 @@ describe('npm run demo', () => {
       /^ {3}lb1# xlb backend add 10\.100\.0\.10:80\/tcp 10\.3\.3\.2 --name b3\n {3}added backend 10\.3\.3\.2/m,
       /^ {3}lb1# xlb service add "\[fd00:100::10\]:80\/tcp" -b fd00:3:1::2 -b fd00:3:2::2 -b fd00:3:3::2$/m,
       /^ {3}lb1# xlb stats\n {3}SERVICE \/ BACKEND/m,
+      /^ {3}r# birdc show route\n(.*\n)*? {3}10\.100\.0\.10\/32 +unicast \[lb1 [^\]]+\] \* \(100\) \[AS65001i\]\n {3}\s+via 10\.2\.1\.2 on to-lb1$/m,
+      /^ {3}lb1# xlb service set 10\.100\.0\.10:80\/tcp --check http:\/health --check-interval 1s --check-timeout 500ms --rise 2 --fall 2\n {3}updated service/m,
+      /^ {3}xlbd warn: health: 10\.100\.0\.10:80\/tcp backend 10\.3\.3\.2 up → down \(connect refused, 2 failures in a row\)/m,
+      /^ {3} {4}-> 10\.3\.3\.2 .* down \d+s: connect refused +b3$/m,
       /^ {3}lb1# xlb backend set 10\.100\.0\.10:80\/tcp 10\.3\.2\.2 --drain\n {3}updated backend/m,
       /^ {3}lb1# xlb record "10\.1\.1\.2 any -> 10\.100\.0\.10 80 tcp" .* -w \S+\.pcapng &$/m,
       /^ {3}xlb-egress 10\.2\.1\.2,10\.1\.1\.2 10\.3\.\d\.2,10\.100\.0\.10 /m,
@@ -115,7 +121,7 @@ describe('npm run demo', () => {
       expect(r.stdout).toMatch(shown); // not a terminal: no colours
     }
     expect(leftovers(r.pid)).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 
   it('a daemon that cannot start: PROBLEM naming the reason, exit 1, nothing left behind', async () => {
     const r = await runDemo(['--ipv4-only'], { env: { XLBD_BPF_OBJECT: '/nonexistent/xlb_lb.o' } });
@@ -125,10 +131,10 @@ describe('npm run demo', () => {
     ]);
     expect(r.code).toBe(1);
     expect(leftovers(r.pid)).toEqual([]);
-  }, 120_000);
+  }, 150_000);
 
   it('Ctrl-C in the middle of the traffic: xlbd stopped, lab removed, PROBLEM, exit 130, nothing left behind', async () => {
-    const r = await runDemo(['--ipv4-only'], { interruptAt: '[5/10]' });
+    const r = await runDemo(['--ipv4-only'], { interruptAt: '[7/13]' });
     expect(r.stdout).toContain('SIGINT: stopping xlbd and removing the lab');
     expect(verdicts(r.stdout).at(-1)).toBe('PROBLEM  interrupted by SIGINT; xlbd stopped, lab removed');
     expect(r.code).toBe(130);

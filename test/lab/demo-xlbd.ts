@@ -29,8 +29,8 @@ export interface DaemonFiles {
   metrics: string;
 }
 
-/** Writes the daemon's config file for this run. */
-export function writeDaemonConfig(lab: Lab): DaemonFiles {
+/** Writes the daemon's config file for this run (`bgp`: its bgp: section, if any). */
+export function writeDaemonConfig(lab: Lab, bgp?: Record<string, unknown>): DaemonFiles {
   const ctx = lab.lbContext(DEMO_NODE);
   const instance = `demo-${process.pid}-${randomBytes(3).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), `xlb-demo-${process.pid}-`));
@@ -49,6 +49,7 @@ export function writeDaemonConfig(lab: Lab): DaemonFiles {
     metrics: { listen: metrics },
     state_dir: stateDir,
     bpffs_dir: pinDir,
+    ...(bgp ? { bgp } : {}),
   };
   const configPath = join(dir, 'xlb.yaml');
   const configText = stringify(config);

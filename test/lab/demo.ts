@@ -1,11 +1,12 @@
 // The demo behind `npm run demo` (scripts/demo.ts, as root): the whole of xlb on one machine, in network
 // namespaces, driven the way an operator drives it. Builds the lab (1 client, a router, 1 LB node,
-// 3 backends); on each backend runs `xlb decap attach`; starts xlbd on the LB node from a config
-// file; creates an IPv4 and an IPv6 service with `xlb service add` / `xlb backend add`; sends real
-// HTTP from the client and shows what happened (requests per backend, the DSR path with capture
-// evidence, `xlb stats`, metrics); drains a backend; records a few requests inside XDP with
-// `xlb record` and reads them with tshark; then tears everything down (also on Ctrl-C or an
-// error). Every command is printed as it runs (`lb1# xlb service list`), followed by its output.
+// 3 backends); on each backend runs `xlb decap attach`; runs BIRD on the router and gobgpd on the
+// LB node; starts xlbd on the LB node from a config file; creates an IPv4 and an IPv6 service with
+// `xlb service add` / `xlb backend add` and shows their VIP routes appearing on the router by BGP;
+// sends real HTTP from the client and shows what happened (requests per backend, the DSR path with
+// capture evidence, `xlb stats`, metrics); adds a health check and lets a backend's web server die
+// and come back; drains a backend; records a few requests inside XDP with `xlb record` and reads
+// them with tshark; then tears everything down (also on Ctrl-C or an error). Every command is printed as it runs (`lb1# xlb service list`), followed by its output.
 // Ends with OK / PROBLEM lines; exits non-zero on any PROBLEM.
 //
 // From the TypeScript sources, without a build of the TS (BPF objects and addon still needed):
@@ -18,9 +19,10 @@ import { recordRequests } from './demo-recorder.js';
 import { DemoShell } from './demo-shell.js';
 import { backendsServed, printDsr, printLoad, runTraffic, statsMatchCaptures, type DemoVip, type TrafficResult } from './demo-traffic.js';
 import { DEMO_NODE, DemoDaemon, writeDaemonConfig } from './demo-xlbd.js';
+import { demoBgpConfig, healthStep, showAnnouncements, startBgpSpeakers, type BgpSpeakers } from './demo-bgp-health.js';
 import { Lab, type LabNode } from './lab.js';
 
-const heading = stepHeadings(10);
+const heading = stepHeadings(13);
 
 interface DemoOptions {
   requests: number;
@@ -44,6 +46,7 @@ class DemoRun {
   lab: Lab | undefined;
   shell: DemoShell | undefined;
   daemon: DemoDaemon | undefined;
+  bgp: BgpSpeakers | undefined;
   decapAttached: string[] = [];
   checks: Check[] = [];
 
@@ -74,7 +77,7 @@ function printTopology(lab: Lab): void {
   heading('Topology (network namespaces on this machine; nothing outside them is touched)');
   const v6 = (n: LabNode) => (lab.ipv6 ? n.ipv6 : '-');
   out();
-  out(`   c1 (client) ───── r (router) ───── lb1 (LB: xlbd, XDP on eth0)`);
+  out(`   c1 (client) ───── r (router, BIRD) ───── lb1 (LB: xlbd, XDP on eth0, gobgpd)`);
   out(`                         │`);
   out(`                         ├───── b1 ┐`);
   out(`                         ├───── b2 ├ backends: VIPs on lo, xlb decap on eth0, HTTP :80`);
@@ -83,9 +86,9 @@ function printTopology(lab: Lab): void {
   out(dim(`   ${pad('node', 6)}${pad('role', 9)}${pad('IPv4', 12)}${pad('IPv6', 15)}what runs there`));
   const c1 = lab.node('c1');
   out(`   ${pad('c1', 6)}${pad('client', 9)}${pad(c1.ipv4, 12)}${pad(v6(c1), 15)}HTTP load generator, curl`);
-  out(`   ${pad('r', 6)}${pad('router', 9)}${pad('10.x.N.1', 12)}${pad(lab.ipv6 ? 'fd00:x:N::1' : '-', 15)}routes the VIPs ${lab.plan.vipPrefix4}${lab.ipv6 ? `, ${lab.plan.vipPrefix6}` : ''} → lb1`);
+  out(`   ${pad('r', 6)}${pad('router', 9)}${pad('10.x.N.1', 12)}${pad(lab.ipv6 ? 'fd00:x:N::1' : '-', 15)}BIRD: learns the VIP routes from lb1 by BGP`);
   const lb1 = lab.node('lb1');
-  out(`   ${pad('lb1', 6)}${pad('LB', 9)}${pad(lb1.ipv4, 12)}${pad(v6(lb1), 15)}xlbd (XDP program on eth0), xlb CLI`);
+  out(`   ${pad('lb1', 6)}${pad('LB', 9)}${pad(lb1.ipv4, 12)}${pad(v6(lb1), 15)}xlbd (XDP program on eth0), gobgpd, xlb CLI`);
   for (const b of lab.backends) out(`   ${pad(b.name, 6)}${pad('backend', 9)}${pad(b.ipv4, 12)}${pad(v6(b), 15)}VIPs on lo, xlb decap on eth0, HTTP server`);
   out(`   VIPs: ${[...lab.vips4, ...lab.vips6].join(', ')}`);
 }
@@ -105,7 +108,7 @@ async function attachDecap(run: DemoRun, shell: DemoShell, lab: Lab): Promise<vo
 
 async function startDaemon(run: DemoRun, shell: DemoShell, lab: Lab): Promise<void> {
   heading('The load balancer: xlbd on lb1, from a config file');
-  const files = writeDaemonConfig(lab);
+  const files = writeDaemonConfig(lab, demoBgpConfig(lab));
   const daemon = new DemoDaemon(lab, shell.tools, files);
   run.daemon = daemon;
   showCommand(DEMO_NODE, `cat ${files.configPath}`);
@@ -171,7 +174,7 @@ async function drain(run: DemoRun, shell: DemoShell, lab: Lab, svc: DemoVip, o: 
   heading('Drain: take b2 out of rotation without breaking its open connections');
   const [, b2] = lab.backends;
   const kept = 12;
-  const perConn = 25;
+  const perConn = 50; // 5 s: long enough to outlast the drain command on a busy machine
   note(`c1 opens ${kept} keep-alive connections to ${svc.vip} and sends one GET on each every 100 ms (${perConn} each),`);
   note(`and while they run, b2 is drained:`);
   let keepDone = false;
@@ -220,6 +223,13 @@ async function teardown(run: DemoRun): Promise<void> {
       for (const line of daemon.log.slice(before)) out(dim(`   ${line}`));
       if (st.code !== 0) problems.push(`xlbd exited with ${st.code ?? st.signal}`);
       done.push('xlbd stopped by SIGTERM with --detach-on-exit (XDP detached, pins removed)');
+      if (run.bgp && run.checks.some((c) => c.ok && c.text.startsWith('bgp:'))) {
+        const left = [...lab!.vips4.map((v) => `${v}/32`), ...lab!.vips6.map((v) => `${v}/128`)];
+        const still: string[] = [];
+        for (const p of left) if ((await run.bgp.bird.ribNextHops(p)).length) still.push(p);
+        if (still.length) problems.push(`the router still has ${still.join(', ')} after xlbd stopped`);
+        else done.push('VIP routes withdrawn from the router first');
+      }
     });
   }
   if (lab && daemon && shell) {
@@ -284,21 +294,32 @@ export async function runDemo(args: string[]): Promise<void> {
     run.tools = await xlbTools();
     out(dim(run.tools.origin));
     stage = 'building the lab';
-    const lab = await Lab.create({ backends: 3, lbNodes: 1, clients: 1, ipv6: o.ipv6, decap: false });
+    const lab = await Lab.create({ backends: 3, lbNodes: 1, clients: 1, ipv6: o.ipv6, decap: false, staticVipRoutes: false });
     run.lab = lab;
     const shell = new DemoShell(lab, run.tools);
     run.shell = shell;
     printTopology(lab);
     stage = 'decap on the backends';
     await attachDecap(run, shell, lab);
+    stage = 'BGP speakers';
+    heading('BGP: BIRD on the router, gobgpd on the LB node');
+    run.bgp = await startBgpSpeakers(lab);
     stage = 'starting xlbd';
     await startDaemon(run, shell, lab);
     stage = 'configuring services';
     const vips = await configureServices(shell, lab);
+    stage = 'BGP announcements';
+    heading('The VIPs appear on the router, announced by xlbd through gobgpd');
+    const bgp = await showAnnouncements(shell, lab, run.bgp.bird, vips);
+    run.check(bgp.ok, bgp.text);
     stage = 'traffic';
     await traffic(run, shell, lab, vips, o);
     stage = 'counters';
     await counters(shell, lab, run.daemon!.files);
+    stage = 'health checks';
+    heading('Health checks: a backend fails and is taken out of the Maglev table, then comes back');
+    const health = await healthStep(shell, lab, vips[0]!, Math.min(o.requests, 100), () => run.daemon!.log);
+    run.check(health.ok, health.text);
     stage = 'drain';
     await drain(run, shell, lab, vips[0]!, o);
     stage = 'recording';

@@ -5,15 +5,16 @@
 //   GET /health   → "ok\n"
 //   POST /upload  → "<name> <bytes received>\n" (large uploads: the direction that crosses the LB)
 // Every response carries `x-backend: <name>`. Listens on [::]:PORT dual-stack, i.e. on the backend's
-// own addresses and on the VIPs configured on lo. Prints "listening <name> <port>" when ready.
+// own addresses and on the VIPs configured on lo (--host ADDRESS: on that address only, e.g. a VIP,
+// like a DSR backend that serves nothing on its own address). Prints "listening <name> <port>".
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
-  options: { name: { type: 'string' }, port: { type: 'string', default: '80' } },
+  options: { name: { type: 'string' }, port: { type: 'string', default: '80' }, host: { type: 'string', default: '::' } },
 });
 if (!values.name) {
-  process.stderr.write('usage: http-backend.mjs --name NAME [--port PORT]\n');
+  process.stderr.write('usage: http-backend.mjs --name NAME [--port PORT] [--host ADDRESS]\n');
   process.exit(2);
 }
 const name = values.name;
@@ -72,6 +73,6 @@ function listen(host, ipv6Only) {
   });
   server.listen({ host, port, ipv6Only }, () => process.stdout.write(`listening ${name} ${port}\n`));
 }
-listen('::', false);
+listen(values.host, false);
 
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));

@@ -63,6 +63,8 @@ export interface LabOptions {
   coreMtu?: number;
   /** MTU of router↔client links (default 1500) */
   clientMtu?: number;
+  /** Static VIP routes on the router towards the LB nodes (default true; false: BGP provides them) */
+  staticVipRoutes?: boolean;
   /** Called after each build step; a throw aborts the build (tests use it to fail midway) */
   onStep?: (step: LabStep) => void | Promise<void>;
 }
@@ -216,7 +218,9 @@ export class Lab {
       await this.refreshLinks();
     });
     await step('addresses', () => configureAddresses(this.plan, this.settings));
-    await step('routes', () => routeVips(this.plan, this.plan.lbs, this.settings));
+    await step('routes', async () => {
+      if (o.staticVipRoutes ?? true) await routeVips(this.plan, this.plan.lbs, this.settings);
+    });
     await step('xdp', () => prepareXdpPath(this.plan, this.settings));
     await step('decap', async () => {
       if (o.decap ?? true) for (const b of this.plan.backends) await this.attachBackendDecap(b.name);

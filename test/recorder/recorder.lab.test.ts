@@ -201,7 +201,8 @@ describe('recorder on xlbd with real traffic', () => {
     }
     // Wireshark's own filters select the points.
     expect(tsharkRead(file, 'frame.packet_flags_direction == 2').length).toBe(egress.length);
-    const summary = /(\d+) matched, (\d+) captured/.exec(cli.stderr)!;
+    // The closing line: progress lines (one per stats message when stderr is not a terminal) come first.
+    const summary = /(\d+) matched, (\d+) captured \(\d+ bytes\), \d+ lost — stopped/.exec(cli.stderr)!;
     expect([Number(summary[1]), Number(summary[2])]).toEqual([all.length, all.length]);
   });
 

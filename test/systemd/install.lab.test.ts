@@ -54,6 +54,7 @@ describe('install.sh into a DESTDIR', () => {
       ['usr/local/lib/xlb/api/proto/xlb/v1/xlb.proto', '644'],
       ['usr/local/lib/xlb/build/bpf/xlb_lb.o', '644'],
       ['usr/local/lib/xlb/build/bpf/xlb_decap.o', '644'],
+      ['usr/local/lib/xlb/build/bpf/xlb_health.o', '644'],
       ['usr/local/lib/xlb/bpf/libbpf-ts/build/Release/libbpf_ts.node', '755'],
       ['usr/local/lib/xlb/node_modules/@grpc/grpc-js/package.json', '644'],
       ['usr/local/lib/xlb/node_modules/prom-client/package.json', '644'],
@@ -62,6 +63,7 @@ describe('install.sh into a DESTDIR', () => {
       ['usr/local/lib/xlb/doc/README.md', '644'],
       ['etc/systemd/system/xlbd.service', '644'],
       ['etc/systemd/system/xlb-decap@.service', '644'],
+      ['etc/systemd/system/xlb-gobgpd.service', '644'],
       ['etc/xlb/xlb.yaml.example', '644'],
     ];
     for (const [f, m] of files) {
@@ -75,7 +77,7 @@ describe('install.sh into a DESTDIR', () => {
     expect(readlinkSync(join(dest, 'usr/local/bin/xlb'))).toBe('/usr/local/lib/xlb/dist/api/cli/main.js');
     expect(readFileSync(join(lib, 'dist/api/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
     // Default prefix: the units and the example are the repository's, byte for byte.
-    for (const u of ['xlbd.service', 'xlb-decap@.service']) {
+    for (const u of ['xlbd.service', 'xlb-decap@.service', 'xlb-gobgpd.service']) {
       expect(readFileSync(join(dest, 'etc/systemd/system', u), 'utf8')).toBe(readFileSync(join(repoRoot, 'systemd', u), 'utf8'));
     }
     expect(readFileSync(join(dest, 'etc/xlb/xlb.yaml.example'), 'utf8')).toBe(readFileSync(join(repoRoot, 'systemd/xlb.yaml.example'), 'utf8'));
@@ -88,7 +90,7 @@ describe('install.sh into a DESTDIR', () => {
     // Compiled code of the product only, plus the links through which it finds its data files.
     expect(readdirSync(join(lib, 'dist')).sort()).toEqual(['api', 'bpf', 'build', 'lb', 'package.json', 'recorder']);
     expect([readlinkSync(join(lib, 'dist/build')), readlinkSync(join(lib, 'dist/package.json'))]).toEqual(['../build', '../package.json']);
-    expect(readdirSync(join(lib, 'build/bpf')).sort()).toEqual(['xlb_decap.o', 'xlb_lb.o', 'xlb_rec_clock.o', 'xlb_rec_probe.o']);
+    expect(readdirSync(join(lib, 'build/bpf')).sort()).toEqual(['xlb_decap.o', 'xlb_health.o', 'xlb_lb.o', 'xlb_rec_clock.o', 'xlb_rec_probe.o']);
     expect(readdirSync(dest).filter((f) => f.includes('.new.') || f.includes('.old.'))).toEqual([]);
   });
 
@@ -155,7 +157,7 @@ describe('install.sh into a DESTDIR', () => {
 
     const un = install(['--destdir', dest, '--uninstall']);
     expect(un.code, un.stderr).toBe(0);
-    for (const gone of ['usr/local/lib/xlb', 'usr/local/bin/xlb', 'usr/local/bin/xlbd', 'etc/systemd/system/xlbd.service', 'etc/systemd/system/xlb-decap@.service', 'etc/xlb/xlb.yaml.example']) {
+    for (const gone of ['usr/local/lib/xlb', 'usr/local/bin/xlb', 'usr/local/bin/xlbd', 'etc/systemd/system/xlbd.service', 'etc/systemd/system/xlb-decap@.service', 'etc/systemd/system/xlb-gobgpd.service', 'etc/xlb/xlb.yaml.example']) {
       expect(existsSync(join(dest, gone)), gone).toBe(false);
     }
     expect(readFileSync(join(dest, 'etc/xlb/xlb.yaml'), 'utf8')).toBe('interfaces: [eth9]\n');
@@ -171,6 +173,7 @@ describe('install.sh into a DESTDIR', () => {
 describe('the unit files', () => {
   const xlbd = UnitFile.read(join(repoRoot, 'systemd/xlbd.service'));
   const decap = UnitFile.read(join(repoRoot, 'systemd/xlb-decap@.service'));
+  const gobgpd = UnitFile.read(join(repoRoot, 'systemd/xlb-gobgpd.service'));
 
   it('xlbd.service: notify readiness, SIGHUP reload, SIGTERM to xlbd only, hardening', () => {
     const s = (k: string) => xlbd.one('Service', k);
@@ -208,6 +211,19 @@ describe('the unit files', () => {
     expect(decap.list('Service', 'ReadWritePaths')).toEqual(['/sys/fs/bpf']);
   });
 
+  it('xlb-gobgpd.service: gobgpd with its API on loopback only, unprivileged, ordered before xlbd', () => {
+    const s = (k: string) => gobgpd.one('Service', k);
+    expect(s('ExecStart')).toBe('/usr/bin/gobgpd --api-hosts 127.0.0.1:50051 --pprof-disable --log-plain --sdnotify');
+    expect(s('Type')).toBe('notify');
+    expect(s('DynamicUser')).toBe('yes');
+    expect(s('CapabilityBoundingSet')).toBe('CAP_NET_BIND_SERVICE');
+    expect(gobgpd.one('Unit', 'Before')).toBe('xlbd.service');
+    expect(gobgpd.one('Unit', 'Conflicts')).toBe('gobgpd.service');
+    // xlbd only orders itself after it (BGP is optional): no Requires/Wants on it.
+    expect(xlbd.list('Unit', 'After')).toContain('xlb-gobgpd.service');
+    expect(xlbd.all('Unit', 'Requires')).toEqual([]);
+  });
+
   it('the reader rejects what is not a unit file', () => {
     expect(() => UnitFile.parse('[Service]\nType notify\n')).toThrow(/not a section, key=value or comment/);
     expect(() => UnitFile.parse('Type=notify\n')).toThrow(/outside a section/);
@@ -232,6 +248,7 @@ describe('the unit files', () => {
       expect(readFileSync(join(units, 'xlbd.service'), 'utf8')).toContain(`ExecStart=${root}/bin/xlbd --config ${scratch}/etc/xlb/xlb.yaml`);
       expect(verify('./xlbd.service')).toEqual({ code: 0, output: '' });
       expect(verify('./xlb-decap@eth0.service')).toEqual({ code: 0, output: '' });
+      expect(verify('./xlb-gobgpd.service')).toEqual({ code: 0, output: '' });
     });
 
     it('does complain about a broken copy (the check can fail)', () => {

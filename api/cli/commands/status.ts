@@ -7,7 +7,7 @@ import { statusJson, statusTable } from '../views/status.js';
 export function registerStatusCommand(program: Command, io: CliIo): void {
   program
     .command('status')
-    .description('the daemon: version, uptime, interfaces with XDP mode and program id, gateway and its MAC, Maglev M and seed, counts, whether the packet recorder is available')
+    .description('the daemon: version, uptime, interfaces with XDP mode and program id, gateway and its MAC, Maglev M and seed, counts, whether the packet recorder is available, health checking, BGP sessions and announced prefixes')
     .addHelpText(
       'after',
       examples([

@@ -6,6 +6,7 @@ import type { Service__Output } from '../../generated/xlb/v1/Service.js';
 import type { JsonValue } from '../render/json.js';
 import { renderTable } from '../render/table.js';
 import { count, enumName, u64 } from './common.js';
+import { backendHealthJson, backendHealthText, healthCheckJson, healthCheckText, serviceHealthText } from './health.js';
 
 export function backendJson(b: Backend__Output): JsonValue {
   return {
@@ -13,7 +14,10 @@ export function backendJson(b: Backend__Output): JsonValue {
     weight: b.weight ?? 0,
     state: enumName(b.state, 'BACKEND_STATE_'),
     name: b.name || undefined,
+    check_address: b.checkAddress || undefined,
+    check_port: b.checkPort || undefined,
     datapath_id: b.datapathId,
+    health: b.health ? backendHealthJson(b.health) : undefined,
   };
 }
 
@@ -26,8 +30,10 @@ export function serviceJson(s: Service__Output): JsonValue {
     flags: { source_hash: s.flags?.sourceHash ?? false },
     table_size: s.tableSize,
     backends: s.backends.map(backendJson),
+    health_check: s.healthCheck ? healthCheckJson(s.healthCheck) : undefined,
     origin: s.origin,
     datapath_id: s.datapathId,
+    health: s.health ? { all_backends_down: s.health.allBackendsDown, failing_open: s.health.failingOpen } : undefined,
   };
 }
 
@@ -57,22 +63,26 @@ export function counterIndex(stats: GetStatsResponse__Output): CounterIndex {
 }
 
 /**
- * SERVICE               ORIGIN  FLAGS        ID  M      PACKETS  BYTES
- *   -> BACKEND          WEIGHT  STATE        ID         PACKETS  BYTES  NAME
- * 10.0.0.10:80/tcp      api     source-hash   1  16381       12    840
- *   -> 10.1.0.5         100     active        3                7    490  web-1
- * M is the service's Maglev table size. Counter columns only when `counters` is given.
+ * SERVICE               ORIGIN  FLAGS        ID  M      PACKETS  BYTES  HEALTH
+ *   -> BACKEND          WEIGHT  STATE        ID         PACKETS  BYTES  HEALTH                      NAME
+ * 10.0.0.10:80/tcp      api     source-hash   1  16381       12    840  http /healthz every 2s
+ *   -> 10.1.0.5         100     active        3                7    490  up 3m12s                    web-1
+ *   -> 10.1.0.6         100     active        4                5    350  down 12s: connect refused   web-2
+ * M is the service's Maglev table size. Counter columns only when `counters` is given; the HEALTH
+ * column only when a service has a check.
  */
-export function serviceTree(services: readonly Service__Output[], counters?: CounterIndex): string {
+export function serviceTree(services: readonly Service__Output[], counters?: CounterIndex, nowMs = Date.now()): string {
   const withCounters = counters !== undefined;
+  const withHealth = services.some((s) => s.healthCheck);
   const num = (v: bigint | undefined) => (v === undefined ? '0' : count(v));
   const rows: string[][] = [
-    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', 'M', ...(withCounters ? ['PACKETS', 'BYTES'] : [])],
-    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', '', ...(withCounters ? ['PACKETS', 'BYTES'] : []), 'NAME'],
+    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', 'M', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : [])],
+    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', '', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : []), 'NAME'],
   ];
   for (const s of services) {
     const c = counters?.service(s.id);
-    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : [])]);
+    const health = s.healthCheck ? [healthCheckText(s.healthCheck) + serviceHealthText(s.health)] : ['-'];
+    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : []), ...(withHealth ? health : [])]);
     if (s.backends.length === 0) rows.push(['  (no backends)']);
     for (const b of s.backends) {
       const bc = counters?.backend(s.id, b.address);
@@ -83,6 +93,7 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
         String(b.datapathId),
         '',
         ...(withCounters ? [num(bc?.packets), num(bc?.bytes)] : []),
+        ...(withHealth ? [b.health ? backendHealthText(b.health, nowMs) : '-'] : []),
         b.name || '',
       ]);
     }

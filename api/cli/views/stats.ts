@@ -6,6 +6,7 @@ import type { Service__Output } from '../../generated/xlb/v1/Service.js';
 import type { JsonValue } from '../render/json.js';
 import { renderPairs, renderTable } from '../render/table.js';
 import { count, enumName, rate, u64 } from './common.js';
+import { backendHealthJson, backendHealthText, serviceHealthText } from './health.js';
 
 export function statsJson(s: GetStatsResponse__Output): JsonValue {
   const named = (list: NamedCounter__Output[]) => list.map((c) => ({ name: c.name, packets: u64(c.packets) }));
@@ -20,7 +21,9 @@ export function statsJson(s: GetStatsResponse__Output): JsonValue {
         state: enumName(b.state, 'BACKEND_STATE_'),
         packets: u64(b.packets),
         bytes: u64(b.bytes),
+        health: b.health ? backendHealthJson(b.health) : undefined,
       })),
+      health: svc.health ? { all_backends_down: svc.health.allBackendsDown, failing_open: svc.health.failingOpen } : undefined,
     })),
     verdicts: named(s.verdicts),
     drops: named(s.drops),
@@ -88,15 +91,25 @@ export function statsTable(
     const [pps, bps] = rates.rates(key, sample);
     return withRates ? [rate(pps), rate(bps)] : ['-', '-'];
   };
-  const rows: string[][] = [['SERVICE / BACKEND', 'STATE', 'WEIGHT', 'PACKETS', 'BYTES', ...(rates ? ['PKT/S', 'BIT/S'] : [])]];
+  const withHealth = stats.services.some((s) => s.backends.some((b) => b.health));
+  const nowMs = Number(u64(stats.timestampMs)) || Date.now();
+  const rows: string[][] = [['SERVICE / BACKEND', 'STATE', 'WEIGHT', 'PACKETS', 'BYTES', ...(rates ? ['PKT/S', 'BIT/S'] : []), ...(withHealth ? ['HEALTH'] : [])]];
   for (const s of stats.services) {
     const sample = { packets: u64(s.packets), bytes: u64(s.bytes) };
-    rows.push([s.serviceId, '', '', count(sample.packets), count(sample.bytes), ...rateCells(s.serviceId, sample)]);
+    rows.push([s.serviceId, '', '', count(sample.packets), count(sample.bytes), ...rateCells(s.serviceId, sample), ...(withHealth ? [serviceHealthText(s.health).trim()] : [])]);
     for (const b of s.backends) {
       const key = `${s.serviceId}|${b.address}`;
       const bs = { packets: u64(b.packets), bytes: u64(b.bytes) };
       const w = weights.get(key);
-      rows.push([`  -> ${b.address}`, enumName(b.state, 'BACKEND_STATE_'), w === undefined ? '' : String(w), count(bs.packets), count(bs.bytes), ...rateCells(key, bs)]);
+      rows.push([
+        `  -> ${b.address}`,
+        enumName(b.state, 'BACKEND_STATE_'),
+        w === undefined ? '' : String(w),
+        count(bs.packets),
+        count(bs.bytes),
+        ...rateCells(key, bs),
+        ...(withHealth ? [b.health ? backendHealthText(b.health, nowMs) : '-'] : []),
+      ]);
     }
   }
   const right = { align: 'right' as const };

@@ -31,7 +31,63 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
     recorder_available: s.recorderAvailable,
     recorder_note: s.recorderNote,
     recorder_ring_bytes: s.recorderRingBytes,
+    health: s.health
+      ? {
+          checked_backends: s.health.checkedBackends,
+          up: s.health.up,
+          down: s.health.down,
+          unknown: s.health.unknown,
+          in_flight: s.health.inFlight,
+          late_probes: u64(s.health.lateProbes),
+          probes_ok: u64(s.health.probesOk),
+          probes_failed: u64(s.health.probesFailed),
+          tunnel_attached: s.health.tunnelAttached,
+          tunnel_error: s.health.tunnelError || undefined,
+          all_down_services: s.health.allDownServices,
+          failing_open_services: s.health.failingOpenServices,
+        }
+      : null,
+    bgp: s.bgp?.enabled
+      ? {
+          connected: s.bgp.connected,
+          gobgp_api: s.bgp.gobgpApi,
+          error: s.bgp.error || undefined,
+          announce: s.bgp.announce,
+          next_hop: s.bgp.nextHop || undefined,
+          next_hop_v6: s.bgp.nextHopV6 || undefined,
+          drained: s.bgp.drained,
+          neighbors: s.bgp.neighbors.map((n) => ({ address: n.address, peer_as: n.peerAs, state: n.state, uptime_seconds: u64(n.uptimeSeconds) })),
+          prefixes: s.bgp.prefixes.map((p) => ({ prefix: p.prefix, announced: p.announced, reason: p.reason })),
+        }
+      : null,
   };
+}
+
+function healthLine(s: GetStatusResponse__Output): string {
+  const h = s.health;
+  if (!h || h.checkedBackends === 0) return 'no health checks';
+  let text = `${h.checkedBackends} backends checked: ${h.up} up, ${h.down} down, ${h.unknown} unknown`;
+  if (h.failingOpenServices.length) text += `; FAILING OPEN: ${h.failingOpenServices.join(' ')}`;
+  const dropping = h.allDownServices.filter((id) => !h.failingOpenServices.includes(id));
+  if (dropping.length) text += `; ALL DOWN (dropping): ${dropping.join(' ')}`;
+  if (h.tunnelError) text += `; tunnel probes fail: ${h.tunnelError}`;
+  if (u64(h.lateProbes) > 0n) text += `; ${u64(h.lateProbes)} probes ran late`;
+  return text;
+}
+
+function bgpLines(s: GetStatusResponse__Output): [string, string][] {
+  const b = s.bgp;
+  if (!b?.enabled) return [['bgp', 'not configured']];
+  const announced = b.prefixes.filter((p) => p.announced).map((p) => p.prefix);
+  const withheld = b.prefixes.filter((p) => !p.announced).map((p) => `${p.prefix} (${p.reason})`);
+  const lines: [string, string][] = [
+    ['bgp', `gobgpd ${b.gobgpApi} ${b.connected ? 'connected' : 'NOT REACHABLE'}, announce ${b.announce}, next hop ${[b.nextHop, b.nextHopV6].filter(Boolean).join(' ') || '-'}${b.drained ? ', NODE DRAINED' : ''}`],
+    ['bgp neighbors', b.neighbors.length ? b.neighbors.map((n) => `${n.address} AS${n.peerAs} ${n.state}${n.state === 'established' ? ` ${duration(u64(n.uptimeSeconds))}` : ''}`).join(', ') : 'none'],
+    ['bgp announced', announced.length ? announced.join(' ') : 'nothing'],
+  ];
+  if (withheld.length) lines.push(['bgp withheld', withheld.join(', ')]);
+  if (b.error) lines.push(['bgp error', b.error]);
+  return lines;
 }
 
 /** Ring sizes are powers of two: 4194304 → "4 MiB", exact or in bytes. */
@@ -72,6 +128,8 @@ export function statusTable(s: GetStatusResponse__Output): string {
     ['services', `${s.services} (${s.backends} backends)`],
     ['mtu', String(s.mtu)],
     ['recorder', s.recorderAvailable ? `available (ring ${ringSize(s.recorderRingBytes)})` : `off: ${s.recorderNote || 'no reason given'}`],
+    ['health', healthLine(s)],
+    ...bgpLines(s),
   ]);
   const rows = [['INTERFACE', 'IFINDEX', 'MAC', 'ATTACHED', 'MODE', 'PROGRAM']];
   for (const i of s.interfaces) {

@@ -1,6 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
 import type { BackendState as _xlb_v1_BackendState, BackendState__Output as _xlb_v1_BackendState__Output } from '../../xlb/v1/BackendState.js';
+import type { BackendHealth as _xlb_v1_BackendHealth, BackendHealth__Output as _xlb_v1_BackendHealth__Output } from '../../xlb/v1/BackendHealth.js';
 
 export interface Backend {
   /**
@@ -23,6 +24,17 @@ export interface Backend {
    * reused soon after removal, so a flow pinned to a removed backend never lands on a new one.
    */
   'datapathId'?: (number);
+  /**
+   * Health check overrides for this backend (only with a service health_check). check_address:
+   * probe this address directly instead (the tunnel can only reach the VIP on the backend itself);
+   * check_port: probe this port instead of the check's / service's port. Empty / 0 = no override.
+   */
+  'checkAddress'?: (string);
+  'checkPort'?: (number);
+  /**
+   * Output only: the backend's health (absent when the service has no health check).
+   */
+  'health'?: (_xlb_v1_BackendHealth | null);
   /**
    * Relative share of new flows, 0..65535. Absent in a request: 1. 0 means draining: a backend
    * with weight 0 is DRAINING, and an ACTIVE backend needs a weight >= 1. A DRAINING backend may
@@ -54,6 +66,17 @@ export interface Backend__Output {
    * reused soon after removal, so a flow pinned to a removed backend never lands on a new one.
    */
   'datapathId': (number);
+  /**
+   * Health check overrides for this backend (only with a service health_check). check_address:
+   * probe this address directly instead (the tunnel can only reach the VIP on the backend itself);
+   * check_port: probe this port instead of the check's / service's port. Empty / 0 = no override.
+   */
+  'checkAddress': (string);
+  'checkPort': (number);
+  /**
+   * Output only: the backend's health (absent when the service has no health check).
+   */
+  'health': (_xlb_v1_BackendHealth__Output | null);
   /**
    * Relative share of new flows, 0..65535. Absent in a request: 1. 0 means draining: a backend
    * with weight 0 is DRAINING, and an ACTIVE backend needs a weight >= 1. A DRAINING backend may

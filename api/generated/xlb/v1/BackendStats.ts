@@ -1,6 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
 import type { BackendState as _xlb_v1_BackendState, BackendState__Output as _xlb_v1_BackendState__Output } from '../../xlb/v1/BackendState.js';
+import type { BackendHealth as _xlb_v1_BackendHealth, BackendHealth__Output as _xlb_v1_BackendHealth__Output } from '../../xlb/v1/BackendHealth.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface BackendStats {
@@ -12,6 +13,10 @@ export interface BackendStats {
    */
   'packets'?: (number | string | Long);
   'bytes'?: (number | string | Long);
+  /**
+   * Absent when the service has no health check.
+   */
+  'health'?: (_xlb_v1_BackendHealth | null);
 }
 
 export interface BackendStats__Output {
@@ -23,4 +28,8 @@ export interface BackendStats__Output {
    */
   'packets': (string);
   'bytes': (string);
+  /**
+   * Absent when the service has no health check.
+   */
+  'health': (_xlb_v1_BackendHealth__Output | null);
 }

@@ -2,6 +2,8 @@
 
 import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from '../../xlb/v1/InterfaceStatus.js';
 import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
+import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from '../../xlb/v1/HealthCheckStatus.js';
+import type { BgpStatus as _xlb_v1_BgpStatus, BgpStatus__Output as _xlb_v1_BgpStatus__Output } from '../../xlb/v1/BgpStatus.js';
 import type { MaglevTableUsage as _xlb_v1_MaglevTableUsage, MaglevTableUsage__Output as _xlb_v1_MaglevTableUsage__Output } from '../../xlb/v1/MaglevTableUsage.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -45,6 +47,8 @@ export interface GetStatusResponse {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes'?: (number);
+  'health'?: (_xlb_v1_HealthCheckStatus | null);
+  'bgp'?: (_xlb_v1_BgpStatus | null);
   /**
    * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
    * have no table), and the tables by size.
@@ -93,6 +97,8 @@ export interface GetStatusResponse__Output {
    * Size in bytes of the datapath's recording ring buffer (recorder.ring_bytes).
    */
   'recorderRingBytes': (number);
+  'health': (_xlb_v1_HealthCheckStatus__Output | null);
+  'bgp': (_xlb_v1_BgpStatus__Output | null);
   /**
    * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
    * have no table), and the tables by size.

@@ -10,6 +10,8 @@ import type { CreateServiceRequest as _xlb_v1_CreateServiceRequest, CreateServic
 import type { CreateServiceResponse as _xlb_v1_CreateServiceResponse, CreateServiceResponse__Output as _xlb_v1_CreateServiceResponse__Output } from '../../xlb/v1/CreateServiceResponse.js';
 import type { DeleteServiceRequest as _xlb_v1_DeleteServiceRequest, DeleteServiceRequest__Output as _xlb_v1_DeleteServiceRequest__Output } from '../../xlb/v1/DeleteServiceRequest.js';
 import type { DeleteServiceResponse as _xlb_v1_DeleteServiceResponse, DeleteServiceResponse__Output as _xlb_v1_DeleteServiceResponse__Output } from '../../xlb/v1/DeleteServiceResponse.js';
+import type { DrainNodeRequest as _xlb_v1_DrainNodeRequest, DrainNodeRequest__Output as _xlb_v1_DrainNodeRequest__Output } from '../../xlb/v1/DrainNodeRequest.js';
+import type { DrainNodeResponse as _xlb_v1_DrainNodeResponse, DrainNodeResponse__Output as _xlb_v1_DrainNodeResponse__Output } from '../../xlb/v1/DrainNodeResponse.js';
 import type { GetServiceRequest as _xlb_v1_GetServiceRequest, GetServiceRequest__Output as _xlb_v1_GetServiceRequest__Output } from '../../xlb/v1/GetServiceRequest.js';
 import type { GetServiceResponse as _xlb_v1_GetServiceResponse, GetServiceResponse__Output as _xlb_v1_GetServiceResponse__Output } from '../../xlb/v1/GetServiceResponse.js';
 import type { GetStatsRequest as _xlb_v1_GetStatsRequest, GetStatsRequest__Output as _xlb_v1_GetStatsRequest__Output } from '../../xlb/v1/GetStatsRequest.js';
@@ -95,6 +97,27 @@ export interface LoadBalancerClient extends grpc.Client {
   deleteService(argument: _xlb_v1_DeleteServiceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xlb_v1_DeleteServiceResponse__Output>): grpc.ClientUnaryCall;
   deleteService(argument: _xlb_v1_DeleteServiceRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_DeleteServiceResponse__Output>): grpc.ClientUnaryCall;
   deleteService(argument: _xlb_v1_DeleteServiceRequest, callback: grpc.requestCallback<_xlb_v1_DeleteServiceResponse__Output>): grpc.ClientUnaryCall;
+  
+  /**
+   * Takes this LB node out of (or, with undo, back into) the routers' ECMP set: withdraws every
+   * VIP this node announces by BGP, and keeps them withdrawn (across daemon restarts) until undone.
+   * The datapath keeps forwarding whatever still arrives. FAILED_PRECONDITION when BGP is not
+   * configured.
+   */
+  DrainNode(argument: _xlb_v1_DrainNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _xlb_v1_DrainNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _xlb_v1_DrainNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  DrainNode(argument: _xlb_v1_DrainNodeRequest, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  /**
+   * Takes this LB node out of (or, with undo, back into) the routers' ECMP set: withdraws every
+   * VIP this node announces by BGP, and keeps them withdrawn (across daemon restarts) until undone.
+   * The datapath keeps forwarding whatever still arrives. FAILED_PRECONDITION when BGP is not
+   * configured.
+   */
+  drainNode(argument: _xlb_v1_DrainNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _xlb_v1_DrainNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _xlb_v1_DrainNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
+  drainNode(argument: _xlb_v1_DrainNodeRequest, callback: grpc.requestCallback<_xlb_v1_DrainNodeResponse__Output>): grpc.ClientUnaryCall;
   
   GetService(argument: _xlb_v1_GetServiceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_xlb_v1_GetServiceResponse__Output>): grpc.ClientUnaryCall;
   GetService(argument: _xlb_v1_GetServiceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_xlb_v1_GetServiceResponse__Output>): grpc.ClientUnaryCall;
@@ -231,6 +254,14 @@ export interface LoadBalancerHandlers extends grpc.UntypedServiceImplementation 
    */
   DeleteService: grpc.handleUnaryCall<_xlb_v1_DeleteServiceRequest__Output, _xlb_v1_DeleteServiceResponse>;
   
+  /**
+   * Takes this LB node out of (or, with undo, back into) the routers' ECMP set: withdraws every
+   * VIP this node announces by BGP, and keeps them withdrawn (across daemon restarts) until undone.
+   * The datapath keeps forwarding whatever still arrives. FAILED_PRECONDITION when BGP is not
+   * configured.
+   */
+  DrainNode: grpc.handleUnaryCall<_xlb_v1_DrainNodeRequest__Output, _xlb_v1_DrainNodeResponse>;
+  
   GetService: grpc.handleUnaryCall<_xlb_v1_GetServiceRequest__Output, _xlb_v1_GetServiceResponse>;
   
   /**
@@ -274,6 +305,7 @@ export interface LoadBalancerDefinition extends grpc.ServiceDefinition {
   Apply: MethodDefinition<_xlb_v1_ApplyRequest, _xlb_v1_ApplyResponse, _xlb_v1_ApplyRequest__Output, _xlb_v1_ApplyResponse__Output>
   CreateService: MethodDefinition<_xlb_v1_CreateServiceRequest, _xlb_v1_CreateServiceResponse, _xlb_v1_CreateServiceRequest__Output, _xlb_v1_CreateServiceResponse__Output>
   DeleteService: MethodDefinition<_xlb_v1_DeleteServiceRequest, _xlb_v1_DeleteServiceResponse, _xlb_v1_DeleteServiceRequest__Output, _xlb_v1_DeleteServiceResponse__Output>
+  DrainNode: MethodDefinition<_xlb_v1_DrainNodeRequest, _xlb_v1_DrainNodeResponse, _xlb_v1_DrainNodeRequest__Output, _xlb_v1_DrainNodeResponse__Output>
   GetService: MethodDefinition<_xlb_v1_GetServiceRequest, _xlb_v1_GetServiceResponse, _xlb_v1_GetServiceRequest__Output, _xlb_v1_GetServiceResponse__Output>
   GetStats: MethodDefinition<_xlb_v1_GetStatsRequest, _xlb_v1_GetStatsResponse, _xlb_v1_GetStatsRequest__Output, _xlb_v1_GetStatsResponse__Output>
   GetStatus: MethodDefinition<_xlb_v1_GetStatusRequest, _xlb_v1_GetStatusResponse, _xlb_v1_GetStatusRequest__Output, _xlb_v1_GetStatusResponse__Output>

@@ -3,6 +3,8 @@
 import type { Protocol as _xlb_v1_Protocol, Protocol__Output as _xlb_v1_Protocol__Output } from '../../xlb/v1/Protocol.js';
 import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb_v1_ServiceFlags__Output } from '../../xlb/v1/ServiceFlags.js';
 import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
+import type { HealthCheck as _xlb_v1_HealthCheck, HealthCheck__Output as _xlb_v1_HealthCheck__Output } from '../../xlb/v1/HealthCheck.js';
+import type { ServiceHealth as _xlb_v1_ServiceHealth, ServiceHealth__Output as _xlb_v1_ServiceHealth__Output } from '../../xlb/v1/ServiceHealth.js';
 
 export interface Service {
   /**
@@ -37,6 +39,15 @@ export interface Service {
    * table), >= 1. Stable across restarts.
    */
   'datapathId'?: (number);
+  /**
+   * Optional health check. In UpdateService: absent = unchanged, kind "none" = removed. In Apply
+   * and CreateService: absent = none.
+   */
+  'healthCheck'?: (_xlb_v1_HealthCheck | null);
+  /**
+   * Output only: absent when the service has no health check.
+   */
+  'health'?: (_xlb_v1_ServiceHealth | null);
   /**
    * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
    * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many
@@ -81,6 +92,15 @@ export interface Service__Output {
    * table), >= 1. Stable across restarts.
    */
   'datapathId': (number);
+  /**
+   * Optional health check. In UpdateService: absent = unchanged, kind "none" = removed. In Apply
+   * and CreateService: absent = none.
+   */
+  'healthCheck': (_xlb_v1_HealthCheck__Output | null);
+  /**
+   * Output only: absent when the service has no health check.
+   */
+  'health': (_xlb_v1_ServiceHealth__Output | null);
   /**
    * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
    * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many

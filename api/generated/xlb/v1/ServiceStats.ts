@@ -1,6 +1,7 @@
 // Original file: proto/xlb/v1/xlb.proto
 
 import type { BackendStats as _xlb_v1_BackendStats, BackendStats__Output as _xlb_v1_BackendStats__Output } from '../../xlb/v1/BackendStats.js';
+import type { ServiceHealth as _xlb_v1_ServiceHealth, ServiceHealth__Output as _xlb_v1_ServiceHealth__Output } from '../../xlb/v1/ServiceHealth.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ServiceStats {
@@ -11,6 +12,10 @@ export interface ServiceStats {
   'packets'?: (number | string | Long);
   'bytes'?: (number | string | Long);
   'backends'?: (_xlb_v1_BackendStats)[];
+  /**
+   * Absent when the service has no health check.
+   */
+  'health'?: (_xlb_v1_ServiceHealth | null);
 }
 
 export interface ServiceStats__Output {
@@ -21,4 +26,8 @@ export interface ServiceStats__Output {
   'packets': (string);
   'bytes': (string);
   'backends': (_xlb_v1_BackendStats__Output)[];
+  /**
+   * Absent when the service has no health check.
+   */
+  'health': (_xlb_v1_ServiceHealth__Output | null);
 }

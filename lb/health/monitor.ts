@@ -1,0 +1,439 @@
+// The health monitor: one probe target per (service with a check, backend), each probed every
+// interval at a stable phase of its own (a hash of its key), so probes spread over the interval
+// instead of firing together; at most `maxConcurrency` probes run at once (the rest wait their
+// turn, late rather than lost). Results go through the state machine (state.ts); a transition is
+// logged, counted and, coalesced per event-loop turn, reported as the services whose datapath
+// backend set may have changed ('change'), which the daemon hands to the reconciler.
+//
+// Tunnel-mode probes connect to VIP:port from a probe source port that the tc egress program
+// (tunnel.ts) routes to the one backend under test; direct-mode probes connect to the backend's
+// own address (or its check_address). The tunnel is attached on first use only: without tunnel
+// checks nothing is attached, and the XDP datapath never pays for health checking.
+import { EventEmitter } from 'node:events';
+import { createHash } from 'node:crypto';
+import type { Backend, HealthCheckSpec, Service } from '../model/index.js';
+import { applyHealth, type OverlayResult } from './overlay.js';
+import { ProbePorts } from './ports.js';
+import { runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
+import { newRecord, observe, type HealthRecord, type HealthStatus } from './state.js';
+import { ProbeTunnel, type EncodedTarget, type ProbeRoute } from './tunnel.js';
+
+export interface HealthLogger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** What the monitor needs from the probe tunnel (tunnel.ts's ProbeTunnel). */
+export interface TunnelPort {
+  route(r: ProbeRoute): void;
+  /** Optional fast path: the route's value encoded once per target (ProbeTunnel.encode). */
+  routeEncoded?(port: number, t: EncodedTarget): void;
+  close(): void;
+}
+
+/** A backend's last seen health, as restored at start (not truth: re-checked at once). */
+export interface LastSeenEntry {
+  service: string;
+  address: string;
+  status: 'up' | 'down';
+  sinceMs: number;
+}
+
+export interface HealthMonitorOptions {
+  log: HealthLogger;
+  /** Probe source ports (inclusive range). */
+  ports: { min: number; max: number };
+  maxConcurrency: number;
+  /** Opens the probe tunnel (first tunnel-mode probe); throws when it cannot. */
+  openTunnel: () => TunnelPort;
+  /** The outer source address of tunnelled probes towards a backend of this family. */
+  outerSource: (family: 4 | 6) => string | undefined;
+  lastSeen?: readonly LastSeenEntry[];
+  /** Wall clock (tests). */
+  now?: () => number;
+  /** The first probe of a target runs within this much of its creation (default 1000 ms). */
+  firstProbeWithinMs?: number;
+  /** Runs one probe (default probes.ts's runProbe; tests inject their own). */
+  probe?: (spec: ProbeSpec) => Promise<ProbeResult>;
+}
+
+export interface TransitionEvent {
+  service: string;
+  backend: string;
+  from: HealthStatus;
+  to: HealthStatus;
+  error: string | undefined;
+}
+
+export interface HealthEvents {
+  transition: [TransitionEvent];
+  /** Services whose programmed backend set may differ now (coalesced). */
+  change: [string[]];
+}
+
+export interface BackendHealthReport extends Omit<HealthRecord, 'successes' | 'failures'> {
+  /** How the backend is probed, e.g. "http 10.100.0.10:80/healthz via tunnel to 10.1.0.5". */
+  target: string;
+}
+
+interface Target {
+  key: string;
+  service: string;
+  address: string;
+  family: 4 | 6;
+  check: HealthCheckSpec;
+  probe: ProbeSpec;
+  /** Tunnel mode: route the probe socket to this backend. */
+  tunnel: { vip: string; vipPort: number; backend: string } | undefined;
+  /** The tunnel route's value, encoded for `encodedFor` (the outer source it was made with). */
+  encoded: EncodedTarget | undefined;
+  encodedFor: string | undefined;
+  record: HealthRecord;
+  phaseMs: number;
+  timer: NodeJS.Timeout | undefined;
+  queued: boolean;
+  running: boolean;
+  description: string;
+}
+
+const keyOf = (service: string, address: string) => `${service}|${address}`;
+
+function fraction(key: string): number {
+  return createHash('sha1').update(key).digest().readUInt32BE(0) / 0x1_0000_0000;
+}
+
+/** Where in each interval a backend of a service is probed (ms after the monitor's epoch, mod interval). */
+export function probePhaseMs(service: string, address: string, intervalMs: number): number {
+  return fraction(keyOf(service, address)) * intervalMs;
+}
+
+function sameProbe(a: Target, b: Target): boolean {
+  return JSON.stringify([a.check, a.probe, a.tunnel]) === JSON.stringify([b.check, b.probe, b.tunnel]);
+}
+
+export class HealthMonitor extends EventEmitter<HealthEvents> {
+  readonly #o: HealthMonitorOptions;
+  readonly #now: () => number;
+  readonly #ports: ProbePorts;
+  readonly #targets = new Map<string, Target>();
+  readonly #services = new Map<string, Service>();
+  readonly #allDown = new Map<string, boolean>();
+  readonly #queue: Target[] = [];
+  readonly #lastSeen = new Map<string, LastSeenEntry>();
+  readonly #epoch: number;
+  #running = 0;
+  #tunnel: TunnelPort | undefined;
+  #tunnelError: string | undefined;
+  #dirty = new Set<string>();
+  #flushScheduled = false;
+  #closed = false;
+  #started = false;
+  /** Probes that had to wait for a free slot (the interval is not being kept). */
+  late = 0;
+  /** Probes finished, by result (counted, not emitted: there may be thousands a second). */
+  readonly probes = { ok: 0, failed: 0 };
+
+  constructor(o: HealthMonitorOptions) {
+    super();
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+    this.#ports = new ProbePorts(o.ports);
+    this.#epoch = this.#now();
+    for (const e of o.lastSeen ?? []) this.#lastSeen.set(keyOf(e.service, e.address), e);
+  }
+
+  // ---- the desired state -------------------------------------------------------------------
+
+  /**
+   * Brings the targets in step with the services: new checks and backends get a target (state as
+   * last seen, else unknown), removed ones lose theirs, changed ones keep their state but are
+   * probed the new way. Returns the services whose programmed set may have changed.
+   */
+  sync(services: readonly Service[]): string[] {
+    const changed = new Set<string>();
+    const wanted = new Map<string, Target>();
+    this.#services.clear();
+    for (const s of services) {
+      this.#services.set(s.id, s);
+      if (!s.healthCheck) continue;
+      for (const b of s.backends) {
+        const t = this.#target(s, b, s.healthCheck);
+        wanted.set(t.key, t);
+      }
+    }
+    for (const [key, cur] of this.#targets) {
+      if (wanted.has(key)) continue;
+      this.#drop(cur);
+      this.#targets.delete(key);
+      if (cur.record.status === 'down') changed.add(cur.service);
+    }
+    for (const [key, next] of wanted) {
+      const cur = this.#targets.get(key);
+      if (cur && sameProbe(cur, next)) continue;
+      if (cur) {
+        next.record = cur.record;
+        next.record.successes = 0;
+        next.record.failures = 0;
+        this.#drop(cur);
+      }
+      this.#targets.set(key, next);
+      if (this.#started) this.#schedule(next, true);
+    }
+    for (const id of [...this.#allDown.keys()]) if (!this.#services.get(id)?.healthCheck) this.#allDown.delete(id);
+    for (const s of services) if (s.healthCheck) this.#noteService(s, false);
+    return [...changed];
+  }
+
+  /** Starts probing (after the datapath is attached): every target is checked at once. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    for (const t of this.#targets.values()) this.#schedule(t, true);
+  }
+
+  // ---- what the rest of xlbd reads ------------------------------------------------------------
+
+  /** The backends the datapath should hold for this service (the overlay). */
+  programmed(service: Service): readonly Backend[] {
+    return this.overlay(service).backends;
+  }
+
+  overlay(service: Service): OverlayResult {
+    return applyHealth(service, (address) => this.#targets.get(keyOf(service.id, address))?.record.status);
+  }
+
+  /** Health of one backend of a service with a check; undefined when it has none. */
+  backend(service: string, address: string): BackendHealthReport | undefined {
+    const t = this.#targets.get(keyOf(service, address));
+    if (!t) return undefined;
+    const { status, sinceMs, lastError, lastCheckMs } = t.record;
+    return { status, sinceMs, lastError, lastCheckMs, target: t.description };
+  }
+
+  /** Every target's state (metrics). */
+  *entries(): IterableIterator<{ service: string; backend: string; status: HealthStatus }> {
+    for (const t of this.#targets.values()) yield { service: t.service, backend: t.address, status: t.record.status };
+  }
+
+  /** Services whose every backend is down right now, and whether they fail open. */
+  allDown(): { service: string; failingOpen: boolean }[] {
+    const out: { service: string; failingOpen: boolean }[] = [];
+    for (const [id, down] of this.#allDown) {
+      if (down) out.push({ service: id, failingOpen: this.#services.get(id)?.healthCheck?.failOpen ?? true });
+    }
+    return out;
+  }
+
+  get targetCount(): number {
+    return this.#targets.size;
+  }
+
+  get inFlight(): number {
+    return this.#running;
+  }
+
+  /** Why tunnel-mode probes cannot run, if they cannot. */
+  get tunnelError(): string | undefined {
+    return this.#tunnelError;
+  }
+
+  /** The states worth restoring after a restart (unknown ones are not). */
+  lastSeen(): LastSeenEntry[] {
+    const out: LastSeenEntry[] = [];
+    for (const t of this.#targets.values()) {
+      if (t.record.status !== 'unknown') out.push({ service: t.service, address: t.address, status: t.record.status, sinceMs: t.record.sinceMs });
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#targets.values()) this.#drop(t);
+    this.#queue.length = 0;
+    this.#tunnel?.close();
+    this.#tunnel = undefined;
+  }
+
+  // ---- targets --------------------------------------------------------------------------------
+
+  #target(s: Service, b: Backend, check: HealthCheckSpec): Target {
+    const key = keyOf(s.id, b.address);
+    const port = b.checkPort ?? check.port ?? s.port;
+    const direct = check.mode === 'direct' || b.checkAddress !== undefined;
+    const address = b.checkAddress ?? (direct ? b.address : s.vip);
+    const probe: ProbeSpec = { kind: check.kind, address, port, timeoutMs: check.timeoutMs };
+    if (check.path !== undefined) probe.path = check.path;
+    if (check.host !== undefined) probe.host = check.host;
+    if (check.expectStatus !== undefined) probe.expectStatus = check.expectStatus;
+    if (check.payload !== undefined) probe.payload = Buffer.from(check.payload);
+    if (check.payloadHex !== undefined) probe.payload = Buffer.from(check.payloadHex, 'hex');
+    const tunnel = direct ? undefined : { vip: s.vip, vipPort: port, backend: b.address };
+    const shown = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    const description = `${check.kind} ${shown}${check.kind === 'http' ? check.path : ''}${tunnel ? ` through the tunnel to ${b.address}` : ' direct'}`;
+    const seen = this.#lastSeen.get(key);
+    const record = seen ? newRecord(this.#now(), seen.status, seen.sinceMs) : newRecord(this.#now());
+    return {
+      key, service: s.id, address: b.address, family: b.family, check, probe, tunnel, record,
+      phaseMs: probePhaseMs(s.id, b.address, check.intervalMs),
+      encoded: undefined, encodedFor: undefined,
+      timer: undefined, queued: false, running: false, description,
+    };
+  }
+
+  #drop(t: Target): void {
+    clearTimeout(t.timer);
+    t.timer = undefined;
+    if (t.queued) {
+      const i = this.#queue.indexOf(t);
+      if (i >= 0) this.#queue.splice(i, 1);
+      t.queued = false;
+    }
+  }
+
+  /** Next run: soon for a first probe (spread over firstProbeWithinMs), else the next point of
+   *  this target's phase grid at least half an interval away. */
+  #schedule(t: Target, first: boolean): void {
+    if (this.#closed) return;
+    const now = this.#now();
+    const interval = t.check.intervalMs;
+    let delay: number;
+    if (first) {
+      delay = fraction(`${t.key}#first`) * Math.min(interval, this.#o.firstProbeWithinMs ?? 1000);
+    } else {
+      const sinceEpoch = now - this.#epoch - t.phaseMs;
+      let next = this.#epoch + t.phaseMs + (Math.floor(sinceEpoch / interval) + 1) * interval;
+      if (next - now < interval / 2) next += interval;
+      delay = next - now;
+    }
+    t.timer = setTimeout(() => this.#due(t), Math.max(0, delay));
+    t.timer.unref();
+  }
+
+  #due(t: Target): void {
+    t.timer = undefined;
+    if (this.#targets.get(t.key) !== t || this.#closed) return;
+    if (this.#running >= this.#o.maxConcurrency) {
+      this.late++;
+      t.queued = true;
+      this.#queue.push(t);
+      return;
+    }
+    void this.#run(t);
+  }
+
+  async #run(t: Target): Promise<void> {
+    this.#running++;
+    t.running = true;
+    let result: ProbeResult;
+    try {
+      result = await this.#probeOnce(t);
+    } catch (e) {
+      result = { ok: false, error: (e as Error).message };
+    } finally {
+      this.#running--;
+      t.running = false;
+    }
+    if (result.ok) this.probes.ok++;
+    else this.probes.failed++;
+    if (this.#targets.get(t.key) === t && !this.#closed) {
+      this.#record(t, result);
+      this.#schedule(t, false);
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#running < this.#o.maxConcurrency && this.#queue.length) {
+      const next = this.#queue.shift()!;
+      next.queued = false;
+      void this.#run(next);
+    }
+  }
+
+  async #probeOnce(t: Target): Promise<ProbeResult> {
+    const runProbe = this.#o.probe ?? defaultProbe;
+    if (!t.tunnel) return runProbe(t.probe);
+    const tunnel = this.#openTunnel();
+    if (!tunnel) return { ok: false, error: `probe tunnel unavailable: ${this.#tunnelError}` };
+    const outer = this.#o.outerSource(t.family);
+    if (!outer) return { ok: false, error: `no IPv${t.family} encapsulation source (encap.source_v${t.family} or an interface address)` };
+    // A port someone else has bound is skipped; the next one is tried (a few times at most).
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const port = this.#ports.acquire();
+      if (port === undefined) return { ok: false, error: 'no free probe source port (health.source_ports too small)' };
+      try {
+        const protocol = t.check.kind === 'udp' ? 'udp' : 'tcp';
+        if (tunnel.routeEncoded) {
+          if (t.encodedFor !== outer) {
+            t.encoded = ProbeTunnel.encode({ protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+            t.encodedFor = outer;
+          }
+          tunnel.routeEncoded(port, t.encoded!);
+        } else {
+          tunnel.route({ port, protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+        }
+        const r = await runProbe({ ...t.probe, localPort: port });
+        if (!r.portBusy) return r;
+      } finally {
+        this.#ports.release(port);
+      }
+    }
+    return { ok: false, error: 'every probe source port tried was in use' };
+  }
+
+  #openTunnel(): TunnelPort | undefined {
+    if (this.#tunnel || this.#tunnelError) return this.#tunnel;
+    try {
+      this.#tunnel = this.#o.openTunnel();
+      this.#o.log.info(`health: probe tunnel attached (source ports ${this.#ports.min}-${this.#ports.max})`);
+    } catch (e) {
+      this.#tunnelError = (e as Error).message;
+      this.#o.log.error(`health: cannot attach the probe tunnel, tunnel-mode checks fail: ${this.#tunnelError}`);
+    }
+    return this.#tunnel;
+  }
+
+  // ---- results --------------------------------------------------------------------------------
+
+  #record(t: Target, result: ProbeResult): void {
+    const tr = observe(t.record, result, { rise: t.check.rise, fall: t.check.fall, nowMs: this.#now() });
+    if (!tr) return;
+    const why = tr.to === 'down' ? ` (${t.record.lastError}, ${t.check.fall} failures in a row)` : tr.to === 'up' ? ` (${t.check.rise} successes in a row)` : '';
+    const line = `health: ${t.service} backend ${t.address} ${tr.from} → ${tr.to}${why}; probe: ${t.description}`;
+    if (tr.to === 'down') this.#o.log.warn(line);
+    else this.#o.log.info(line);
+    this.emit('transition', { service: t.service, backend: t.address, from: tr.from, to: tr.to, error: t.record.lastError });
+    const svc = this.#services.get(t.service);
+    if (svc) this.#noteService(svc, true);
+    this.#markDirty(t.service);
+  }
+
+  /** Says so, loudly, when a service enters or leaves the every-backend-down state. */
+  #noteService(s: Service, announce: boolean): void {
+    const r = this.overlay(s);
+    const was = this.#allDown.get(s.id) ?? false;
+    this.#allDown.set(s.id, r.allDown);
+    if (!announce || was === r.allDown) return;
+    if (r.allDown && r.failingOpen) {
+      this.#o.log.error(`health: EVERY BACKEND OF ${s.id} IS DOWN; failing open (fail_open: true): new flows still go to all of them`);
+    } else if (r.allDown) {
+      this.#o.log.error(`health: EVERY BACKEND OF ${s.id} IS DOWN; fail_open is false, so new flows are dropped (no_backend)`);
+    } else {
+      this.#o.log.info(`health: ${s.id} has a healthy backend again${s.healthCheck?.failOpen ? '; no longer failing open' : ''}`);
+    }
+  }
+
+  #markDirty(service: string): void {
+    this.#dirty.add(service);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      const ids = [...this.#dirty];
+      this.#dirty.clear();
+      if (ids.length && !this.#closed) this.emit('change', ids);
+    });
+  }
+}
