@@ -6,7 +6,7 @@
 // leaves a last line that is incomplete or fails its checksum: that record was never acknowledged
 // (acknowledgement waits for the fdatasync), so the reader drops it. A bad line that is followed
 // by good ones is damage, not a torn write, and stops the load.
-import { closeSync, fdatasync, openSync, readdirSync, readFileSync, unlinkSync, write } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsync, openSync, readdirSync, readFileSync, unlinkSync, write } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -16,16 +16,36 @@ export interface JournalLine {
   [key: string]: unknown;
 }
 
-/** The two system calls of a flush; overridable so tests can make them fail. */
+/** The system calls of a flush; overridable so tests can make them fail. */
 export interface JournalIo {
   write(fd: number, data: Buffer, position: number | null): Promise<number>;
   datasync(fd: number): Promise<void>;
+  /** fsync of the directory (once per new journal file, so the file itself survives a power loss). */
+  syncDir?(dir: string): Promise<void>;
 }
 
-export const defaultJournalIo: JournalIo = {
+function syncDirectory(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let fd: number;
+    try {
+      fd = openSync(dir, 'r');
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    fsync(fd, (e) => {
+      closeSync(fd);
+      if (e) reject(e);
+      else resolve();
+    });
+  });
+}
+
+export const defaultJournalIo: Required<JournalIo> = {
   write: (fd, data, position) =>
     new Promise((resolve, reject) => write(fd, data, 0, data.length, position, (e, n) => (e ? reject(e) : resolve(n)))),
   datasync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
+  syncDir: syncDirectory,
 };
 
 export function encodeLine(record: JournalLine): Buffer {
@@ -126,11 +146,14 @@ export class JournalWriter {
   #flushing: Promise<void> | undefined;
   #failed: Error | undefined;
   #closed = false;
+  /** The file was created by this writer and its directory entry is not synced yet. */
+  #dirPending: boolean;
 
   /** Creates (or appends to) `path`; synchronous, so switching files never interleaves with appends. */
   constructor(path: string, io: JournalIo = defaultJournalIo) {
     this.path = path;
     this.#io = io;
+    this.#dirPending = !existsSync(path);
     this.#fd = openSync(path, 'a', 0o600);
     this.#bytes = 0;
   }
@@ -171,6 +194,12 @@ export class JournalWriter {
         try {
           for (let off = 0; off < data.length; ) off += await this.#io.write(this.#fd, off ? data.subarray(off) : data, null);
           await this.#io.datasync(this.#fd);
+          // The first records of a new file are only durable once the file's name is: without the
+          // directory sync a power loss could take the whole file (and acknowledged changes) away.
+          if (this.#dirPending) {
+            await (this.#io.syncDir ?? defaultJournalIo.syncDir)(dirname(this.path));
+            this.#dirPending = false;
+          }
         } catch (e) {
           this.#fail(e as Error, waiters);
           break;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { DesiredState, type Limits } from '../../lb/model/index.js';
-import { journalFiles, loadDesiredState, StateFileError, StateStore, type AtomicWriteIo } from '../../lb/state/index.js';
+import { defaultJournalIo, journalFiles, loadDesiredState, StateFileError, StateStore, type AtomicWriteIo, type JournalIo } from '../../lb/state/index.js';
 
 const LIMITS: Limits = { maxServices: 2000, maxBackends: 4000, maxBackendsPerService: 32, maglevTableSize: 65537 };
 const root = mkdtempSync(join(tmpdir(), `xlb-journal-test-${process.pid}-`));
@@ -181,5 +181,32 @@ describe('journal', () => {
     expect(again.tornJournal).toBe(false);
     expect(again.state.toSnapshot()).toEqual(loaded.state.toSnapshot());
     await next.close();
+  });
+
+  it("a new journal file's directory entry is synced before its first record is acknowledged (once per file); a failed directory sync fails the append", async () => {
+    const dirSyncs: string[] = [];
+    let failDir = false;
+    const journalIo: JournalIo = {
+      ...defaultJournalIo,
+      syncDir: async (d) => {
+        dirSyncs.push(d);
+        if (failDir) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        await defaultJournalIo.syncDir(d);
+      },
+    };
+    const { store, state } = await started(undefined, { journalIo });
+    await change(store, state, (s) => s.create(svc(1)));
+    await change(store, state, (s) => s.create(svc(2)));
+    expect(dirSyncs).toEqual([dir]); // one journal file, one directory sync
+    await store.close();
+
+    const loaded = await loadDesiredState(file, options);
+    const next = new StateStore(file, loaded, { journalIo });
+    await next.start(loaded.state, { compact: false });
+    failDir = true;
+    const tx = loaded.state.begin();
+    loaded.state.create(svc(3));
+    await expect(next.append(tx.commit())).rejects.toThrow(/EIO/);
+    await next.close().catch(() => undefined);
   });
 });
