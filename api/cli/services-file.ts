@@ -18,7 +18,7 @@ import { CliFailure } from './errors.js';
 
 /** Keys that `xlb service list -o json` prints but a request ignores; accepted so that output can
  *  be edited and applied again. */
-const OUTPUT_ONLY_KEYS = ['origin', 'datapath_id', 'health'];
+const OUTPUT_ONLY_KEYS = ['origin', 'datapath_id', 'health', 'kubernetes'];
 
 export interface ServicesFile {
   file: string;

@@ -30,6 +30,8 @@ import type { HealthCheck as _xlb_v1_HealthCheck, HealthCheck__Output as _xlb_v1
 import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from './xlb/v1/HealthCheckStatus.js';
 import type { IcmpStats as _xlb_v1_IcmpStats, IcmpStats__Output as _xlb_v1_IcmpStats__Output } from './xlb/v1/IcmpStats.js';
 import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Output as _xlb_v1_InterfaceStatus__Output } from './xlb/v1/InterfaceStatus.js';
+import type { KubernetesRef as _xlb_v1_KubernetesRef, KubernetesRef__Output as _xlb_v1_KubernetesRef__Output } from './xlb/v1/KubernetesRef.js';
+import type { KubernetesStatus as _xlb_v1_KubernetesStatus, KubernetesStatus__Output as _xlb_v1_KubernetesStatus__Output } from './xlb/v1/KubernetesStatus.js';
 import type { ListServicesRequest as _xlb_v1_ListServicesRequest, ListServicesRequest__Output as _xlb_v1_ListServicesRequest__Output } from './xlb/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _xlb_v1_ListServicesResponse, ListServicesResponse__Output as _xlb_v1_ListServicesResponse__Output } from './xlb/v1/ListServicesResponse.js';
 import type { LoadBalancerClient as _xlb_v1_LoadBalancerClient, LoadBalancerDefinition as _xlb_v1_LoadBalancerDefinition } from './xlb/v1/LoadBalancer.js';
@@ -95,6 +97,8 @@ export interface ProtoGrpcType {
       HealthState: EnumTypeDefinition
       IcmpStats: MessageTypeDefinition<_xlb_v1_IcmpStats, _xlb_v1_IcmpStats__Output>
       InterfaceStatus: MessageTypeDefinition<_xlb_v1_InterfaceStatus, _xlb_v1_InterfaceStatus__Output>
+      KubernetesRef: MessageTypeDefinition<_xlb_v1_KubernetesRef, _xlb_v1_KubernetesRef__Output>
+      KubernetesStatus: MessageTypeDefinition<_xlb_v1_KubernetesStatus, _xlb_v1_KubernetesStatus__Output>
       ListServicesRequest: MessageTypeDefinition<_xlb_v1_ListServicesRequest, _xlb_v1_ListServicesRequest__Output>
       ListServicesResponse: MessageTypeDefinition<_xlb_v1_ListServicesResponse, _xlb_v1_ListServicesResponse__Output>
       LoadBalancer: SubtypeConstructor<typeof grpc.Client, _xlb_v1_LoadBalancerClient> & { service: _xlb_v1_LoadBalancerDefinition }

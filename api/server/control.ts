@@ -147,4 +147,18 @@ export interface StatusReport {
   lastReload: { at: number; ok: boolean; message: string } | undefined;
   health: HealthStatusReport;
   bgp: BgpStatusReport;
+  /** Kubernetes mode, when configured. */
+  kubernetes?: KubernetesStatusReport;
+}
+
+export interface KubernetesStatusReport {
+  server: string;
+  synced: boolean;
+  leader: boolean;
+  leaderIdentity: string;
+  identity: string;
+  services: number;
+  loadBalancerClass: string;
+  defaultClass: boolean;
+  lastError: string | undefined;
 }

@@ -2,8 +2,8 @@
 // PROTO_LOADER_OPTIONS) and the model (lb/model): the wire stays in api/, the model knows nothing of
 // it. Only enum translation and presence live here; every value check is lb/model's, so an API
 // request and a YAML file are judged by the same rules.
-// Output-only fields (id is not one of them, origin, datapath_id) are ignored on input, so a
-// client may send back what it read.
+// Output-only fields (id is not one of them, origin, datapath_id, kubernetes) are ignored on input,
+// so a client may send back what it read.
 import type { ApplyResponse } from '../generated/xlb/v1/ApplyResponse.js';
 import type { Backend as PbBackend, Backend__Output as PbBackendIn } from '../generated/xlb/v1/Backend.js';
 import type { BackendState as PbBackendState } from '../generated/xlb/v1/BackendState.js';
@@ -183,6 +183,7 @@ export function serviceToProto(s: Service, health?: HealthView): PbService {
     tableSize: s.tableSize,
     healthCheck: s.healthCheck ? healthCheckToProto(s.healthCheck) : null,
     health: serviceHealthToProto(health?.service(s.id)),
+    ...(s.kubernetes ? { kubernetes: { namespace: s.kubernetes.namespace, name: s.kubernetes.name } } : {}),
   };
 }
 

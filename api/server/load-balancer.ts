@@ -104,6 +104,7 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
       failingOpenServices: s.health.failingOpenServices,
     },
     bgp: { ...s.bgp, error: s.bgp.error ?? '' },
+    ...(s.kubernetes ? { kubernetes: { ...s.kubernetes, lastError: s.kubernetes.lastError ?? '' } } : {}),
   };
 }
 

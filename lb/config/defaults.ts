@@ -38,6 +38,19 @@ export function defaultBpffsDir(instance: string): string {
   return `${BPFFS_ROOT}/${instance}`;
 }
 
+/** The Kubernetes side (lb/kubernetes): the class xlb answers to unless configured otherwise, a
+ *  domain-style name as the API requires for non-default classes. */
+export const KUBERNETES_DEFAULTS = Object.freeze({
+  loadBalancerClass: 'xlb.dev/xlb',
+  leaseNamespace: 'xlb-system',
+  leaseName: 'xlbd',
+  // client-go's leader election defaults: a leader that stops renewing is replaced within 15 s.
+  leaseDurationSeconds: 15,
+  renewDeadlineSeconds: 10,
+  retryPeriodSeconds: 2,
+  watchTimeoutSeconds: 300,
+});
+
 export const LIMITS = Object.freeze({
   // 1280 (the IPv6 minimum) + 40: the datapath must be able to report a PTB MTU of at least 1280.
   mtuMin: 1320,

@@ -9,6 +9,10 @@ function collectInterfaces(value: string, previous: string[] | undefined): strin
   return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
 export function xlbdCommand(): Command {
   return new Command('xlbd')
     .description('xlb daemon: owns the XDP load balancer datapath and serves the gRPC API')
@@ -21,12 +25,19 @@ export function xlbdCommand(): Command {
     .addOption(new Option('--xdp-mode <mode>', 'XDP attach mode (overrides xdp_mode)').choices(['native', 'generic']))
     .option('--detach-on-exit', 'detach the datapath on SIGTERM (default: leave it running)')
     .option('--instance <name>', 'instance name: pins under /sys/fs/bpf/xlb/<name> (overrides instance)')
+    .option('--kubeconfig <file>', 'Kubernetes mode: reach the API server with this kubeconfig (overrides kubernetes.kubeconfig)')
+    .option('--in-cluster', "Kubernetes mode: use the pod's service account (overrides kubernetes.in_cluster)")
+    .option('--load-balancer-class <class>', 'Kubernetes: the spec.loadBalancerClass to implement (default xlb.dev/xlb)')
+    .option('--address-pool <cidr>', 'Kubernetes: a VIP prefix of the pool "default" (repeatable; replaces kubernetes.address_pools)', collect)
+    .option('--watch-namespace <ns>', 'Kubernetes: watch only this namespace (repeatable; default all)', collect)
+    .option('--node-name <name>', 'Kubernetes: this node\'s name for the leader Lease and Events (default $NODE_NAME, else the host name)')
     .addHelpText(
       'after',
       '\nPrecedence: flags > config file > defaults.\n\nExamples:\n' +
         '  xlbd --config /etc/xlb/xlb.yaml\n' +
         '  xlbd --interface eth0 --gateway 192.0.2.1 --xdp-mode generic\n' +
-        '  xlbd --instance lab1 --api unix:///run/xlb/lab1.sock --metrics 127.0.0.1:9651 --state-dir /tmp/xlb-lab1\n',
+        '  xlbd --instance lab1 --api unix:///run/xlb/lab1.sock --metrics 127.0.0.1:9651 --state-dir /tmp/xlb-lab1\n' +
+        '  xlbd --config /etc/xlb/xlb.yaml --in-cluster --address-pool 198.51.100.0/28   # Kubernetes mode\n',
     );
 }
 
@@ -42,6 +53,12 @@ export function flagsFromOptions(o: Record<string, unknown>): XlbdFlags {
   if (o.xdpMode !== undefined) flags.xdpMode = o.xdpMode as string;
   if (o.detachOnExit !== undefined) flags.detachOnExit = o.detachOnExit as boolean;
   if (o.instance !== undefined) flags.instance = o.instance as string;
+  if (o.kubeconfig !== undefined) flags.kubeconfig = o.kubeconfig as string;
+  if (o.inCluster !== undefined) flags.inCluster = o.inCluster as boolean;
+  if (o.loadBalancerClass !== undefined) flags.loadBalancerClass = o.loadBalancerClass as string;
+  if (o.addressPool !== undefined) flags.addressPool = o.addressPool as string[];
+  if (o.watchNamespace !== undefined) flags.watchNamespaces = o.watchNamespace as string[];
+  if (o.nodeName !== undefined) flags.nodeName = o.nodeName as string;
   return flags;
 }
 

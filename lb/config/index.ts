@@ -7,6 +7,7 @@ export { parseListen, parseTcpListen } from './listen.js';
 export { YamlSource, parsePath } from './yaml-source.js';
 export {
   DEFAULTS,
+  KUBERNETES_DEFAULTS,
   DEFAULT_CONFIG_PATH,
   DEFAULT_INSTANCE,
   DEFAULT_STATE_DIR,
@@ -16,4 +17,4 @@ export {
 } from './defaults.js';
 export { parseCommunity, formatCommunity, BGP_DEFAULTS, type BgpConfig, type BgpNeighbor } from './bgp.js';
 export { HEALTH_DEFAULTS, type HealthSettings } from './health.js';
-export type { XlbdConfig, XlbdFlags, XdpMode, EncapSource, ListenAddress, ApiTls } from './types.js';
+export type { XlbdConfig, XlbdFlags, XdpMode, EncapSource, ListenAddress, ApiTls, KubernetesConfig, AddressPool, PoolPrefix } from './types.js';

@@ -1,8 +1,7 @@
 // Resolution of one instance's configuration: each setting comes from a flag if given, else from
 // the YAML file, else from its default; the result is validated as a whole. Errors are ConfigError
 // naming the flag or the YAML path (with file:line:column).
-import { accessSync, constants } from 'node:fs';
-import { isAbsolute, join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { ALLOWED_TABLE_SIZES } from '../maglev/index.js';
 import {
   DesiredState,
@@ -25,18 +24,19 @@ import {
   defaultBpffsDir,
 } from './defaults.js';
 import { ConfigError } from './errors.js';
+import { KUBERNETES_KEYS, LEADER_ELECTION_KEYS, resolveKubernetes } from './kubernetes.js';
 import { parseListen, parseTcpListen } from './listen.js';
 import type { EncapSource, ListenAddress, XdpMode, XlbdConfig, XlbdFlags } from './types.js';
-import { parsePath, YamlSource } from './yaml-source.js';
-import { boolean, integer, Resolver, type Setting } from './resolver.js';
 import { BGP_KEYS, resolveBgp } from './bgp.js';
 import { resolveHealthSettings } from './health.js';
+import { absolutePath, boolean, integer, readableFile, Resolver, type Setting } from './resolver.js';
+import { parsePath, YamlSource } from './yaml-source.js';
 
 /** Keys the file may contain, per mapping. */
 const SCHEMA: Record<string, readonly string[]> = {
   '': [
     'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'recorder', 'api',
-    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services', 'health', 'bgp',
+    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services', 'health', 'bgp', 'kubernetes',
   ],
   encap: ['source_v4', 'source_v6'],
   maglev: ['table_size', 'seed'],
@@ -48,6 +48,8 @@ const SCHEMA: Record<string, readonly string[]> = {
   metrics: ['listen', 'cache_ms'],
   health: ['source_ports', 'max_concurrency'],
   bgp: BGP_KEYS,
+  kubernetes: KUBERNETES_KEYS,
+  'kubernetes.leader_election': LEADER_ELECTION_KEYS,
 };
 
 const INSTANCE_PATTERN = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -60,6 +62,8 @@ export interface ResolveInput {
   flags?: XlbdFlags;
   /** Check that TLS files exist and are readable (default true). */
   checkFiles?: boolean;
+  /** Environment for settings that may come from it (kubernetes.node_name: $NODE_NAME); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 function recorderEnabled(r: Resolver, s: Setting): 'auto' | boolean {
@@ -74,23 +78,6 @@ function ringBytes(r: Resolver, s: Setting): number {
     r.fail(s, `${JSON.stringify(v)} must be a power of two ${min}..${max} (bytes; e.g. 4194304 = 4 MiB)`);
   }
   return v;
-}
-
-function absolutePath(r: Resolver, s: Setting): string {
-  if (typeof s.value !== 'string' || !isAbsolute(s.value)) r.fail(s, `${JSON.stringify(s.value)} must be an absolute path`);
-  return normalize(s.value).replace(/(.)\/$/, '$1');
-}
-
-function readableFile(r: Resolver, s: Setting, checkFiles: boolean): string {
-  const path = absolutePath(r, s);
-  if (checkFiles) {
-    try {
-      accessSync(path, constants.R_OK);
-    } catch (e) {
-      r.fail(s, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-  }
-  return path;
 }
 
 function encapSource(r: Resolver, s: Setting, family: 4 | 6): EncapSource | undefined {
@@ -251,6 +238,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     r.fail({ from: 'file', path: e.field, segments }, e.problem, { key: e.problem.startsWith('unknown key') });
   }
 
+  const kubernetes = resolveKubernetes(r, flags, input.env ?? process.env, checkFiles);
+
   return {
     configFile: yaml?.file,
     instance,
@@ -272,6 +261,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     health,
     bgp,
     services,
+    kubernetes,
     sources: r.sources,
     warnings: r.warnings,
   };

@@ -1,6 +1,8 @@
-// The resolution machinery shared by the parts of the configuration: a setting's value comes from
-// a flag if given, else from the YAML file, else from its default; failures become ConfigErrors
-// naming the flag or the YAML path (with file:line:column).
+// The machinery every part of the configuration is resolved with: where a setting's value comes
+// from (flag > file > default), and errors that name that place (YAML path with file:line:column,
+// or the flag). resolve.ts and the section resolvers (health.ts, bgp.ts, kubernetes.ts) share it.
+import { accessSync, constants } from 'node:fs';
+import { isAbsolute, normalize } from 'node:path';
 import { isPlainObject, ValidationError } from '../model/index.js';
 import { ConfigError } from './errors.js';
 import { formatPath, YamlSource, type PathSegment } from './yaml-source.js';
@@ -96,3 +98,21 @@ export function boolean(r: Resolver, s: Setting): boolean {
   if (typeof s.value !== 'boolean') r.fail(s, `${JSON.stringify(s.value)} must be true or false`);
   return s.value;
 }
+
+export function absolutePath(r: Resolver, s: Setting): string {
+  if (typeof s.value !== 'string' || !isAbsolute(s.value)) r.fail(s, `${JSON.stringify(s.value)} must be an absolute path`);
+  return normalize(s.value).replace(/(.)\/$/, '$1');
+}
+
+export function readableFile(r: Resolver, s: Setting, checkFiles: boolean): string {
+  const path = absolutePath(r, s);
+  if (checkFiles) {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (e) {
+      r.fail(s, `${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+  }
+  return path;
+}
+

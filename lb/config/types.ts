@@ -82,10 +82,53 @@ export interface XlbdConfig {
   bgp: BgpConfig | undefined;
   /** The config layer's services (validated against the limits; applied with origin 'config'). */
   services: ServiceInput[];
+  /** Kubernetes mode (lb/kubernetes), or undefined when the file has no `kubernetes:` section and
+   *  no --kubeconfig / --in-cluster flag. */
+  kubernetes: KubernetesConfig | undefined;
   /** Where each top-level setting came from. */
   sources: Record<string, 'default' | 'file' | 'flag'>;
   /** Harmless oddities the daemon should log (e.g. TLS settings ignored for a unix socket). */
   warnings: string[];
+}
+
+/** One IP prefix of an address pool (canonical). */
+export interface PoolPrefix {
+  /** Canonical network address. */
+  address: string;
+  family: 4 | 6;
+  prefixLength: number;
+  /** "198.51.100.0/28" */
+  text: string;
+}
+
+export interface AddressPool {
+  name: string;
+  prefixes: PoolPrefix[];
+}
+
+export interface KubernetesConfig {
+  /** How to reach the API server: a kubeconfig file (optionally one of its contexts), or the
+   *  pod's service account (in_cluster). */
+  access: { kind: 'kubeconfig'; path: string; context: string | undefined } | { kind: 'in-cluster' };
+  /** spec.loadBalancerClass of the Services xlb implements. */
+  loadBalancerClass: string;
+  /** Also take Services without a loadBalancerClass: xlb is the cluster's default LoadBalancer. */
+  defaultClass: boolean;
+  /** Where VIPs come from, in order of preference. */
+  addressPools: AddressPool[];
+  /** Namespaces to watch; empty = all. */
+  namespaces: string[];
+  /** This node's name (Lease holder identity, Event source). */
+  nodeName: string;
+  leaderElection: {
+    namespace: string;
+    leaseName: string;
+    leaseDurationSeconds: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
+  /** Server-side timeout of each watch request; the client re-watches from the last version. */
+  watchTimeoutSeconds: number;
 }
 
 /** Command-line overrides; undefined = not given. */
@@ -99,4 +142,11 @@ export interface XlbdFlags {
   xdpMode?: string;
   detachOnExit?: boolean;
   instance?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  loadBalancerClass?: string;
+  /** One pool named "default" made of these prefixes (replaces kubernetes.address_pools). */
+  addressPool?: string[];
+  watchNamespaces?: string[];
+  nodeName?: string;
 }

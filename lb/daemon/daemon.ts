@@ -24,6 +24,7 @@ import { ValidationError } from '../model/index.js';
 import type { XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
+import type { KubernetesSource } from '../kubernetes/index.js';
 import type { DesiredState, StateDiff } from '../model/index.js';
 import type { GobgpPort } from '../bgp/index.js';
 import { Reconciler, TableBuilders, type ChangeResult } from '../reconciler/index.js';
@@ -80,6 +81,7 @@ interface Running {
   recorder: Recorder;
   health: DaemonHealth;
   bgp: DaemonBgp | undefined;
+  kubernetes: KubernetesSource | undefined;
 }
 
 export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, LoadBalancerControl {
@@ -145,6 +147,12 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const restored = await loadDesiredState(c.stateFile, { limits: c.limits });
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
       if (restored.tornJournal) log.warn('the journal ends in an incomplete record (a crash during a write); that change was never acknowledged and is dropped');
+      let kubernetesGone: StateDiff | undefined;
+      if (!c.kubernetes) {
+        // Kubernetes mode was turned off: what it programmed goes (nobody would keep it in step).
+        kubernetesGone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
+        if (kubernetesGone.deleted.length) log.warn(`kubernetes mode is off: removing ${kubernetesGone.deleted.length} services it had made (${kubernetesGone.deleted.join(' ')})`);
+      }
       log.info(
         restored.found
           ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}` +
@@ -198,7 +206,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       }
       // A snapshot is written when the files on disk are not one up-to-date snapshot already.
       await store.start(restored.state, {
-        compact: !restored.found || restored.version < STATE_VERSION || restored.replayed > 0 || restored.tornJournal || configDiff.changes.length > 0,
+        compact: !restored.found || restored.version < STATE_VERSION || restored.replayed > 0 || restored.tornJournal || configDiff.changes.length > 0 || (kubernetesGone?.changes.length ?? 0) > 0,
       });
 
       if (opened.origin !== 'adopted') dp.pin(c.bpffsDir);
@@ -221,7 +229,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (bgp) cleanup.push(() => bgp.stop());
       const running: Running = {
         ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, builders, store, gateway, api: undefined!, metrics: undefined, lock, recorder,
-        health, bgp,
+        health, bgp, kubernetes: undefined,
       };
       this.#run = running;
       health.monitor.on('change', (ids) => void this.#onHealthChange(ids));
@@ -254,6 +262,23 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
       }
+      if (c.kubernetes) {
+        // Started after the datapath serves the restored state: until the cluster has been listed
+        // the kubernetes services stay as they were (no gap on restart, none while unreachable).
+        // Loaded only in Kubernetes mode: the client library is large, and xlbd without Kubernetes
+        // should not pay for it at every start.
+        const { KubernetesSource } = await import('../kubernetes/index.js');
+        const source = new KubernetesSource({
+          config: c.kubernetes,
+          limits: c.limits,
+          instance: c.instance,
+          layer: { get state() { return reconciler.state; }, change: (op) => reconciler.change(op) },
+          log,
+        });
+        running.kubernetes = source;
+        cleanup.push(() => source.stop());
+        source.start();
+      }
       const summary = `${reconciler.state.serviceCount} services on ${ifname} (XDP ${attach.mode}, program ${dp.program.id}, ${opened.origin})`;
       await this.#notifier.ready(summary);
       log.info(`ready: ${summary}`);
@@ -282,6 +307,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     await this.#notifier.stopping();
     // Graceful: routers move new traffic away while this node still forwards what arrives.
     await r.bgp?.withdrawForStop();
+    await r.kubernetes?.stop(); // gives the leader Lease up, so another node takes over at once
     await r.recorder.close(); // ends recordings (reason shutdown), so their streams close cleanly
     await r.api.close(3000);
     await r.metrics?.close();
@@ -433,6 +459,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       lastReload: this.#lastReload,
       health: r.health.report(),
       bgp: r.bgp?.report() ?? NO_BGP,
+      ...(r.kubernetes && c.kubernetes
+        ? { kubernetes: { ...r.kubernetes.status(), loadBalancerClass: c.kubernetes.loadBalancerClass, defaultClass: c.kubernetes.defaultClass } }
+        : {}),
     };
   }
 

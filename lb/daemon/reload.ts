@@ -20,6 +20,7 @@ export function restartOnlyChanges(running: XlbdConfig, next: XlbdConfig): strin
     ['bpffs_dir', running.bpffsDir, next.bpffsDir],
     ['health', running.health, next.health],
     ['bgp', running.bgp, next.bgp],
+    ['kubernetes', running.kubernetes, next.kubernetes],
   ];
   return checks.filter(([, a, b]) => !same(a, b)).map(([name]) => name);
 }

@@ -8,9 +8,11 @@
 // must be able to take a change back later (the reconciler, when the kernel or the disk fails)
 // wraps it in begin() … commit() and keeps the returned CommittedChange.
 //
-// Two layers share one state (docs/api.md): services with origin 'config' come from the config
+// Three layers share one state (docs/api.md): services with origin 'config' come from the config
 // file's `services:` list and are only changed by apply(..., { origin: 'config' }) at start and on
-// reload; everything else is origin 'api'. API calls may not change config-declared services.
+// reload; services with origin 'kubernetes' come from the cluster's Services (lb/kubernetes) and
+// are only changed by apply(..., { origin: 'kubernetes' }); everything else is origin 'api'. API
+// calls may not change the other two layers' services.
 import { parseIp, type IpAddress } from './address.js';
 import { ValidationError, invalid, joinField } from './errors.js';
 import { diffService, type ServiceChange, type StateDiff } from './diff.js';
@@ -20,7 +22,7 @@ import { compareServices } from './order.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
 import { releasedSince, touchedSince, undoEntries, type IdKind, type UndoEntry, type UndoTarget } from './transaction.js';
-import type { Backend, BackendSpec, Limits, Origin, Service, ServiceSpec } from './types.js';
+import { ORIGINS, type Backend, type BackendSpec, type KubernetesRef, type Limits, type Origin, type Service, type ServiceSpec } from './types.js';
 import {
   checkMaglevShares,
   isPlainObject,
@@ -30,6 +32,7 @@ import {
   validateName,
   validateService,
   validateServiceKey,
+  validateKubernetesRef,
   validateState,
   validateTableSize,
   validateWeight,
@@ -221,10 +224,7 @@ export class DesiredState {
     const { spec } = validateService(input, this.limits, field);
     const id = formatServiceId(spec);
     const existing = this.#services.get(id);
-    if (existing) {
-      const where = existing.origin === 'config' ? ' (declared in the config file)' : '';
-      throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${where}`);
-    }
+    if (existing) throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${ownerNote(existing)}`);
     return this.#operation([id], () => {
       this.#checkServiceCount(1, field);
       this.#checkBackendCount(spec.backends.length, joinField(field, 'backends'));
@@ -264,7 +264,7 @@ export class DesiredState {
     }
     return this.#operation([current.id], () => {
       this.#checkBackendCount(spec.backends.length - current.backends.length, joinField(field, 'backends'));
-      this.#put(spec, current.origin, current);
+      this.#put(spec, current.origin, current, current.kubernetes);
     });
   }
 
@@ -291,7 +291,7 @@ export class DesiredState {
     checkMaglevShares(backends, current.tableSize, () => joinField(bField, 'weight'));
     return this.#operation([current.id], () => {
       this.#checkBackendCount(1, bField);
-      this.#put({ ...current, backends }, current.origin, current);
+      this.#put({ ...current, backends }, current.origin, current, current.kubernetes);
     });
   }
 
@@ -317,7 +317,7 @@ export class DesiredState {
     if (old.checkPort !== undefined) next.checkPort = old.checkPort;
     const backends = current.backends.map((b) => (b.address === old.address ? next : stripIds(b)));
     checkMaglevShares(backends, current.tableSize, () => f.weight);
-    return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current));
+    return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current, current.kubernetes));
   }
 
   removeBackend(serviceId: unknown, address: unknown, fields: { serviceId?: string; address?: string } = {}): StateDiff {
@@ -325,7 +325,7 @@ export class DesiredState {
     const old = this.#findBackend(current, address, fields.address ?? 'address');
     // Removing a backend only enlarges the others' shares, so no Maglev share check is needed.
     const backends = current.backends.filter((b) => b.address !== old.address).map(stripIds);
-    return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current));
+    return this.#operation([current.id], () => this.#put({ ...current, backends }, current.origin, current, current.kubernetes));
   }
 
   /**
@@ -339,6 +339,7 @@ export class DesiredState {
     const field = options.field ?? 'services';
     if (!Array.isArray(inputs)) throw invalid(field, 'expected a list of services');
     const specs: ServiceSpec[] = [];
+    const refs: (KubernetesRef | undefined)[] = [];
     const index = new Map<string, number>();
     inputs.forEach((input, i) => {
       const sField = `${field}[${i}]`;
@@ -347,9 +348,13 @@ export class DesiredState {
       const first = index.get(id);
       if (first !== undefined) throw invalid(sField, `service ${id} is listed twice (also ${field}[${first}])`);
       const existing = this.#services.get(id);
-      if (origin === 'api' && existing?.origin === 'config') {
-        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is declared in the config file; Apply manages only API services`);
+      if (origin === 'api' && existing && existing.origin !== 'api') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} is ${managedBy(existing)}; Apply manages only API services`);
       }
+      if (origin === 'kubernetes' && existing && existing.origin !== 'kubernetes') {
+        throw new ValidationError('FAILED_PRECONDITION', sField, `service ${id} already exists${ownerNote(existing)}`);
+      }
+      refs.push(origin === 'kubernetes' ? validateKubernetesRef((input as { kubernetes?: unknown }).kubernetes, `${sField}.kubernetes`) : undefined);
       index.set(id, i);
       specs.push(spec);
     });
@@ -367,7 +372,7 @@ export class DesiredState {
       }
       this.#checkServiceCount(created, field);
       this.#checkBackendCount(delta, field);
-      for (const s of specs) this.#put(s, origin, this.#services.get(formatServiceId(s)));
+      specs.forEach((s, i) => this.#put(s, origin, this.#services.get(formatServiceId(s)), refs[i]));
     });
   }
 
@@ -418,7 +423,9 @@ export class DesiredState {
       const { spec } = validateService(input, state.limits, field);
       const id = formatServiceId(spec);
       if (services.has(id)) throw invalid(field, `service ${id} is stored twice`);
-      if (raw.origin !== 'api' && raw.origin !== 'config') throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not "api" or "config"`);
+      if (!(ORIGINS as readonly unknown[]).includes(raw.origin)) throw invalid(`${field}.origin`, `${JSON.stringify(raw.origin)} is not one of ${ORIGINS.map((o) => `"${o}"`).join(', ')}`);
+      const origin = raw.origin as Origin;
+      const ref = origin === 'kubernetes' ? validateKubernetesRef(raw.kubernetes, `${field}.kubernetes`) : undefined;
       const datapathId = claimId(serviceIds, raw.datapath_id, `${field}.datapath_id`);
       const rawBackends = raw.backends as unknown[];
       const byAddress = new Map<string, number>();
@@ -427,7 +434,7 @@ export class DesiredState {
         const address = parseIp((rb as Record<string, unknown>).address, `${bf}.address`).text;
         byAddress.set(address, claimId(backendIds, (rb as Record<string, unknown>).datapath_id, `${bf}.datapath_id`));
       });
-      services.set(id, makeService(spec, raw.origin, datapathId, (b) => byAddress.get(b.address)!));
+      services.set(id, makeService(spec, origin, datapathId, (b) => byAddress.get(b.address)!, ref));
     });
     if (services.size > state.limits.maxServices) {
       throw new ValidationError('FAILED_PRECONDITION', 'services', `${services.size} services exceed the limit of ${state.limits.maxServices}`);
@@ -494,12 +501,12 @@ export class DesiredState {
   }
 
   /** Stores `spec` as a service, keeping ids of what already existed in `previous`. */
-  #put(spec: ServiceSpec, origin: Origin, previous: Service | undefined): void {
+  #put(spec: ServiceSpec, origin: Origin, previous: Service | undefined, ref?: KubernetesRef): void {
     const oldByAddress = new Map((previous?.backends ?? []).map((b) => [b.address, b]));
     const keep = new Set(spec.backends.map((b) => b.address));
     for (const b of previous?.backends ?? []) if (!keep.has(b.address)) this.#release('backend', b.datapathId);
     const datapathId = previous?.datapathId ?? this.#allocate('service');
-    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? this.#allocate('backend'));
+    const next = makeService(spec, origin, datapathId, (b) => oldByAddress.get(b.address)?.datapathId ?? this.#allocate('backend'), ref);
     // Keep the identical object when nothing changed, so the diff sees "unchanged" cheaply.
     if (previous && !diffService(previous, next)) return;
     this.#setService(next);
@@ -520,6 +527,9 @@ export class DesiredState {
         field,
         `service ${svc.id} is declared in the config file; change it there and reload the daemon (SIGHUP)`,
       );
+    }
+    if (svc.origin === 'kubernetes') {
+      throw new ValidationError('FAILED_PRECONDITION', field, `service ${svc.id} is ${managedBy(svc)}; change that Service in the cluster`);
     }
     return svc;
   }
@@ -562,6 +572,7 @@ export function snapshotService(s: Service): SnapshotService {
     flags: { source_hash: s.flags.sourceHash },
     table_size: s.tableSize,
     origin: s.origin,
+    ...(s.kubernetes ? { kubernetes: { namespace: s.kubernetes.namespace, name: s.kubernetes.name } } : {}),
     datapath_id: s.datapathId,
     backends: s.backends.map((b) => {
       const ob: SnapshotBackend = { address: b.address, weight: b.weight, state: b.state, datapath_id: b.datapathId };
@@ -579,6 +590,16 @@ function keepHealthCheck(spec: ServiceSpec, current: Service): void {
   if (current.healthCheck) spec.healthCheck = { ...current.healthCheck };
 }
 
+/** Who owns a service that is not the API's, in words. */
+function managedBy(svc: Service): string {
+  if (svc.origin === 'kubernetes') return `managed by Kubernetes (Service ${svc.kubernetes?.namespace}/${svc.kubernetes?.name})`;
+  return 'declared in the config file';
+}
+
+function ownerNote(svc: Service): string {
+  return svc.origin === 'api' ? '' : ` (${managedBy(svc)})`;
+}
+
 function stripIds(b: Backend): BackendSpec {
   const out: BackendSpec = { address: b.address, weight: b.weight, state: b.state };
   if (b.name !== undefined) out.name = b.name;
@@ -587,7 +608,7 @@ function stripIds(b: Backend): BackendSpec {
   return out;
 }
 
-function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number): Service {
+function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, backendId: (b: BackendSpec) => number, ref?: KubernetesRef): Service {
   const family = spec.vip.includes(':') ? 6 : 4;
   const backends: Backend[] = spec.backends.map((b) => ({ ...stripIds(b as Backend), datapathId: backendId(b), family: b.address.includes(':') ? 6 : 4 }));
   const service: Service = {
@@ -597,6 +618,7 @@ function makeService(spec: ServiceSpec, origin: Origin, datapathId: number, back
     protocol: spec.protocol,
     family,
     origin,
+    ...(origin === 'kubernetes' && ref ? { kubernetes: { namespace: ref.namespace, name: ref.name } } : {}),
     datapathId,
     flags: { sourceHash: spec.flags.sourceHash },
     tableSize: spec.tableSize,

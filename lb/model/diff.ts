@@ -13,7 +13,8 @@ export interface ServiceChange {
   kind: 'created' | 'updated' | 'deleted';
   before?: Service;
   after?: Service;
-  /** False when nothing the datapath holds changed (only a name or the origin): no reprogramming. */
+  /** False when nothing the datapath holds changed (only a name, the origin or the Kubernetes
+   *  Service it belongs to): no reprogramming. */
   datapathChanged: boolean;
   flagsChanged: boolean;
   /** The Maglev table size changed (the table is rebuilt at the new size). */
@@ -75,6 +76,10 @@ export function diffService(before: Service | undefined, after: Service | undefi
   const healthChanged =
     !sameHealthCheck(before.healthCheck, after.healthCheck) ||
     changedBackends.some((c) => c.before.checkAddress !== c.after.checkAddress || c.before.checkPort !== c.after.checkPort);
-  if (!datapathChanged && !healthChanged && changedBackends.length === 0 && before.origin === after.origin) return undefined;
+  const sameOwner =
+    before.origin === after.origin &&
+    before.kubernetes?.namespace === after.kubernetes?.namespace &&
+    before.kubernetes?.name === after.kubernetes?.name;
+  if (!datapathChanged && !healthChanged && changedBackends.length === 0 && sameOwner) return undefined;
   return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, tableSizeChanged, healthChanged, addedBackends, removedBackends, changedBackends };
 }

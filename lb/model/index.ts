@@ -24,6 +24,7 @@ export {
   validateWeight,
   validateTableSize,
   defaultTableSize,
+  validateKubernetesRef,
   checkMaglevShares,
   DEFAULT_WEIGHT,
   MAX_WEIGHT,

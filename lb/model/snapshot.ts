@@ -20,6 +20,8 @@ export interface SnapshotService {
   flags: { source_hash: boolean };
   table_size: number;
   origin: Origin;
+  /** Only for origin "kubernetes". */
+  kubernetes?: { namespace: string; name: string };
   datapath_id: number;
   backends: SnapshotBackend[];
   /** The document form (healthCheckToDocument); absent: no health check. */

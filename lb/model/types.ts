@@ -12,8 +12,16 @@ export const IPPROTO = Object.freeze({ icmp: 1, tcp: 6, udp: 17 } as const);
 export type BackendState = 'active' | 'draining';
 export const BACKEND_STATES: readonly BackendState[] = ['active', 'draining'];
 
-/** Who manages a service: the API (CRUD calls and Apply) or the config file's `services:` list. */
-export type Origin = 'api' | 'config';
+/** Who manages a service: the API (CRUD calls and Apply), the config file's `services:` list, or
+ *  xlbd's Kubernetes source (lb/kubernetes: Services of type LoadBalancer). */
+export type Origin = 'api' | 'config' | 'kubernetes';
+export const ORIGINS: readonly Origin[] = ['api', 'config', 'kubernetes'];
+
+/** The Kubernetes Service a service of origin 'kubernetes' was made from. */
+export interface KubernetesRef {
+  namespace: string;
+  name: string;
+}
 
 /** A service's identity: VIP, port (0 = all ports) and protocol. Its text form is the service id. */
 export interface ServiceKey {
@@ -58,6 +66,8 @@ export interface Service extends ServiceSpec {
   id: string;
   family: 4 | 6;
   origin: Origin;
+  /** Set exactly for origin 'kubernetes': the Service it belongs to (read-only for the API). */
+  kubernetes?: KubernetesRef;
   /** uint32 index of the service's Maglev table in the datapath (`maglev_outer`); ≥ 1. */
   datapathId: number;
   backends: Backend[];
@@ -79,6 +89,8 @@ export interface ServiceInput {
   backends?: unknown;
   /** Absent or null: no health check. */
   healthCheck?: HealthCheckInput | null;
+  /** Only for apply(..., { origin: 'kubernetes' }), where it is required: { namespace, name }. */
+  kubernetes?: unknown;
 }
 
 export interface BackendInput {

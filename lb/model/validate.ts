@@ -10,6 +10,7 @@ import {
   BACKEND_STATES,
   type BackendSpec,
   type BackendState,
+  type KubernetesRef,
   type Limits,
   type ServiceFlags,
   type ServiceKey,
@@ -91,6 +92,22 @@ export function validateName(name: unknown, field: string): string | undefined {
     throw invalid(field, `${describeValue(name)} may only contain letters, digits, '.', '_' and '-', and must start with a letter or digit`);
   }
   return name;
+}
+
+// Namespaces and Service names are DNS-1123 labels (Service names also start with a letter, which
+// the API server checks; a label is all this reference needs to be unambiguous and printable).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** The { namespace, name } of the Kubernetes Service a service of origin 'kubernetes' belongs to. */
+export function validateKubernetesRef(value: unknown, field: string): KubernetesRef {
+  if (!isPlainObject(value)) throw invalid(field, `expected { namespace, name } of a Kubernetes Service, got ${describeValue(value)}`);
+  for (const key of ['namespace', 'name'] as const) {
+    const v = value[key];
+    if (typeof v !== 'string' || !DNS_LABEL.test(v)) {
+      throw invalid(joinField(field, key), `${describeValue(v)} is not a Kubernetes ${key} (a DNS label: 1..63 of a-z 0-9 -)`);
+    }
+  }
+  return { namespace: value.namespace as string, name: value.name as string };
 }
 
 export function validateWeight(weight: unknown, field: string): number {

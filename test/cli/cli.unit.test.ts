@@ -460,6 +460,31 @@ describe('stats and status', () => {
     });
   });
 
+  it('Kubernetes services: the owning Service in list and JSON; status shows the Kubernetes side', async () => {
+    server.state = StandInServer.emptyState();
+    server.state.apply([{ id: '10.100.0.16:80/tcp', backends: [{ address: '10.1.0.5' }], kubernetes: { namespace: 'shop', name: 'web' } }], { origin: 'kubernetes' });
+    const table = await xlb(['service', 'list']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.split('\n')[2]).toMatch(/^10\.100\.0\.16:80\/tcp {2}kubernetes shop\/web {2}- +1 +65537 +0 +0$/);
+    const json = JSON.parse((await xlb(['service', 'list', '-o', 'json'])).stdout);
+    expect(json.services[0]).toMatchObject({ origin: 'kubernetes', kubernetes: { namespace: 'shop', name: 'web' } });
+    const saved = server.status;
+    server.status = {
+      ...saved,
+      kubernetes: { server: 'https://10.0.0.1:443', synced: true, leader: false, leaderIdentity: 'lb-2', identity: 'lb-1', services: 1, loadBalancerClass: 'xlb.dev/xlb', defaultClass: false, lastError: '' },
+    };
+    try {
+      const r = await xlb(['status']);
+      expect(r.stdout).toMatch(/^kubernetes  https:\/\/10\.0\.0\.1:443, class xlb\.dev\/xlb, 1 Services, follower \(lb-1; leader lb-2\)$/m);
+      expect(JSON.parse((await xlb(['status', '-o', 'json'])).stdout).kubernetes).toEqual({
+        server: 'https://10.0.0.1:443', synced: true, leader: false, leader_identity: 'lb-2', identity: 'lb-1', services: 1,
+        load_balancer_class: 'xlb.dev/xlb', default_class: false, last_error: '',
+      });
+    } finally {
+      server.status = saved;
+    }
+  });
+
   it('status: a recorder that is off says why, in the table and in JSON', async () => {
     const saved = server.status;
     server.status = { ...saved, recorderAvailable: false, recorderNote: 'recorder.enabled is false in the configuration (/etc/xlb/xlb.yaml)', recorderRingBytes: 65536 };

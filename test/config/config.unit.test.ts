@@ -319,3 +319,81 @@ describe('loadConfig', () => {
     await expect(loadConfig({ config: f })).rejects.toThrow(new RegExp(`^${f.replace(/[.]/g, '\\.')}:5:6: mtu: 99999 must be`));
   });
 });
+
+describe('kubernetes section', () => {
+  const kubeconfig = join(tmp, 'kubeconfig');
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\n');
+  const K = `${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools:\n    - { name: web, addresses: [198.51.100.0/28, "2001:db8:100::/120"] }\n`;
+  const env = { NODE_NAME: 'node-7' };
+  const k = (text: string, flags: XlbdFlags = {}) => resolveConfig({ yaml: { text, file: 'xlb.yaml' }, flags, env }).kubernetes;
+
+  it('is off without the section or a flag, and fills its defaults when on', () => {
+    expect(resolve(MIN).kubernetes).toBeUndefined();
+    expect(k(K)).toEqual({
+      access: { kind: 'kubeconfig', path: kubeconfig, context: undefined },
+      loadBalancerClass: 'xlb.dev/xlb',
+      defaultClass: false,
+      addressPools: [
+        {
+          name: 'web',
+          prefixes: [
+            { address: '198.51.100.0', family: 4, prefixLength: 28, text: '198.51.100.0/28' },
+            { address: '2001:db8:100::', family: 6, prefixLength: 120, text: '2001:db8:100::/120' },
+          ],
+        },
+      ],
+      namespaces: [],
+      nodeName: 'node-7',
+      leaderElection: { namespace: 'xlb-system', leaseName: 'xlbd', leaseDurationSeconds: 15, renewDeadlineMs: 10_000, retryPeriodMs: 2000 },
+      watchTimeoutSeconds: 300,
+    });
+  });
+
+  it('flags turn it on and override the file', () => {
+    const c = k(MIN, { inCluster: true, addressPool: ['10.100.0.0/24'], loadBalancerClass: 'example.com/lb', watchNamespaces: ['a', 'b'], nodeName: 'lb-1' });
+    expect(c).toMatchObject({
+      access: { kind: 'in-cluster' },
+      loadBalancerClass: 'example.com/lb',
+      addressPools: [{ name: 'default', prefixes: [{ text: '10.100.0.0/24' }] }],
+      namespaces: ['a', 'b'],
+      nodeName: 'lb-1',
+    });
+    expect(k(`${K}  leader_election: { lease_duration_seconds: 3, renew_deadline_seconds: 2, retry_period_seconds: 0.25 }\n`)?.leaderElection).toEqual({
+      namespace: 'xlb-system', leaseName: 'xlbd', leaseDurationSeconds: 3, renewDeadlineMs: 2000, retryPeriodMs: 250,
+    });
+  });
+
+  it('bad settings name their path', () => {
+    const cases: Array<[string, XlbdFlags, string, RegExp]> = [
+      [`${MIN}kubernetes: { address_pools: [{ name: a, addresses: [10.100.0.0/24] }] }\n`, {}, 'kubernetes.kubeconfig', /is required/],
+      [`${K}  in_cluster: true\n`, {}, 'kubernetes.kubeconfig', /cannot be combined with in_cluster/],
+      [`${K}  load_balancer_class: xlb\n`, {}, 'kubernetes.load_balancer_class', /domain-prefixed name/],
+      [`${K}  namespaces: [Shop]\n`, {}, 'kubernetes.namespaces[0]', /not a valid namespace/],
+      [`${K}  leader_election: { lease_duration_seconds: 5, renew_deadline_seconds: 5 }\n`, {}, 'kubernetes.leader_election.renew_deadline_seconds', /shorter than lease_duration_seconds/],
+      [`${K}  leader_election: { leese_name: x }\n`, {}, 'kubernetes.leader_election.leese_name', /unknown setting/],
+      [`${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools: []\n`, {}, 'kubernetes.address_pools', /at least one pool/],
+      [`${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools: [{ name: a, addresses: [10.100.0.1/24] }]\n`, {}, 'kubernetes.address_pools[0].addresses[0]', /host bits/],
+      [`${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools: [{ name: a, addresses: [127.0.0.0/28] }]\n`, {}, 'kubernetes.address_pools[0].addresses[0]', /loopback/],
+      [
+        `${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools: [{ name: a, addresses: [10.100.0.0/24] }, { name: b, addresses: [10.100.0.128/25] }]\n`,
+        {}, 'kubernetes.address_pools[1].addresses[0]', /overlaps 10\.100\.0\.0\/24/,
+      ],
+      [`${MIN}kubernetes:\n  kubeconfig: ${kubeconfig}\n  address_pools: [{ name: a, adresses: [10.100.0.0/24] }]\n`, {}, 'kubernetes.address_pools[0].adresses', /unknown setting/],
+      [MIN, { inCluster: true, addressPool: ['16.0.0.0/4'] }, '--address-pool', /too wide/],
+    ];
+    for (const [text, flags, path, message] of cases) {
+      const e = configError(() => k(text, flags));
+      expect(e.path, text).toBe(path);
+      expect(e.message, text).toMatch(message);
+    }
+  });
+
+  it('xlbd takes the flags', () => {
+    expect(parseXlbdArgs(['--kubeconfig', '/k', '--address-pool', '10.100.0.0/28', '--address-pool', 'fd00:100::/120', '--watch-namespace', 'shop', '--in-cluster'])).toEqual({
+      kubeconfig: '/k',
+      addressPool: ['10.100.0.0/28', 'fd00:100::/120'],
+      watchNamespaces: ['shop'],
+      inCluster: true,
+    });
+  });
+});

@@ -1,5 +1,5 @@
 // DesiredState semantics: canonical storage, diffs the reconciler can act on, the weight/state
-// rules, the two layers (api / config), all-or-nothing operations, and datapath id allocation
+// rules, the three layers (api / config / kubernetes), all-or-nothing operations, and datapath id allocation
 // (stable, persisted, not reused soon).
 import { describe, expect, it } from 'vitest';
 import {
@@ -243,6 +243,50 @@ describe('apply and the two layers', () => {
     // Removing it from the config deletes it.
     const gone = s.apply(servicesFromDocument([{ id: '10.0.0.20:53/udp', backends: ['10.1.0.9'] }]), { origin: 'config' });
     expect(gone.deleted).toEqual(['10.0.0.1:80/tcp']);
+  });
+
+  it('the kubernetes layer: owned per Service, read-only for the API, never takes over, persisted with its owner', () => {
+    const s = newState();
+    const web = { namespace: 'shop', name: 'web' };
+    const k8s = (backends: string[], ref: unknown = web) => [{ id: '10.0.0.30:80/tcp', backends: backends.map((address) => ({ address })), kubernetes: ref }];
+    const created = s.apply(k8s(['10.1.0.1', '10.1.0.2']), { origin: 'kubernetes' });
+    expect(created.created).toEqual(['10.0.0.30:80/tcp']);
+    expect(s.get('10.0.0.30:80/tcp')).toMatchObject({ origin: 'kubernetes', kubernetes: web });
+
+    // The API may look but not touch, and the message names the owner.
+    const ops: Array<() => unknown> = [
+      () => s.delete('10.0.0.30:80/tcp'),
+      () => s.addBackend('10.0.0.30:80/tcp', { address: '10.1.0.3' }),
+      () => s.updateBackend('10.0.0.30:80/tcp', '10.1.0.1', { weight: 0 }),
+      () => s.removeBackend('10.0.0.30:80/tcp', '10.1.0.1'),
+      () => s.update({ id: '10.0.0.30:80/tcp', flags: { sourceHash: true } }),
+      () => s.apply([{ id: '10.0.0.30:80/tcp', backends: [] }]),
+    ];
+    for (const op of ops) {
+      const e = rejects(op);
+      expect(e.code).toBe('FAILED_PRECONDITION');
+      expect(e.message).toContain('managed by Kubernetes (Service shop/web)');
+    }
+    expect(rejects(() => s.create({ id: '10.0.0.30:80/tcp' })).message).toMatch(/already exists \(managed by Kubernetes \(Service shop\/web\)\)/);
+    // An API apply leaves the layer alone; a kubernetes apply never takes over another layer.
+    s.create({ id: '10.0.0.31:80/tcp', backends: [{ address: '10.1.0.5' }] });
+    expect(s.apply([]).deleted).toEqual(['10.0.0.31:80/tcp']);
+    s.create({ id: '10.0.0.31:80/tcp', backends: [{ address: '10.1.0.5' }] });
+    const taken = rejects(() => s.apply([...k8s(['10.1.0.1']), { id: '10.0.0.31:80/tcp', kubernetes: web }], { origin: 'kubernetes' }));
+    expect(taken).toMatchObject({ code: 'FAILED_PRECONDITION', field: 'services[1]' });
+    // Every kubernetes input names its Service.
+    expect(rejects(() => s.apply(k8s(['10.1.0.1'], null), { origin: 'kubernetes' })).field).toBe('services[0].kubernetes');
+    expect(rejects(() => s.apply(k8s(['10.1.0.1'], { namespace: 'Shop', name: 'web' }), { origin: 'kubernetes' })).field).toBe('services[0].kubernetes.namespace');
+
+    // Same backends, another owning Service: an update that does not touch the datapath.
+    const moved = s.apply(k8s(['10.1.0.1', '10.1.0.2'], { namespace: 'shop', name: 'web2' }), { origin: 'kubernetes' });
+    expect(moved.changes).toEqual([expect.objectContaining({ kind: 'updated', datapathChanged: false })]);
+    // The owner survives the state file.
+    const copy = DesiredState.fromSnapshot(JSON.parse(JSON.stringify(s.toSnapshot())), { limits: LIMITS });
+    expect(copy.get('10.0.0.30:80/tcp')).toMatchObject({ origin: 'kubernetes', kubernetes: { namespace: 'shop', name: 'web2' } });
+    // An empty kubernetes apply removes the layer and nothing else.
+    expect(summary(s.apply([], { origin: 'kubernetes' }))).toEqual({ created: [], updated: [], deleted: ['10.0.0.30:80/tcp'], unchanged: [] });
+    expect(s.list().map((x) => x.id)).toEqual(['10.0.0.31:80/tcp']);
   });
 
   it('is all or nothing: one bad service deep in the list leaves everything as it was', () => {

@@ -32,9 +32,16 @@ export function serviceJson(s: Service__Output): JsonValue {
     backends: s.backends.map(backendJson),
     health_check: s.healthCheck ? healthCheckJson(s.healthCheck) : undefined,
     origin: s.origin,
+    kubernetes: s.kubernetes ? { namespace: s.kubernetes.namespace, name: s.kubernetes.name } : undefined,
     datapath_id: s.datapathId,
     health: s.health ? { all_backends_down: s.health.allBackendsDown, failing_open: s.health.failingOpen } : undefined,
   };
+}
+
+/** "api", "config", or "kubernetes shop/web" (the Service a kubernetes service belongs to). */
+export function originText(s: Service__Output): string {
+  if (s.origin === 'kubernetes' && s.kubernetes) return `kubernetes ${s.kubernetes.namespace}/${s.kubernetes.name}`;
+  return s.origin || '-';
 }
 
 export function flagsText(s: Service__Output): string {
@@ -82,7 +89,7 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
   for (const s of services) {
     const c = counters?.service(s.id);
     const health = s.healthCheck ? [healthCheckText(s.healthCheck) + serviceHealthText(s.health)] : ['-'];
-    rows.push([s.id, s.origin || '-', flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : []), ...(withHealth ? health : [])]);
+    rows.push([s.id, originText(s), flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : []), ...(withHealth ? health : [])]);
     if (s.backends.length === 0) rows.push(['  (no backends)']);
     for (const b of s.backends) {
       const bc = counters?.backend(s.id, b.address);

@@ -60,6 +60,19 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
           prefixes: s.bgp.prefixes.map((p) => ({ prefix: p.prefix, announced: p.announced, reason: p.reason })),
         }
       : null,
+    kubernetes: s.kubernetes
+      ? {
+          server: s.kubernetes.server,
+          synced: s.kubernetes.synced,
+          leader: s.kubernetes.leader,
+          leader_identity: s.kubernetes.leaderIdentity,
+          identity: s.kubernetes.identity,
+          services: s.kubernetes.services,
+          load_balancer_class: s.kubernetes.loadBalancerClass,
+          default_class: s.kubernetes.defaultClass,
+          last_error: s.kubernetes.lastError,
+        }
+      : undefined,
   };
 }
 
@@ -88,6 +101,13 @@ function bgpLines(s: GetStatusResponse__Output): [string, string][] {
   if (withheld.length) lines.push(['bgp withheld', withheld.join(', ')]);
   if (b.error) lines.push(['bgp error', b.error]);
   return lines;
+}
+
+function kubernetesText(k: NonNullable<GetStatusResponse__Output['kubernetes']>): string {
+  const role = k.leader ? `leader (${k.identity})` : `follower (${k.identity}; leader ${k.leaderIdentity || 'none'})`;
+  const cls = `class ${k.loadBalancerClass}${k.defaultClass ? ' + classless' : ''}`;
+  const state = k.synced ? `${k.services} Services` : 'not in step yet';
+  return `${k.server}, ${cls}, ${state}, ${role}${k.lastError ? `; ${k.lastError}` : ''}`;
 }
 
 /** Ring sizes are powers of two: 4194304 → "4 MiB", exact or in bytes. */
@@ -130,6 +150,7 @@ export function statusTable(s: GetStatusResponse__Output): string {
     ['recorder', s.recorderAvailable ? `available (ring ${ringSize(s.recorderRingBytes)})` : `off: ${s.recorderNote || 'no reason given'}`],
     ['health', healthLine(s)],
     ...bgpLines(s),
+    ...(s.kubernetes ? [['kubernetes', kubernetesText(s.kubernetes)] as [string, string]] : []),
   ]);
   const rows = [['INTERFACE', 'IFINDEX', 'MAC', 'ATTACHED', 'MODE', 'PROGRAM']];
   for (const i of s.interfaces) {

@@ -4,6 +4,7 @@ import type { InterfaceStatus as _xlb_v1_InterfaceStatus, InterfaceStatus__Outpu
 import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _xlb_v1_GatewayStatus__Output } from '../../xlb/v1/GatewayStatus.js';
 import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from '../../xlb/v1/HealthCheckStatus.js';
 import type { BgpStatus as _xlb_v1_BgpStatus, BgpStatus__Output as _xlb_v1_BgpStatus__Output } from '../../xlb/v1/BgpStatus.js';
+import type { KubernetesStatus as _xlb_v1_KubernetesStatus, KubernetesStatus__Output as _xlb_v1_KubernetesStatus__Output } from '../../xlb/v1/KubernetesStatus.js';
 import type { MaglevTableUsage as _xlb_v1_MaglevTableUsage, MaglevTableUsage__Output as _xlb_v1_MaglevTableUsage__Output } from '../../xlb/v1/MaglevTableUsage.js';
 import type { Long } from '@grpc/proto-loader';
 
@@ -49,6 +50,10 @@ export interface GetStatusResponse {
   'recorderRingBytes'?: (number);
   'health'?: (_xlb_v1_HealthCheckStatus | null);
   'bgp'?: (_xlb_v1_BgpStatus | null);
+  /**
+   * Kubernetes mode (absent when the daemon was started without it).
+   */
+  'kubernetes'?: (_xlb_v1_KubernetesStatus | null);
   /**
    * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
    * have no table), and the tables by size.
@@ -99,6 +104,10 @@ export interface GetStatusResponse__Output {
   'recorderRingBytes': (number);
   'health': (_xlb_v1_HealthCheckStatus__Output | null);
   'bgp': (_xlb_v1_BgpStatus__Output | null);
+  /**
+   * Kubernetes mode (absent when the daemon was started without it).
+   */
+  'kubernetes': (_xlb_v1_KubernetesStatus__Output | null);
   /**
    * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
    * have no table), and the tables by size.

@@ -5,6 +5,7 @@ import type { ServiceFlags as _xlb_v1_ServiceFlags, ServiceFlags__Output as _xlb
 import type { Backend as _xlb_v1_Backend, Backend__Output as _xlb_v1_Backend__Output } from '../../xlb/v1/Backend.js';
 import type { HealthCheck as _xlb_v1_HealthCheck, HealthCheck__Output as _xlb_v1_HealthCheck__Output } from '../../xlb/v1/HealthCheck.js';
 import type { ServiceHealth as _xlb_v1_ServiceHealth, ServiceHealth__Output as _xlb_v1_ServiceHealth__Output } from '../../xlb/v1/ServiceHealth.js';
+import type { KubernetesRef as _xlb_v1_KubernetesRef, KubernetesRef__Output as _xlb_v1_KubernetesRef__Output } from '../../xlb/v1/KubernetesRef.js';
 
 export interface Service {
   /**
@@ -30,8 +31,10 @@ export interface Service {
   'backends'?: (_xlb_v1_Backend)[];
   /**
    * Output only (ignored in requests): who manages this service. "api" (created through this
-   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
-   * with FAILED_PRECONDITION: change the file and reload the daemon).
+   * API), "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon) or "kubernetes" (made from a
+   * Kubernetes Service of type LoadBalancer, named in `kubernetes`; API calls that would change it
+   * fail with FAILED_PRECONDITION naming that Service: change it in the cluster).
    */
   'origin'?: (string);
   /**
@@ -48,6 +51,11 @@ export interface Service {
    * Output only: absent when the service has no health check.
    */
   'health'?: (_xlb_v1_ServiceHealth | null);
+  /**
+   * Output only (ignored in requests): for origin "kubernetes", the Service it was made from
+   * (one Kubernetes Service becomes one xlb service per VIP and port).
+   */
+  'kubernetes'?: (_xlb_v1_KubernetesRef | null);
   /**
    * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
    * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many
@@ -83,8 +91,10 @@ export interface Service__Output {
   'backends': (_xlb_v1_Backend__Output)[];
   /**
    * Output only (ignored in requests): who manages this service. "api" (created through this
-   * API) or "config" (declared in the daemon's config file; API calls that would change it fail
-   * with FAILED_PRECONDITION: change the file and reload the daemon).
+   * API), "config" (declared in the daemon's config file; API calls that would change it fail
+   * with FAILED_PRECONDITION: change the file and reload the daemon) or "kubernetes" (made from a
+   * Kubernetes Service of type LoadBalancer, named in `kubernetes`; API calls that would change it
+   * fail with FAILED_PRECONDITION naming that Service: change it in the cluster).
    */
   'origin': (string);
   /**
@@ -101,6 +111,11 @@ export interface Service__Output {
    * Output only: absent when the service has no health check.
    */
   'health': (_xlb_v1_ServiceHealth__Output | null);
+  /**
+   * Output only (ignored in requests): for origin "kubernetes", the Service it was made from
+   * (one Kubernetes Service becomes one xlb service per VIP and port).
+   */
+  'kubernetes': (_xlb_v1_KubernetesRef__Output | null);
   /**
    * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
    * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many
