@@ -1,7 +1,8 @@
 // The reconciler against a real loaded datapath (maps in the kernel, not attached): only what
 // differs is written; a kernel failure in the middle of a multi-service change, or a failed journal
 // write, rolls the datapath back byte for byte and leaves the state and what is on disk as they
-// were; a backend id moving between services inside one change never collides.
+// were; a backend id moving between services inside one change never collides; a bulk sync (tables
+// built on worker threads, written in batches) ends in exactly lb/maglev's tables.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LbDatapath } from '../../lb/datapath/index.js';
 import { DesiredState, type Limits } from '../../lb/model/index.js';
-import { Reconciler, ReconcileError, type DatapathPort } from '../../lb/reconciler/index.js';
+import { Reconciler, ReconcileError, TableBuilders, type DatapathPort } from '../../lb/reconciler/index.js';
+import { buildMaglevTable } from '../../lb/maglev/index.js';
 import { defaultJournalIo, loadDesiredState, StateStore, type JournalIo } from '../../lb/state/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { dumpPinnedMaps, type MapDump } from './maps.js';
+import { repoRoot } from '../lab/index.js';
 
 /** A rebuilt Maglev table is a new inner map (new kernel id) with the same content: compare the
  *  content (maglev_inner/<service id>) and which services have a table, not the inner map ids. */
@@ -257,5 +260,43 @@ describe('reconciler on a real datapath', () => {
     const byVip = new Map(dp.services().map((s) => [s.vip, s.id]));
     expect(dp.backends(byVip.get('10.0.0.10')!).map((b) => b.id)).toEqual([freed]);
     expect(dp.backends(byVip.get('10.0.0.20')!).map((b) => b.address).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
+  });
+});
+
+describe('bulk syncs (start-up, large changes)', () => {
+  it('tables built on worker threads and written in batches equal lb/maglev tables; a second sync writes nothing', async () => {
+    const limits: Limits = { maxServices: 400, maxBackends: 4000, maxBackendsPerService: 16, maglevTableSize: 251 };
+    const big = LbDatapath.load({ seed: 3, tableSize: 251, maxServices: 401, maxBackends: 4001, flowTableSize: 1024, objectPath: bpfObjectPath('xlb_lb') });
+    // The built daemon's TableBuilders: its worker script is compiled JavaScript (dist/, npm run
+    // build), which the TypeScript sources vitest runs do not have next to them.
+    const built = (await import(join(repoRoot, 'dist/lb/reconciler/table-builders.js'))) as { TableBuilders: typeof TableBuilders };
+    const builders = new built.TableBuilders(2);
+    expect(builders.available).toBe(true);
+    try {
+      const state = new DesiredState({ limits });
+      // 300 services (several chunks of BULK_CHUNK), a few with every backend draining (no table).
+      state.apply(
+        Array.from({ length: 300 }, (_, i) => ({
+          id: `10.9.${i >> 8}.${i & 255}:80/tcp`,
+          tableSize: i % 3 === 0 ? 509 : 251,
+          backends: Array.from({ length: 1 + (i % 7) }, (_, j) => ({ address: `10.8.${j}.${(i % 250) + 1}`, weight: 1 + j, state: i % 50 === 0 ? 'draining' : 'active' })),
+        })),
+      );
+      const progress: string[] = [];
+      const r = new Reconciler({ datapath: big, state, builders, progressEvery: 100, onProgress: (e) => progress.push(`${e.what} ${e.done}/${e.total}`) });
+      const report = await r.syncAll();
+      expect(report.upserted).toHaveLength(300);
+      expect(progress).toEqual(['datapath sync 100/300', 'datapath sync 200/300', 'datapath sync 300/300']);
+      for (const s of state.list()) {
+        const active = s.backends.filter((b) => b.state === 'active');
+        const want = active.length ? buildMaglevTable({ backends: s.backends.map((b) => ({ key: b.address, id: b.datapathId, weight: b.state === 'active' ? b.weight : 0 })), size: s.tableSize, seed: 3 }).table : undefined;
+        expect(big.maglevTable(s.datapathId), s.id).toEqual(want);
+      }
+      const again = await r.syncAll();
+      expect(again).toMatchObject({ upserted: [], deleted: [], backendSets: [] });
+    } finally {
+      await builders.close();
+      big.close();
+    }
   });
 });
