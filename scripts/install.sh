@@ -5,7 +5,8 @@
 #                          BPF objects, the libbpf-ts addon, production node_modules, doc/
 #   PREFIX/bin/xlbd, xlb   symlinks to the daemon's and the CLI's entry points
 #   UNITDIR/               xlbd.service, xlb-decap@.service, xlb-gobgpd.service
-#   SYSCONFDIR/xlb/        xlb.yaml.example (an existing xlb.yaml is never touched)
+#   SYSCONFDIR/xlb/        xlb.yaml.example with a random maglev.seed, decap.env.example
+#                          (an existing xlb.yaml or decap.env is never touched)
 # The runtime tree is assembled next to the old one and swapped in with a rename, so a running
 # xlbd keeps working and re-running the script is safe.
 set -euo pipefail
@@ -18,7 +19,7 @@ usage: scripts/install.sh [--prefix DIR] [--destdir DIR] [--unitdir DIR] [--sysc
   --prefix DIR      installation prefix (default /usr/local): DIR/lib/xlb, DIR/bin
   --destdir DIR     stage everything under DIR (packaging); paths inside files stay the final ones
   --unitdir DIR     systemd units (default /etc/systemd/system)
-  --sysconfdir DIR  configuration root (default /etc): DIR/xlb/xlb.yaml.example
+  --sysconfdir DIR  configuration root (default /etc): DIR/xlb/xlb.yaml.example, decap.env.example
   --no-reload       do not run systemctl daemon-reload (it runs only without DESTDIR and when
                     systemd is the running init)
   --uninstall       remove the runtime tree, the links and the units (config and state are kept)
@@ -69,7 +70,7 @@ if [ "$ACTION" = uninstall ]; then
     if [ -L "$DESTDIR$BINDIR/$link" ] && [[ "$(readlink "$DESTDIR$BINDIR/$link")" == "$LIBDIR/"* ]]; then rm -f "$DESTDIR$BINDIR/$link"; fi
   done
   for u in "${UNITS[@]}"; do rm -f "$DESTDIR$UNITDIR/$u"; done
-  rm -f "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example"
+  rm -f "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example" "$DESTDIR$SYSCONFDIR/xlb/decap.env.example"
   maybe_reload
   say "removed $LIBDIR, $BINDIR/{xlbd,xlb} and the units; kept $SYSCONFDIR/xlb and /var/lib/xlb"
   exit 0
@@ -96,10 +97,9 @@ if [ -n "$(find "$SRC/lb" "$SRC/api" "$SRC/bpf" "$SRC/recorder" -name '*.ts' -ne
   say "warning: TypeScript sources are newer than dist/; run 'npm run build' to install the current code" >&2
 fi
 command -v node >/dev/null || { echo "install.sh: node is not on PATH" >&2; exit 1; }
-case "$(command -v node)" in
-  /usr/bin/node|/usr/local/bin/node|/bin/node) ;;
-  *) say "warning: node is $(command -v node); xlbd.service runs 'xlbd' through '/usr/bin/env node' with systemd's PATH (/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin), make sure node is found there" >&2 ;;
-esac
+# The units run this node by absolute path (never a PATH lookup at service start).
+NODE=$(readlink -f "$(command -v node)")
+case "$NODE" in /*) ;; *) echo "install.sh: cannot resolve the node binary ($NODE)" >&2; exit 1 ;; esac
 
 # ---- the runtime tree, staged next to the final place ------------------------------------------
 TARGET=$DESTDIR$LIBDIR
@@ -151,14 +151,21 @@ ln -sfn "$LIBDIR/dist/api/cli/main.js" "$DESTDIR$BINDIR/xlb"
 install -d -m 0755 "$DESTDIR$UNITDIR"
 for u in "${UNITS[@]}"; do
   # The units name the default locations; point them at this prefix.
-  sed -e "s#/usr/local/bin/#$BINDIR/#g" -e "s#/usr/local/lib/xlb/#$LIBDIR/#g" -e "s#/etc/xlb/#$SYSCONFDIR/xlb/#g" \
+  sed -e "s#/usr/bin/node #$NODE #g" -e "s#/usr/local/bin/#$BINDIR/#g" -e "s#/usr/local/lib/xlb/#$LIBDIR/#g" -e "s#/etc/xlb/#$SYSCONFDIR/xlb/#g" \
     "$SRC/systemd/$u" >"$DESTDIR$UNITDIR/$u.tmp"
   chmod 0644 "$DESTDIR$UNITDIR/$u.tmp"
   mv "$DESTDIR$UNITDIR/$u.tmp" "$DESTDIR$UNITDIR/$u"
 done
 
 install -d -m 0755 "$DESTDIR$SYSCONFDIR/xlb"
-install -m 0644 "$SRC/systemd/xlb.yaml.example" "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example"
+# A random Maglev seed (uint32, never 0) in the example: a predictable seed lets clients aim flows
+# at one backend. All load balancers of an ECMP group must share ONE seed: copy it from the first.
+SEED=0
+while [ "$SEED" = 0 ]; do SEED=$(od -An -N4 -tu4 /dev/urandom | tr -d ' '); done
+sed -e "s/^  seed: 0\$/  seed: $SEED/" "$SRC/systemd/xlb.yaml.example" >"$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example.tmp"
+chmod 0644 "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example.tmp"
+mv "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example.tmp" "$DESTDIR$SYSCONFDIR/xlb/xlb.yaml.example"
+install -m 0644 "$SRC/systemd/decap.env.example" "$DESTDIR$SYSCONFDIR/xlb/decap.env.example"
 
 maybe_reload
 say "installed xlb $(node -p "require('$SRC/package.json').version") into ${DESTDIR}$LIBDIR"
@@ -166,8 +173,10 @@ if [ -z "$DESTDIR" ]; then
   cat <<NEXT
 next steps:
   cp $SYSCONFDIR/xlb/xlb.yaml.example $SYSCONFDIR/xlb/xlb.yaml   # and edit: interfaces, gateway, services
+                                                            # (maglev.seed: the same on every LB of an ECMP group)
   systemctl enable --now xlbd                               # the load balancer
   systemctl enable --now xlb-decap@eth0                     # on each backend: decapsulation on eth0
+                                                            # (after writing $SYSCONFDIR/xlb/decap.env, see decap.env.example)
   systemctl enable --now xlb-gobgpd                         # with bgp: in xlb.yaml (needs the gobgpd package)
   xlb status
 NEXT

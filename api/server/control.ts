@@ -12,8 +12,9 @@ export interface LoadBalancerControl {
    * Runs `op` on a copy of the state; unless dryRun, programs the datapath and persists, and
    * resolves only after the datapath reflects the change. ValidationError (lb/model) for a rejected
    * request, ReconcileError (lb/reconciler) when the kernel or the disk failed (nothing changed).
+   * `peer` says who asked (api/server/peer.ts), for the log line of the change.
    */
-  change(op: (draft: DesiredState) => StateDiff, o?: { dryRun?: boolean }): Promise<ChangeResult>;
+  change(op: (draft: DesiredState) => StateDiff, o?: { dryRun?: boolean; peer?: string }): Promise<ChangeResult>;
   /** Counters; `serviceId` restricts the per-service part (ValidationError NOT_FOUND if unknown). */
   stats(serviceId?: string): StatsReport;
   status(): StatusReport;

@@ -1,6 +1,9 @@
 // Every failure leaves a handler as a gRPC status: model validation errors keep their code and
 // their "field: problem" message; a datapath/disk failure (already rolled back) is INTERNAL with
-// what failed; anything else is INTERNAL too, and logged, because it is a bug.
+// what failed; anything else is INTERNAL too, and logged with its stack, because it is a bug —
+// the client gets only a reference to that log line, never the error's text or stack (they may
+// carry paths, addresses or internals that are not the client's business).
+import { randomBytes } from 'node:crypto';
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ValidationError } from '../../lb/model/index.js';
 import { ReconcileError } from '../../lb/reconciler/index.js';
@@ -15,6 +18,7 @@ export function toServiceError(e: unknown, log?: { error(m: string): void }): Pa
     log?.error(`datapath change failed: ${e.message}`);
     return serviceError(status.INTERNAL, e.message);
   }
-  log?.error(`internal error: ${(e as Error)?.stack ?? String(e)}`);
-  return serviceError(status.INTERNAL, `internal error: ${(e as Error)?.message ?? String(e)}`);
+  const ref = randomBytes(4).toString('hex');
+  log?.error(`internal error ${ref}: ${(e as Error)?.stack ?? String(e)}`);
+  return serviceError(status.INTERNAL, `internal error (reference ${ref} in the xlbd log)`);
 }

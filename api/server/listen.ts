@@ -1,10 +1,11 @@
 // Where and how the API listens. A unix socket is the default: its directory is created, a stale
 // socket file left by a killed daemon is removed (a live one is refused), the file is created with
-// no access for others and then given the configured mode and group. TCP is served only with TLS
+// its final mode (bound under the matching umask: no chmod, which would follow a symlink swapped in
+// meanwhile) and then given its group with lchown, after checking it still is a socket. TCP is served only with TLS
 // and required client certificates (mTLS); plaintext TCP only when explicitly allowed and only on a
 // loopback address — lb/config enforces that, and it is checked again here, at bind.
 import { ServerCredentials } from '@grpc/grpc-js';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { lchownSync, lstatSync, mkdirSync, readFileSync, unlinkSync, type Stats } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
@@ -81,16 +82,27 @@ export function groupId(group: string): number {
   return Number(gid);
 }
 
-/** Gives the bound socket its mode and group. */
-export function finishUnixSocket(path: string, mode: number, group: string | undefined): void {
-  if (group !== undefined) chownSync(path, -1, groupId(group));
-  chmodSync(path, mode);
+function fileKind(st: Stats): string {
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFile()) return 'a regular file';
+  return 'not a socket';
 }
 
-/** Runs `bind` with a umask that creates the socket inaccessible to everyone but its owner, so
- *  nobody can connect before finishUnixSocket() sets the real mode. */
-export async function withPrivateUmask<T>(bind: () => Promise<T>): Promise<T> {
-  const old = process.umask(0o177);
+/** Gives the bound socket its group, and checks that it is our socket with the mode it was bound with. */
+export function finishUnixSocket(path: string, mode: number, group: string | undefined): void {
+  const st = lstatSync(path);
+  if (!st.isSocket()) throw new ListenError(`${path} is not a socket (${fileKind(st)}); refusing to change its mode or group`);
+  if (group !== undefined) lchownSync(path, -1, groupId(group));
+  if ((st.mode & 0o777) !== mode) {
+    throw new ListenError(`${path} was created with mode 0${(st.mode & 0o777).toString(8)}, not 0${mode.toString(8)}; refusing to serve on it`);
+  }
+}
+
+/** Runs `bind` with the umask that creates the socket file with exactly `mode` (the kernel
+ *  creates sockets 0777 & ~umask), so it never has other permissions, not even for a moment. */
+export async function withSocketUmask<T>(mode: number, bind: () => Promise<T>): Promise<T> {
+  const old = process.umask(0o777 & ~mode);
   try {
     return await bind();
   } finally {

@@ -18,14 +18,15 @@ import {
 } from './convert.js';
 import type { LoadBalancerControl } from './control.js';
 import { toServiceError } from './errors.js';
+import { describePeer } from './peer.js';
 
 type Log = { error(m: string): void };
 
-/** Wraps an async implementation as a grpc-js unary handler. */
-function unary<Req, Res>(impl: (req: Req) => Promise<Res> | Res, log?: Log) {
+/** Wraps an async implementation as a grpc-js unary handler; `peer` describes the caller. */
+function unary<Req, Res>(impl: (req: Req, peer: string) => Promise<Res> | Res, log?: Log) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     Promise.resolve()
-      .then(() => impl(call.request))
+      .then(() => impl(call.request, describePeer(call)))
       .then(
         (res) => callback(null, res),
         (e) => callback(toServiceError(e, log)),
@@ -110,21 +111,21 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
 
 export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): LoadBalancerHandlers {
   return {
-    CreateService: unary(async (req) => {
+    CreateService: unary(async (req, peer) => {
       const input = serviceInputFromProto(req.service, 'service');
-      const { diff, state } = await control.change((d) => d.create(input, 'service'));
+      const { diff, state } = await control.change((d) => d.create(input, 'service'), { peer });
       return { service: serviceOf(control, state, diff.created[0]!) };
     }, log),
 
-    UpdateService: unary(async (req) => {
+    UpdateService: unary(async (req, peer) => {
       const input = serviceInputFromProto(req.service, 'service');
-      const { diff, state } = await control.change((d) => d.update(input, { replaceBackends: req.replaceBackends }, 'service'));
+      const { diff, state } = await control.change((d) => d.update(input, { replaceBackends: req.replaceBackends }, 'service'), { peer });
       const id = diff.changes[0]?.id ?? diff.unchanged[0]!;
       return { service: serviceOf(control, state, id), changed: diff.changes.length > 0 };
     }, log),
 
-    DeleteService: unary(async (req) => {
-      await control.change((d) => d.delete(req.serviceId, 'service_id'));
+    DeleteService: unary(async (req, peer) => {
+      await control.change((d) => d.delete(req.serviceId, 'service_id'), { peer });
       return {};
     }, log),
 
@@ -132,27 +133,27 @@ export function loadBalancerHandlers(control: LoadBalancerControl, log?: Log): L
 
     ListServices: unary(() => ({ services: control.state.list().map((s) => serviceToProto(s, control.health)) }), log),
 
-    AddBackend: unary(async (req) => {
+    AddBackend: unary(async (req, peer) => {
       const backend = backendInputFromProto(req.backend, 'backend');
-      const { diff, state } = await control.change((d) => d.addBackend(req.serviceId, backend));
+      const { diff, state } = await control.change((d) => d.addBackend(req.serviceId, backend), { peer });
       return { service: serviceOf(control, state, diff.changes[0]!.id) };
     }, log),
 
-    UpdateBackend: unary(async (req) => {
+    UpdateBackend: unary(async (req, peer) => {
       const patch = updateBackendPatchFromProto(req);
-      const { diff, state } = await control.change((d) => d.updateBackend(req.serviceId, req.address, patch));
+      const { diff, state } = await control.change((d) => d.updateBackend(req.serviceId, req.address, patch), { peer });
       const id = diff.changes[0]?.id ?? diff.unchanged[0] ?? state.get(req.serviceId).id;
       return { service: serviceOf(control, state, id), changed: diff.changes.length > 0 };
     }, log),
 
-    RemoveBackend: unary(async (req) => {
-      const { diff, state } = await control.change((d) => d.removeBackend(req.serviceId, req.address));
+    RemoveBackend: unary(async (req, peer) => {
+      const { diff, state } = await control.change((d) => d.removeBackend(req.serviceId, req.address), { peer });
       return { service: serviceOf(control, state, diff.changes[0]!.id) };
     }, log),
 
-    Apply: unary(async (req) => {
+    Apply: unary(async (req, peer) => {
       const inputs: ServiceInput[] = (req.services ?? []).map((s, i) => serviceInputFromProto(s, `services[${i}]`));
-      const { diff } = await control.change((d) => d.apply(inputs, { origin: 'api', field: 'services' }), { dryRun: req.dryRun });
+      const { diff } = await control.change((d) => d.apply(inputs, { origin: 'api', field: 'services' }), { dryRun: req.dryRun, peer });
       return applyResponseFromDiff(diff, req.dryRun);
     }, log),
 

@@ -3,6 +3,7 @@
 // (including health and reflection) is reported to onRequest with its method, status code and
 // duration, which the metrics module turns into counters.
 import { Server, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -10,7 +11,9 @@ import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
 import { loadXlbPackageDefinition, loadXlbProto } from '../generated/load.js';
 import type { RecorderHandlers } from '../generated/xlb/v1/Recorder.js';
 import type { LoadBalancerControl } from './control.js';
-import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withPrivateUmask } from './listen.js';
+import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withSocketUmask } from './listen.js';
+import { callLimiter, DEFAULT_API_LIMITS, grpcServerOptions, type ApiLimits } from './limits.js';
+import { clientAllowList } from './peer.js';
 import { loadBalancerHandlers } from './load-balancer.js';
 
 export const LOAD_BALANCER_SERVICE = 'xlb.v1.LoadBalancer';
@@ -33,6 +36,8 @@ export interface ApiServerOptions {
   log?: { info(m: string): void; warn(m: string): void; error(m: string): void };
   /** xlb.v1.Recorder implementation (recorderHandlers in recorder.ts, over the daemon's Recorder). */
   recorder: RecorderHandlers;
+  /** Resource limits (limits.ts); defaults: DEFAULT_API_LIMITS. */
+  limits?: Partial<ApiLimits>;
 }
 
 export interface ApiServer {
@@ -60,17 +65,17 @@ function requestReporter(onRequest: NonNullable<ApiServerOptions['onRequest']>):
   };
 }
 
-/** The largest request the API accepts (bytes). */
-export const MAX_REQUEST_BYTES = 64 << 20;
 
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
+  const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...o.limits };
   const creds = credentialsFor(o.listen, { tls: o.tls, insecure: o.insecure ?? false });
-  const server = new Server({
-    // An Apply of 10 000 services × 16 backends is ≈ 4 MiB (grpc-js refuses more than 4 MiB by
-    // default); 64 MiB leaves room for IPv6 backends, names and larger states.
-    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
-    ...(o.onRequest ? { interceptors: [requestReporter(o.onRequest)] } : {}),
-  });
+  // The reporter sits next to the transport, so the limiter's refusals are counted too.
+  const interceptors = [
+    ...(o.onRequest ? [requestReporter(o.onRequest)] : []),
+    ...(o.tls?.allowedClients ? [clientAllowList(o.tls.allowedClients, o.log)] : []),
+    callLimiter(limits),
+  ];
+  const server = new Server({ ...grpcServerOptions(limits), interceptors });
   const definition = loadXlbPackageDefinition();
   const proto = loadXlbProto(definition);
   server.addService(proto.xlb.v1.LoadBalancer.service, loadBalancerHandlers(o.control, o.log));
@@ -85,21 +90,40 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const healthDefinition = protoLoader.loadSync(healthProtoPath);
   new ReflectionService({ ...definition, ...healthDefinition }).addToServer(server);
 
-  const bind = (target: string) =>
-    new Promise<number>((resolve, reject) => {
-      server.bindAsync(target, creds, (err, port) => (err ? reject(new ListenError(`cannot listen on ${target}: ${err.message}`)) : resolve(port)));
+  // xlbd accepts the connections itself and hands them to grpc-js, because grpc-js has no
+  // connection limit: net.Server closes connections beyond maxConnections as they arrive.
+  const injector = server.createConnectionInjector(creds);
+  const sockets = new Set<Socket>();
+  const listener: NetServer = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    // A socket silent this long has neither finished a TLS handshake nor answered the HTTP/2
+    // keepalive ping (sent every keepaliveTimeMs on a live connection).
+    socket.setTimeout(Math.max(limits.maxConnectionIdleMs, limits.keepaliveTimeMs + limits.keepaliveTimeoutMs), () => socket.destroy());
+    injector.injectConnection(socket);
+  });
+  listener.maxConnections = limits.maxConnections;
+  const listen = (options: { path: string } | { host: string; port: number }) =>
+    new Promise<void>((resolve, reject) => {
+      const target = 'path' in options ? `unix://${options.path}` : `${options.host}:${options.port}`;
+      listener.once('error', (err) => reject(new ListenError(`cannot listen on ${target}: ${err.message}`)));
+      listener.listen(options, () => resolve());
     });
 
   let address: string;
   if (o.listen.kind === 'unix') {
     await prepareUnixSocket(o.listen.path);
-    await withPrivateUmask(() => bind(o.listen.target));
-    finishUnixSocket(o.listen.path, o.socketMode ?? 0o660, o.socketGroup);
+    const mode = o.socketMode ?? 0o660;
+    await withSocketUmask(mode, () => listen({ path: o.listen.kind === 'unix' ? o.listen.path : '' }));
+    finishUnixSocket(o.listen.path, mode, o.socketGroup);
     address = o.listen.target;
   } else {
-    const port = await bind(o.listen.target);
+    await listen({ host: o.listen.host, port: o.listen.port });
+    const port = (listener.address() as AddressInfo).port;
     address = o.listen.host.includes(':') ? `[${o.listen.host}]:${port}` : `${o.listen.host}:${port}`;
   }
+  listener.on('error', (err) => o.log?.error(`API listener: ${err.message}`));
 
   let closed: Promise<void> | undefined;
   return {
@@ -109,9 +133,16 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
       closed ??= new Promise<void>((resolve) => {
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(LOAD_BALANCER_SERVICE, 'NOT_SERVING');
-        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        listener.close();
+        injector.drain(graceMs);
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          for (const s of sockets) s.destroy();
+        }, graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
+          injector.destroy();
+          for (const s of sockets) s.destroy();
           resolve();
         });
       });

@@ -17,7 +17,8 @@
         "src/map_mmap.c",
         "src/prog_ops.c",
         "src/netlink.c",
-        "src/ringbuf.c"
+        "src/ringbuf.c",
+        "src/dir_lock.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",

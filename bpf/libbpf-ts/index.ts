@@ -31,6 +31,7 @@ export {
   type XdpQueryResult,
 } from './ts/attach.js';
 export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './ts/ringbuf.js';
+export { DirLock } from './ts/dir-lock.js';
 export {
   be16,
   be32,

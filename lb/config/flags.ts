@@ -25,6 +25,10 @@ export function xlbdCommand(): Command {
     .addOption(new Option('--xdp-mode <mode>', 'XDP attach mode (overrides xdp_mode)').choices(['native', 'generic']))
     .option('--detach-on-exit', 'detach the datapath on SIGTERM (default: leave it running)')
     .option('--instance <name>', 'instance name: pins under /sys/fs/bpf/xlb/<name> (overrides instance)')
+    .option(
+      '--discard-datapath-state',
+      'start even though the pinned datapath holds services and there is no state file: they are removed (one-off; not a config key)',
+    )
     .option('--kubeconfig <file>', 'Kubernetes mode: reach the API server with this kubeconfig (overrides kubernetes.kubeconfig)')
     .option('--in-cluster', "Kubernetes mode: use the pod's service account (overrides kubernetes.in_cluster)")
     .option('--load-balancer-class <class>', 'Kubernetes: the spec.loadBalancerClass to implement (default xlb.dev/xlb)')
@@ -53,6 +57,7 @@ export function flagsFromOptions(o: Record<string, unknown>): XlbdFlags {
   if (o.xdpMode !== undefined) flags.xdpMode = o.xdpMode as string;
   if (o.detachOnExit !== undefined) flags.detachOnExit = o.detachOnExit as boolean;
   if (o.instance !== undefined) flags.instance = o.instance as string;
+  if (o.discardDatapathState !== undefined) flags.discardDatapathState = o.discardDatapathState as boolean;
   if (o.kubeconfig !== undefined) flags.kubeconfig = o.kubeconfig as string;
   if (o.inCluster !== undefined) flags.inCluster = o.inCluster as boolean;
   if (o.loadBalancerClass !== undefined) flags.loadBalancerClass = o.loadBalancerClass as string;

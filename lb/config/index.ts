@@ -1,6 +1,6 @@
 // The public door of xlbd's configuration.
 export { ConfigError } from './errors.js';
-export { resolveConfig, type ResolveInput } from './resolve.js';
+export { resolveConfig, reservedFromConfig, type ResolveInput } from './resolve.js';
 export { loadConfig, type LoadConfigOptions } from './load.js';
 export { xlbdCommand, parseXlbdArgs, flagsFromOptions, CommanderError } from './flags.js';
 export { parseListen, parseTcpListen } from './listen.js';

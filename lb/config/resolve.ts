@@ -8,10 +8,12 @@ import {
   isPlainObject,
   parsePrefix,
   parseUnicastIp,
+  ReservedAddresses,
   servicesFromDocument,
   unusableAddressReason,
   ValidationError,
   type Limits,
+  type ReservedAddress,
   type ServiceInput,
 } from '../model/index.js';
 import {
@@ -44,7 +46,7 @@ const SCHEMA: Record<string, readonly string[]> = {
   limits: ['max_backends_per_service'],
   recorder: ['enabled', 'ring_bytes'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
-  'api.tls': ['cert', 'key', 'client_ca'],
+  'api.tls': ['cert', 'key', 'client_ca', 'allowed_clients'],
   metrics: ['listen', 'cache_ms'],
   health: ['source_ports', 'max_concurrency'],
   bgp: BGP_KEYS,
@@ -112,9 +114,41 @@ function interfaces(r: Resolver, s: Setting): string[] {
 
 function socketMode(r: Resolver, s: Setting): number {
   const v = s.value;
-  if (typeof v === 'string' && /^0?[0-7]{3}$/.test(v)) return parseInt(v, 8);
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o777) return v;
-  return r.fail(s, `${JSON.stringify(v)} is not a file mode; write it as a quoted octal string, e.g. "0660"`);
+  let mode: number | undefined;
+  if (typeof v === 'string' && /^0?[0-7]{3}$/.test(v)) mode = parseInt(v, 8);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o777) mode = v;
+  if (mode === undefined) return r.fail(s, `${JSON.stringify(v)} is not a file mode; write it as a quoted octal string, e.g. "0660"`);
+  // Whoever can connect can delete every service: the API is for the owner and one group.
+  if (mode & 0o007) {
+    r.fail(s, `${JSON.stringify(v)} gives other users access to the API; use "0660" with api.socket_group for the users that may manage xlb`);
+  }
+  return mode;
+}
+
+function allowedClients(r: Resolver, s: Setting): string[] {
+  if (!Array.isArray(s.value) || s.value.length === 0) {
+    r.fail(s, 'expected a non-empty list of certificate subject common names (CN), e.g. [xlb-admin]');
+  }
+  return (s.value as unknown[]).map((v, i) => {
+    if (typeof v !== 'string' || v.length === 0 || v.length > 64) {
+      r.fail({ ...s, path: `${s.path}[${i}]`, segments: [...s.segments, i] }, `${JSON.stringify(v)} is not a common name (1..64 characters)`);
+    }
+    return v;
+  });
+}
+
+/** The load balancer's own addresses known from the configuration: never a VIP. */
+export function reservedFromConfig(c: Pick<XlbdConfig, 'gateway' | 'encap'>): ReservedAddress[] {
+  const out: ReservedAddress[] = [{ address: c.gateway.address, what: 'the gateway (gateway)' }];
+  for (const src of [c.encap.v4, c.encap.v6]) {
+    if (!src) continue;
+    const key = `encap.source_v${src.family}`;
+    const single = src.prefixLength === (src.family === 4 ? 32 : 128);
+    out.push(single
+      ? { address: src.address, what: `the encapsulation source (${key})` }
+      : { address: `${src.address}/${src.prefixLength}`, what: `the encapsulation source pool ${src.address}/${src.prefixLength} (${key})` });
+  }
+  return out;
 }
 
 export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
@@ -156,6 +190,13 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   }
   const tableSize = sizeS.value;
   const seed = integer(r, r.get(['maglev', 'seed'], undefined, DEFAULTS.maglevSeed), 0, 0xffffffff, 'a uint32 (0..4294967295)');
+  if (seed === 0) {
+    r.warnings.push(
+      'maglev.seed is 0 (the default): flow placement is predictable, so a client can aim many flows at one backend. ' +
+        'Set maglev.seed to a random uint32 (scripts/install.sh writes one into xlb.yaml.example), ' +
+        'the same random seed on every load balancer of an ECMP group',
+    );
+  }
 
   const maps = {
     services: integer(r, r.get(['maps', 'services'], undefined, DEFAULTS.mapServices), LIMITS.mapServicesMin, LIMITS.mapServicesMax),
@@ -213,11 +254,19 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
       return readableFile(r, s, checkFiles);
     };
     tls = { cert: file('cert'), key: file('key'), clientCa: file('client_ca') };
+    const allowedS = r.get(['api', 'tls', 'allowed_clients'], undefined, undefined);
+    if (allowedS.value !== undefined) tls.allowedClients = allowedClients(r, allowedS);
   }
 
   const metricsS = r.get(['metrics', 'listen'], { name: '--metrics', value: flags.metrics }, DEFAULTS.metricsListen);
   const metricsListen = r.check(metricsS, parseTcpListen);
   if (listen.kind === 'tcp' && listen.target === metricsListen.target) r.fail(metricsS, `is the same address as the API (${listen.target})`);
+  if (!metricsListen.loopback) {
+    r.warnings.push(
+      `metrics.listen ${metricsListen.target} is not a loopback address: anyone who can reach it reads the metrics ` +
+        '(services, backends, traffic); firewall it, or listen on 127.0.0.1 and scrape through a proxy',
+    );
+  }
   const metricsCacheMs = integer(r, r.get(['metrics', 'cache_ms'], undefined, DEFAULTS.metricsCacheMs), 0, LIMITS.metricsCacheMsMax);
 
   const stateDir = absolutePath(r, r.get(['state_dir'], { name: '--state-dir', value: flags.stateDir }, DEFAULT_STATE_DIR));
@@ -231,7 +280,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   let services: ServiceInput[] = [];
   try {
     services = servicesFromDocument(servicesS.value, 'services');
-    new DesiredState({ limits }).apply(services, { origin: 'config', field: 'services' });
+    const reserved = new ReservedAddresses(reservedFromConfig({ gateway: { address: gw.text, family: gw.family }, encap }));
+    new DesiredState({ limits, reserved }).apply(services, { origin: 'config', field: 'services' });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const segments = parsePath(e.field);
@@ -258,6 +308,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     stateFile: join(stateDir, instance, STATE_FILE_NAME),
     bpffsDir,
     detachOnExit,
+    discardDatapathState: flags.discardDatapathState === true,
     health,
     bgp,
     services,

@@ -33,6 +33,8 @@ export interface ApiTls {
   key: string;
   /** CA that client certificates must chain to (client certificates are required). */
   clientCa: string;
+  /** If set: only client certificates whose subject CN is listed may call (PERMISSION_DENIED). */
+  allowedClients?: string[];
 }
 
 export interface XlbdConfig {
@@ -76,6 +78,8 @@ export interface XlbdConfig {
   /** bpffs directory for this instance's pins. */
   bpffsDir: string;
   detachOnExit: boolean;
+  /** --discard-datapath-state: empty a pinned datapath that has services when there is no state file. */
+  discardDatapathState: boolean;
   /** The health checker as a whole (the checks are per service). */
   health: HealthSettings;
   /** VIP announcement through gobgpd; undefined = no BGP. */
@@ -142,6 +146,7 @@ export interface XlbdFlags {
   xdpMode?: string;
   detachOnExit?: boolean;
   instance?: string;
+  discardDatapathState?: boolean;
   kubeconfig?: string;
   inCluster?: boolean;
   loadBalancerClass?: string;

@@ -1,6 +1,6 @@
 // The YAML file as a source of settings that remembers where each value was written, so errors
 // can say "xlb.yaml:14:5: maglev.table_size: ...".
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConfigError } from './errors.js';
 
 export type PathSegment = string | number;
@@ -45,8 +45,23 @@ export class YamlSource {
     try {
       return new YamlSource(file, doc, lines);
     } catch (e) {
-      throw new ConfigError('', `invalid YAML: ${(e as Error).message}`, { file });
+      // Converting to plain values fails on aliases (unresolved, or too many): say where.
+      throw new ConfigError('', `invalid YAML: ${(e as Error).message}`, { file, ...YamlSource.#aliasPosition(doc, lines) });
     }
+  }
+
+  static #aliasPosition(doc: Document, lines: LineCounter): { line?: number; column?: number } {
+    let offset: number | undefined;
+    visit(doc, {
+      Alias(_key, node) {
+        if (offset === undefined || !node.resolve(doc)) offset = node.range?.[0];
+        if (!node.resolve(doc)) return visit.BREAK;
+        return undefined;
+      },
+    });
+    if (offset === undefined) return {};
+    const pos = lines.linePos(offset);
+    return { line: pos.line, column: pos.col };
   }
 
   /** File, line and column of the value at `path` (or of the nearest enclosing node that exists). */

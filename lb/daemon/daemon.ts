@@ -5,6 +5,7 @@
 // reload(): re-read the config file: services layer, gateway and outer sources take effect at
 // once; settings fixed at load time are reported as needing a restart.
 import { EventEmitter } from 'node:events';
+import { readdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ifNameToIndex } from '../../bpf/libbpf-ts/index.js';
 import {
@@ -20,19 +21,18 @@ import {
   type StatsReport,
   type StatusReport,
 } from '../../api/server/index.js';
-import { ValidationError } from '../model/index.js';
-import type { XlbdConfig } from '../config/index.js';
+import { reservedFromConfig, type XlbdConfig } from '../config/index.js';
 import { LbDatapath, type DatapathCounters, type LoadOptions } from '../datapath/index.js';
 import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.js';
 import type { KubernetesSource } from '../kubernetes/index.js';
-import type { DesiredState, StateDiff } from '../model/index.js';
+import { parseIp, ReservedAddresses, ValidationError, type DesiredState, type StateDiff } from '../model/index.js';
 import type { GobgpPort } from '../bgp/index.js';
 import { Reconciler, TableBuilders, type ChangeResult } from '../reconciler/index.js';
 import { loadDesiredState, StateStore, STATE_VERSION } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
 import { ensureBpffs } from './datapath/bpffs.js';
-import { openDatapath, type DatapathOrigin } from './datapath/open.js';
+import { openDatapath, type DatapathOrigin, type OpenedDatapath } from './datapath/open.js';
 import { InstanceLock } from './instance-lock.js';
 import { datapathSettings, interfaceSource, sameSettings } from './link-settings.js';
 import { DaemonHealth } from './health.js';
@@ -135,13 +135,14 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       );
     }
     const ifname = c.interfaces[0]!;
-    const lock = InstanceLock.acquire(join(dirname(c.stateFile), 'xlbd.pid'), c.instance);
-    const cleanup: Array<() => unknown> = [() => lock.release()];
+    const mounted = ensureBpffs(c.bpffsDir);
+    if (mounted) log.info(mounted);
+    // Before anything reads or touches the datapath or the state file; held until the process ends.
+    const lock = InstanceLock.acquire({ pinDir: c.bpffsDir, stateDir: dirname(c.stateFile), instance: c.instance });
+    const cleanup: Array<() => unknown> = [() => lock.release(), () => removeDirIfEmpty(c.bpffsDir)];
     try {
       // A socket another daemon serves on is found before anything touches the datapath.
       if (c.api.listen.kind === 'unix') await prepareUnixSocket(c.api.listen.path);
-      const mounted = ensureBpffs(c.bpffsDir);
-      if (mounted) log.info(mounted);
       const ifindex = ifNameToIndex(ifname);
 
       const restored = await loadDesiredState(c.stateFile, { limits: c.limits });
@@ -160,22 +161,25 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
           : `no state file at ${c.stateFile}: first start`,
       );
       const configDiff = restored.state.apply([...c.services], { origin: 'config', field: 'services' });
-      const store = new StateStore(c.stateFile, restored);
+      const store = new StateStore(c.stateFile, restored, { warn: (m) => log.warn(m) });
       cleanup.push(() => store.close());
 
       const gateway = new GatewayWatcher({ interfaceName: ifname, gateway: c.gateway.address, pollMs: this.#o.gatewayPollMs, log });
       cleanup.push(() => gateway.stop());
       const facts = await gateway.waitForMac(this.#o.gatewayWaitMs ?? 5000);
       if (!usableMac(facts)) log.warn(`${facts.gateway.problem ?? 'gateway unresolved'}; encapsulated packets need it (retrying every poll)`);
+      restored.state.reserved = this.#reserved(facts);
+      for (const svc of restored.state.list()) {
+        const why = restored.state.reserved.reason(parseIp(svc.vip, 'vip'));
+        if (why) log.warn(`service ${svc.id} (kept from before this check existed): ${why}; delete it`);
+      }
 
       const opened = openDatapath(c.bpffsDir, this.#loadOptions());
       const dp = opened.dp;
       cleanup.push(() => dp.close(), () => opened.previous?.close());
       if (opened.origin === 'replaced') log.warn(`datapath: ${opened.reason}`);
       else log.info(`datapath ${opened.origin}: ${opened.reason}`);
-      if (!restored.found && opened.origin === 'adopted' && dp.services().length > 0) {
-        log.warn(`the adopted datapath has ${dp.services().length} services but there is no state file: they are removed now`);
-      }
+      checkStateAgainstDatapath(restored.found, opened, c, log);
 
       this.#writeSettings(dp, facts);
       const builders = new TableBuilders();
@@ -352,6 +356,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (next.gateway.address !== this.#config.gateway.address) await this.#replaceGateway(r, next.gateway.address);
       // Settings that take effect at once; the rest keeps its running value.
       this.#config = { ...this.#config, services: next.services, gateway: next.gateway, encap: next.encap, detachOnExit: next.detachOnExit, warnings: next.warnings };
+      r.reconciler.state.reserved = this.#reserved(r.gateway.facts);
       if (r.gateway.facts) this.#writeSettings(r.dp, r.gateway.facts);
       outcome = { ok: true, message: `reloaded: services ${describeDiff(diff)}${restart.length ? `; needs a restart: ${restart.join(', ')}` : ''}` };
       this.log.info(outcome.message);
@@ -367,15 +372,15 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   // ---- LoadBalancerControl / DaemonView --------------------------------------------------------
 
-  async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean } = {}): Promise<ChangeResult> {
+  async change(op: (draft: DesiredState) => StateDiff, o: { dryRun?: boolean; peer?: string } = {}): Promise<ChangeResult> {
     const r = this.#running();
-    const result = await r.reconciler.change(op, o);
+    const result = await r.reconciler.change(op, { dryRun: o.dryRun });
     if (!result.dryRun) await this.#afterChange(r, result.diff);
-    // An audit trail of what the API changed (the request itself is in the caller's hands).
+    // An audit trail of what the API changed and who asked (the request itself is in the caller's hands).
     const d = result.diff;
     if (!result.dryRun && d.changes.length) {
       const parts = (['created', 'updated', 'deleted'] as const).filter((k) => d[k].length).map((k) => `${k} ${d[k].join(' ')}`);
-      this.log.info(`services ${parts.join('; ')}`);
+      this.log.info(`services ${parts.join('; ')}${o.peer ? ` (by ${o.peer})` : ''}`);
     }
     return result;
   }
@@ -577,9 +582,18 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     );
   }
 
+  /** The load balancer's own addresses (config and interface): never a VIP of a new service. */
+  #reserved(facts: NextHopFacts | undefined): ReservedAddresses {
+    const list = reservedFromConfig(this.#config);
+    const itf = facts?.interface;
+    for (const a of itf?.addresses ?? []) list.push({ address: a.address, what: `an address of ${itf!.name}, the interface xlbd drives` });
+    return new ReservedAddresses(list);
+  }
+
   #onFacts(facts: NextHopFacts): void {
     const r = this.#run;
     if (!r) return;
+    r.reconciler.state.reserved = this.#reserved(facts);
     try {
       this.#writeSettings(r.dp, facts);
     } catch (e) {
@@ -597,6 +611,36 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     next.on('error', (e) => this.log.warn(`gateway check failed: ${e.message}`));
     next.start();
     if (!usableMac(facts)) this.log.warn(`new gateway ${address}: ${facts.gateway.problem}`);
+  }
+}
+
+/**
+ * A pinned datapath that carries services, and no state file: the state directory was lost,
+ * moved or is not this datapath's. Reconciling would delete every service from a datapath that
+ * carries traffic, so the start is refused unless the operator asked for exactly that.
+ */
+function checkStateAgainstDatapath(stateFound: boolean, opened: OpenedDatapath, c: XlbdConfig, log: Logger): void {
+  if (stateFound) return;
+  const pinned = opened.origin === 'adopted' ? opened.dp : opened.previous;
+  const held = pinned?.services().length ?? 0;
+  if (held === 0) return;
+  const what = `the datapath pinned in ${c.bpffsDir} holds ${held} service${held === 1 ? '' : 's'} (${opened.origin})`;
+  if (c.discardDatapathState) {
+    log.warn(`--discard-datapath-state: the ${held} service${held === 1 ? '' : 's'} in the pinned datapath ${held === 1 ? 'is' : 'are'} removed now (no state file at ${c.stateFile})`);
+    return;
+  }
+  throw new Error(
+    `${what} but there is no state file at ${c.stateFile}; starting would delete ${held === 1 ? 'it' : 'them'}. ` +
+      'Restore the state file (or point state_dir / --state-dir at it), or start once with --discard-datapath-state ' +
+      'to empty the datapath (traffic to those services stops)',
+  );
+}
+
+function removeDirIfEmpty(dir: string): void {
+  try {
+    if (readdirSync(dir).length === 0) rmdirSync(dir);
+  } catch {
+    // gone already, or not ours to judge
   }
 }
 

@@ -1,46 +1,40 @@
-// One daemon per instance: two xlbd processes on the same pins and state file would undo each
-// other's changes. A pid file in the instance's state directory names the running daemon; a pid
-// file left by a killed daemon (kill -9) is recognised as stale and taken over.
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// One daemon per datapath and per state file: two xlbd processes on the same pins or the same
+// state file would undo each other's changes, and one that adopts a live datapath without its
+// state would delete every service. Both directories are locked with flock(2) (libbpf-ts
+// DirLock) for the whole life of the process: the pin directory (the key is the datapath itself,
+// whatever --state-dir or --instance says) and the instance's state directory. The kernel drops
+// the locks when the process ends, kill -9 included, so there is no stale lock to recognise.
+import { mkdirSync } from 'node:fs';
+import { DirLock } from '../../bpf/libbpf-ts/index.js';
 
-function isXlbd(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return /xlbd|daemon\/main\.(js|ts)/.test(cmdline);
-  } catch {
-    return false;
-  }
+function lockOrExplain(dir: string, what: string, instance: string): DirLock {
+  const lock = DirLock.tryAcquire(dir);
+  if (lock) return lock;
+  const pid = DirLock.holderPid(dir);
+  const holder = pid === undefined ? 'another process' : pid === process.pid ? 'this process' : `xlbd pid ${pid}`;
+  throw new Error(
+    `${what} ${dir} is in use by ${holder}: one xlbd drives one datapath and one state file ` +
+      `(instance "${instance}"); stop the other daemon first, or give this one its own --instance / bpffs_dir / state_dir`,
+  );
 }
 
 export class InstanceLock {
-  private constructor(readonly path: string) {}
+  private constructor(private readonly locks: DirLock[]) {}
 
-  static acquire(path: string, instance: string): InstanceLock {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-    let other: number | undefined;
+  /** Locks the pin directory (created if missing; bpffs must be mounted) and the state directory. */
+  static acquire(o: { pinDir: string; stateDir: string; instance: string }): InstanceLock {
+    mkdirSync(o.stateDir, { recursive: true, mode: 0o750 });
+    mkdirSync(o.pinDir, { recursive: true });
+    const pin = lockOrExplain(o.pinDir, 'bpffs_dir', o.instance);
     try {
-      other = Number(readFileSync(path, 'utf8').trim());
-    } catch {
-      other = undefined;
+      return new InstanceLock([pin, lockOrExplain(o.stateDir, 'state directory', o.instance)]);
+    } catch (e) {
+      pin.release();
+      throw e;
     }
-    if (other && other !== process.pid && isXlbd(other)) {
-      throw new Error(`instance "${instance}" is already run by xlbd pid ${other} (${path}); stop it first or use another --instance`);
-    }
-    writeFileSync(path, `${process.pid}\n`, { mode: 0o644 });
-    return new InstanceLock(path);
   }
 
   release(): void {
-    try {
-      if (Number(readFileSync(this.path, 'utf8').trim()) === process.pid) unlinkSync(this.path);
-    } catch {
-      // already gone
-    }
+    for (const l of this.locks) l.release();
   }
 }

@@ -8,12 +8,16 @@
 // Exit codes: 0 after a clean stop, 1 when the start failed, 2 for a usage or config error.
 import { ConfigError, loadConfig, xlbdCommand, flagsFromOptions, type XlbdFlags } from '../config/index.js';
 import { ValidationError } from '../model/index.js';
+import { installCrashGuard } from './crash-guard.js';
 import { Daemon } from './daemon.js';
 import { createLogger } from './log.js';
 import { XLB_VERSION } from '../version.js';
 
 async function run(flags: XlbdFlags): Promise<void> {
   const log = createLogger();
+  let daemon: Daemon | undefined;
+  // From here on an error nobody caught is logged, counted, and survived (crash-guard.ts).
+  installCrashGuard(log, (origin) => daemon?.emit('internalError', { origin }));
   let config;
   try {
     config = await loadConfig(flags);
@@ -24,18 +28,19 @@ async function run(flags: XlbdFlags): Promise<void> {
     }
     throw e;
   }
-  const daemon = new Daemon(config, {
+  const d = new Daemon(config, {
     log,
     reloadConfig: () => loadConfig(flags),
     objectPath: process.env.XLBD_BPF_OBJECT || undefined,
   });
+  daemon = d;
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: stopping`);
-    daemon.stop().then(
+    d.stop().then(
       () => process.exit(0),
       (e: Error) => {
         log.error(`stop failed: ${e.message}`);
@@ -48,13 +53,13 @@ async function run(flags: XlbdFlags): Promise<void> {
   const pending: string[] = [];
   const onSignal = (signal: string) => (started ? handle(signal) : pending.push(signal));
   const handle = (signal: string) => {
-    if (signal === 'SIGHUP') void daemon.reload();
+    if (signal === 'SIGHUP') void d.reload();
     else stop(signal);
   };
   for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => onSignal(s));
 
   try {
-    await daemon.start();
+    await d.start();
   } catch (e) {
     log.error(`start failed: ${(e as Error).message}`);
     process.exit(1);

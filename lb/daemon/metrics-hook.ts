@@ -14,17 +14,21 @@ export async function startDaemonMetrics(view: DaemonView, host: string, port: n
   });
   const onRequest = (e: { method: string; code: string; seconds: number }) => metrics.onRequest(e.method, e.code, e.seconds);
   const onBackendSet = (e: { seconds: number }) => metrics.observeMaglevRebuild(e.seconds);
+  const onInternalError = () => metrics.onInternalError();
   const onHealth = (e: { service: string; backend: string; to: string }) => metrics.onHealthTransition(e);
   view.on('apiRequest', onRequest);
   view.on('backendSet', onBackendSet);
+  view.on('internalError', onInternalError);
   view.on('health', onHealth);
   const server = await startMetricsServer({ metrics, host: host === 'localhost' ? '127.0.0.1' : host, port, log });
   return {
     url: server.url,
     port: server.port,
+    limits: server.limits,
     close: async () => {
       view.off('apiRequest', onRequest);
       view.off('backendSet', onBackendSet);
+      view.off('internalError', onInternalError);
       view.off('health', onHealth);
       await server.close();
     },

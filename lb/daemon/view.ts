@@ -17,6 +17,8 @@ export interface DaemonEvents {
   reloaded: [{ ok: boolean; message: string }];
   /** Interface or gateway facts changed (e.g. the gateway's MAC). */
   gateway: [NextHopFacts];
+  /** The crash guard caught an error nobody else did (logged; the daemon keeps running). */
+  internalError: [{ origin: string }];
   /** A backend's health changed state. */
   health: [TransitionEvent];
 }

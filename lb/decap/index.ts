@@ -11,18 +11,19 @@ import {
 } from '../../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import {
-  DECAP_COUNTER_NAMES, DecapAddrKey, DecapAddrVal, DecapCounter, counterKey, decodeAddrKey, encodeAddrKey, sumCounter, zeroCounters,
-  type DecapCounters,
+  ANY_SOURCE, DECAP_COUNTER_NAMES, DecapAddrKey, DecapAddrVal, DecapCounter, DecapSourceKey, DecapSourceVal, counterKey, decodeAddrKey,
+  decodeSourceKey, encodeAddrKey, encodeSourceKey, sumCounter, zeroCounters, type DecapCounters,
 } from './layout.js';
 import { defaultPinDir, pinPaths, preparePinDir, removePinDirIfEmpty, unpinIfPresent } from './pins.js';
 
-export { DECAP_COUNTER_NAMES, DECAP_STRUCTS, encodeAddrKey, type DecapCounterName, type DecapCounters } from './layout.js';
+export { ANY_SOURCE, DECAP_COUNTER_NAMES, DECAP_STRUCTS, encodeAddrKey, encodeSourceKey, type DecapCounterName, type DecapCounters } from './layout.js';
 export { DECAP_PIN_ROOT, defaultPinDir } from './pins.js';
 
 /** Where on the tc ingress hook the decap filter sits; other xlb tc programs must use others. */
 export const DECAP_TC = { direction: 'ingress', handle: 0xdeca, priority: 0xdec } as const;
 export const DECAP_PROGRAM_NAME = 'xlb_decap';
 const MAX_ADDRESSES = 64; // decap_addrs max_entries (bpf/decap/maps.h)
+const MAX_SOURCES = 256; // decap_sources max_entries (bpf/decap/maps.h)
 
 export interface DecapTarget {
   /** Interface whose ingress receives the tunnelled packets, e.g. eth0 */
@@ -36,6 +37,14 @@ export interface DecapTarget {
 export interface AttachDecapOptions extends DecapTarget {
   /** Outer destinations to decapsulate for; default: the interface's addresses (minus link-local) */
   addresses?: string[];
+  /**
+   * Outer sources to accept tunnels from: the load balancers' encapsulation sources (addresses or
+   * CIDRs). Required unless allowAnySource: anyone who can route to the backend could otherwise
+   * inject packets with any inner source past its firewall.
+   */
+  allowSources?: string[];
+  /** Accept tunnels from every outer source (rely on perimeter filtering of protocols 4 and 41). */
+  allowAnySource?: boolean;
   /** Compiled program; default build/bpf/xlb_decap.o */
   objectPath?: string;
   /** Use the pre-6.3 bpf_skb_change_proto() path for 4in6/6in4 (tests; applies on a fresh load) */
@@ -47,7 +56,9 @@ export interface DecapAttachResult {
   progId: number;
   pinDir: string;
   addresses: string[];
-  /** true: this instance was already attached; only its address list was refreshed */
+  /** Outer sources accepted, as CIDRs; ['0.0.0.0/0', '::/0'] = any */
+  allowedSources: string[];
+  /** true: this instance was already attached; only its address and source lists were refreshed */
   reused: boolean;
 }
 
@@ -73,6 +84,8 @@ export interface DecapStatus {
   /** Id of whatever program sits at the decap handle/priority */
   attachedProgId?: number;
   addresses: string[];
+  /** Outer sources accepted, as CIDRs; ['0.0.0.0/0', '::/0'] = any; [] = none (nothing is decapsulated) */
+  allowedSources: string[];
   counters: DecapCounters;
 }
 
@@ -139,6 +152,45 @@ function syncAddresses(map: BpfMap, addresses: string[]): void {
   for (const key of wanted.values()) map.update(key, value);
 }
 
+/** Makes the LPM map hold exactly these CIDRs. */
+function syncSources(map: BpfMap, cidrs: string[]): void {
+  const wanted = new Map(cidrs.map((c) => [encodeSourceKey(c).toString('hex'), encodeSourceKey(c)]));
+  // New entries first: a source in both lists is never briefly refused.
+  const value = DecapSourceVal.encode({ flags: 1 });
+  for (const key of wanted.values()) map.update(key, value);
+  for (const key of [...map.keys()]) {
+    if (!wanted.has(key.toString('hex'))) map.delete(key);
+  }
+}
+
+function readSources(map: BpfMap): string[] {
+  return [...map.keys()].filter((k) => k.length === DecapSourceKey.size).map(decodeSourceKey).sort();
+}
+
+/** The canonical, de-duplicated source list of an attach request; throws naming what is wrong. */
+export function resolveAllowedSources(o: Pick<AttachDecapOptions, 'allowSources' | 'allowAnySource'>): string[] {
+  const list = o.allowSources;
+  if (o.allowAnySource === true) {
+    if (list !== undefined && list.length > 0) throw new Error('decap: give either allowed sources (--allow-source) or --allow-any-source, not both');
+    return [...ANY_SOURCE];
+  }
+  if (list === undefined || !Array.isArray(list) || list.length === 0) {
+    throw new Error(
+      'decap: no outer source allowed: give the load balancers\' encapsulation sources with --allow-source CIDR ' +
+        '(e.g. --allow-source 192.0.2.10/32), or --allow-any-source to accept tunnels from anyone ' +
+        '(then filter IP protocols 4 and 41 at the perimeter)',
+    );
+  }
+  const keys = new Map<string, string>();
+  for (const c of list) {
+    if (typeof c !== 'string') throw new Error(`decap: allow-source ${JSON.stringify(c)} is not a CIDR`);
+    const key = encodeSourceKey(c); // throws naming the bad one
+    keys.set(key.toString('hex'), decodeSourceKey(key));
+  }
+  if (keys.size > MAX_SOURCES) throw new Error(`decap: at most ${MAX_SOURCES} allowed sources, got ${keys.size}`);
+  return [...keys.values()].sort();
+}
+
 function readAddresses(map: BpfMap): string[] {
   return [...map.keys()].filter((k) => k.length === DecapAddrKey.size).map(decodeAddrKey).sort();
 }
@@ -156,6 +208,7 @@ function readCounters(map: BpfMap): DecapCounters {
 /** Shapes of the program's maps (bpf/decap/maps.h); a pinned map is adopted only if it matches. */
 const MAP_SHAPES = {
   decap_addrs: { type: 'hash', keySize: DecapAddrKey.size, valueSize: DecapAddrVal.size, maxEntries: MAX_ADDRESSES },
+  decap_sources: { type: 'lpm_trie', keySize: DecapSourceKey.size, valueSize: DecapSourceVal.size, maxEntries: MAX_SOURCES },
   decap_stats: { type: 'percpu_array', keySize: 4, valueSize: DecapCounter.size, maxEntries: DECAP_COUNTER_NAMES.length },
 } as const;
 
@@ -175,6 +228,7 @@ export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
     if (!Array.isArray(o.addresses) || o.addresses.length === 0) throw new Error('decap: addresses must be a non-empty list when given');
     o.addresses.forEach(encodeAddrKey); // throws naming the bad one
   }
+  const allowedSources = resolveAllowedSources(o);
   const objectPath = o.objectPath ?? bpfObjectPath('xlb_decap');
   if (!existsSync(objectPath)) throw new Error(`decap: BPF object ${objectPath} not found (run npm run build)`);
   const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
@@ -193,41 +247,52 @@ export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
   const paths = pinPaths(pinDir);
   const pinnedProg = openPinnedProgram(paths.prog);
   const pinnedAddrs = openPinnedMap(paths.addrs);
+  const pinnedSources = openPinnedMap(paths.sources);
   const pinnedStats = openPinnedMap(paths.stats);
   try {
-    // Idempotent: this instance already runs on the interface, only the address list may change.
-    if (pinnedProg && pinnedAddrs && pinnedStats && attachedProgId === pinnedProg.id) {
+    // Idempotent: this instance already runs on the interface, only the lists may change. A
+    // program pinned without a source list is an older version without the source check: reloaded.
+    if (pinnedProg && pinnedAddrs && pinnedSources && pinnedStats && attachedProgId === pinnedProg.id) {
       syncAddresses(pinnedAddrs, addresses);
-      return { ifindex, progId: pinnedProg.id, pinDir, addresses, reused: true };
+      syncSources(pinnedSources, allowedSources);
+      return { ifindex, progId: pinnedProg.id, pinDir, addresses, allowedSources, reused: true };
     }
-    return loadAndAttach(o, objectPath, pinDir, ifindex, addresses, pinnedAddrs, pinnedStats);
+    return loadAndAttach(o, objectPath, pinDir, ifindex, addresses, allowedSources, { addrs: pinnedAddrs, sources: pinnedSources, stats: pinnedStats });
   } finally {
     pinnedProg?.close();
     pinnedAddrs?.close();
+    pinnedSources?.close();
     pinnedStats?.close();
   }
 }
 
 function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string, ifindex: number, addresses: string[],
-  pinnedAddrs: BpfMap | undefined, pinnedStats: BpfMap | undefined): DecapAttachResult {
+  allowedSources: string[], pinned: { addrs: BpfMap | undefined; sources: BpfMap | undefined; stats: BpfMap | undefined }): DecapAttachResult {
   const paths = pinPaths(pinDir);
   const obj = BpfObject.open(objectPath);
   try {
     obj.setConst('cfg_legacy_cross_family', o.legacyCrossFamily ? 1 : 0);
     // Counters survive a reload (upgrade, or an attachment lost with its interface).
-    const reusedAddrs = reuseIfCompatible(obj, 'decap_addrs', pinnedAddrs);
-    const reusedStats = reuseIfCompatible(obj, 'decap_stats', pinnedStats);
+    const reusedAddrs = reuseIfCompatible(obj, 'decap_addrs', pinned.addrs);
+    const reusedSources = reuseIfCompatible(obj, 'decap_sources', pinned.sources);
+    const reusedStats = reuseIfCompatible(obj, 'decap_stats', pinned.stats);
     obj.load();
     const prog = obj.program(DECAP_PROGRAM_NAME);
     const addrsMap = obj.map('decap_addrs');
-    // Addresses first: the first packet after attach must already be recognised.
+    const sourcesMap = obj.map('decap_sources');
+    // Lists first: the first packet after attach must already be recognised.
     syncAddresses(addrsMap, addresses);
+    syncSources(sourcesMap, allowedSources);
 
     unpinIfPresent(paths.prog);
     prog.pin(paths.prog);
     if (!reusedAddrs) {
       unpinIfPresent(paths.addrs);
       addrsMap.pin(paths.addrs);
+    }
+    if (!reusedSources) {
+      unpinIfPresent(paths.sources);
+      sourcesMap.pin(paths.sources);
     }
     if (!reusedStats) {
       unpinIfPresent(paths.stats);
@@ -240,7 +305,7 @@ function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string
       removePinDirIfEmpty(pinDir);
       throw new Error(`decap: attaching to ${o.ifname} tc ingress failed: ${(err as Error).message}`);
     }
-    return { ifindex, progId: prog.id, pinDir, addresses, reused: false };
+    return { ifindex, progId: prog.id, pinDir, addresses, allowedSources, reused: false };
   } finally {
     obj.close();
   }
@@ -306,6 +371,7 @@ export function decapStatus(o: DecapTarget): DecapStatus {
   });
   const prog = openPinnedProgram(paths.prog);
   const addrs = openPinnedMap(paths.addrs);
+  const sources = openPinnedMap(paths.sources);
   const stats = openPinnedMap(paths.stats);
   try {
     return {
@@ -317,11 +383,13 @@ export function decapStatus(o: DecapTarget): DecapStatus {
       ...(prog ? { progId: prog.id } : {}),
       ...(attachedProgId !== undefined ? { attachedProgId } : {}),
       addresses: addrs ? readAddresses(addrs) : [],
+      allowedSources: sources ? readSources(sources) : [],
       counters: stats ? readCounters(stats) : zeroCounters(),
     };
   } finally {
     prog?.close();
     addrs?.close();
+    sources?.close();
     stats?.close();
   }
 }

@@ -2,8 +2,8 @@
 // struct codec. The only TS code that knows them; a test compares each struct with the BTF of
 // xlb_decap.o.
 import { isIPv4, isIPv6 } from 'node:net';
-import { bytes, struct, u32, u64, type Struct } from '../../bpf/libbpf-ts/index.js';
-import { formatIp, parseIp } from '../model/index.js';
+import { bytes, pad, struct, u32, u64, u8, type Struct } from '../../bpf/libbpf-ts/index.js';
+import { formatIp, parseIp, parsePrefix, ValidationError } from '../model/index.js';
 
 const V4_MAPPED_PREFIX = Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff]);
 
@@ -13,9 +13,13 @@ export const DecapAddrKey = struct('decap_addr_key', { addr: bytes(16) });
 export const DecapAddrVal = struct('decap_addr_val', { flags: u32 });
 /** decap_stats value, per CPU. bytes = outer packet length as received. */
 export const DecapCounter = struct('decap_counter', { packets: u64, bytes: u64 });
+/** decap_sources key (LPM trie): prefixlen = 8 (the family byte) + the CIDR's length. */
+export const DecapSourceKey = struct('decap_source_key', { prefixlen: u32, family: u8, addr: bytes(16), pad: pad(3) });
+/** decap_sources value: reserved; userspace writes flags 1. */
+export const DecapSourceVal = struct('decap_source_val', { flags: u32 });
 
 /** Every struct declared here: the BTF layout test checks each one. */
-export const DECAP_STRUCTS: readonly Struct<unknown>[] = [DecapAddrKey, DecapAddrVal, DecapCounter];
+export const DECAP_STRUCTS: readonly Struct<unknown>[] = [DecapAddrKey, DecapAddrVal, DecapCounter, DecapSourceKey, DecapSourceVal];
 
 /** decap_stats indexes, in enum decap_stat order. */
 export const DECAP_COUNTER_NAMES = [
@@ -26,6 +30,9 @@ export const DECAP_COUNTER_NAMES = [
   'notLocal',    // tunnel packet whose outer destination is not ours: dropped
   'malformed',   // bad outer/inner header or outer fragment: dropped
   'failed',      // a resize helper failed: dropped
+  'sourceDenied',  // outer source not in the allow-list: dropped
+  'innerTunnel',   // inner packet is itself a tunnel (or hides behind IPv6 extension headers): dropped
+  'innerNotLocal', // inner destination is not this host's (the host would forward it): dropped
 ] as const;
 export type DecapCounterName = (typeof DECAP_COUNTER_NAMES)[number];
 export type DecapCounters = Record<DecapCounterName, { packets: number; bytes: number }>;
@@ -41,6 +48,30 @@ export function encodeAddrKey(address: string): Buffer {
 export function decodeAddrKey(key: Buffer): string {
   const { addr } = DecapAddrKey.decode(key);
   return formatIp(addr.subarray(0, V4_MAPPED_PREFIX.length).equals(V4_MAPPED_PREFIX) ? addr.subarray(12) : addr);
+}
+
+/** The two decap_sources entries that accept every outer source. */
+export const ANY_SOURCE = ['0.0.0.0/0', '::/0'] as const;
+
+/** decap_sources key of a CIDR (a bare address means /32 or /128). Throws naming the bad one. */
+export function encodeSourceKey(cidr: string): Buffer {
+  let prefix;
+  try {
+    prefix = parsePrefix(cidr, 'allow-source', { allowBare: true });
+  } catch (e) {
+    if (e instanceof ValidationError) throw new Error(`decap: ${e.message}`);
+    throw e;
+  }
+  const addr = Buffer.alloc(16);
+  addr.set(prefix.address.bytes, 0);
+  return DecapSourceKey.encode({ prefixlen: 8 + prefix.prefixLength, family: prefix.address.family, addr });
+}
+
+/** The CIDR a decap_sources key stands for, canonical ("10.2.0.0/16", "fd00:2::/32"). */
+export function decodeSourceKey(key: Buffer): string {
+  const k = DecapSourceKey.decode(key);
+  const len = k.prefixlen - 8;
+  return `${formatIp(k.family === 4 ? k.addr.subarray(0, 4) : k.addr)}/${len}`;
 }
 
 export function counterKey(index: number): Buffer {

@@ -8,12 +8,13 @@ export const BPFFS_ROOT = '/sys/fs/bpf';
 export const DECAP_PIN_ROOT = `${BPFFS_ROOT}/xlb/decap`;
 const BPF_FS_MAGIC = 0xcafe4a11;
 
-export const PIN_NAMES = { prog: 'prog', addrs: 'decap_addrs', stats: 'decap_stats' } as const;
+export const PIN_NAMES = { prog: 'prog', addrs: 'decap_addrs', sources: 'decap_sources', stats: 'decap_stats' } as const;
 
 export function pinPaths(pinDir: string) {
   return {
     prog: join(pinDir, PIN_NAMES.prog),
     addrs: join(pinDir, PIN_NAMES.addrs),
+    sources: join(pinDir, PIN_NAMES.sources),
     stats: join(pinDir, PIN_NAMES.stats),
   };
 }

@@ -1,6 +1,7 @@
 // The /metrics endpoint: plain node:http on the metrics address (default 127.0.0.1:9641).
 // GET /metrics serves the exposition text; everything else is 404 (or 405 for other methods),
-// so the port exposes nothing but metrics.
+// so the port exposes nothing but metrics. A failed scrape says so without the error's text (it
+// goes to the log). Connections, header and request times are bounded: a scraper needs little.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { XlbMetrics } from './registry.js';
@@ -18,8 +19,16 @@ export interface MetricsServer {
   /** http://host:port/metrics with the port actually bound. */
   readonly url: string;
   readonly port: number;
+  readonly limits: typeof METRICS_HTTP_LIMITS;
   close(): Promise<void>;
 }
+
+export const METRICS_HTTP_LIMITS = Object.freeze({
+  maxConnections: 32,
+  headersTimeoutMs: 5_000,
+  requestTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 30_000,
+});
 
 async function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
@@ -36,13 +45,18 @@ async function handle(o: MetricsServerOptions, req: IncomingMessage, res: Server
     res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch (err) {
-    o.log?.warn(`metrics: scrape failed: ${(err as Error).message}`);
-    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end(`scrape failed: ${(err as Error).message}\n`);
+    o.log?.warn(`metrics: scrape failed: ${(err as Error)?.stack ?? String(err)}`);
+    res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('scrape failed; see the xlbd log\n');
   }
 }
 
 export function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
-  const server = createServer((req, res) => void handle(o, req, res));
+  const l = METRICS_HTTP_LIMITS;
+  const server = createServer(
+    { headersTimeout: l.headersTimeoutMs, requestTimeout: l.requestTimeoutMs, keepAliveTimeout: l.keepAliveTimeoutMs },
+    (req, res) => void handle(o, req, res),
+  );
+  server.maxConnections = l.maxConnections;
   // Scrapers keep connections alive; close() must not wait for them.
   const closeAll = () => server.closeAllConnections();
   return new Promise((resolve, reject) => {
@@ -53,6 +67,7 @@ export function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServ
       resolve({
         url: `http://${host}:${port}/metrics`,
         port,
+        limits: l,
         close: () =>
           new Promise<void>((done) => {
             server.close(() => done());

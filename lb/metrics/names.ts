@@ -42,6 +42,7 @@ export const METRIC = {
   maglevRebuild: 'xlb_maglev_rebuild_duration_seconds',
   apiRequests: 'xlb_api_requests_total',
   apiDuration: 'xlb_api_request_duration_seconds',
+  internalErrors: 'xlb_internal_errors_total',
 } as const;
 
 /** Maglev table builds take ~1 ms (small M) to ~100 ms (M = 131071, many backends). */

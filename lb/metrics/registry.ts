@@ -35,6 +35,7 @@ export class XlbMetrics {
   readonly #cacheMs: number;
   #building: Promise<{ text: string; body: Buffer }> | undefined;
   #cached: { text: string; body: Buffer; at: number } | undefined;
+  readonly #internalErrors: Counter<never>;
   readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
   constructor(o: XlbMetricsOptions = {}) {
@@ -90,6 +91,11 @@ export class XlbMetrics {
       buckets: API_DURATION_BUCKETS,
       registers: [this.registry],
     });
+    this.#internalErrors = new Counter({
+      name: METRIC.internalErrors,
+      help: 'Errors nobody caught (a bug): logged with their stack by xlbd, which keeps running.',
+      registers: [this.registry],
+    });
     this.#healthTransitions = new Counter({
       name: METRIC.healthTransitions,
       help: "Health state changes of a backend, by the state it entered (up, down).",
@@ -109,6 +115,11 @@ export class XlbMetrics {
     const name = method.startsWith('/') ? method.slice(1) : method;
     this.#apiRequests.inc({ method: name, code });
     if (Number.isFinite(seconds) && seconds >= 0) this.#apiDuration.observe({ method: name }, seconds);
+  };
+
+  /** xlbd's crash guard caught an error nobody else did. */
+  readonly onInternalError = (): void => {
+    this.#internalErrors.inc();
   };
 
   /** A backend's health changed state. */

@@ -139,6 +139,8 @@ export function unusableAddressReason(ip: IpAddress, options: { allowLinkLocal?:
     if (!linkLocalOk && inPrefix(b, [169, 254], 16)) return 'is a link-local address (169.254.0.0/16)';
     if (inPrefix(b, [224], 4)) return 'is a multicast address (224.0.0.0/4)';
     if (b.every((x) => x === 255)) return 'is the limited broadcast address';
+    // "Class E": not routed by the Internet or by most stacks, and no host answers from it.
+    if (inPrefix(b, [240], 4)) return 'is reserved (240.0.0.0/4)';
     return null;
   }
   if (b.every((x) => x === 0)) return 'is the unspecified address (::)';
@@ -196,6 +198,11 @@ function maskBytes(bytes: Uint8Array, len: number): Uint8Array {
   const out = Uint8Array.from(bytes);
   for (let bit = len; bit < out.length * 8; bit++) out[bit >> 3]! &= ~(0x80 >> (bit & 7));
   return out;
+}
+
+/** Is `ip` inside `prefix` (false for another family)? */
+export function prefixContains(prefix: IpPrefix, ip: IpAddress): boolean {
+  return prefix.address.family === ip.family && inPrefix(ip.bytes, Array.from(prefix.address.bytes), prefix.prefixLength);
 }
 
 /** Orders addresses IPv4 first, then by bytes: the order lists are shown in. */

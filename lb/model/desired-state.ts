@@ -19,6 +19,7 @@ import { diffService, type ServiceChange, type StateDiff } from './diff.js';
 import { healthCheckInputFromDocument, healthCheckToDocument, validateHealthCheck } from './health-check.js';
 import { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
 import { compareServices } from './order.js';
+import { ReservedAddresses } from './reserved.js';
 import { formatServiceId, parseServiceId } from './service-id.js';
 import { claimId, readAllocatorSnapshot, type SnapshotBackend, type SnapshotService, type StateSnapshot } from './snapshot.js';
 import { releasedSince, touchedSince, undoEntries, type IdKind, type UndoEntry, type UndoTarget } from './transaction.js';
@@ -50,6 +51,8 @@ export interface DesiredStateOptions {
   /** Wall clock in ms (injected for tests). Default Date.now. */
   now?: () => number;
   reuseDelayMs?: number;
+  /** Addresses new services may not use as VIP (the load balancer's own); see reserved.ts. */
+  reserved?: ReservedAddresses;
 }
 
 export interface UpdateBackendPatch {
@@ -97,6 +100,8 @@ export class DesiredState {
   readonly limits: Limits;
   readonly #now: () => number;
   readonly #reuseDelayMs: number;
+  /** Checked when a service is created; services that exist already are kept as they are. */
+  reserved: ReservedAddresses;
   #services = new Map<string, Service>();
   #serviceIds: IdAllocator;
   #backendIds: IdAllocator;
@@ -115,6 +120,7 @@ export class DesiredState {
     this.limits = Object.freeze({ ...options.limits });
     this.#now = options.now ?? Date.now;
     this.#reuseDelayMs = options.reuseDelayMs ?? DEFAULT_ID_REUSE_DELAY_MS;
+    this.reserved = options.reserved ?? new ReservedAddresses();
     this.#serviceIds = this.#newAllocator('service');
     this.#backendIds = this.#newAllocator('backend');
   }
@@ -161,7 +167,7 @@ export class DesiredState {
 
   /** An independent copy, O(services + ids). Changes on it never reach this state. */
   clone(): DesiredState {
-    const copy = new DesiredState({ limits: this.limits, now: this.#now, reuseDelayMs: this.#reuseDelayMs });
+    const copy = new DesiredState({ limits: this.limits, now: this.#now, reuseDelayMs: this.#reuseDelayMs, reserved: this.reserved });
     for (const [k, v] of this.#services) copy.#services.set(k, v);
     copy.#serviceIds = this.#serviceIds.clone();
     copy.#backendIds = this.#backendIds.clone();
@@ -221,10 +227,11 @@ export class DesiredState {
 
   /** Creates a service (with its backends). ALREADY_EXISTS if it exists. */
   create(input: unknown, field = 'service'): StateDiff {
-    const { spec } = validateService(input, this.limits, field);
+    const { spec, vip } = validateService(input, this.limits, field);
     const id = formatServiceId(spec);
     const existing = this.#services.get(id);
     if (existing) throw new ValidationError('ALREADY_EXISTS', field, `service ${id} already exists${ownerNote(existing)}`);
+    this.#checkReserved(input, vip, field);
     return this.#operation([id], () => {
       this.#checkServiceCount(1, field);
       this.#checkBackendCount(spec.backends.length, joinField(field, 'backends'));
@@ -343,8 +350,9 @@ export class DesiredState {
     const index = new Map<string, number>();
     inputs.forEach((input, i) => {
       const sField = `${field}[${i}]`;
-      const { spec } = validateService(input, this.limits, sField);
+      const { spec, vip } = validateService(input, this.limits, sField);
       const id = formatServiceId(spec);
+      if (!this.#services.has(id)) this.#checkReserved(input, vip, sField);
       const first = index.get(id);
       if (first !== undefined) throw invalid(sField, `service ${id} is listed twice (also ${field}[${first}])`);
       const existing = this.#services.get(id);
@@ -446,6 +454,13 @@ export class DesiredState {
   }
 
   // --- internals -----------------------------------------------------------------------------
+
+  #checkReserved(input: unknown, vip: IpAddress, field: string): void {
+    const reason = this.reserved.reason(vip);
+    if (!reason) return;
+    const byVip = isPlainObject(input) && input.vip !== undefined && input.vip !== null && input.vip !== '';
+    throw invalid(joinField(field, byVip ? 'vip' : 'id'), reason);
+  }
 
   /**
    * Runs `mutate` as one all-or-nothing operation: on a throw everything it did is undone. Returns

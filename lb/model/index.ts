@@ -11,7 +11,9 @@ export {
   compareIp,
   unusableAddressReason,
   toDatapathBytes,
+  prefixContains,
 } from './address.js';
+export { ReservedAddresses, type ReservedAddress } from './reserved.js';
 export { parseServiceId, formatServiceId, canonicalServiceId, parseProtocol } from './service-id.js';
 export * from './types.js';
 export {

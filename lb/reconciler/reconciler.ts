@@ -15,6 +15,9 @@
 //  - if a journal write fails, every change not yet durable is undone, newest first, its services
 //    reprogrammed, and each of their callers gets a ReconcileError. No change is accepted again
 //    until a snapshot covering the rolled-back state was written (compaction).
+// A snapshot that replaced the file but whose directory sync failed (NotDurableError, lb/state) is
+// kept as written, with a warning, and the journal files it covers are kept until a later snapshot
+// is durable (StateStore.compact).
 import type { ChangeRecord, CommittedChange, DesiredState, Service, ServiceChange, StateDiff } from '../model/index.js';
 import { SerialQueue } from './queue.js';
 import { BULK_TABLES, syncDatapath, syncDatapathBulk, type BackendFilter, type DatapathPort, type SyncOptions, type SyncReport } from './sync.js';

@@ -33,6 +33,16 @@ export const defaultAtomicWriteIo: AtomicWriteIo = {
   },
 };
 
+/** The new content is in place (renamed over the target) but its directory could not be synced:
+ *  the replacement is real now, it may just not survive a power loss. Not a failed write. */
+export class NotDurableError extends Error {
+  readonly replaced = true;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NotDurableError';
+  }
+}
+
 export interface AtomicWriteOptions {
   /** File mode of the new file (default 0600: the state is the daemon's business). */
   mode?: number;
@@ -68,11 +78,10 @@ export async function writeFileAtomic(path: string, data: string | Buffer, optio
     try {
       await io.fsyncDir(dir);
     } catch (e) {
-      const err = new Error(
+      throw new NotDurableError(
         `${path} was replaced, but syncing its directory failed (${(e as Error).message}); the change may not survive a power loss`,
+        { cause: e },
       );
-      (err as Error & { cause?: unknown }).cause = e;
-      throw err;
     }
   }
 }

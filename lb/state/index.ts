@@ -1,5 +1,5 @@
 // The public door of desired-state persistence: a snapshot file plus an append-only journal.
-export { writeFileAtomic, defaultAtomicWriteIo, type AtomicWriteIo, type AtomicWriteOptions } from './atomic-write.js';
+export { writeFileAtomic, defaultAtomicWriteIo, NotDurableError, type AtomicWriteIo, type AtomicWriteOptions } from './atomic-write.js';
 export { defaultJournalIo, journalFiles, type JournalIo } from './journal.js';
 export { READABLE_VERSIONS } from './snapshot-file.js';
 export {

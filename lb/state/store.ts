@@ -18,7 +18,7 @@
 import { copyFile, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DesiredState, isPlainObject, ValidationError, type ChangeRecord, type DesiredStateOptions, type StateDiff } from '../model/index.js';
-import { tempPrefix, writeFileAtomic, type AtomicWriteIo } from './atomic-write.js';
+import { NotDurableError, tempPrefix, writeFileAtomic, type AtomicWriteIo } from './atomic-write.js';
 import { JournalDamage, JournalWriter, journalFiles, journalPath, readJournalFile, removeJournalFiles, type JournalIo, type JournalLine } from './journal.js';
 import { changeLine, replay } from './record.js';
 import { READABLE_VERSIONS, STATE_FORMAT, STATE_VERSION, snapshotText, type SnapshotCapture } from './snapshot-file.js';
@@ -285,6 +285,8 @@ export interface StateStoreOptions {
   compactMinBytes?: number;
   /** Compact when the journal is larger than this many snapshot sizes (default 1). */
   compactRatio?: number;
+  /** A snapshot replaced the file but may not survive a power loss (its directory sync failed). */
+  warn?: (message: string) => void;
 }
 
 /**
@@ -384,11 +386,23 @@ export class StateStore {
     const covered = this.#rotate();
     const run = (async () => {
       const text = await snapshotText(capture, this.#now());
-      await writeFileAtomic(this.path, text, { io: this.#o.snapshotIo });
+      let durable = true;
+      try {
+        await writeFileAtomic(this.path, text, { io: this.#o.snapshotIo });
+      } catch (e) {
+        // The new snapshot is in place (a restart loads it), but after a power loss the directory
+        // may still name the old one: keep the journal files that old one needs, until a later
+        // snapshot is durable. Not a failure: the state on disk is whole either way.
+        if (!(e instanceof NotDurableError)) throw e;
+        durable = false;
+        this.#o.warn?.(`state snapshot written, but ${e.message}; the journal files it covers are kept`);
+      }
       this.#snapshotBytes = text.length;
       this.#failed = undefined;
-      removeJournalFiles(covered);
-      this.#files = this.#files.filter((f) => !covered.includes(f));
+      if (durable) {
+        removeJournalFiles(covered);
+        this.#files = this.#files.filter((f) => !covered.includes(f));
+      }
     })();
     this.#compacting = run.finally(() => (this.#compacting = undefined));
     return this.#compacting;

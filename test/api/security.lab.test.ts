@@ -29,8 +29,16 @@ function daemon(config: Record<string, unknown> = {}): XlbdInstance {
   return x;
 }
 
-async function probe(node: string, args: object): Promise<{ ok: boolean; code: number; details: string }> {
+type ProbeResult = { ok: boolean; code: number; details: string };
+
+async function probe(node: string, args: object): Promise<ProbeResult> {
   const r = await lab.execTs(node, PROBE, [JSON.stringify(args)], { timeoutMs: 30_000 });
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+/** Several calls from one probe process (each process start costs seconds). */
+async function probes(node: string, list: object[]): Promise<ProbeResult[]> {
+  const r = await lab.execTs(node, PROBE, [JSON.stringify(list)], { timeoutMs: 30_000 });
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
@@ -79,26 +87,36 @@ describe('unix socket', () => {
 });
 
 describe('TCP', () => {
-  it('requires a client certificate from the configured CA (mTLS)', async () => {
+  it('requires a client certificate from the configured CA (mTLS), with a listed subject (api.tls.allowed_clients); changes log who made them', async () => {
     const port = 50051 + Math.floor(Math.random() * 1000);
     const x = daemon();
-    x.writeConfig({ api: { listen: `127.0.0.1:${port}`, tls: { cert: pki.serverCert, key: pki.serverKey, client_ca: pki.ca } } });
+    x.writeConfig({
+      api: { listen: `127.0.0.1:${port}`, tls: { cert: pki.serverCert, key: pki.serverKey, client_ca: pki.ca, allowed_clients: ['xlb-operator'] } },
+    });
     await x.start();
     const target = `127.0.0.1:${port}`;
-
-    const noCert = await probe('lb1', { target, ca: pki.ca });
-    expect(noCert.ok).toBe(false);
-    expect(noCert.code).toBe(14); // UNAVAILABLE: the TLS handshake was refused
-
-    const rogue = await probe('lb1', { target, ca: pki.ca, cert: pki.rogueCert, key: pki.rogueKey });
-    expect(rogue.ok).toBe(false);
-    expect(rogue.code).toBe(14);
-
-    const plaintext = await probe('lb1', { target, plaintext: true });
-    expect(plaintext.ok).toBe(false);
-
-    const good = await probe('lb1', { target, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey });
+    const create = { service: { id: '10.100.0.10:80/tcp' } };
+    const otherCreds = { target, ca: pki.ca, cert: pki.otherCert, key: pki.otherKey };
+    const goodCreds = { target, ca: pki.ca, cert: pki.clientCert, key: pki.clientKey };
+    const [noCert, rogue, plaintext, other, otherCreate, good] = await probes('lb1', [
+      { target, ca: pki.ca },
+      { target, ca: pki.ca, cert: pki.rogueCert, key: pki.rogueKey },
+      { target, plaintext: true },
+      otherCreds,
+      { ...otherCreds, method: 'CreateService', request: create },
+      goodCreds,
+    ]);
+    expect(noCert).toMatchObject({ ok: false, code: 14 }); // UNAVAILABLE: the TLS handshake was refused
+    expect(rogue).toMatchObject({ ok: false, code: 14 });
+    expect(plaintext!.ok).toBe(false);
+    // The right CA but a subject that is not listed.
+    expect(other).toEqual({ ok: false, code: 7, details: 'client certificate CN=other-operator is not in api.tls.allowed_clients' });
+    expect(otherCreate!.code).toBe(7); // PERMISSION_DENIED
     expect(good).toEqual({ ok: true, code: 0, details: x.instance });
+
+    expect((await probe('lb1', { ...goodCreds, method: 'CreateService', request: create })).ok).toBe(true);
+    expect(x.output).toMatch(/xlbd info: services created 10\.100\.0\.10:80\/tcp \(by CN=xlb-operator from 127\.0\.0\.1:\d+\)/);
+    expect(x.output).toMatch(/refused a call from CN=other-operator \(127\.0\.0\.1:\d+\): not in api\.tls\.allowed_clients/);
     await x.stop();
   });
 

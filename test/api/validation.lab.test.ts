@@ -71,6 +71,12 @@ const CASES: Case[] = [
   ['VIP multicast', 'CreateService', svc({ vip: '224.0.0.1' }), 'INVALID_ARGUMENT', 'service.vip'],
   ['VIP IPv4-mapped', 'CreateService', svc({ vip: '::ffff:10.0.0.1' }), 'INVALID_ARGUMENT', 'service.vip'],
   ['VIP with zone', 'CreateService', svc({ vip: 'fe80::1%eth0' }), 'INVALID_ARGUMENT', 'service.vip'],
+  ['VIP in 240.0.0.0/4', 'CreateService', svc({ vip: '240.0.0.1' }), 'INVALID_ARGUMENT', 'service.vip'],
+  // The LB node's own addresses and its gateway (lab plan: lb1 is 10.2.1.2 / fd00:2:1::2, the router 10.2.1.1).
+  ["VIP is the LB's own address (SSH would go to a backend)", 'CreateService', { service: { id: '10.2.1.2:22/tcp' } }, 'INVALID_ARGUMENT', 'service.id'],
+  ["VIP is the LB's own IPv6 address", 'CreateService', svc({ vip: 'fd00:2:1::2', port: 22 }), 'INVALID_ARGUMENT', 'service.vip'],
+  ['VIP is the gateway', 'CreateService', svc({ vip: '10.2.1.1' }), 'INVALID_ARGUMENT', 'service.vip'],
+  ["Apply with the LB's address as a VIP", 'Apply', { services: [{ id: A }, { vip: '10.2.1.2', port: 22, protocol: 'PROTOCOL_TCP' }] }, 'INVALID_ARGUMENT', 'services[1].vip'],
   ['port 65536', 'CreateService', svc({ port: 65536 }), 'INVALID_ARGUMENT', 'service.port'],
   ['protocol unspecified', 'CreateService', svc({ protocol: 'PROTOCOL_UNSPECIFIED' }), 'INVALID_ARGUMENT', 'service.protocol'],
   ['protocol unknown number', 'CreateService', svc({ protocol: 7 }), 'INVALID_ARGUMENT', 'service.protocol'],
@@ -156,5 +162,7 @@ describe('invalid requests over gRPC', () => {
     expect(e1.details).toMatch(/^service\.backends\[0\]\.weight: 70000 .*0\.\.65535/);
     const e2 = await xlbd.client.fail('GetService', { serviceId: '10.100.0.99:80/tcp' });
     expect(e2.details).toBe('service_id: service 10.100.0.99:80/tcp does not exist');
+    const e3 = await xlbd.client.fail('CreateService', { service: { id: '10.2.1.2:22/tcp' } });
+    expect(e3.details).toMatch(/^service\.id: 10\.2\.1\.2 is an address of eth0, the interface xlbd drives; a VIP there would take the load balancer's own traffic/);
   });
 });

@@ -4,7 +4,7 @@
 // lb/model's DesiredState, no datapath). Checked here: what the CLI sends, what it prints (tables
 // and JSON), exit codes and one-line errors. The CLI against the real api/server and datapath is
 // test/cli/server.lab.test.ts.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as GrpcStatus, ServerCredentials } from '@grpc/grpc-js';
@@ -542,5 +542,20 @@ describe('TCP with mutual TLS', () => {
     const plain = await runCliInProcess(['--server', tls.address, '--insecure', 'status']);
     expectOneErrorLine(plain, 3, /cannot reach xlbd at 127\.0\.0\.1:\d+/);
     expect(tls.calls.length).toBe(before);
+  });
+});
+
+describe('xlb record', () => {
+  it('writes the capture file readable by its owner only (0600), a new one and one that existed', async () => {
+    const file = join(dir, 'cap.pcap');
+    const r = await xlb(['record', 'any -> any', '-w', file, '-q']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file).length).toBe(24 + 16 + 60);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    writeFileSync(file, 'old');
+    chmodSync(file, 0o644);
+    expect((await xlb(['record', 'any -> any', '-w', file, '-q'])).code).toBe(0);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });

@@ -57,20 +57,23 @@ const decapPinDir = (b: string) => join(lab.pinDir, `cli-decap-${b}`);
 describe('xlb against the real xlbd and datapath', () => {
   it('xlb decap attach on every backend (real tc program, pinned)', async () => {
     for (const b of lab.backends) {
-      const r = await xlbOn(b.name, ['decap', 'attach', '--dev', 'eth0', '--pin-dir', decapPinDir(b.name)]);
+      const lbAddress = lab.lbs[0]!.ipv4;
+      const r = await xlbOn(b.name, ['decap', 'attach', '--dev', 'eth0', '--allow-source', lbAddress, '--pin-dir', decapPinDir(b.name)]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^decap attached to eth0 \\(program \\d+\\)\\npinned in ${decapPinDir(b.name)}\\ndecapsulating for ${b.ipv4.replace(/\./g, '\\.')}\\n$`));
+      expect(r.stdout).toMatch(new RegExp(`^decap attached to eth0 \\(program \\d+\\)\\npinned in ${decapPinDir(b.name)}\\ndecapsulating for ${b.ipv4.replace(/\./g, '\\.')}\\nfrom ${lbAddress.replace(/\./g, '\\.')}/32\\n$`));
       const st = await xlbOn(b.name, ['decap', 'status', '--dev', 'eth0', '--pin-dir', decapPinDir(b.name), '-o', 'json']);
       expect(st.code, st.stderr).toBe(0);
       const s = JSON.parse(st.stdout);
-      expect(s).toMatchObject({ ifname: 'eth0', attached: true, pinned: true, addresses: [b.ipv4], pin_dir: decapPinDir(b.name) });
+      expect(s).toMatchObject({ ifname: 'eth0', attached: true, pinned: true, addresses: [b.ipv4], allowed_sources: [`${lbAddress}/32`], pin_dir: decapPinDir(b.name) });
       expect(s.attached_prog_id).toBe(s.prog_id);
     }
     const b1 = lab.backends[0]!.name;
     const bad: [string[], RegExp][] = [
       [['decap', 'status', '--dev', 'nosuch0'], /^xlb: decap: unknown interface nosuch0/],
-      [['decap', 'attach', '--dev', 'eth0', '--pin-dir', 'relative/dir'], /^xlb: decap: pinDir must be an absolute path, got relative\/dir$/],
-      [['decap', 'attach', '--dev', 'eth0', '--pin-dir', decapPinDir(b1), '--address', '10.3.1.300'], /^xlb: decap: "10\.3\.1\.300" is not an IPv4 or IPv6 address$/],
+      [['decap', 'attach', '--dev', 'eth0', '--allow-source', '10.2.0.0/16', '--pin-dir', 'relative/dir'], /^xlb: decap: pinDir must be an absolute path, got relative\/dir$/],
+      [['decap', 'attach', '--dev', 'eth0', '--allow-source', '10.2.0.0/16', '--pin-dir', decapPinDir(b1), '--address', '10.3.1.300'], /^xlb: decap: "10\.3\.1\.300" is not an IPv4 or IPv6 address$/],
+      [['decap', 'attach', '--dev', 'eth0', '--pin-dir', decapPinDir(b1)], /^xlb: decap: no outer source allowed: give the load balancers' encapsulation sources with --allow-source CIDR .*--allow-any-source/],
+      [['decap', 'attach', '--dev', 'eth0', '--allow-source', '10.2.0.1/16', '--pin-dir', decapPinDir(b1)], /^xlb: decap: allow-source: "10\.2\.0\.1\/16" has host bits set; the network is 10\.2\.0\.0\/16$/],
     ];
     for (const [args, pattern] of bad) {
       const r = await xlbOn(b1, args);

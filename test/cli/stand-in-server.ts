@@ -8,6 +8,8 @@ import { loadXlbProto } from '../../api/generated/load.js';
 import type { GetStatsResponse } from '../../api/generated/xlb/v1/GetStatsResponse.js';
 import type { GetStatusResponse } from '../../api/generated/xlb/v1/GetStatusResponse.js';
 import type { LoadBalancerHandlers } from '../../api/generated/xlb/v1/LoadBalancer.js';
+import type { RecordRequest__Output } from '../../api/generated/xlb/v1/RecordRequest.js';
+import type { RecorderHandlers } from '../../api/generated/xlb/v1/Recorder.js';
 import type { BackendHealthView, HealthView } from '../../api/server/control.js';
 import {
   applyResponseFromDiff,
@@ -73,7 +75,9 @@ export class StandInServer {
   static async start(socketPathOrHostPort: string, credentials = grpc.ServerCredentials.createInsecure()): Promise<StandInServer> {
     const server = new grpc.Server();
     const standIn = new StandInServer(server);
-    server.addService(loadXlbProto().xlb.v1.LoadBalancer.service, standIn.#handlers());
+    const proto = loadXlbProto();
+    server.addService(proto.xlb.v1.LoadBalancer.service, standIn.#handlers());
+    server.addService(proto.xlb.v1.Recorder.service, standIn.#recorderHandlers());
     const target = socketPathOrHostPort.startsWith('/') ? `unix://${socketPathOrHostPort}` : socketPathOrHostPort;
     const port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(target, credentials, (err, p) => (err ? reject(err) : resolve(p)));
@@ -157,6 +161,31 @@ export class StandInServer {
     const diff = op(draft);
     if (!dryRun) this.state = draft;
     return { diff, state: draft };
+  }
+
+  /** xlb.v1.Recorder: every recording gets a pcap header and one 60-byte packet, then ends (max_packets). */
+  #recorderHandlers(): RecorderHandlers {
+    return {
+      Record: (call) => {
+        call.once('data', (req: RecordRequest__Output) => {
+          this.calls.push({ method: 'Record', request: req });
+          const header = Buffer.alloc(24);
+          header.writeUInt32LE(0xa1b23c4d, 0); // nanosecond pcap
+          header.writeUInt16LE(2, 4);
+          header.writeUInt16LE(4, 6);
+          header.writeUInt32LE(65535, 16);
+          header.writeUInt32LE(1, 20);
+          const record = Buffer.alloc(16 + 60);
+          record.writeUInt32LE(60, 8);
+          record.writeUInt32LE(60, 12);
+          const stats = { matched: 1, captured: 1, lost: 0, capturedBytes: 60 };
+          call.write({ started: { recordingId: 1, snaplen: 65535, filters: ['any -> any'] } });
+          call.write({ chunk: Buffer.concat([header, record]) });
+          call.write({ end: { reason: 'RECORD_END_REASON_MAX_PACKETS', stats } });
+          call.end();
+        });
+      },
+    };
   }
 
   #handlers(): LoadBalancerHandlers {

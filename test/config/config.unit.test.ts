@@ -206,6 +206,26 @@ describe('TLS and listeners', () => {
     }
   });
 
+  it('metrics on an address other hosts can reach: a warning', () => {
+    expect(resolve(`${MIN}maglev: { seed: 7 }\n`).warnings).toEqual([]);
+    for (const listen of ['0.0.0.0:9641', '[::]:9641', '192.0.2.7:9641']) {
+      const c = resolve(`${MIN}maglev: { seed: 7 }\nmetrics: { listen: "${listen}" }\n`);
+      expect(c.warnings.join('\n')).toMatch(/metrics\.listen .* is not a loopback address: anyone who can reach it reads the metrics \(services, backends, traffic\)/);
+    }
+  });
+
+  it('the default Maglev seed 0: a warning that says how to choose one', () => {
+    expect(resolve(MIN).warnings.join('\n')).toMatch(/maglev\.seed is 0 \(the default\).*predictable.*the same random seed on every load balancer of an ECMP group/);
+    expect(resolve(`${MIN}maglev: { seed: 0 }\n`).warnings.join('\n')).toMatch(/maglev\.seed is 0/);
+    expect(resolve(`${MIN}maglev: { seed: 3735928559 }\n`).warnings).toEqual([]);
+  });
+
+  it('api.tls.allowed_clients: the certificate subjects (CN) that may use a TLS listener', () => {
+    const c = resolve(`${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: [xlb-admin, deploy-bot] } }\n`);
+    expect(c.api.tls).toMatchObject({ allowedClients: ['xlb-admin', 'deploy-bot'] });
+    expect(resolve(`${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd } }\n`).api.tls?.allowedClients).toBeUndefined();
+  });
+
   it('TLS settings with a unix socket are ignored with a warning', () => {
     const c = resolve(`${MIN}api:\n  tls: { cert: ${cert}, key: ${key}, client_ca: ${ca} }\n`);
     expect(c.api.tls).toBeUndefined();
@@ -240,6 +260,8 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['api TCP without TLS', `${MIN}api: { listen: "0.0.0.0:50051" }\n`, 'api.listen', 'xlb.yaml:3:16: ', /configure api.tls/],
   ['insecure on a non-loopback address', `${MIN}api: { listen: "192.0.2.7:50051", insecure: true }\n`, 'api.insecure', 'xlb.yaml:3:45: ', /plaintext is allowed only on loopback/],
   ['insecure and TLS together', `${MIN}api: { listen: "127.0.0.1:1", insecure: true, tls: { cert: /a } }\n`, 'api.insecure', 'xlb.yaml:3:41: ', /cannot be combined with api.tls/],
+  ['allowed_clients not a list', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: ops } }\n`, 'api.tls.allowed_clients', 'xlb.yaml:3:115: ', /expected a non-empty list of certificate subject common names/],
+  ['allowed_clients with an empty name', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd, client_ca: /etc/passwd, allowed_clients: [ops, ""] } }\n`, 'api.tls.allowed_clients[1]', 'xlb.yaml:3:121: ', /"" is not a common name \(1\.\.64 characters\)/],
   ['TLS missing client_ca', `${MIN}api: { listen: "[::]:50051", tls: { cert: /etc/passwd, key: /etc/passwd } }\n`, 'api.tls.client_ca', 'xlb.yaml:3:35: ', /is required/],
   ['TLS file missing', `${MIN}api: { listen: "[::]:50051", tls: { cert: /nonexistent/x.crt, key: /etc/passwd, client_ca: /etc/passwd } }\n`, 'api.tls.cert', 'xlb.yaml:3:43: ', /cannot be read \(ENOENT\)/],
   ['relative unix socket', `${MIN}api: { listen: "unix:run/xlb.sock" }\n`, 'api.listen', 'xlb.yaml:3:16: ', /must be absolute/],
@@ -247,6 +269,14 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['metrics port 0', `${MIN}metrics: { listen: "127.0.0.1:0" }\n`, 'metrics.listen', 'xlb.yaml:3:20: ', /port 0 must be 1..65535/],
   ['metrics port 65536', `${MIN}metrics: { listen: "127.0.0.1:65536" }\n`, 'metrics.listen', 'xlb.yaml:3:20: ', /port 65536 must be 1..65535/],
   ['unquoted octal socket mode', `${MIN}api: { socket_mode: 0660 }\n`, 'api.socket_mode', 'xlb.yaml:3:21: ', /quoted octal string/],
+  ['socket mode open to everyone', `${MIN}api: { socket_mode: "0666" }\n`, 'api.socket_mode', 'xlb.yaml:3:21: ', /"0666" gives other users access to the API; use "0660" with api.socket_group/],
+  ['socket mode world-executable', `${MIN}api: { socket_mode: "0661" }\n`, 'api.socket_mode', 'xlb.yaml:3:21: ', /gives other users access/],
+  ['socket mode special bits', `${MIN}api: { socket_mode: "4660" }\n`, 'api.socket_mode', 'xlb.yaml:3:21: ', /quoted octal string/],
+  ['VIP equal to the gateway', `${MIN}services:\n  - { vip: 192.0.2.1, port: 80, protocol: tcp }\n`, 'services[0].vip', 'xlb.yaml:4:12: ', /192\.0\.2\.1 is the gateway \(gateway\); a VIP there would take the load balancer's own traffic/],
+  ['VIP equal to the encap source', `${MIN}encap: { source_v4: 192.0.2.10 }\nservices:\n  - { vip: 192.0.2.10, port: 22, protocol: tcp }\n`, 'services[0].vip', 'xlb.yaml:5:12: ', /192\.0\.2\.10 is the encapsulation source \(encap\.source_v4\)/],
+  ['VIP inside the encap source pool', `${MIN}encap: { source_v4: 192.0.2.64/26 }\nservices:\n  - { vip: 192.0.2.70, port: 22, protocol: tcp }\n`, 'services[0].vip', 'xlb.yaml:5:12: ', /192\.0\.2\.70 is in the encapsulation source pool 192\.0\.2\.64\/26/],
+  ['VIP in 240.0.0.0/4', `${MIN}services:\n  - { vip: 240.0.0.10, port: 80, protocol: tcp }\n`, 'services[0].vip', 'xlb.yaml:4:12: ', /reserved \(240\.0\.0\.0\/4\)/],
+  ['encap source in 240.0.0.0/4', `${MIN}encap: { source_v4: 250.0.0.1 }\n`, 'encap.source_v4', 'xlb.yaml:3:21: ', /reserved/],
   ['relative state dir', `${MIN}state_dir: var/lib/xlb\n`, 'state_dir', 'xlb.yaml:3:12: ', /must be an absolute path/],
   ['bad instance name', `${MIN}instance: Lab/1\n`, 'instance', 'xlb.yaml:3:11: ', /not a valid instance name/],
   ['recorder.enabled not auto/true/false', `${MIN}recorder: { enabled: "yes" }\n`, 'recorder.enabled', 'xlb.yaml:3:22: ', /"yes" must be auto, true or false/],

@@ -1,5 +1,6 @@
 // Throw-away PKI for the mTLS tests, made with openssl in a temp dir: a CA, a server certificate
-// for 127.0.0.1, a client certificate from the same CA, and a client certificate from another CA.
+// for 127.0.0.1, two client certificates from the same CA (CN xlb-operator, CN other-operator),
+// and a client certificate from another CA.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ export interface TestPki {
   clientKey: string;
   rogueCert: string;
   rogueKey: string;
+  /** From the right CA, but another subject (CN=other-operator). */
+  otherCert: string;
+  otherKey: string;
 }
 
 function openssl(args: string[]): void {
@@ -39,6 +43,8 @@ export function makeTestPki(dir: string): TestPki {
   sign(dir, 'server', 'xlb-test-ca', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
   keyAndCsr(dir, 'client', 'xlb-operator');
   sign(dir, 'client', 'xlb-test-ca', 'extendedKeyUsage=clientAuth\n');
+  keyAndCsr(dir, 'other', 'other-operator');
+  sign(dir, 'other', 'xlb-test-ca', 'extendedKeyUsage=clientAuth\n');
   keyAndCsr(dir, 'rogue', 'intruder');
   sign(dir, 'rogue', 'rogue-ca', 'extendedKeyUsage=clientAuth\n');
   const p = (f: string) => join(dir, f);
@@ -50,5 +56,7 @@ export function makeTestPki(dir: string): TestPki {
     clientKey: p('client.key'),
     rogueCert: p('rogue.crt'),
     rogueKey: p('rogue.key'),
+    otherCert: p('other.crt'),
+    otherKey: p('other.key'),
   };
 }

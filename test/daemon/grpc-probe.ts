@@ -1,4 +1,4 @@
-// One GetStatus call from inside a lab namespace (where the daemon's loopback TCP listener is),
+// One call (GetStatus unless told otherwise) from inside a lab namespace (where the daemon's loopback TCP listener is),
 // with the credentials given; prints {ok, code, details} as JSON. Run with
 // `node --import test/lab/ts-register.mjs test/daemon/grpc-probe.ts '{"target": ..., ...}'`.
 import * as grpc from '@grpc/grpc-js';
@@ -13,24 +13,33 @@ interface ProbeArgs {
   ca?: string;
   cert?: string;
   key?: string;
+  /** Default GetStatus (answers with the instance name). */
+  method?: string;
+  request?: object;
 }
 
-const args = JSON.parse(process.argv[2] ?? '{}') as ProbeArgs;
-const creds = args.plaintext
-  ? grpc.credentials.createInsecure()
-  : grpc.credentials.createSsl(
-      args.ca ? readFileSync(args.ca) : null,
-      args.key ? readFileSync(args.key) : null,
-      args.cert ? readFileSync(args.cert) : null,
-    );
-const client = new TestClient(args.target, creds);
-client
-  .call('GetStatus', {}, 5000)
-  .then(
-    (r: { instance: string }) => ({ ok: true, code: 0, details: r.instance }),
-    (e: grpc.ServiceError) => ({ ok: false, code: e.code, details: e.details }),
-  )
-  .then((out) => {
-    process.stdout.write(`${JSON.stringify(out)}\n`);
+async function probe(args: ProbeArgs): Promise<{ ok: boolean; code: number; details: string }> {
+  const creds = args.plaintext
+    ? grpc.credentials.createInsecure()
+    : grpc.credentials.createSsl(
+        args.ca ? readFileSync(args.ca) : null,
+        args.key ? readFileSync(args.key) : null,
+        args.cert ? readFileSync(args.cert) : null,
+      );
+  const client = new TestClient(args.target, creds);
+  try {
+    const r = (await client.call(args.method ?? 'GetStatus', args.request ?? {}, 5000)) as { instance?: string };
+    return { ok: true, code: 0, details: r.instance ?? '' };
+  } catch (e) {
+    return { ok: false, code: (e as grpc.ServiceError).code, details: (e as grpc.ServiceError).details };
+  } finally {
     client.close();
-  });
+  }
+}
+
+// One object: one call, one result line. A list: the calls in order (one process start for all).
+const input = JSON.parse(process.argv[2] ?? '{}') as ProbeArgs | ProbeArgs[];
+void (async () => {
+  const out = Array.isArray(input) ? await Promise.all(input.map((a) => probe(a))) : await probe(input);
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+})();

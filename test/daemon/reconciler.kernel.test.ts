@@ -13,7 +13,7 @@ import { LbDatapath } from '../../lb/datapath/index.js';
 import { DesiredState, type Limits } from '../../lb/model/index.js';
 import { Reconciler, ReconcileError, TableBuilders, type DatapathPort } from '../../lb/reconciler/index.js';
 import { buildMaglevTable } from '../../lb/maglev/index.js';
-import { defaultJournalIo, loadDesiredState, StateStore, type JournalIo } from '../../lb/state/index.js';
+import { defaultAtomicWriteIo, defaultJournalIo, loadDesiredState, StateStore, type JournalIo } from '../../lb/state/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { dumpPinnedMaps, type MapDump } from './maps.js';
 import { repoRoot } from '../lab/index.js';
@@ -234,6 +234,32 @@ describe('reconciler on a real datapath', () => {
     failNext = false;
     await r.change((d) => d.delete('10.0.0.3:80/tcp'));
     expect((await onDisk(file)).services).toHaveLength(2);
+  });
+
+  it('a snapshot whose directory fsync fails after the rename: changes stand (journal and datapath agree), the snapshot is kept with a warning', async () => {
+    const file = join(tmp, 'dirsync.json');
+    const warnings: string[] = [];
+    let failDirSync = false;
+    const state = new DesiredState({ limits: LIMITS });
+    const store = new StateStore(file, await loadDesiredState(file, { limits: LIMITS }), {
+      snapshotIo: { fsyncDir: async (d) => (failDirSync ? Promise.reject(new Error('EIO: i/o error')) : defaultAtomicWriteIo.fsyncDir(d)) },
+      warn: (m) => warnings.push(m),
+    });
+    await store.start(state, { compact: true });
+    const r = new Reconciler({ datapath: dp, state, store, log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) } });
+    await r.change((d) => d.apply([svc('10.0.0.1', ['10.1.0.1'])]));
+    failDirSync = true;
+    const result = await r.change(bigChange);
+    expect(result.diff.created).toContain('10.0.0.4:80/tcp');
+    await r.compact(); // the snapshot replaces the file, its directory sync fails: not a failure
+    expect(warnings.join('\n')).toMatch(/state snapshot written, but .*syncing its directory failed \(EIO: i\/o error\).*power loss.*journal files it covers are kept/);
+    // What is on disk, the state and the datapath agree; later changes go on.
+    expect((await onDisk(file)).services.map((x) => x.id)).toContain('10.0.0.4:80/tcp');
+    expect(dp.services().map((x) => x.vip)).toContain('10.0.0.4');
+    await r.change((d) => d.delete('10.0.0.4:80/tcp'));
+    expect((await onDisk(file)).services.map((x) => x.id)).not.toContain('10.0.0.4:80/tcp');
+    await r.idle();
+    await store.close();
   });
 
   it('a validation error touches nothing at all', async () => {

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attachDecap, decapStatus, type DecapCounters, type DecapCounterName } from '../../lb/decap/index.js';
 import { Lab, LAB_SCRIPTS, type LabNode, type LabProcess } from '../lab/lab.js';
+import { backendsOf, configureService, startLbNode, type LbNode } from '../e2e/lb-node.js';
 
 type Kind = 'ipip' | 'ip6ip6' | '4in6' | '6in4';
 const COUNTER_OF: Record<Kind, DecapCounterName> = { ipip: 'ipip', ip6ip6: 'ip6ip6', '4in6': 'ip4in6', '6in4': 'ip6in4' };
@@ -20,27 +21,47 @@ interface PacketSpec {
   outer: { src: string; dst: string };
   inner: { src: string; dst: string; proto: 'udp' | 'tcp-syn'; sport: number; dport: number; payload?: string };
   tamper?: 'inner-length' | 'outer-fragment' | 'outer-checksum';
+  nested?: boolean;
 }
 
 let lab: Lab;
 const sinks = new Map<string, LabProcess>(); // `${backend}/${4|6}`
 let seq = 0;
 
-function spec(backend: LabNode, kind: Kind, o: { outerDst?: string; proto?: 'udp' | 'tcp-syn'; sport?: number; dport?: number; payload?: string; tamper?: PacketSpec['tamper'] } = {}): PacketSpec {
+interface SpecOptions {
+  outerDst?: string;
+  /** Default: the LB node's address (in the backends' allow-list) */
+  outerSrc?: string;
+  innerDst?: string;
+  innerSrc?: string;
+  proto?: 'udp' | 'tcp-syn';
+  sport?: number;
+  dport?: number;
+  payload?: string;
+  tamper?: PacketSpec['tamper'];
+  nested?: boolean;
+}
+
+function spec(backend: LabNode, kind: Kind, o: SpecOptions = {}): PacketSpec {
   const lb = lab.lbs[0]!;
   const client = lab.clients[0]!;
   return {
     iface: backend.routerIfname,
     dstMac: lab.mac(backend.name),
-    outer: OUTER_V6[kind] ? { src: lb.ipv6, dst: o.outerDst ?? backend.ipv6 } : { src: lb.ipv4, dst: o.outerDst ?? backend.ipv4 },
+    outer: OUTER_V6[kind]
+      ? { src: o.outerSrc ?? lb.ipv6, dst: o.outerDst ?? backend.ipv6 }
+      : { src: o.outerSrc ?? lb.ipv4, dst: o.outerDst ?? backend.ipv4 },
     inner: {
-      ...(INNER_V6[kind] ? { src: client.ipv6, dst: lab.vips6[0]! } : { src: client.ipv4, dst: lab.vips4[0]! }),
+      ...(INNER_V6[kind]
+        ? { src: o.innerSrc ?? client.ipv6, dst: o.innerDst ?? lab.vips6[0]! }
+        : { src: o.innerSrc ?? client.ipv4, dst: o.innerDst ?? lab.vips4[0]! }),
       proto: o.proto ?? 'udp',
       sport: o.sport ?? 40000,
       dport: o.dport ?? SINK_PORT,
       ...(o.payload !== undefined ? { payload: o.payload } : {}),
     },
     ...(o.tamper ? { tamper: o.tamper } : {}),
+    ...(o.nested ? { nested: true } : {}),
   };
 }
 
@@ -74,8 +95,8 @@ async function countersWhen(b: string, done: (c: DecapCounters) => boolean, time
   }
 }
 
-async function startSink(backend: string, family: 4 | 6): Promise<LabProcess> {
-  const vip = family === 4 ? lab.vips4[0]! : lab.vips6[0]!;
+async function startSink(backend: string, family: 4 | 6, address?: string): Promise<LabProcess> {
+  const vip = address ?? (family === 4 ? lab.vips4[0]! : lab.vips6[0]!);
   const proc = lab.spawnNode(backend, LAB_SCRIPTS.udpSink, ['--address', vip, '--port', String(SINK_PORT)]);
   await proc.waitForOutput(/^bound /);
   sinks.set(`${backend}/${family}`, proc);
@@ -88,6 +109,9 @@ const received = (backend: string, kind: Kind, text: string) => sinkOf(backend, 
 beforeAll(async () => {
   lab = await Lab.create({ backends: 2, clients: 1, lbNodes: 1 });
   for (const b of ['b1', 'b2']) for (const f of [4, 6] as const) await startSink(b, f);
+  // A host behind the backend: what a relayed inner packet would reach.
+  const c1 = lab.node('c1');
+  for (const f of [4, 6] as const) await startSink('c1', f, f === 4 ? c1.ipv4 : c1.ipv6);
 });
 afterAll(async () => {
   await lab?.destroy();
@@ -142,6 +166,49 @@ describe('decap in the lab', () => {
     KINDS.forEach((kind, i) => expect(received('b1', kind, texts[i]!), kind).toBe(false));
   });
 
+  it('drops and counts tunnels from outer sources outside the allow-list (a spoofed "LB")', async () => {
+    const b1 = lab.node('b1');
+    const c1 = lab.node('c1');
+    const texts = KINDS.map((k) => payload(`spoofed-${k}`));
+    const before = await counters('b1');
+    // The client itself tunnels to the backend: anyone who can route to it could.
+    const lengths = await send(KINDS.map((kind, i) => spec(b1, kind, { outerSrc: OUTER_V6[kind] ? c1.ipv6 : c1.ipv4, payload: texts[i]! })));
+    await sleep(500);
+    KINDS.forEach((kind, i) => expect(received('b1', kind, texts[i]!), `${kind} reached the VIP socket`).toBe(false));
+    const after = await countersWhen('b1', (c) => c.sourceDenied?.packets >= before.sourceDenied.packets + 4);
+    expect(delta(before, after)).toEqual({ sourceDenied: { packets: 4, bytes: lengths.reduce((a, b) => a + b, 0) } });
+  });
+
+  it('never relays: inner packets for other hosts are dropped and counted even with forwarding on', async () => {
+    const b1 = lab.node('b1');
+    const c1 = lab.node('c1');
+    await lab.exec('b1', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    try {
+      const texts = KINDS.map((k) => payload(`relay-${k}`));
+      const before = await counters('b1');
+      // From an address of c1's subnet that is not c1's own (c1 would drop its own source as martian).
+      const lengths = await send(KINDS.map((kind, i) => spec(b1, kind, {
+        innerDst: INNER_V6[kind] ? c1.ipv6 : c1.ipv4, innerSrc: INNER_V6[kind] ? 'fd00:1:1::99' : '10.1.1.99', payload: texts[i]!,
+      })));
+      await sleep(500);
+      for (const f of [4, 6]) expect(sinks.get(`c1/${f}`)!.stdout, `relayed to c1 over IPv${f}`).not.toMatch(/relay-/);
+      KINDS.forEach((kind, i) => expect(sinks.get(`c1/${INNER_V6[kind] ? 6 : 4}`)!.stdout, kind).not.toContain(texts[i]!));
+      const after = await countersWhen('b1', (c) => c.innerNotLocal?.packets >= before.innerNotLocal.packets + 4);
+      expect(delta(before, after)).toEqual({ innerNotLocal: { packets: 4, bytes: lengths.reduce((a, b) => a + b, 0) } });
+    } finally {
+      await lab.exec('b1', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0', '-w', 'net.ipv6.conf.all.forwarding=0']);
+    }
+  });
+
+  it('drops and counts a tunnel inside the tunnel', async () => {
+    const b1 = lab.node('b1');
+    const cases = KINDS.map((kind) => spec(b1, kind, { nested: true, payload: payload(`nested-${kind}`) }));
+    const before = await counters('b1');
+    const lengths = await send(cases);
+    const after = await countersWhen('b1', (c) => c.innerTunnel.packets >= before.innerTunnel.packets + 4);
+    expect(delta(before, after)).toEqual({ innerTunnel: { packets: 4, bytes: lengths.reduce((a, b) => a + b, 0) } });
+  });
+
   it('drops and counts malformed tunnel packets', async () => {
     const b1 = lab.node('b1');
     const cases = [
@@ -173,7 +240,10 @@ describe('decap in the lab', () => {
   it('status reports the attachment; attach again is idempotent and refreshes the address list', async () => {
     const b1 = lab.node('b1');
     const status = await lab.backendDecapStatus('b1');
-    expect(status).toMatchObject({ ifname: 'eth0', attached: true, pinned: true, pinDir: lab.decapPinDir('b1'), addresses: [b1.ipv4, b1.ipv6] });
+    expect(status).toMatchObject({
+      ifname: 'eth0', attached: true, pinned: true, pinDir: lab.decapPinDir('b1'), addresses: [b1.ipv4, b1.ipv6],
+      allowedSources: ['10.2.0.0/16', 'fd00:2::/32'],
+    });
     expect(status.attachedProgId).toBe(status.progId);
 
     const again = await lab.attachBackendDecap('b1');
@@ -197,7 +267,12 @@ describe('decap in the lab', () => {
   it('rejects bad input with a clear error and changes nothing', async () => {
     const b1 = lab.node('b1');
     const statusBefore = await lab.backendDecapStatus('b1');
-    const target = { ifname: 'eth0', netnsPath: b1.netnsPath, pinDir: lab.decapPinDir('b1') };
+    const target = { ifname: 'eth0', netnsPath: b1.netnsPath, pinDir: lab.decapPinDir('b1'), allowSources: ['10.2.0.0/16'] };
+    expect(() => attachDecap({ ...target, allowSources: undefined })).toThrow(/no outer source allowed: give .* --allow-source CIDR .* or --allow-any-source/);
+    expect(() => attachDecap({ ...target, allowSources: [] })).toThrow(/no outer source allowed/);
+    expect(() => attachDecap({ ...target, allowAnySource: true })).toThrow(/either allowed sources \(--allow-source\) or --allow-any-source, not both/);
+    expect(() => attachDecap({ ...target, allowSources: ['10.2.0.1/16'] })).toThrow(/allow-source: "10\.2\.0\.1\/16" has host bits set/);
+    expect(() => attachDecap({ ...target, allowSources: ['10.2.0.300'] })).toThrow(/allow-source: "10\.2\.0\.300" is not a valid IPv4 or IPv6 address/);
     expect(() => attachDecap({ ...target, ifname: 'nope0', pinDir: `${lab.pinDir}/decap/nope` })).toThrow(/unknown interface nope0 in \/run\/netns\//);
     expect(() => attachDecap({ ...target, ifname: 'much-too-long-ifname' })).toThrow(/ifname "much-too-long-ifname" is not an interface name/);
     expect(() => attachDecap({ ...target, addresses: ['10.3.1.300'] })).toThrow(/"10\.3\.1\.300" is not an IPv4 or IPv6 address/);
@@ -214,7 +289,7 @@ describe('decap in the lab', () => {
 
   it('an attachment made by a separate process outlives it, and status from another process reads its counters', async () => {
     await lab.detachBackendDecap('b2');
-    const target = JSON.stringify({ ifname: 'eth0', pinDir: lab.decapPinDir('b2') });
+    const target = JSON.stringify({ ifname: 'eth0', pinDir: lab.decapPinDir('b2'), allowSources: [lab.lbs[0]!.ipv4, lab.lbs[0]!.ipv6] });
     // Like `xlb decap attach` run inside the backend: network namespace entered, host bpffs kept.
     const attached = JSON.parse((await lab.execTs('b2', LAB_SCRIPTS.decapCmd, ['attach', target], { keepMounts: true, timeoutMs: 60_000 })).stdout) as { progId: number; reused: boolean };
     expect(attached.reused).toBe(false);
@@ -289,4 +364,38 @@ describe('decap in the lab', () => {
     await send([spec(lab.node('b1'), 'ipip', { payload: text2 })]);
     await sinkOf('b1', 'ipip').waitForOutput(new RegExp(text2), 5000);
   });
+});
+
+// The README advises rp_filter=2 (loose) on backends instead of turning it off: a reply leaves from
+// the VIP on lo towards the client, and the tunnelled request's inner source (the client) arrives
+// on eth0, where loose mode only asks "is the client reachable at all". Real HTTP through the LB.
+describe('DSR through the LB with reverse-path filtering on the backends', () => {
+  let lb: LbNode | undefined;
+  const rpFilter = async (v: 0 | 1 | 2) => {
+    for (const b of lab.backends) {
+      await lab.exec(b.name, ['sysctl', '-q', '-w', `net.ipv4.conf.all.rp_filter=${v}`, '-w', `net.ipv4.conf.eth0.rp_filter=${v}`, '-w', `net.ipv4.conf.lo.rp_filter=${v}`]);
+    }
+  };
+  beforeAll(async () => {
+    for (const b of lab.backends) if (!(await lab.backendDecapStatus(b.name)).attached) await lab.attachBackendDecap(b.name);
+    lb = await startLbNode(lab, 'lb1');
+    const all = lab.backends.map((node) => ({ node }));
+    configureService([lb], { id: 1, vip: lab.vips4[0]!, port: 80, protocol: 'tcp' }, backendsOf(1, all, 4));
+    configureService([lb], { id: 2, vip: lab.vips6[0]!, port: 80, protocol: 'tcp' }, backendsOf(2, all, 6));
+  });
+  afterAll(async () => {
+    lb?.stop();
+    await rpFilter(0);
+  });
+
+  for (const mode of [2, 1] as const) {
+    it(`rp_filter=${mode} (${mode === 2 ? 'loose' : 'strict'}): every connection through the VIP succeeds, on every backend`, async () => {
+      await rpFilter(mode);
+      for (const vip of [lab.vips4[0]!, lab.vips6[0]!]) {
+        const load = await lab.httpLoad('c1', { url: lab.url(vip), connections: 40, concurrency: 8 });
+        expect(load, vip).toMatchObject({ ok: 40, failed: 0 });
+        expect(Object.keys(load.perBackend).sort(), vip).toEqual(['b1', 'b2']);
+      }
+    });
+  }
 });

@@ -1,13 +1,17 @@
 // bpf/decap/xlb_decap.c on exact bytes (BPF_PROG_TEST_RUN on a real skb): what it strips, what it leaves
 // alone, what it drops and how it counts — for both ways of changing the family (the 6.3+ adjust_room
-// flags and the older bpf_skb_change_proto path).
+// flags and the older bpf_skb_change_proto path). The runs happen inside a network namespace of this
+// test (forwarding on, the VIPs and the backend's addresses on lo, a default route), because the
+// program asks the routing table whether the inner destination is local.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BpfObject, type BpfMap, type BpfProgram } from '../../bpf/libbpf-ts/index.js';
+import { BpfObject, withNetns, type BpfMap, type BpfProgram } from '../../bpf/libbpf-ts/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import {
-  counterKey, decodeAddrKey, DECAP_COUNTER_NAMES, encodeAddrKey, DecapAddrVal, sumCounter, type DecapCounterName,
+  ANY_SOURCE, counterKey, decodeAddrKey, decodeSourceKey, DECAP_COUNTER_NAMES, encodeAddrKey, encodeSourceKey, DecapAddrVal, DecapSourceVal,
+  sumCounter, type DecapCounterName,
 } from '../../lb/decap/layout.js';
-import { encapsulate, ether, ethTypeOf, ETH_P_ARP, ipPacket, ipv4, ipv6, PROTO_IPIP, PROTO_UDP, udp } from '../lab/packets.js';
+import { encapsulate, ether, ethTypeOf, ETH_P_ARP, ipPacket, ipv4, ipv6, PROTO_IPIP, PROTO_IPV6, PROTO_UDP, udp } from '../lab/packets.js';
+import { DecapNetns } from './netns.js';
 
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
@@ -22,6 +26,10 @@ const CLIENT6 = 'fd00:1:1::2';
 const VIP4 = '10.100.0.10';
 const VIP6 = 'fd00:100::10';
 
+const LB_SOURCES = ['10.2.0.0/16', 'fd00:2::/32'];
+const STRANGER4 = '198.51.100.7';
+const STRANGER6 = '2001:db8:666::7';
+
 const L2 = { dst: BACKEND_MAC, src: ROUTER_MAC };
 const frame = (ip: Buffer) => ether(L2, ethTypeOf(ip), ip);
 const udpIn = (src: string, dst: string, payload: string) => udp({ src, dst, sport: 40000, dport: 5000, payload: Buffer.from(payload) });
@@ -31,6 +39,12 @@ const inner6 = () => ipPacket(CLIENT6, VIP6, PROTO_UDP, udpIn(CLIENT6, VIP6, 'in
 const outer4 = (inner: Buffer, o: Partial<Parameters<typeof ipv4>[0]> = {}) => ipv4({ src: LB4, dst: LOCAL4, proto: PROTO_IPIP, ...o }, inner);
 const outer6 = (nextHeader: number, inner: Buffer, payloadLen?: number) =>
   ipv6({ src: LB6, dst: LOCAL6, nextHeader, ...(payloadLen === undefined ? {} : { payloadLen }) }, inner);
+
+let netns: DecapNetns;
+beforeAll(() => {
+  netns = DecapNetns.create({ local: [LOCAL4, LOCAL6, VIP4, VIP6] });
+});
+afterAll(() => netns?.destroy());
 
 const KINDS = [
   { kind: 'ipip', counter: 'ipip', outer: [LB4, LOCAL4], inner: inner4 },
@@ -47,9 +61,10 @@ for (const legacy of [false, true]) {
 
     const counters = () => Object.fromEntries(DECAP_COUNTER_NAMES.map((n, i) => [n, sumCounter(stats.lookupPerCpu(counterKey(i))!)])) as
       Record<DecapCounterName, { packets: number; bytes: number }>;
+    let sources: BpfMap;
     const runDelta = (data: Buffer) => {
       const before = counters();
-      const r = prog.testRun({ data });
+      const r = withNetns(netns.path, () => prog.testRun({ data }));
       const after = counters();
       const delta = Object.fromEntries(DECAP_COUNTER_NAMES
         .map((n) => [n, { packets: after[n].packets - before[n].packets, bytes: after[n].bytes - before[n].bytes }])
@@ -65,7 +80,13 @@ for (const legacy of [false, true]) {
       stats = obj.map('decap_stats');
       const addrs = obj.map('decap_addrs');
       for (const a of [LOCAL4, LOCAL6]) addrs.update(encodeAddrKey(a), DecapAddrVal.encode({ flags: 1 }));
+      sources = obj.map('decap_sources');
+      setSources(LB_SOURCES);
     });
+    const setSources = (cidrs: readonly string[]) => {
+      for (const k of [...sources.keys()]) sources.delete(k);
+      for (const c of cidrs) sources.update(encodeSourceKey(c), DecapSourceVal.encode({ flags: 1 }));
+    };
     afterAll(() => obj?.close());
 
     for (const k of KINDS) {
@@ -111,6 +132,102 @@ for (const legacy of [false, true]) {
         const r = runDelta(input);
         expect(r.retval, what).toBe(TC_ACT_SHOT);
         expect(r.delta, what).toEqual({ malformed: { packets: 1, bytes: input.length } });
+      }
+    });
+
+    it('tunnels from an outer source outside the allow-list are dropped and counted', () => {
+      for (const k of KINDS) {
+        const stranger = k.outer[0].includes(':') ? STRANGER6 : STRANGER4;
+        const input = frame(encapsulate(stranger, k.outer[1], k.inner()));
+        const r = runDelta(input);
+        expect(r.retval, k.kind).toBe(TC_ACT_SHOT);
+        expect(r.delta, k.kind).toEqual({ sourceDenied: { packets: 1, bytes: input.length } });
+      }
+      // The longest match decides, and the families never mix: ::ffff:10.2.1.2 is not 10.2.1.2.
+      const mapped = frame(encapsulate('::ffff:a02:102', LOCAL6, inner4()));
+      expect(runDelta(mapped).delta).toEqual({ sourceDenied: { packets: 1, bytes: mapped.length } });
+    });
+
+    it('an empty allow-list accepts no tunnel; the "any" entries accept every source', () => {
+      try {
+        setSources([]);
+        const input = frame(encapsulate(LB4, LOCAL4, inner4()));
+        expect(runDelta(input)).toMatchObject({ retval: TC_ACT_SHOT, delta: { sourceDenied: { packets: 1 } } });
+        setSources(ANY_SOURCE);
+        expect([...sources.keys()].map(decodeSourceKey).sort()).toEqual(['0.0.0.0/0', '::/0']);
+        for (const src of [STRANGER4, LB4]) {
+          expect(runDelta(frame(encapsulate(src, LOCAL4, inner4()))), src).toMatchObject({ retval: TC_ACT_OK, delta: { ipip: { packets: 1 } } });
+        }
+        expect(runDelta(frame(encapsulate(STRANGER6, LOCAL6, inner6())))).toMatchObject({ retval: TC_ACT_OK, delta: { ip6ip6: { packets: 1 } } });
+        setSources(['10.2.1.2', '2001:db8:666::/48']);
+        expect(runDelta(frame(encapsulate('10.2.1.3', LOCAL4, inner4())))).toMatchObject({ retval: TC_ACT_SHOT, delta: { sourceDenied: { packets: 1 } } });
+        expect(runDelta(frame(encapsulate('10.2.1.2', LOCAL4, inner4())))).toMatchObject({ retval: TC_ACT_OK });
+        expect(runDelta(frame(encapsulate(STRANGER6, LOCAL6, inner6())))).toMatchObject({ retval: TC_ACT_OK });
+      } finally {
+        setSources(LB_SOURCES);
+      }
+    });
+
+    it('inner packets that are tunnels themselves (or hide behind IPv6 extension headers) are dropped and counted', () => {
+      const nested4 = ipv4({ src: CLIENT4, dst: VIP4, proto: PROTO_IPIP }, inner4());
+      const nested6in4 = ipv4({ src: CLIENT4, dst: VIP4, proto: PROTO_IPV6 }, inner6());
+      const nested6 = ipv6({ src: CLIENT6, dst: VIP6, nextHeader: PROTO_IPV6 }, inner6());
+      const gre = ipv4({ src: CLIENT4, dst: VIP4, proto: 47 }, Buffer.concat([Buffer.from([0, 0, 0x08, 0x00]), inner4()]));
+      const hopByHop = ipv6({ src: CLIENT6, dst: VIP6, nextHeader: 0 }, Buffer.concat([Buffer.from([PROTO_IPV6, 0, 1, 4, 0, 0, 0, 0]), inner6()]));
+      const fragment6 = ipv6({ src: CLIENT6, dst: VIP6, nextHeader: 44 }, Buffer.concat([Buffer.from([PROTO_UDP, 0, 0, 1, 0, 0, 0, 9]), udpIn(CLIENT6, VIP6, 'x')]));
+      const cases: Array<[string, Buffer]> = [
+        ['ipip in ipip', frame(outer4(nested4))],
+        ['6in4 in ipip', frame(outer4(nested6in4))],
+        ['ip6ip6 in ip6ip6', frame(outer6(PROTO_IPV6, nested6))],
+        ['ipip in 4in6', frame(outer6(PROTO_IPIP, nested4))],
+        ['gre in ipip', frame(outer4(gre))],
+        ['hop-by-hop then ip6ip6', frame(outer6(PROTO_IPV6, hopByHop))],
+        ['an IPv6 fragment', frame(outer6(PROTO_IPV6, fragment6))],
+      ];
+      for (const [what, input] of cases) {
+        const r = runDelta(input);
+        expect(r.retval, what).toBe(TC_ACT_SHOT);
+        expect(r.delta, what).toEqual({ innerTunnel: { packets: 1, bytes: input.length } });
+      }
+    });
+
+    it('inner destinations that are not local (the host would forward them, or no host takes them) are dropped and counted', () => {
+      const to4 = (dst: string) => ipPacket(CLIENT4, dst, PROTO_UDP, udpIn(CLIENT4, dst, 'relay?'));
+      const to6 = (dst: string) => ipPacket(CLIENT6, dst, PROTO_UDP, udpIn(CLIENT6, dst, 'relay?'));
+      const cases: Array<[string, Buffer]> = [
+        ['routed IPv4', frame(outer4(to4('192.0.2.1')))],
+        ['another backend', frame(outer4(to4('10.3.2.2')))],
+        ['IPv4 multicast', frame(outer4(to4('224.0.0.1')))],
+        ['IPv4 broadcast', frame(outer4(to4('255.255.255.255')))],
+        ['IPv4 loopback', frame(outer4(to4('127.0.0.1')))],
+        ['IPv4 0/8', frame(outer4(to4('0.0.0.0')))],
+        ['routed IPv6', frame(outer6(PROTO_IPV6, to6('2001:db8::1')))],
+        ['routed IPv4 in 4in6', frame(outer6(PROTO_IPIP, to4('192.0.2.1')))],
+        ['routed IPv6 in 6in4', frame(encapsulate(LB4, LOCAL4, to6('2001:db8::1')))],
+        ['IPv6 multicast', frame(outer6(PROTO_IPV6, to6('ff02::1')))],
+        ['IPv6 loopback', frame(outer6(PROTO_IPV6, to6('::1')))],
+        ['IPv6 link-local', frame(outer6(PROTO_IPV6, to6('fe80::1')))],
+        ['IPv4-mapped', frame(outer6(PROTO_IPV6, to6('::ffff:a64:a')))],
+      ];
+      for (const [what, input] of cases) {
+        const r = runDelta(input);
+        expect(r.retval, what).toBe(TC_ACT_SHOT);
+        expect(r.delta, what).toEqual({ innerNotLocal: { packets: 1, bytes: input.length } });
+      }
+      // The backend's own address is local too (not only the VIPs on lo).
+      expect(runDelta(frame(outer4(to4(LOCAL4)))).retval).toBe(TC_ACT_OK);
+    });
+
+    it('with forwarding off the stack never forwards, and the inner destination is left to it', () => {
+      netns.forwarding(false);
+      try {
+        const routed = ipPacket(CLIENT4, '192.0.2.1', PROTO_UDP, udpIn(CLIENT4, '192.0.2.1', 'stack decides'));
+        expect(runDelta(frame(outer4(routed)))).toMatchObject({ retval: TC_ACT_OK, delta: { ipip: { packets: 1 } } });
+        // The address checks do not depend on the routing table.
+        const multicast = ipPacket(CLIENT4, '224.0.0.1', PROTO_UDP, udpIn(CLIENT4, '224.0.0.1', 'm'));
+        expect(runDelta(frame(outer4(multicast)))).toMatchObject({ retval: TC_ACT_SHOT, delta: { innerNotLocal: { packets: 1 } } });
+      } finally {
+        netns.forwarding(true);
       }
     });
 

@@ -101,7 +101,7 @@ describe('npm run demo', () => {
     expect(r.code).toBe(0);
     // The commands a user learns from, each shown before its output.
     for (const shown of [
-      /^ {3}b1# xlb decap attach --dev eth0 --pin-dir \S+\n {3}decap attached to eth0 \(program \d+\)$/m,
+      /^ {3}b1# xlb decap attach --dev eth0 --allow-source 10\.2\.1\.2,fd00:2:1::2 --pin-dir \S+\n {3}decap attached to eth0 \(program \d+\)$/m,
       /^ {3}b1# xlb decap status --dev eth0 --pin-dir \S+\n {3}interface {2}eth0/m,
       /^ {3}lb1# xlbd --config \S+\/xlb\.yaml --detach-on-exit &$/m,
       /^ {3}lb1# xlb status\n {3}daemon {4}xlbd /m,

@@ -95,12 +95,16 @@ function printTopology(lab: Lab): void {
 
 async function attachDecap(run: DemoRun, shell: DemoShell, lab: Lab): Promise<void> {
   heading('Backends: the VIP on lo, and `xlb decap attach` to unwrap what the LB tunnels to them');
+  note(`--allow-source: tunnels are accepted only from the LB node's addresses (its encapsulation`);
+  note(`sources); anything else that arrives as IPIP/IP6IP6 is dropped and counted (source_denied).`);
   note(`--pin-dir only because the lab's nodes share one bpffs; on a real backend the default`);
-  note(`(/sys/fs/bpf/xlb/decap/host_eth0) is right: \`xlb decap attach --dev eth0\`.`);
+  note(`(/sys/fs/bpf/xlb/decap/host_eth0) is right.`);
   const b1 = lab.backends[0]!.name;
+  const lb1 = lab.node('lb1');
+  const sources = [lb1.ipv4, ...(lab.ipv6 ? [lb1.ipv6] : [])].join(',');
   await shell.run(b1, ['ip', '-brief', 'address', 'show', 'dev', 'lo']);
   for (const b of lab.backends) {
-    await shell.xlb(b.name, ['decap', 'attach', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b.name)]);
+    await shell.xlb(b.name, ['decap', 'attach', '--dev', 'eth0', '--allow-source', sources, '--pin-dir', lab.decapPinDir(b.name)]);
     run.decapAttached.push(b.name);
   }
   await shell.xlb(b1, ['decap', 'status', '--dev', 'eth0', '--pin-dir', lab.decapPinDir(b1)]);

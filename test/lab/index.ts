@@ -8,3 +8,4 @@ export { compileBpfVariant } from './bpf-variant.js';
 export { repoRoot } from './paths.js';
 export { runDemo } from './demo.js';
 export { BaselineDatapath, BASELINE_COMMIT, BASELINE_OBJECT, type BaselineCounter, type BaselineOptions } from './baseline.js';
+export { runSoak, type SoakReport } from './soak.js';

@@ -29,7 +29,7 @@ import {
 import { Capture } from './capture.js';
 import { registerLive, unregisterLive } from './cleanup.js';
 import {
-  allNodes, DEFAULT_VIPS4, DEFAULT_VIPS6, LAB_NS_PREFIX, LAB_PIN_ROOT, makePlan, type LabPlan, type NodePlan,
+  allNodes, DEFAULT_VIPS4, DEFAULT_VIPS6, LAB_NS_PREFIX, LAB_PIN_ROOT, LB_SOURCE_PREFIXES, makePlan, type LabPlan, type NodePlan,
 } from './plan.js';
 import { LabProcess } from './processes.js';
 import { run, runSync, type RunOptions, type RunResult } from './shell.js';
@@ -391,10 +391,15 @@ export class Lab {
     return import('../../lb/decap/index.js');
   }
 
-  async attachBackendDecap(backend: string, o: { addresses?: string[]; legacyCrossFamily?: boolean } = {}): Promise<DecapAttachResult> {
+  /** Attaches decap on a backend; tunnels are accepted from the LB nodes' subnets unless told otherwise. */
+  async attachBackendDecap(
+    backend: string,
+    o: { addresses?: string[]; legacyCrossFamily?: boolean; allowSources?: string[]; allowAnySource?: boolean } = {},
+  ): Promise<DecapAttachResult> {
     const b = this.backendNode(backend);
     const { attachDecap } = await Lab.decapModule();
-    return attachDecap({ ifname: b.ifname, netnsPath: b.netnsPath, pinDir: this.decapPinDir(b.name), ...o });
+    const sources = o.allowAnySource ? {} : { allowSources: LB_SOURCE_PREFIXES };
+    return attachDecap({ ifname: b.ifname, netnsPath: b.netnsPath, pinDir: this.decapPinDir(b.name), ...sources, ...o });
   }
 
   async detachBackendDecap(backend: string): Promise<DecapDetachResult> {

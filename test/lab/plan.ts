@@ -53,6 +53,8 @@ export const VIP_PREFIX4 = '10.100.0.0/24';
 export const VIP_PREFIX6 = 'fd00:100::/64';
 export const DEFAULT_VIPS4 = ['10.100.0.10'];
 export const DEFAULT_VIPS6 = ['fd00:100::10'];
+/** The LB nodes' subnets: the outer sources a lab backend's decap accepts tunnels from. */
+export const LB_SOURCE_PREFIXES = ['10.2.0.0/16', 'fd00:2::/32'];
 const SUBNET_BY_ROLE = { client: 1, lb: 2, backend: 3 } as const;
 
 export interface PlanOptions {

@@ -5,7 +5,9 @@ argv[1] is a JSON list of packet specs:
   {"iface": "to-b1", "dstMac": "aa:..", "outer": {"src": "10.2.1.2", "dst": "10.3.1.2"},
    "inner": {"src": "10.1.1.2", "dst": "10.100.0.10", "proto": "udp" | "tcp-syn",
              "sport": 40000, "dport": 5000, "payload": "text"},
-   "tamper": null | "inner-length" | "outer-fragment" | "outer-checksum"}
+   "tamper": null | "inner-length" | "outer-fragment" | "outer-checksum",
+   "nested": null | true}   (true: the inner packet goes inside one more IPIP/IPv6-in-IP header
+                             with the same inner addresses: a tunnel inside the tunnel)
 The families of the outer and inner addresses pick IPIP, IP6IP6, 4in6 or 6in4.
 Prints a JSON list with the Ethernet frame length of every packet sent.
 """
@@ -40,6 +42,8 @@ def build(spec):
             del inner_pkt.chksum
         else:
             inner_pkt.plen = inner_pkt.plen + 100
+    if spec.get("nested"):
+        inner_pkt = ip_layer(inner_spec["src"], inner_spec["dst"], 4 if inner_pkt.version == 4 else 41) / Raw(bytes(inner_pkt))
     outer_proto = 4 if inner_pkt.version == 4 else 41
     outer = ip_layer(spec["outer"]["src"], spec["outer"]["dst"], outer_proto)
     if tamper == "outer-fragment":

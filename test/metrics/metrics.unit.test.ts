@@ -334,6 +334,29 @@ describe('/metrics over HTTP on loopback', () => {
     expect((await get(server.url, 'POST')).status).toBe(405);
   });
 
+  it('a failed scrape answers 500 without the error text (it goes to the log)', async () => {
+    const logged: string[] = [];
+    const broken = {
+      metrics: () => Promise.reject(new Error('ENOENT: /var/lib/xlb/secret-path, internal detail')),
+      metricsBody: () => Promise.reject(new Error('ENOENT: /var/lib/xlb/secret-path, internal detail')),
+      contentType: 'text/plain',
+    } as unknown as XlbMetrics;
+    server = await startMetricsServer({ metrics: broken, host: '127.0.0.1', port: 0, log: { warn: (m) => logged.push(m) } });
+    const r = await get(server.url);
+    expect(r.status).toBe(500);
+    expect(r.body).toBe('scrape failed; see the xlbd log\n');
+    expect(logged.join('\n')).toContain('secret-path');
+  });
+
+  it('bounds what a client can hold: connections, header and request time', async () => {
+    const metrics = new XlbMetrics({ processMetrics: false });
+    server = await startMetricsServer({ metrics, host: '127.0.0.1', port: 0 });
+    const limits = server.limits;
+    expect(limits.maxConnections).toBeLessThanOrEqual(64);
+    expect(limits.requestTimeoutMs).toBeLessThanOrEqual(10_000);
+    expect(limits.headersTimeoutMs).toBeLessThanOrEqual(10_000);
+  });
+
   it('listens on IPv6 loopback too, and reports a taken port clearly', async () => {
     const metrics = new XlbMetrics({ processMetrics: false });
     server = await startMetricsServer({ metrics, host: '::1', port: 0 });

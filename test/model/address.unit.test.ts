@@ -86,6 +86,8 @@ describe('parseUnicastIp', () => {
     ['224.0.0.1', 'multicast'],
     ['239.255.255.250', 'multicast'],
     ['255.255.255.255', 'broadcast'],
+    ['240.0.0.1', 'reserved (240.0.0.0/4)'],
+    ['254.1.2.3', 'reserved (240.0.0.0/4)'],
     ['::', 'unspecified'],
     ['::1', 'loopback'],
     ['ff02::1', 'multicast'],
@@ -99,7 +101,7 @@ describe('parseUnicastIp', () => {
     expect(e.message).toContain('a VIP must be a routable unicast address');
   });
 
-  it.each(['10.0.0.10', '192.0.2.1', '100.64.0.1', '240.0.0.1', '2001:db8::10', 'fd00::1', '64:ff9b::1'])('accepts %s', (text) => {
+  it.each(['10.0.0.10', '192.0.2.1', '100.64.0.1', '223.255.255.254', '2001:db8::10', 'fd00::1', '64:ff9b::1'])('accepts %s', (text) => {
     expect(parseUnicastIp(text, 'vip', 'VIP').text).toBe(parseIp(text, 'vip').text);
   });
 });

@@ -209,4 +209,29 @@ describe('journal', () => {
     await expect(next.append(tx.commit())).rejects.toThrow(/EIO/);
     await next.close().catch(() => undefined);
   });
+
+  it('a snapshot whose directory sync fails (NotDurableError) is kept with a warning; the journal files it covers stay until a durable one', async () => {
+    const warnings: string[] = [];
+    let failDir = false;
+    const snapshotIo: Partial<AtomicWriteIo> = {
+      fsyncDir: async (d) => {
+        if (failDir) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        await (await import('../../lb/state/index.js')).defaultAtomicWriteIo.fsyncDir(d);
+      },
+    };
+    const { store, state } = await started(undefined, { snapshotIo, warn: (m) => warnings.push(m) });
+    await change(store, state, (s) => s.create(svc(1)));
+    const before = journalFiles(file).map((f) => f.path);
+    failDir = true;
+    await store.compact(state); // resolves: the snapshot is in place
+    expect(warnings).toEqual([expect.stringMatching(/state snapshot written, but .*syncing its directory failed.*the journal files it covers are kept/)]);
+    for (const f of before) expect(readdirSync(dir)).toContain(f.split('/').pop());
+    await change(store, state, (s) => s.create(svc(2)));
+    expect(await diskSnapshot()).toEqual(state.toSnapshot());
+    failDir = false;
+    await store.compact(state); // durable: now the old files go
+    expect(journalFiles(file)).toHaveLength(1);
+    expect(await diskSnapshot()).toEqual(state.toSnapshot());
+    await store.close();
+  });
 });

@@ -51,7 +51,8 @@ afterAll(async () => {
 const decapPin = () => join(lab.pinDir, 'caps-decap-b1');
 
 function decapAs(caps: readonly string[], action: 'attach' | 'status' | 'detach'): Promise<CliResult> {
-  return runCli(build, ['decap', action, '--dev', 'eth0', '--pin-dir', decapPin(), '-o', 'json'], {
+  const sources = action === 'attach' ? ['--allow-source', lab.lbs[0]!.ipv4] : [];
+  return runCli(build, ['decap', action, '--dev', 'eth0', ...sources, '--pin-dir', decapPin(), '-o', 'json'], {
     prefix: ['nsenter', `--net=${lab.netnsPath('b1')}`, '--', ...capped(caps)],
   });
 }

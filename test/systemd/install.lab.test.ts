@@ -6,7 +6,7 @@
 // the settings that matter.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,7 @@ describe('install.sh into a DESTDIR', () => {
       ['etc/systemd/system/xlb-decap@.service', '644'],
       ['etc/systemd/system/xlb-gobgpd.service', '644'],
       ['etc/xlb/xlb.yaml.example', '644'],
+      ['etc/xlb/decap.env.example', '644'],
     ];
     for (const [f, m] of files) {
       expect(existsSync(join(dest, f)), f).toBe(true);
@@ -76,11 +77,20 @@ describe('install.sh into a DESTDIR', () => {
     expect(readlinkSync(join(dest, 'usr/local/bin/xlbd'))).toBe('/usr/local/lib/xlb/dist/lb/daemon/main.js');
     expect(readlinkSync(join(dest, 'usr/local/bin/xlb'))).toBe('/usr/local/lib/xlb/dist/api/cli/main.js');
     expect(readFileSync(join(lib, 'dist/api/cli/main.js'), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
-    // Default prefix: the units and the example are the repository's, byte for byte.
+    // Default prefix: the units are the repository's but for the node binary, which is the absolute
+    // path of the node install.sh found (never looked up through PATH at start).
+    const node = realpathSync(execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim());
     for (const u of ['xlbd.service', 'xlb-decap@.service', 'xlb-gobgpd.service']) {
-      expect(readFileSync(join(dest, 'etc/systemd/system', u), 'utf8')).toBe(readFileSync(join(repoRoot, 'systemd', u), 'utf8'));
+      const repo = readFileSync(join(repoRoot, 'systemd', u), 'utf8');
+      expect(readFileSync(join(dest, 'etc/systemd/system', u), 'utf8')).toBe(repo.replaceAll('/usr/bin/node ', `${node} `));
     }
-    expect(readFileSync(join(dest, 'etc/xlb/xlb.yaml.example'), 'utf8')).toBe(readFileSync(join(repoRoot, 'systemd/xlb.yaml.example'), 'utf8'));
+    // The example config: the repository's, with a random Maglev seed written in.
+    const example = readFileSync(join(dest, 'etc/xlb/xlb.yaml.example'), 'utf8');
+    const seed = Number(/^  seed: (\d+)$/m.exec(example)?.[1]);
+    expect(seed).toBeGreaterThan(0);
+    expect(seed).toBeLessThanOrEqual(0xffffffff);
+    expect(example).toBe(readFileSync(join(repoRoot, 'systemd/xlb.yaml.example'), 'utf8').replace(/^  seed: 0$/m, `  seed: ${seed}`));
+    expect(readFileSync(join(dest, 'etc/xlb/decap.env.example'), 'utf8')).toBe(readFileSync(join(repoRoot, 'systemd/decap.env.example'), 'utf8'));
     expect(existsSync(join(dest, 'etc/xlb/xlb.yaml'))).toBe(false);
   });
 
@@ -129,9 +139,9 @@ describe('install.sh into a DESTDIR', () => {
     });
 
     it('attaches, reports and detaches', async () => {
-      const a = await xlbIn(['decap', 'attach', '--dev', 'v0', '--pin-dir', pinDir]);
+      const a = await xlbIn(['decap', 'attach', '--dev', 'v0', '--allow-source', '10.77.0.1', '--pin-dir', pinDir]);
       expect(a.code, a.stderr).toBe(0);
-      expect(a.stdout).toMatch(new RegExp(`^decap attached to v0 \\(program \\d+\\)\\npinned in ${pinDir}\\ndecapsulating for 10\\.77\\.0\\.2\\n$`));
+      expect(a.stdout).toMatch(new RegExp(`^decap attached to v0 \\(program \\d+\\)\\npinned in ${pinDir}\\ndecapsulating for 10\\.77\\.0\\.2\\nfrom 10\\.77\\.0\\.1/32\\n$`));
       const s = JSON.parse((await xlbIn(['decap', 'status', '--dev', 'v0', '--pin-dir', pinDir, '-o', 'json'])).stdout);
       expect(s).toMatchObject({ ifname: 'v0', attached: true, pinned: true, addresses: ['10.77.0.2'] });
       // The filter is really on the interface's tc ingress hook, by the kernel's account.
@@ -150,14 +160,18 @@ describe('install.sh into a DESTDIR', () => {
   it('re-running replaces the tree and never touches an existing xlb.yaml; --uninstall keeps config', () => {
     writeFileSync(join(dest, 'etc/xlb/xlb.yaml'), 'interfaces: [eth9]\n');
     writeFileSync(join(lib, 'stale-file'), 'from an older install');
+    const seedOf = () => /^  seed: (\d+)$/m.exec(readFileSync(join(dest, 'etc/xlb/xlb.yaml.example'), 'utf8'))?.[1];
+    const firstSeed = seedOf();
     const again = install(['--destdir', dest]);
     expect(again.code, again.stderr).toBe(0);
     expect(existsSync(join(lib, 'stale-file'))).toBe(false);
     expect(readFileSync(join(dest, 'etc/xlb/xlb.yaml'), 'utf8')).toBe('interfaces: [eth9]\n');
+    // Every install draws its own seed (the operator copies ONE value to all nodes of an ECMP group).
+    expect(seedOf()).not.toBe(firstSeed);
 
     const un = install(['--destdir', dest, '--uninstall']);
     expect(un.code, un.stderr).toBe(0);
-    for (const gone of ['usr/local/lib/xlb', 'usr/local/bin/xlb', 'usr/local/bin/xlbd', 'etc/systemd/system/xlbd.service', 'etc/systemd/system/xlb-decap@.service', 'etc/systemd/system/xlb-gobgpd.service', 'etc/xlb/xlb.yaml.example']) {
+    for (const gone of ['usr/local/lib/xlb', 'usr/local/bin/xlb', 'usr/local/bin/xlbd', 'etc/systemd/system/xlbd.service', 'etc/systemd/system/xlb-decap@.service', 'etc/systemd/system/xlb-gobgpd.service', 'etc/xlb/xlb.yaml.example', 'etc/xlb/decap.env.example']) {
       expect(existsSync(join(dest, gone)), gone).toBe(false);
     }
     expect(readFileSync(join(dest, 'etc/xlb/xlb.yaml'), 'utf8')).toBe('interfaces: [eth9]\n');
@@ -179,7 +193,8 @@ describe('the unit files', () => {
     const s = (k: string) => xlbd.one('Service', k);
     expect(s('Type')).toBe('notify');
     expect(s('NotifyAccess')).toBe('all'); // readiness comes from systemd-notify, a child (lb/daemon/notify.ts)
-    expect(s('ExecStart')).toBe('/usr/local/bin/xlbd --config /etc/xlb/xlb.yaml');
+    // An absolute node binary: nothing is resolved through PATH when the service starts.
+    expect(s('ExecStart')).toBe('/usr/bin/node /usr/local/lib/xlb/dist/lb/daemon/main.js --config /etc/xlb/xlb.yaml');
     expect(s('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(s('KillMode')).toBe('mixed');
     expect(s('Restart')).toBe('on-failure');
@@ -203,9 +218,11 @@ describe('the unit files', () => {
     const s = (k: string) => decap.one('Service', k);
     expect(s('Type')).toBe('oneshot');
     expect(s('RemainAfterExit')).toBe('yes');
-    expect(s('ExecStart')).toBe('/usr/local/bin/xlb decap attach --dev %i');
-    expect(s('ExecReload')).toBe('/usr/local/bin/xlb decap attach --dev %i');
-    expect(s('ExecStop')).toBe('/usr/local/bin/xlb decap detach --dev %i');
+    const cli = '/usr/bin/node /usr/local/lib/xlb/dist/api/cli/main.js';
+    expect(s('ExecStart')).toBe(`${cli} decap attach --dev %i $XLB_DECAP_ARGS`);
+    expect(s('ExecReload')).toBe(`${cli} decap attach --dev %i $XLB_DECAP_ARGS`);
+    expect(s('ExecStop')).toBe(`${cli} decap detach --dev %i`);
+    expect(s('EnvironmentFile')).toBe('-/etc/xlb/decap.env');
     expect(s('NoNewPrivileges')).toBe('yes');
     expect(s('ProtectSystem')).toBe('strict');
     expect(decap.list('Service', 'ReadWritePaths')).toEqual(['/sys/fs/bpf']);
@@ -245,7 +262,8 @@ describe('the unit files', () => {
     }
 
     it('finds nothing to say about either unit (an instance of the template included)', () => {
-      expect(readFileSync(join(units, 'xlbd.service'), 'utf8')).toContain(`ExecStart=${root}/bin/xlbd --config ${scratch}/etc/xlb/xlb.yaml`);
+      const node = realpathSync(execFileSync('sh', ['-c', 'command -v node'], { encoding: 'utf8' }).trim());
+      expect(readFileSync(join(units, 'xlbd.service'), 'utf8')).toContain(`ExecStart=${node} ${root}/lib/xlb/dist/lb/daemon/main.js --config ${scratch}/etc/xlb/xlb.yaml`);
       expect(verify('./xlbd.service')).toEqual({ code: 0, output: '' });
       expect(verify('./xlb-decap@eth0.service')).toEqual({ code: 0, output: '' });
       expect(verify('./xlb-gobgpd.service')).toEqual({ code: 0, output: '' });

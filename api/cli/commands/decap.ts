@@ -10,6 +10,13 @@ interface DecapOptions {
   dev: string;
   pinDir?: string;
   address?: string[];
+  allowSource?: string[];
+  allowAnySource?: boolean;
+}
+
+/** --allow-source takes one or more CIDRs, repeatable, commas allowed: --allow-source 10.2.0.0/16,fd00:2::/32 */
+function collectCidrs(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
 }
 
 // Loaded on use: it brings the native libbpf addon, which the daemon-facing commands do not need.
@@ -31,7 +38,7 @@ export function registerDecapCommands(program: Command, io: CliIo): void {
       '\nThe program and its maps are pinned (default /sys/fs/bpf/xlb/decap/host_<IFACE>), so it keeps\n' +
         'working after the command exits; systemd: `systemctl enable --now xlb-decap@eth0`.\n' +
         examples([
-          ['xlb decap attach --dev eth0', "decapsulate for eth0's own addresses"],
+          ['xlb decap attach --dev eth0 --allow-source 192.0.2.10', "decapsulate for eth0's own addresses, tunnels from the LB only"],
           ['xlb decap status --dev eth0', 'attached?, addresses, counters'],
           ['xlb decap detach --dev eth0', 'remove it and its pins'],
         ]),
@@ -46,17 +53,31 @@ export function registerDecapCommands(program: Command, io: CliIo): void {
     .requiredOption(devOption, 'interface that receives the tunnelled packets')
     .option(...pinDirOption)
     .option('--address <ip>', "outer destination to accept (repeatable); default: the interface's addresses", collect)
+    .option(
+      '--allow-source <cidr>',
+      "outer source to accept tunnels from: the load balancers' encapsulation sources (address or CIDR; repeatable, comma-separated)",
+      collectCidrs,
+    )
+    .option('--allow-any-source', 'accept tunnels from every source (only behind a perimeter that drops IP protocols 4 and 41)')
     .addHelpText(
       'after',
-      examples([
-        ['xlb decap attach --dev eth0', ''],
-        ['xlb decap attach --dev eth0 --address 10.3.1.2 --address fd00:3:1::2', 'only these tunnel endpoints'],
-      ]),
+      '\nOne of --allow-source or --allow-any-source is required. Tunnels from other sources, inner packets\n' +
+        'that are tunnels themselves and inner packets this host would forward are dropped and counted.\n' +
+        examples([
+          ['xlb decap attach --dev eth0 --allow-source 192.0.2.10,2001:db8::10', 'the LB node (one address per family)'],
+          ['xlb decap attach --dev eth0 --allow-source 192.0.2.64/26', 'a pool of LB nodes, or per-flow source CIDRs'],
+          ['xlb decap attach --dev eth0 --allow-source 192.0.2.10 --address 10.3.1.2', 'only this tunnel endpoint'],
+        ]),
     )
     .action(
       withContext(io, async (ctx, o: DecapOptions) => {
         const { attachDecap } = await decap();
-        const r = attachDecap({ ...target(o), ...(o.address ? { addresses: o.address } : {}) });
+        const r = attachDecap({
+          ...target(o),
+          ...(o.address ? { addresses: o.address } : {}),
+          ...(o.allowSource ? { allowSources: o.allowSource } : {}),
+          ...(o.allowAnySource ? { allowAnySource: true } : {}),
+        });
         ctx.print(decapAttachJson(r), () => decapAttachText(o.dev, r));
       }),
     );

@@ -2,7 +2,7 @@
 //            [--point ingress|egress|both] [--format pcap|pcapng] [--quiet]
 // Streams a recording of the datapath (xlb.v1.Recorder/Record) into a pcap/pcapng file or stdout.
 // The filter grammar lives in recorder/filter.ts (docs/recorder.md).
-import { accessSync, closeSync, constants, fsyncSync, openSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { RecordEnd__Output } from '../../generated/xlb/v1/RecordEnd.js';
@@ -80,7 +80,10 @@ class Output {
 
   constructor(target: string) {
     if (target !== '-') {
-      this.#fd = openSync(target, 'w', 0o644);
+      // Recordings carry payloads (credentials, cookies): readable by their owner only, also when
+      // an existing file is overwritten.
+      this.#fd = openSync(target, 'w', 0o600);
+      fchmodSync(this.#fd, 0o600);
       return;
     }
     process.stdout.on('error', (e: NodeJS.ErrnoException) => (this.broken ??= e));

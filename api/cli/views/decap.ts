@@ -16,6 +16,7 @@ export function decapStatusJson(s: DecapStatus): JsonValue {
     prog_id: s.progId ?? null,
     attached_prog_id: s.attachedProgId ?? null,
     addresses: s.addresses,
+    allowed_sources: s.allowedSources,
     counters,
   };
 }
@@ -28,6 +29,7 @@ export function decapStatusTable(s: DecapStatus): string {
     ['attached', attached],
     ['pinned', s.pinned ? `yes, program ${s.progId} in ${s.pinDir}` : `no (${s.pinDir})`],
     ['addresses', s.addresses.length ? s.addresses.join(' ') : '-'],
+    ['allowed sources', sourcesText(s.allowedSources)],
   ]);
   const rows = [['COUNTER', 'PACKETS', 'BYTES']];
   for (const [name, c] of Object.entries(s.counters)) rows.push([snake(name), count(c.packets), count(c.bytes)]);
@@ -35,13 +37,19 @@ export function decapStatusTable(s: DecapStatus): string {
   return text;
 }
 
+function sourcesText(sources: string[]): string {
+  if (sources.length === 0) return 'none (every tunnel packet is dropped)';
+  if (sources.includes('0.0.0.0/0') && sources.includes('::/0')) return 'any (--allow-any-source)';
+  return sources.join(' ');
+}
+
 export function decapAttachJson(r: DecapAttachResult): JsonValue {
-  return { ifindex: r.ifindex, prog_id: r.progId, pin_dir: r.pinDir, addresses: r.addresses, reused: r.reused };
+  return { ifindex: r.ifindex, prog_id: r.progId, pin_dir: r.pinDir, addresses: r.addresses, allowed_sources: r.allowedSources, reused: r.reused };
 }
 
 export function decapAttachText(dev: string, r: DecapAttachResult): string {
-  const what = r.reused ? `decap already attached to ${dev} (program ${r.progId}); address list refreshed` : `decap attached to ${dev} (program ${r.progId})`;
-  return `${what}\npinned in ${r.pinDir}\ndecapsulating for ${r.addresses.join(' ')}\n`;
+  const what = r.reused ? `decap already attached to ${dev} (program ${r.progId}); address and source lists refreshed` : `decap attached to ${dev} (program ${r.progId})`;
+  return `${what}\npinned in ${r.pinDir}\ndecapsulating for ${r.addresses.join(' ')}\nfrom ${sourcesText(r.allowedSources)}\n`;
 }
 
 export function decapDetachJson(r: DecapDetachResult): JsonValue {

@@ -27,6 +27,7 @@ static napi_value init(napi_env env, napi_value exports)
 	prog_ops_exports(env, exports);
 	netlink_exports(env, exports);
 	ringbuf_exports(env, exports);
+	dir_lock_exports(env, exports);
 	return exports;
 }
 

@@ -113,6 +113,7 @@ void map_mmap_exports(napi_env env, napi_value exports);
 void prog_ops_exports(napi_env env, napi_value exports);
 void netlink_exports(napi_env env, napi_value exports);
 void ringbuf_exports(napi_env env, napi_value exports);
+void dir_lock_exports(napi_env env, napi_value exports);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

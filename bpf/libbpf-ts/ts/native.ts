@@ -83,6 +83,9 @@ interface Native {
   ringClose(r: Handle): void;
   ringStats(r: Handle): { delivered: number; batches: number; closed: boolean };
   ringRef(r: Handle, ref: boolean): void;
+
+  dirLock(path: string): number;
+  dirUnlock(fd: number): void;
 }
 
 export const addonPath = fileURLToPath(new URL('../build/Release/libbpf_ts.node', import.meta.url));
