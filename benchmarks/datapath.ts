@@ -9,6 +9,11 @@
 // forwards. repeat > 1 is not an option: later iterations would see the packet the previous one
 // rewrote (already encapsulated), see /work/shared/platform-notes.md.
 //
+// This is the "mixed" mode. The hot-loop mode (datapath-hot.ts: each case back to back from C,
+// pinned to one CPU) and the executed-instruction count of every case run in the same group and
+// are reported beside it; both modes carry baseline rows, xlb as it was at 84970d5 (before the
+// datapath work of issue #9) with the same services and packets, and the ratio to them.
+//
 // Recorder rows are differences between two xlb instances fed the same packets: one recording
 // with one rule (matching the packet, or not) against the same case with no recording; and the
 // inactive recorder against xlb_lb.c compiled with XLB_RECORDER_OFF (hooks compiled out). Each such
@@ -31,7 +36,8 @@ import { BpfObject, type BpfProgram } from '../bpf/libbpf-ts/index.js';
 import { LbDatapath, type DatapathCounters } from '../lb/datapath/index.js';
 import { bpfObjectPath } from '../bpf/objects.js';
 import { Recorder } from '../recorder/index.js';
-import { ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, PROTO_TCP, PROTO_UDP, tcp, udp } from '../test/lab/index.js';
+import { BASELINE_COMMIT, BaselineDatapath, ETH_P_IP, ETH_P_IPV6, ether, ipv4, ipv6, PROTO_TCP, PROTO_UDP, tcp, udp } from '../test/lab/index.js';
+import { countInstructions, hotLoopMarkdown, runHotLoop, type HotCase, type HotLoopResult, type InstructionCount } from './datapath-hot.js';
 import { loadAverage } from './lib/machine.js';
 import { fmt, summarize, type Summary } from './lib/stats.js';
 import { median, trimmedMean } from './lib/trimmed.js';
@@ -58,6 +64,8 @@ export interface DatapathBenchmarkOptions {
   warmupCalls?: number;
   /** Include the recorder rows (needs clang for the compiled-out baseline); default true. */
   recorder?: boolean;
+  /** The hot-loop mode: runs, calls per case and run, warm-up calls; default 5 × 20000, 2000. */
+  hotLoop?: { runs: number; callsPerRun: number; warmupCalls: number };
 }
 
 export interface DatapathCaseResult {
@@ -85,6 +93,8 @@ export interface DatapathCaseResult {
   noiseNs: number | undefined;
   /** Why the measurement is not trusted (wrong verdict, counters not as expected); empty when fine. */
   problems: string[];
+  /** xlb rows with a baseline row: this row's cost above its floor / the 84970d5 row's. */
+  ratioToBaseline?: number;
 }
 
 export interface DatapathBenchmarkResult {
@@ -98,6 +108,10 @@ export interface DatapathBenchmarkResult {
   cases: DatapathCaseResult[];
   /** Cases that could not be measured, with the reason. */
   notMeasured: { name: string; reason: string }[];
+  /** The hot-loop mode over the same packet kinds (datapath-hot.ts). */
+  hotLoop?: HotLoopResult;
+  /** Executed BPF instructions per packet kind, xlb and the 84970d5 baseline ('base.' names). */
+  instructions?: InstructionCount[];
 }
 
 /** A program to call, and the xlb instance behind it (for counters and recordings). */
@@ -175,6 +189,21 @@ function configuredDatapath(o: { stateless?: boolean; flowTableSize: number; obj
   }
 }
 
+/** xlb at 84970d5 (test/lab/baseline.ts) with the same services, backends, seed and Maglev size. */
+function baselineDatapath(flowTableSize: number): BaselineDatapath {
+  const b = BaselineDatapath.load({ seed: 0x5eed, tableSize: 65537, maxServices: 1024, maxBackends: 4096, flowTableSize });
+  try {
+    b.setConfig({ ifMac: IF_MAC, gatewayMac: GW_MAC, sourceV4: '10.255.0.1', sourceV6: 'fd00:ff::1' });
+    const backends = (base: number, v6: boolean) => Array.from({ length: 16 }, (_, i) => ({ id: base + i, address: v6 ? `fd00:3::${i + 2}` : `10.3.0.${i + 2}` }));
+    b.addService({ id: 1, vip: VIP4, port: 80, protocol: 'tcp', backends: backends(100, false) });
+    b.addService({ id: 2, vip: VIP6, port: 80, protocol: 'tcp', backends: backends(200, true) });
+    return b;
+  } catch (e) {
+    b.close();
+    throw e;
+  }
+}
+
 function globalPackets(c: DatapathCounters, path: string): number {
   const [group, name] = path.split('.') as [keyof DatapathCounters, string];
   return ((c[group] as unknown as Record<string, { packets: number }>)[name]?.packets) ?? 0;
@@ -203,6 +232,24 @@ function packetKinds(): { name: string; description: string; expectRetval: numbe
   ];
 }
 
+/** The packet kinds of the hot loop: one frame each (a SYN gets a new client address per call), and
+ *  the frame whose instructions are counted. */
+function hotKinds(): (Omit<HotCase, 'program' | 'role'> & { countFrame: Buffer; warm?: Buffer })[] {
+  const est4 = tcp4('10.1.0.2', VIP4, 40000, 80);
+  const est6 = tcp6('fd00:1::2', VIP6, 40000, 80);
+  const nonVip = udp4('10.1.0.2', NON_VIP4, 40000, 53);
+  const IPV4_SRC = 14 + 12;
+  return [
+    { name: 'ipv4Established', description: 'IPv4 TCP, established flow (flow-table hit) → IPIP', expectRetval: XDP_TX, data: est4, countFrame: est4, warm: est4 },
+    {
+      name: 'ipv4NewFlow', description: 'IPv4 TCP SYN, new connection (new client address every call) → IPIP', expectRetval: XDP_TX,
+      data: tcp4('10.1.0.2', VIP4, 40000, 80, TCP_SYN), mutateOffset: IPV4_SRC, countFrame: tcp4('10.9.0.2', VIP4, 40001, 80, TCP_SYN),
+    },
+    { name: 'ipv6Established', description: 'IPv6 TCP, established flow → IP6IP6', expectRetval: XDP_TX, data: est6, countFrame: est6, warm: est6 },
+    { name: 'nonVipPass', description: 'IPv4 UDP to an address that is not a VIP → XDP_PASS', expectRetval: XDP_PASS, data: nonVip, countFrame: nonVip },
+  ];
+}
+
 export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}): Promise<DatapathBenchmarkResult> {
   const runs = opts.runs ?? 5;
   const callsPerRun = opts.callsPerRun ?? 20000;
@@ -217,6 +264,7 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
   const objects: BpfObject[] = [];
   const datapaths: LbDatapath[] = [];
   const recorders: Recorder[] = [];
+  const baselines: BaselineDatapath[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'xbench-dp-'));
   const floorProgram = (name: string): BpfProgram => {
     const obj = BpfObject.open(bpfObjectPath(name));
@@ -239,6 +287,9 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
     const statelessDp = xlb({ stateless: true });
     const kinds = packetKinds();
     const est4 = kinds[0]!;
+    const base = baselineDatapath(flowTableSize);
+    baselines.push(base);
+    const baseSubject: Subject = { program: base.program };
 
     const cases: BenchCase[] = [
       { name: 'floor.pass', description: 'XDP_PASS floor', subject: pass, floor: undefined, expectRetval: XDP_PASS, frame: est4.frame },
@@ -250,6 +301,11 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
       ...kinds.map((k) => ({
         name: k.name, description: k.description, subject: main, expectRetval: k.expectRetval, counters: k.counters,
         floor: k.expectRetval === XDP_PASS ? 'floor.pass' : 'floor.txSwap', frame: k.frame, ...(k.targetNs ? { targetNs: k.targetNs } : {}),
+      })),
+      // The same packets through xlb at 84970d5 (verdicts checked; its counters are another layout).
+      ...kinds.map((k) => ({
+        name: `base.${k.name}`, description: `${BASELINE_COMMIT} baseline: ${k.description}`, subject: baseSubject, expectRetval: k.expectRetval,
+        floor: k.expectRetval === XDP_PASS ? 'floor.pass' : 'floor.txSwap', frame: k.frame,
       })),
       {
         name: 'ipv4Stateless', description: 'IPv4 TCP, datapath loaded stateless (Maglev only, no flow table) → IPIP',
@@ -313,11 +369,39 @@ export async function runDatapathBenchmark(opts: DatapathBenchmarkOptions = {}):
       }
     }
     const result = measure(cases, { runs, callsPerRun, warmupCalls, loadBefore });
+    for (const c of result.cases) {
+      const b = result.cases.find((x) => x.name === `base.${c.name}`);
+      if (b) c.ratioToBaseline = c.aboveFloorNs / b.aboveFloorNs;
+    }
+
+    // The hot loop, on instances of its own (the mixed mode's flow tables stay as they were).
+    const hot = opts.hotLoop ?? { runs: 5, callsPerRun: 20000, warmupCalls: 2000 };
+    const hotFlows = Math.max(1 << 16, 2 ** Math.ceil(Math.log2((hot.warmupCalls + hot.runs * hot.callsPerRun) * 2)));
+    const hotDp = configuredDatapath({ flowTableSize: hotFlows });
+    datapaths.push(hotDp);
+    const hotBase = baselineDatapath(hotFlows);
+    baselines.push(hotBase);
+    const HOT_KINDS = hotKinds();
+    const hotCases: HotCase[] = [
+      { name: 'floor.pass', description: 'XDP_PASS floor', program: pass.program, expectRetval: XDP_PASS, data: HOT_KINDS[0]!.data, role: 'floor.pass' },
+      { name: 'floor.txSwap', description: 'XDP_TX + MAC swap floor', program: txSwap.program, expectRetval: XDP_TX, data: HOT_KINDS[0]!.data, role: 'floor.txSwap' },
+      ...HOT_KINDS.flatMap((k): HotCase[] => [
+        { ...k, program: hotDp.program, role: 'case', baseline: `base.${k.name}` },
+        { ...k, name: `base.${k.name}`, description: `${BASELINE_COMMIT} baseline: ${k.description}`, program: hotBase.program, role: 'case' },
+      ]),
+    ];
+    result.hotLoop = runHotLoop(hotCases, hot);
+    // Executed instructions per packet kind, on the mixed mode's instances (warmed: the established
+    // flows exist).
+    const counted = (program: BpfProgram, prefix: string) =>
+      countInstructions(program, HOT_KINDS.map((k) => ({ name: `${prefix}${k.name}`, frame: k.countFrame, ...(k.warm ? { warm: k.warm } : {}) })));
+    result.instructions = [...counted(mainDp.program, ''), ...counted(base.program, 'base.')];
     if (!withRecorder) result.notMeasured.push({ name: 'recorder rows', reason: 'clang not found (the recorder-off baseline is compiled at run time)' });
     return result;
   } finally {
     for (const r of recorders) await r.close();
     for (const dp of datapaths) dp.close();
+    for (const b of baselines) b.close();
     for (const o of objects) o.close();
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -462,8 +546,8 @@ export function datapathMarkdown(r: DatapathBenchmarkResult): string {
       `floors: XDP_PASS ${fmt(r.floors.pass.median)} ns, XDP_TX+swap ${fmt(r.floors.txSwap.median)} ns per call (median). ` +
       `Load average ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)}.`,
     '',
-    '| case | ns above floor | runs min–max | median-based | floor | target | |',
-    '|:---|---:|---:|---:|:---|---:|:---|',
+    '| case | ns above floor | runs min–max | median-based | floor | × 84970d5 | target | |',
+    '|:---|---:|---:|---:|:---|---:|---:|:---|',
   ];
   for (const c of r.cases) {
     const target = c.targetNs === undefined ? '' : `≤ ${c.targetNs}`;
@@ -473,9 +557,20 @@ export function datapathMarkdown(r: DatapathBenchmarkResult): string {
       : [c.targetVerdict ?? '', noise].filter(Boolean).join(', ');
     lines.push(
       `| ${c.description} | ${c.aboveFloorNs.toFixed(1)} | ${c.aboveFloorMinNs.toFixed(1)} – ${c.aboveFloorMaxNs.toFixed(1)} | ` +
-        `${c.aboveFloorMedianNs.toFixed(1)} | ${floorLabel(c)} | ${target} | ${verdict} |`,
+        `${c.aboveFloorMedianNs.toFixed(1)} | ${floorLabel(c)} | ${c.ratioToBaseline === undefined ? '' : c.ratioToBaseline.toFixed(2)} | ${target} | ${verdict} |`,
     );
   }
-  for (const n of r.notMeasured) lines.push(`| ${n.name} | not measured | | | | | ${n.reason} |`);
+  for (const n of r.notMeasured) lines.push(`| ${n.name} | not measured | | | | | | ${n.reason} |`);
+  const counts = new Map((r.instructions ?? []).map((n) => [n.name, n]));
+  if (r.hotLoop) lines.push('', hotLoopMarkdown(r.hotLoop, counts));
+  if (r.instructions?.length) {
+    lines.push('', 'Executed BPF instructions per packet (interpreter of the xlated code; verdict and frame checked against the kernel):', '',
+      '| packet | xlb | 84970d5 | xlb xlated size | 84970d5 xlated size |', '|:---|---:|---:|---:|---:|');
+    for (const n of r.instructions.filter((x) => !x.name.startsWith('base.'))) {
+      const b = counts.get(`base.${n.name}`);
+      const flag = (x: InstructionCount | undefined) => (x ? `${x.executed}${x.agrees ? '' : ' (disagrees with the kernel)'}` : '');
+      lines.push(`| ${n.name} | ${flag(n)} | ${flag(b)} | ${n.xlated} | ${b?.xlated ?? ''} |`);
+    }
+  }
   return lines.join('\n');
 }

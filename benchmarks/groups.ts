@@ -60,7 +60,11 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
     title: '1. Datapath cost per packet (BPF_PROG_TEST_RUN)',
     unavailable: () => needsRoot() ?? missingObjects(['xlb_lb', 'xdp_pass', 'bench_xdp_tx_swap']),
     // The recorder rows need clang (the recorder-off baseline is compiled at run time).
-    run: (quick) => runDatapathBenchmark({ ...(quick ? { runs: 2, callsPerRun: 200, warmupCalls: 50 } : {}), recorder: onPath('clang') }),
+    run: (quick) =>
+      runDatapathBenchmark({
+        ...(quick ? { runs: 2, callsPerRun: 200, warmupCalls: 50, hotLoop: { runs: 2, callsPerRun: 500, warmupCalls: 100 } } : {}),
+        recorder: onPath('clang'),
+      }),
   },
   throughput: {
     title: '2. End-to-end forwarding rate (trafgen, veth, native XDP)',

@@ -10,6 +10,11 @@
 //    forwarding off on the receiving interface the kernel never forwards, the helper cannot tell
 //    (it answers "forwarding disabled" before looking), and the stack's own routing drops
 //    non-local destinations.
+//    cfg_allow_forwarded_inner (`xlb decap attach --allow-forwarded-inner`) skips the routing
+//    question, for hosts that must forward the inner packet by design: Kubernetes nodes with
+//    externalTrafficPolicy: Local, where kube-proxy (iptables/nftables mode) DNATs the Service's
+//    ingress IP to a pod instead of holding it as a local address. The outright drops above and
+//    the nested-tunnel and outer-source checks stay.
 #ifndef XLB_DECAP_INNER_H
 #define XLB_DECAP_INNER_H
 
@@ -27,6 +32,10 @@
 #ifndef AF_INET6
 #define AF_INET6 10
 #endif
+
+// Load-time constant (set by lb/decap before load): 1 = an inner destination the host would
+// forward is accepted (only the never-local-unicast drops apply to it).
+const volatile __u8 cfg_allow_forwarded_inner = 0;
 
 #define IPPROTO_ETHERIP_ 97
 #define IPPROTO_MPLS_IN_IP 137
@@ -89,12 +98,16 @@ static __always_inline bool fib_would_forward(struct __sk_buff *skb, struct bpf_
 	return rc != BPF_FIB_LKUP_RET_NOT_FWDED && rc != BPF_FIB_LKUP_RET_FWD_DISABLED;
 }
 
-static __always_inline bool inner_ipv4_dst_local(struct __sk_buff *skb, const struct iphdr *inner)
+// May the inner packet go to this destination: a unicast one the host delivers locally (or, with
+// cfg_allow_forwarded_inner, any unicast one)?
+static __always_inline bool inner_ipv4_dst_accepted(struct __sk_buff *skb, const struct iphdr *inner)
 {
 	struct bpf_fib_lookup params = {};
 
 	if (ipv4_never_local_unicast(inner->daddr))
 		return false;
+	if (cfg_allow_forwarded_inner)
+		return true;
 	params.family = AF_INET;
 	params.ifindex = skb->ifindex;
 	params.l4_protocol = inner->protocol;
@@ -104,12 +117,14 @@ static __always_inline bool inner_ipv4_dst_local(struct __sk_buff *skb, const st
 	return !fib_would_forward(skb, &params);
 }
 
-static __always_inline bool inner_ipv6_dst_local(struct __sk_buff *skb, const struct ipv6hdr *inner)
+static __always_inline bool inner_ipv6_dst_accepted(struct __sk_buff *skb, const struct ipv6hdr *inner)
 {
 	struct bpf_fib_lookup params = {};
 
 	if (ipv6_never_local_unicast(&inner->daddr))
 		return false;
+	if (cfg_allow_forwarded_inner)
+		return true;
 	params.family = AF_INET6;
 	params.ifindex = skb->ifindex;
 	params.l4_protocol = inner->nexthdr;

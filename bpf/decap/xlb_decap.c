@@ -36,7 +36,7 @@ static __always_inline __u32 inner_ipv4_reason(struct __sk_buff *skb, const stru
 {
 	if (inner_ipv4_is_tunnel(inner))
 		return DECAP_STAT_INNER_TUNNEL;
-	if (!inner_ipv4_dst_local(skb, inner))
+	if (!inner_ipv4_dst_accepted(skb, inner))
 		return DECAP_STAT_INNER_NOT_LOCAL;
 	return DECAP_STAT_MAX;
 }
@@ -45,7 +45,7 @@ static __always_inline __u32 inner_ipv6_reason(struct __sk_buff *skb, const stru
 {
 	if (inner_ipv6_is_tunnel(inner))
 		return DECAP_STAT_INNER_TUNNEL;
-	if (!inner_ipv6_dst_local(skb, inner))
+	if (!inner_ipv6_dst_accepted(skb, inner))
 		return DECAP_STAT_INNER_NOT_LOCAL;
 	return DECAP_STAT_MAX;
 }

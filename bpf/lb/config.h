@@ -28,4 +28,17 @@ const volatile __u32 cfg_mtu = 1500;
 
 const volatile __u32 cfg_flags = 0;
 
+// ICMP too-big replies (icmp.h): a per-CPU budget refilled by one reply every cfg_icmp_cost_ns
+// (10^9 / the configured rate per second) and holding at most cfg_icmp_cap_ns (burst × cost).
+const volatile __u64 cfg_icmp_cost_ns = 5000000;
+const volatile __u64 cfg_icmp_cap_ns = 250000000;
+
+// A TCP SYN for a 5-tuple the flow table holds takes a new backend only when the entry's backend
+// is gone or the entry has seen no packet for this long (flow.h). 0: always.
+const volatile __u64 cfg_syn_idle_ns = 60000000000ULL;
+
+// 64 − log2(buckets of the flow table) (max_entries of `flows`, a power of two): the bucket is the
+// bucket hash's top bits.
+const volatile __u32 cfg_flow_shift = 54;
+
 #endif

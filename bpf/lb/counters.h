@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-// Per-CPU counters. Each packet increments exactly one verdict slot and exactly one reason slot
-// (why it was passed, transmitted or dropped); event slots (flow table, ICMP, VLAN) count things
-// that happen along the way. Per-CPU slots need no atomics; userspace sums them.
+// Per-CPU counters. Each packet increments exactly one reason slot (why it was passed,
+// transmitted or dropped; its verdict follows from the reason); event slots (flow table, ICMP,
+// VLAN) count things that happen along the way. Per-CPU slots need no atomics; userspace sums them. The global ones
+// are one per-CPU value (struct lb_stats) that a packet looks up once.
 // lb/datapath/layout.ts mirrors this enum: append only, never renumber.
 #ifndef XLB_COUNTERS_H
 #define XLB_COUNTERS_H
@@ -9,7 +10,7 @@
 #include "maps.h"
 
 enum lb_stat {
-	// Verdicts: one per packet.
+	// Verdicts: one per packet, computed by userspace from the reasons (never written here).
 	STAT_VERDICT_PASS = 0,
 	STAT_VERDICT_TX = 1,
 	STAT_VERDICT_DROP = 2,
@@ -49,24 +50,42 @@ enum lb_stat {
 	STAT_EVENT_ENCAP_OVER_MTU = 28, // sent beyond the MTU: IPv4 without DF, or a forwarded ICMP error
 	STAT_EVENT_VLAN = 29,           // VIP packet that carried at least one VLAN tag
 
-	STAT_MAX = 30,
+	// Appended later (the groups above keep their numbers).
+	STAT_DROP_ICMP_RATE_LIMITED = 30, // too big; this CPU's ICMP reply budget is spent (icmp.h)
+	STAT_DROP_ICMP_BAD_SOURCE = 31,   // too big; from a source no ICMP reply may go to (icmp.h)
+	STAT_FLOW_SYN_KEPT = 32,          // event: a SYN for a live entry kept the entry's backend
+
+	STAT_MAX = 33,
 };
 
-_Static_assert(STAT_MAX <= 64, "stats map has 64 slots");
+_Static_assert(STAT_MAX <= LB_STATS_SLOTS, "struct lb_stats has 64 slots");
+
+// This CPU's global counters (stats[0]). Looked up once per packet; never NULL for a loaded
+// program (index 0 of a one-element array), but the verifier wants the check.
+static __always_inline struct lb_stats *stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline void counter_inc(struct lb_counter *c, __u32 bytes)
+{
+	c->packets++;
+	c->bytes += bytes;
+}
+
+static __always_inline void count_stat(struct lb_stats *s, enum lb_stat stat, __u32 bytes)
+{
+	counter_inc(&s->c[stat], bytes);
+}
 
 static __always_inline void counter_add(void *map, __u32 index, __u32 bytes)
 {
 	struct lb_counter *c = bpf_map_lookup_elem(map, &index);
 
-	if (c) {
-		c->packets++;
-		c->bytes += bytes;
-	}
-}
-
-static __always_inline void count_stat(enum lb_stat stat, __u32 bytes)
-{
-	counter_add(&stats, stat, bytes);
+	if (c)
+		counter_inc(c, bytes);
 }
 
 static __always_inline void count_service(__u32 service_id, __u32 bytes)
@@ -79,26 +98,18 @@ static __always_inline void count_backend(__u32 backend_id, __u32 bytes)
 	counter_add(&backend_stats, backend_id, bytes);
 }
 
-// Map a reason to its XDP action and count both. Reasons are grouped by action in the enum, so
-// the action follows from the range.
-static __always_inline int verdict(enum lb_stat reason, __u32 bytes)
+// Map a reason to its XDP action and count the reason. Reasons are grouped by action in the enum
+// (the reasons appended after the events are drops), so the action follows from the range — and so
+// does the verdict count: userspace sums the reasons of each group (lb/datapath readCounters), the
+// slots 0–2 stay zero.
+static __always_inline int verdict(struct lb_stats *s, enum lb_stat reason, __u32 bytes)
 {
-	enum lb_stat v;
-	int action;
-
-	if (reason < STAT_TX_IPIP) {
-		v = STAT_VERDICT_PASS;
-		action = XDP_PASS;
-	} else if (reason < STAT_DROP_MALFORMED) {
-		v = STAT_VERDICT_TX;
-		action = XDP_TX;
-	} else {
-		v = STAT_VERDICT_DROP;
-		action = XDP_DROP;
-	}
-	count_stat(v, bytes);
-	count_stat(reason, bytes);
-	return action;
+	count_stat(s, reason & (LB_STATS_SLOTS - 1), bytes);
+	if (reason < STAT_TX_IPIP)
+		return XDP_PASS;
+	if (reason < STAT_DROP_MALFORMED)
+		return XDP_TX;
+	return XDP_DROP;
 }
 
 #endif

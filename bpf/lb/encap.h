@@ -11,6 +11,13 @@
 // IPv6 flow label = low 20 bits of the flow hash (RFC 6438) so the network and the backend's RSS
 // spread tunnelled flows; source = the configured address, or base | (flow hash & host mask) in
 // source-CIDR mode, which spreads flows over backend queues that hash only the outer header.
+//
+// Cost: one bpf_xdp_adjust_head, then whole-word stores. The Ethernet header is rewritten in
+// place rather than saved and restored: its MACs come from lb_config, the ethertype is the outer
+// family's, and only VLAN tags are carried over (moved by the header's growth). Ethernet padding
+// after a short IP packet (a pure TCP ACK is padded to 60 bytes) stays behind the inner packet:
+// the outer length fields cover the IP packet only, and receivers drop trailing bytes after an IP
+// packet as they drop Ethernet padding, so no bpf_xdp_adjust_tail is needed.
 #ifndef XLB_ENCAP_H
 #define XLB_ENCAP_H
 
@@ -19,20 +26,11 @@
 #include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
-#include "lib/csum.h"
-#include "l2.h"
+#include "maglev.h"
 #include "maps.h"
 #include "packet.h"
 
 #define OUTER_TTL 64
-
-// What encapsulation needs to know about the chosen backend, copied out of the map so a
-// concurrent control-plane write cannot change it halfway through.
-struct encap_target {
-	__be32 addr[4];
-	__u32 id;
-	__u8 family;
-};
 
 static __always_inline __u32 encap_overhead(__u8 outer_family)
 {
@@ -42,106 +40,140 @@ static __always_inline __u32 encap_overhead(__u8 outer_family)
 // Can lb_config build an outer header of this family?
 static __always_inline bool config_ready(const struct lb_config *cfg, __u8 outer_family)
 {
-	__u32 need = LB_CFG_MACS | (outer_family == LB_FAMILY_V4 ? LB_CFG_SRC_V4 : LB_CFG_SRC_V6);
-
-	return (cfg->flags & need) == need;
+	return cfg->flags & (1U << (outer_family & 7));
 }
 
-// Drop bytes after the IP packet (Ethernet padding of short frames) so the outer length fields
-// and the frame agree.
-static __always_inline bool trim_padding(struct xdp_md *ctx, const struct lb_pkt *p)
+// Folds a sum of up to 2^16 32-bit words to the 16-bit one's-complement checksum, complemented.
+// Summing words as loaded (little-endian) gives the byte-swapped sum, whose fold stored the same
+// way is the checksum in network order (RFC 1071 §2(B)).
+static __always_inline __u32 csum_fold64(__u64 sum)
 {
-	int excess = (int)(pkt_end(ctx) - pkt_data(ctx)) - (int)(p->l3_off + p->l3_len);
-
-	return excess <= 0 || bpf_xdp_adjust_tail(ctx, -excess) == 0;
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum & 0xffff;
 }
 
-static __always_inline void build_outer_v4(struct iphdr *o, const struct lb_pkt *p,
-					   const struct encap_target *t, const struct lb_config *cfg,
-					   __u32 hash)
+static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
+					   const struct backend_value *t, const struct lb_config *cfg,
+					   __u64 hash)
 {
-	bool inner_v4 = p->flow.family == LB_FAMILY_V4;
-	bool df = inner_v4 ? p->df : true;
+	// version 4, IHL 5 | TOS | total length
+	__u32 w0 = 0x45 | ((__u32)p->tos << 8) | ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16);
+	__u32 w1, w2, src = cfg->src_v4, dst = t->addr[0];
 
-	o->version = 4;
-	o->ihl = 5;
-	o->tos = p->tos;
-	o->tot_len = bpf_htons(p->l3_len + IPV4_HDR_LEN);
-	// With DF the packet is atomic and the ID unused (RFC 6864); without it a router may
-	// fragment, and reassembly at the backend needs IDs that differ between packets.
-	o->id = df ? 0 : (__be16)bpf_get_prandom_u32();
-	o->frag_off = df ? bpf_htons(IPV4_DF) : 0;
-	o->ttl = OUTER_TTL;
-	o->protocol = inner_v4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->saddr = cfg->src_v4 | (bpf_htonl(hash) & cfg->src_v4_hostmask);
-	o->daddr = t->addr[0];
-	o->check = 0;
-	o->check = ipv4_hdr_csum(o);
+	if (p->flow.family == LB_FAMILY_V4 && p->df && !cfg->src_v4_hostmask) {
+		// The common case: everything but TOS, length and destination is summed in ipip_sum.
+		w1 = (__u32)bpf_htons(IPV4_DF) << 16;
+		w2 = OUTER_TTL | (IPPROTO_IPIP << 8);
+		w2 |= csum_fold64((__u64)cfg->ipip_sum + ((__u32)p->tos << 8) +
+				  ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16) + dst) << 16;
+	} else {
+		bool inner_v4 = p->flow.family == LB_FAMILY_V4;
+		bool df = inner_v4 ? p->df : true;
+
+		if (cfg->src_v4_hostmask)
+			src |= bpf_htonl(flow_hash32(hash)) & cfg->src_v4_hostmask;
+		// With DF the packet is atomic and the ID unused (RFC 6864); without it a router may
+		// fragment, and reassembly at the backend needs IDs that differ between packets.
+		w1 = df ? (__u32)bpf_htons(IPV4_DF) << 16 : bpf_get_prandom_u32() & 0xffff;
+		w2 = OUTER_TTL | ((inner_v4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 8);
+		w2 |= csum_fold64((__u64)w0 + w1 + w2 + src + dst) << 16;
+	}
+	o[0] = w0;
+	o[1] = w1;
+	o[2] = w2;
+	o[3] = src;
+	o[4] = dst;
 }
 
-static __always_inline void build_outer_v6(struct ipv6hdr *o, const struct lb_pkt *p,
-					   const struct encap_target *t, const struct lb_config *cfg,
-					   __u32 hash)
+static __always_inline void write_outer_v6(__u32 *o, const struct lb_pkt *p,
+					   const struct backend_value *t, const struct lb_config *cfg,
+					   __u64 hash)
 {
-	o->version = 6;
-	o->priority = p->tos >> 4;
-	o->flow_lbl[0] = ((p->tos & 0x0f) << 4) | ((hash >> 16) & 0x0f);
-	o->flow_lbl[1] = (hash >> 8) & 0xff;
-	o->flow_lbl[2] = hash & 0xff;
-	o->payload_len = bpf_htons(p->l3_len);
-	o->nexthdr = p->flow.family == LB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->hop_limit = OUTER_TTL;
-	__builtin_memcpy(&o->saddr, cfg->src_v6, 16);
-	o->saddr.in6_u.u6_addr32[3] |= bpf_htonl(hash) & cfg->src_v6_hostmask;
-	__builtin_memcpy(&o->daddr, t->addr, 16);
+	__u32 h = flow_hash32(hash);
+
+	// version 6 | traffic class | flow label (low 20 bits of the flow hash)
+	o[0] = bpf_htonl((6U << 28) | ((__u32)p->tos << 20) | (h & 0xfffff));
+	// payload length | next header | hop limit
+	o[1] = bpf_htons(p->l3_len) | ((p->flow.family == LB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6) << 16) |
+	       (OUTER_TTL << 24);
+	o[2] = cfg->src_v6[0];
+	o[3] = cfg->src_v6[1];
+	o[4] = cfg->src_v6[2];
+	o[5] = cfg->src_v6[3] | (bpf_htonl(h) & cfg->src_v6_hostmask);
+	o[6] = t->addr[0];
+	o[7] = t->addr[1];
+	o[8] = t->addr[2];
+	o[9] = t->addr[3];
+}
+
+// Encapsulation for an L2 header of exactly `l3_off` bytes (14, 18 or 22: a constant in each
+// instance, so every offset below is one the verifier can check once).
+static __always_inline enum lb_stat encap_at(struct xdp_md *ctx, const struct lb_pkt *p,
+					     const struct backend_value *t,
+					     const struct lb_config *cfg, __u64 hash,
+					     const __u32 l3_off, const bool outer_v4)
+{
+	const __u32 overhead = outer_v4 ? IPV4_HDR_LEN : IPV6_HDR_LEN;
+	const __u32 *macs = (const __u32 *)cfg; // gw_mac, if_mac: the frame's first 12 bytes
+	void *data, *data_end;
+	__u32 *w;
+
+	if (bpf_xdp_adjust_head(ctx, -(int)overhead))
+		return STAT_DROP_XDP_ADJUST;
+	data = pkt_data(ctx);
+	data_end = pkt_end(ctx);
+	if (data + l3_off + overhead > data_end)
+		return STAT_DROP_XDP_ADJUST;
+	w = data;
+	// VLAN tags first: they moved `overhead` bytes into what becomes the outer header.
+	if (l3_off >= ETH_HLEN + 4)
+		w[3] = *(__u32 *)(data + overhead + 12);
+	if (l3_off >= ETH_HLEN + 8)
+		w[4] = *(__u32 *)(data + overhead + 16);
+	w[0] = macs[0];
+	w[1] = macs[1];
+	w[2] = macs[2];
+	*(__be16 *)(data + l3_off - 2) = bpf_htons(outer_v4 ? ETH_P_IP : ETH_P_IPV6);
+	if (outer_v4) {
+		write_outer_v4(data + l3_off, p, t, cfg, hash);
+		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_IP6IN4;
+	}
+	write_outer_v6(data + l3_off, p, t, cfg, hash);
+	return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IP4IN6 : STAT_TX_IP6IP6;
 }
 
 // Push the outer header and set MACs for the next hop. Returns the TX reason, or
-// STAT_DROP_XDP_ADJUST when the frame could not be resized.
-static __always_inline enum lb_stat encapsulate(struct xdp_md *ctx, const struct lb_pkt *p,
-						const struct encap_target *t,
-						const struct lb_config *cfg, __u32 hash)
+// STAT_DROP_XDP_ADJUST when the frame could not be resized. A global function: the verifier checks
+// it once, on its own, instead of once for every way the caller can arrive at each call (that
+// alone cost 95 % of the program's verification), and the caller's registers stay its own.
+__noinline int encapsulate(struct xdp_md *ctx, const struct lb_pkt *p, const struct backend_value *t,
+			   __u64 hash)
 {
-	bool outer_v4 = t->family == LB_FAMILY_V4;
-	int overhead = encap_overhead(t->family);
-	__u16 l3_off = p->l3_off;
-	struct l2_copy l2;
-	void *data, *data_end, *outer;
+	const struct lb_config *cfg = &lb_config;
 
-	if (l3_off > L2_MAX_LEN)
-		return STAT_DROP_MALFORMED;
-	if (!trim_padding(ctx, p))
-		return STAT_DROP_XDP_ADJUST;
-	if (!l2_save(pkt_data(ctx), pkt_end(ctx), &l2))
-		return STAT_DROP_MALFORMED;
-	if (bpf_xdp_adjust_head(ctx, -overhead))
-		return STAT_DROP_XDP_ADJUST;
+	if (!p || !t)
+		return STAT_DROP_MALFORMED; // never: the callers pass their own stack and a map value
 
-	data = pkt_data(ctx);
-	data_end = pkt_end(ctx);
-	if (!l2_restore(data, data_end, &l2) ||
-	    !l2_set(data, data_end, l3_off, cfg->gw_mac, cfg->if_mac,
-		    bpf_htons(outer_v4 ? ETH_P_IP : ETH_P_IPV6)))
-		return STAT_DROP_XDP_ADJUST;
+	// The backend entry is read in place: the control plane rewrites an entry only to remove it
+	// or give it another address, and a word of an IPv6 address read mid-rewrite sends that one
+	// packet to a wrong address — no worse than a copy taken the same way.
+	bool v4 = t->family == LB_FAMILY_V4;
 
-	outer = data + l3_off;
-	if (outer_v4) {
-		struct iphdr o = {};
-
-		if (outer + sizeof(o) > data_end)
-			return STAT_DROP_XDP_ADJUST;
-		build_outer_v4(&o, p, t, cfg, hash);
-		__builtin_memcpy(outer, &o, sizeof(o));
-		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_IP6IN4;
-	} else {
-		struct ipv6hdr o = {};
-
-		if (outer + sizeof(o) > data_end)
-			return STAT_DROP_XDP_ADJUST;
-		build_outer_v6(&o, p, t, cfg, hash);
-		__builtin_memcpy(outer, &o, sizeof(o));
-		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IP4IN6 : STAT_TX_IP6IP6;
+	switch (p->l3_off) {
+	case ETH_HLEN:
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN, true)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN, false);
+	case ETH_HLEN + 4:
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, true)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, false);
+	case ETH_HLEN + 8:
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, true)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, false);
 	}
+	return STAT_DROP_MALFORMED;
 }
 
 #endif

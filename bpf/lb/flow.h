@@ -3,6 +3,11 @@
 // for as long as that backend still belongs to the service — active or draining — so weight
 // changes, draining and Maglev churn never break a connection. New flows, and flows whose backend
 // is gone, are placed by Maglev and (re)recorded.
+//
+// The flow table (maps.h `flows`): buckets of FLOW_WAYS entries. A key's flow_hash (maglev.h)
+// names its bucket, and the key may sit in any of its ways; the tag (other bits of the same hash)
+// rejects a way with one compare before the key is compared. A new flow takes the way of its own stale entry, else the way seen
+// longest ago (a free way has never been seen): least-recently-used within the bucket.
 #ifndef XLB_FLOW_H
 #define XLB_FLOW_H
 
@@ -11,7 +16,8 @@
 #include "maglev.h"
 #include "maps.h"
 
-// The backend entry for `id` if it still serves `service_id`, else NULL.
+// The backend entry for `id` if it still serves `service_id`, else NULL. Backend ids are per
+// (service, backend) pair, so this also proves that a flow entry belongs to the service.
 static __always_inline struct backend_value *backend_get(__u32 id, __u32 service_id)
 {
 	struct backend_value *be = bpf_map_lookup_elem(&backends, &id);
@@ -23,80 +29,168 @@ static __always_inline struct backend_value *backend_get(__u32 id, __u32 service
 }
 
 // The flow-table key: the 5-tuple, or (client, service) for client-persistence services so one
-// entry pins all of a client's connections.
-// `service_port` is the port of the matched service entry (0 for an all-ports service).
+// entry pins all of a client's connections. `service_port` is the port of the matched service
+// entry (0 for an all-ports service).
 static __always_inline void flow_table_key(struct flow_key *key, const struct flow_key *flow,
-					   __be16 service_port, bool client_only)
+					   __be16 service_port)
 {
 	*key = *flow;
-	if (client_only) {
-		key->sport = 0;
-		key->dport = service_port;
-	}
+	key->sport = 0;
+	key->dport = service_port;
+}
+
+static __always_inline void flow_key_copy(struct flow_key *to, const struct flow_key *from)
+{
+	__u64 *t = (__u64 *)to;
+	const __u64 *f = (const __u64 *)from;
+
+	t[0] = f[0];
+	t[1] = f[1];
+	t[2] = f[2];
+	t[3] = f[3];
+	t[4] = f[4];
+}
+
+static __always_inline bool flow_key_equal(const struct flow_key *a, const struct flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	// The last word holds the family: equal families make the zero words of IPv4 keys equal too.
+	if (b->family == LB_FAMILY_V4)
+		return x[4] == y[4] && a->src[0] == b->src[0] && a->dst[0] == b->dst[0];
+	return x[4] == y[4] && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
 struct selection {
 	struct backend_value *backend;
+	struct flow_bucket *bucket; // the key's bucket (NULL without a flow table)
+	struct flow_entry *entry;   // the key's entry in it, if any
 	__u32 backend_id;
+	__u32 tag;
+	__u64 hash;                 // flow_hash of the flow (the client alone for client persistence)
+	bool refresh;               // a hit of a data packet: the entry's time to update
+	bool remember;              // record the choice in the flow table (flow_remember)
 };
 
-// Backend for a packet of `svc_id`. `update` = record the choice (data packets); ICMP errors only
-// look, so a stray error never creates or refreshes state. `new_conn` (a TCP SYN) skips the
-// lookup: the entry of an earlier connection on the same 5-tuple (a reused client port) must not
-// send a new connection to a backend that is draining or has changed; the choice overwrites it.
-// Counts the flow-table events.
-static __always_inline bool select_backend(const struct flow_key *key, __u32 svc_id,
-					   __u32 table_size, __u32 hash,
-					   bool update, bool new_conn, __u32 bytes,
+// The key's entry in the flow table, or NULL; `*bucket` its bucket, `*tag` its tag. `h`: the
+// key's flow_hash. The bucket is the hash's top bits, the tag bits 16–47 (| 1: never 0).
+static __always_inline struct flow_entry *flow_locate(const struct flow_key *key, __u64 h,
+						      struct flow_bucket **bucket, __u32 *tag)
+{
+	__u32 idx = h >> cfg_flow_shift, t = (__u32)(h >> 16) | 1;
+	struct flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
+
+	*bucket = b;
+	*tag = t;
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (int i = 0; i < FLOW_WAYS; i++) {
+		struct flow_entry *e = &b->way[i];
+
+		if (e->tag == t && flow_key_equal(&e->key, key))
+			return e;
+	}
+	return NULL;
+}
+
+static __always_inline void flow_find(const struct flow_key *key, __u64 h, struct selection *sel)
+{
+	sel->entry = flow_locate(key, h, &sel->bucket, &sel->tag);
+}
+
+// Backend for a packet of service `svc_id` whose flow-table key is `key`. `update`: a data packet,
+// whose choice is recorded (flow_remember); ICMP errors only look, so a stray error never creates
+// or refreshes state. `new_conn`: a TCP SYN (see below). Counts the flow-table events.
+static __always_inline bool select_backend(const struct flow_key *key,
+					   const struct flow_key *flow, bool client_only,
+					   __u32 svc_id, __u32 table_size, bool update,
+					   bool new_conn, struct lb_stats *st, __u32 bytes,
 					   struct selection *sel)
 {
 	bool use_table = !(cfg_flags & LB_F_NO_FLOW_TABLE);
-	struct flow_value *fv = NULL;
-	struct flow_value nv = {};
-	__u64 now = 0;
+	// The key's hash; for a normal service the key is the flow, and its hash also places it.
+	__u64 h = flow_hash(key, false);
+
+	sel->hash = client_only ? flow_hash(flow, true) : h;
+	struct flow_entry *e;
 	__u32 id;
 
 	if (use_table) {
-		now = bpf_ktime_get_ns();
-		if (!new_conn)
-			fv = bpf_map_lookup_elem(&flows, key);
-		if (fv) {
-			struct backend_value *be = NULL;
+		flow_find(key, h, sel);
+		e = sel->entry;
+		if (e) {
+			struct backend_value *be = backend_get(e->backend_id, svc_id);
 
-			if (fv->service_id == svc_id)
-				be = backend_get(fv->backend_id, svc_id);
-			if (be) {
+			// A SYN (new_conn) takes the entry over — a client reusing a port must not inherit
+			// a draining or changed backend — only once the entry has been idle: before that it
+			// may be a live connection, and a spoofed SYN of its 5-tuple must not move it.
+			if (be && (!new_conn || bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns)) {
 				sel->backend = be;
-				sel->backend_id = fv->backend_id;
+				sel->backend_id = e->backend_id;
 				if (update) {
-					fv->last_seen_ns = now;
-					count_stat(STAT_FLOW_HIT, bytes);
+					sel->refresh = true;
+					count_stat(st, STAT_FLOW_HIT, bytes);
+					if (new_conn)
+						count_stat(st, STAT_FLOW_SYN_KEPT, bytes);
 				}
 				return true;
 			}
 			if (update)
-				count_stat(STAT_FLOW_RESELECT, bytes);
+				count_stat(st, be ? STAT_FLOW_MISS : STAT_FLOW_RESELECT, bytes);
 		} else if (update) {
-			count_stat(STAT_FLOW_MISS, bytes);
+			count_stat(st, STAT_FLOW_MISS, bytes);
 		}
 	}
 
-	id = maglev_lookup(svc_id, table_size, hash);
+	id = maglev_lookup(svc_id, table_size, flow_hash32(sel->hash));
 	if (id == MAGLEV_NO_BACKEND)
 		return false;
 	sel->backend = backend_get(id, svc_id);
 	if (!sel->backend)
 		return false;
 	sel->backend_id = id;
-
-	if (use_table && update) {
-		nv.backend_id = id;
-		nv.service_id = svc_id;
-		nv.last_seen_ns = now;
-		if (bpf_map_update_elem(&flows, key, &nv, BPF_ANY) == 0)
-			count_stat(STAT_FLOW_NEW, bytes);
-	}
+	sel->remember = use_table && update;
 	return true;
+}
+
+// Records a new or re-placed flow's backend: in its own stale entry, else in the way of its bucket
+// seen longest ago. The tag is cleared first and set last, so a reader on another CPU that catches
+// the way half written finds no tag match (compiler barriers keep the store order; x86 keeps it).
+static __always_inline void flow_remember(const struct flow_key *key, __u32 svc_id,
+					  const struct selection *sel, struct lb_stats *st,
+					  __u32 bytes)
+{
+	struct flow_bucket *b = sel->bucket;
+	struct flow_entry *e = sel->entry;
+
+	if (!b)
+		return;
+	if (!e) {
+		e = &b->way[0];
+#pragma unroll
+		for (int i = 1; i < FLOW_WAYS; i++)
+			if (b->way[i].last_seen_ns < e->last_seen_ns)
+				e = &b->way[i];
+	}
+	e->tag = 0;
+	asm volatile("" ::: "memory");
+	flow_key_copy(&e->key, key);
+	e->backend_id = sel->backend_id;
+	e->service_id = svc_id;
+	e->last_seen_ns = bpf_ktime_get_coarse_ns();
+	asm volatile("" ::: "memory");
+	e->tag = sel->tag;
+	count_stat(st, STAT_FLOW_NEW, bytes);
+}
+
+// A hit's entry was seen now (stored only when the coarse clock moved: most packets write nothing).
+static __always_inline void flow_refresh(struct flow_entry *e)
+{
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (e->last_seen_ns != now)
+		e->last_seen_ns = now;
 }
 
 #endif

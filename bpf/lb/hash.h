@@ -1,52 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
-// The seeded flow hash: MurmurHash3 x86_32 over little-endian 32-bit words. It is the same
-// function lb/maglev uses for backend keys (lb/maglev/hash.ts murmur3_32), so userspace can
-// reproduce any placement exactly: murmur3_32(bytes of struct flow_key, seed) for normal services,
-// murmur3_32(16 address bytes of the client, seed) for client-persistence services.
+// The seeded flow hash: multiplicative hashing of a flow key's 64-bit words. Each word (the first
+// XOR the seed) times an odd 64-bit constant, the products summed mod 2^64: every input bit reaches
+// the top bits of the sum, which is where its users take their bits from — the flow table's bucket
+// (the top log2(buckets) bits), the Maglev slot and the outer source / IPv6 flow label (the top 32
+// bits: floor(h × M / 2^32) of those again uses their top bits). One multiply per word: the whole
+// hash of an IPv4 flow is two. lb/datapath flowhash.ts computes the same value (placements must
+// agree bit for bit between userspace, this program and every LB node with the same seed).
 // Generic: callers pass words, no map or config dependency.
 #ifndef XLB_HASH_H
 #define XLB_HASH_H
 
-#include <stdbool.h>
 #include <linux/types.h>
-#include <bpf/bpf_helpers.h>
 
-static __always_inline __u32 rotl32(__u32 x, __u32 r)
-{
-	return (x << r) | (x >> (32 - r));
-}
+#define FLOW_HASH_K1 0x9e3779b97f4a7c15ULL
+#define FLOW_HASH_K2 0xc2b2ae3d27d4eb4fULL
 
-static __always_inline __u32 murmur3_mix(__u32 h, __u32 k)
+// h(w0 … wn-1) = (w0 ^ seed)·K1 + w1·K2 + w2·K1 + … (constants alternating), mod 2^64.
+static __always_inline __u64 mul_hash(const __u64 *w, const int n_words, __u32 seed)
 {
-	k *= 0xcc9e2d51;
-	k = rotl32(k, 15);
-	k *= 0x1b873593;
-	h ^= k;
-	h = rotl32(h, 13);
-	return h * 5 + 0xe6546b64;
-}
-
-static __always_inline __u32 murmur3_finish(__u32 h, __u32 len)
-{
-	h ^= len;
-	h ^= h >> 16;
-	h *= 0x85ebca6b;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35;
-	h ^= h >> 16;
-	return h;
-}
-
-// MurmurHash3 of `n_words` 32-bit words (n_words a compile-time constant, so the loop unrolls).
-// `words` must be 4-byte aligned (stack accesses are strictly aligned in BPF).
-static __always_inline __u32 murmur3_words(const __u32 *words, const int n_words, __u32 seed)
-{
-	__u32 h = seed;
+	__u64 h = (w[0] ^ seed) * FLOW_HASH_K1;
 
 #pragma unroll
-	for (int i = 0; i < n_words; i++)
-		h = murmur3_mix(h, words[i]);
-	return murmur3_finish(h, n_words * 4);
+	for (int i = 1; i < n_words; i++)
+		h += w[i] * (i % 2 ? FLOW_HASH_K2 : FLOW_HASH_K1);
+	return h;
 }
 
 #endif

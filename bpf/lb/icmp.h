@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 // ICMP in both directions:
-//  * Step 4 (MTU): a packet that would exceed the MTU once encapsulated is answered, from the VIP,
-//    with ICMP "fragmentation needed" (IPv4 with DF) or ICMPv6 "Packet Too Big", reporting
+//  * Step 4 (MTU, before the flow is recorded): a packet that would exceed the MTU once
+//    encapsulated is answered, from the VIP, with ICMP "fragmentation needed" (IPv4 with DF) or
+//    ICMPv6 "Packet Too Big" — at most at a configured rate per CPU and never to a source no ICMP
+//    error may go to (spoofed packets must not make the LB a reflector) — reporting
 //    MTU − encapsulation overhead, so the client's PMTU discovery shrinks its packets and the
 //    tunnel never needs fragmenting. The reply quotes the start of the offending packet: 548
 //    bytes for IPv4 (whole error = 576 bytes, RFC 1812 4.3.2.3), 1232 for IPv6 (whole error =
@@ -178,25 +180,71 @@ static __always_inline enum lb_stat icmp6_send_packet_too_big(struct xdp_md *ctx
 	return STAT_TX_ICMP6_PACKET_TOO_BIG;
 }
 
+// Sources no ICMP error may go to (RFC 1812 4.3.2.7, RFC 4443 2.4(e)): a reply there would be
+// sent to a group, to nobody, or back into the host — and such sources are what spoofed packets
+// carry. IPv4: 0.0.0.0/8 (incl. unspecified), 127.0.0.0/8, 224.0.0.0/4 (multicast), 240.0.0.0/4
+// (reserved and 255.255.255.255). IPv6: ::, ::1, ff00::/8 (multicast).
+static __always_inline bool icmp_source_ok(const struct flow_key *flow)
+{
+	const __u8 *a = (const __u8 *)flow->src;
+
+	if (flow->family == LB_FAMILY_V4)
+		return a[0] != 0 && a[0] != 127 && a[0] < 224;
+	if (a[0] == 0xff)
+		return false;
+	// :: and ::1: the first 15 bytes zero, the last 0 or 1.
+	return flow->src[0] || flow->src[1] || flow->src[2] || (bpf_ntohl(flow->src[3]) > 1);
+}
+
+// This CPU's reply budget (a token bucket counted in nanoseconds): true, and one reply's worth taken,
+// if a reply may go out now. A spoofed stream of too-big packets gets at most the configured rate
+// of replies per CPU; the rest are dropped and counted (STAT_DROP_ICMP_RATE_LIMITED).
+static __always_inline bool icmp_budget_take(void)
+{
+	__u32 zero = 0;
+	struct icmp_budget *b = bpf_map_lookup_elem(&icmp_budget, &zero);
+	__u64 now = bpf_ktime_get_ns(), credit;
+
+	if (!b)
+		return false;
+	credit = now - b->last_ns > cfg_icmp_cap_ns ? cfg_icmp_cap_ns : b->credit_ns + (now - b->last_ns);
+	if (credit > cfg_icmp_cap_ns)
+		credit = cfg_icmp_cap_ns;
+	b->last_ns = now;
+	if (credit < cfg_icmp_cost_ns) {
+		b->credit_ns = credit;
+		return false;
+	}
+	b->credit_ns = credit - cfg_icmp_cost_ns;
+	return true;
+}
+
 // Would the packet, encapsulated with `overhead` bytes, exceed the MTU? NEXT_STEP if it may be
 // sent; otherwise the ICMP reply's TX reason or a drop reason. An IPv4 packet without DF is
 // encapsulated anyway with outer DF clear (a router may fragment the outer packet) — except into
-// IPv6, which routers never fragment: that one is dropped.
+// IPv6, which routers never fragment: that one is dropped. Replies go only to sources a reply may
+// go to, and within this CPU's budget.
 static __always_inline enum lb_stat mtu_check(struct xdp_md *ctx, const struct lb_pkt *p,
-					      __u32 overhead)
+					      __u32 overhead, struct lb_stats *st)
 {
 	__u32 mtu = cfg_mtu;
+	bool v6 = p->flow.family == LB_FAMILY_V6;
 
 	if (p->l3_len + overhead <= mtu)
 		return NEXT_STEP;
-	if (p->flow.family == LB_FAMILY_V6)
+	if (!v6 && !p->df) {
+		if (overhead == IPV6_HDR_LEN)
+			return STAT_DROP_TOO_BIG;
+		count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
+		return NEXT_STEP;
+	}
+	if (!icmp_source_ok(&p->flow))
+		return STAT_DROP_ICMP_BAD_SOURCE;
+	if (!icmp_budget_take())
+		return STAT_DROP_ICMP_RATE_LIMITED;
+	if (v6)
 		return icmp6_send_packet_too_big(ctx, p, mtu - overhead);
-	if (p->df)
-		return icmp4_send_frag_needed(ctx, p, mtu - overhead);
-	if (overhead == IPV6_HDR_LEN)
-		return STAT_DROP_TOO_BIG;
-	count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
-	return NEXT_STEP;
+	return icmp4_send_frag_needed(ctx, p, mtu - overhead);
 }
 
 static __always_inline bool icmp4_is_error(__u8 type)

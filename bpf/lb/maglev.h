@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// Step 3b: place a flow with its service's Maglev table: slot = maglev_slot(flow hash, M). Consistent
+// Step 3b: place a flow with its service's Maglev table: slot = maglev_slot(flow_hash32, M). Consistent
 // hashing keeps most flows on their backend when the backend set changes, and every LB node with
 // the same seed and backends picks the same slot, so ECMP between LB nodes needs no shared state.
 #ifndef XLB_MAGLEV_H
@@ -12,15 +12,34 @@
 // Slot value meaning "no backend" (lb/maglev MAGLEV_NO_BACKEND: every backend draining).
 #define MAGLEV_NO_BACKEND 0xffffffffU
 
-_Static_assert(sizeof(struct flow_key) % 4 == 0, "flow_key hashes as whole words");
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key hashes as five 64-bit words");
 
-// The hash that places the flow. Client-persistence services hash the client address only, so
-// all of a client's connections land on one backend.
-static __always_inline __u32 flow_hash(const struct flow_key *flow, bool client_only)
+// The flow hash (hash.h) of a flow-table key or a flow, 64 bits. Over the words that can be
+// non-zero: IPv6 all five; IPv4 two — (src[0] << 32 | dst[0]) and the ports/proto/family word.
+// `client_only` (client-persistence services): the client's address alone, so all of a client's
+// connections land on one backend. The flow table takes its bucket from the top bits; everything
+// else uses flow_hash32.
+static __always_inline __u64 flow_hash(const struct flow_key *k, bool client_only)
 {
-	if (client_only)
-		return murmur3_words(flow->src, 4, cfg_hash_seed);
-	return murmur3_words((const __u32 *)flow, sizeof(*flow) / 4, cfg_hash_seed);
+	const __u64 *w = (const __u64 *)k;
+	__u64 v4[2];
+
+	if (k->family == LB_FAMILY_V4) {
+		v4[0] = (__u64)k->src[0] << 32 | k->dst[0];
+		v4[1] = w[4];
+		if (client_only)
+			v4[0] = k->src[0];
+		return client_only ? mul_hash(v4, 1, cfg_hash_seed) : mul_hash(v4, 2, cfg_hash_seed);
+	}
+	return client_only ? mul_hash(w, 2, cfg_hash_seed) : mul_hash(w, 5, cfg_hash_seed);
+}
+
+// The 32 bits that place a flow (Maglev slot) and vary its outer source and IPv6 flow label. The
+// low bits of a product depend only on the low bits of its factors, and the outer source and flow
+// label take low bits: one more xor-shift and multiply gives every bit all of the input.
+static __always_inline __u32 flow_hash32(__u64 h)
+{
+	return ((h ^ (h >> 32)) * FLOW_HASH_K2) >> 32;
 }
 
 // The slot of a flow hash in a table of `size` slots: floor(hash × size / 2^32). Multiply-shift

@@ -17,7 +17,14 @@
 // 2: the recorder's maps (recorder.h) joined the pinned set
 // 3: per-service Maglev table size (service_value.table_size); inner tables hold 16 slots per
 //    element (struct maglev_group) and are mmapable
-#define LB_LAYOUT_VERSION 3
+// 4: lb_config: MACs in Ethernet order, the VIP filter, mmapable; flow_key: service_key after src;
+//    every global counter in one per-CPU value (struct lb_stats); service_stats count only the
+//    packets of a service that no backend received
+// 5: the flow table is xlb's own: an mmapable array of 4-way buckets (struct flow_bucket) instead
+//    of an LRU hash; lb_meta records the requested flow table size
+// 6: icmp_budget (the ICMP too-big reply budget); lb_meta records the ICMP rate and burst and the
+//    SYN takeover idle time
+#define LB_LAYOUT_VERSION 6
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6
@@ -67,35 +74,78 @@ struct backend_value {
 
 // flows: the connection table. For client-persistence services sport is 0 and dport is the
 // service's port (0 for all-ports), so the entry stands for (client, service).
+// The members after src are laid out like struct service_key (dst = addr, then dport, proto,
+// family): &flow->dst is the key of the flow's exact service, looked up without copying.
 struct flow_key {
 	__be32 src[4];
 	__be32 dst[4];
-	__be16 sport;
 	__be16 dport;
 	__u8 proto;
 	__u8 family;
+	__be16 sport;
 	__u8 pad[2];
-};
+} __attribute__((aligned(8))); // hashed, compared and copied as five 64-bit words
 
-struct flow_value {
+// The flow table: FLOW_WAYS entries per bucket, buckets an array shared by every CPU. A flow lives
+// in the bucket the top bits of flow_bucket_hash(key) name (flow.h), in any of its ways. Why not the
+// kernel's LRU hash: every insert there takes a per-CPU LRU lock and a bucket lock with interrupts
+// disabled (and on replacing, the LRU lock again), which cost a new connection more than the rest
+// of its packet; this table is read and written with plain loads and stores. The price: two CPUs
+// writing the same way of the same bucket at the same instant can leave a mixed entry — which the
+// datapath checks like any entry (its backend must still serve the service) and which only
+// affects flows whose entries were being replaced anyway. Mapped by lb/datapath for reading,
+// listing and clearing.
+#define FLOW_WAYS 4
+
+struct flow_entry {
+	struct flow_key key;
 	__u32 backend_id;
 	__u32 service_id;
-	__u64 last_seen_ns; // bpf_ktime_get_ns() of the last packet (CLOCK_MONOTONIC)
+	__u64 last_seen_ns; // bpf_ktime_get_coarse_ns() at the last packet: CLOCK_MONOTONIC_COARSE,
+			    // which moves once per scheduler tick — no clock read per packet
+	__u32 tag;          // bucket hash bits, never 0 in a used entry: 0 = the way is free
+	__u32 pad;
 };
 
-// lb_config[0]: runtime settings the control plane may change without a reload.
+struct flow_bucket {
+	struct flow_entry way[FLOW_WAYS];
+};
+
+// lb_config: runtime settings the control plane may change without a reload, and the VIP filter:
+// one page every packet reads. A global variable in its own data section, so the program reads
+// it at a fixed address (no lookup); libbpf makes that section a one-element mmapable array map,
+// which the control plane maps and writes in place (each filter word with one aligned 64-bit
+// store). lb/datapath pins it as "lb_config".
 #define LB_CFG_MACS (1U << 0)   // if_mac and gw_mac are set
 #define LB_CFG_SRC_V4 (1U << 1) // src_v4 is set: IPv4 outer headers can be built
 #define LB_CFG_SRC_V6 (1U << 2) // src_v6 is set: IPv6 outer headers can be built
+// Outer headers of a family can be built (MACs and that family's source set): bit 1 << family,
+// so the datapath tests the backend's family without a table.
+#define LB_CFG_READY_V4 (1U << LB_FAMILY_V4)
+#define LB_CFG_READY_V6 (1U << LB_FAMILY_V6)
 
+// The VIP filter: bit vip_filter_bit(address) (service.h) is set for every address in `vips`. A
+// clear bit proves the destination is not a VIP without a hash-map lookup: traffic for the host
+// itself is passed after one bit test. A set bit may be a collision; `vips` decides. 2^14 bits.
+#define VIP_FILTER_BITS 16384
+#define VIP_FILTER_WORDS (VIP_FILTER_BITS / 64)
+
+// The MACs come first and in Ethernet order (destination, source): the 12 bytes are copied into
+// an encapsulated frame's header as they are.
 struct lb_config {
+	__u8 gw_mac[6]; // next hop towards the backends: destination MAC of encapsulated frames
 	__u8 if_mac[6]; // source MAC of encapsulated frames
-	__u8 gw_mac[6]; // next hop towards the backends
 	__be32 src_v4;  // outer source; with a non-zero hostmask the network part of a CIDR
 	__be32 src_v4_hostmask;
 	__be32 src_v6[4];
 	__be32 src_v6_hostmask; // applies to the last 32 bits of src_v6
 	__u32 flags;            // LB_CFG_*
+	// One's-complement sum (as encap.h adds: 32-bit words as loaded) of the outer IPv4 header's
+	// fixed part for an IPv4 packet with DF: version/IHL, DF, TTL, protocol 4, src_v4. The
+	// datapath adds TOS, length and destination to get the checksum.
+	__u32 ipip_sum;
+	__u32 pad[4];           // the filter starts at a cache line
+	__u64 vip_filter[VIP_FILTER_WORDS];
 };
 
 // lb_meta[0]: the load-time constants, recorded by the loader so a restarted daemon that adopts
@@ -106,12 +156,24 @@ struct lb_meta {
 	__u32 maglev_size; // the default table size of services that do not choose one
 	__u32 mtu;
 	__u32 flags;
+	__u32 flow_table_size; // flows asked for (the table has buckets × FLOW_WAYS ≥ this)
+	__u32 icmp_rate;       // ICMP too-big replies per second and CPU
+	__u32 icmp_burst;
+	__u32 syn_idle_ms;     // cfg_syn_idle_ns / 10^6
 };
 
 // Value of every per-CPU counter slot.
 struct lb_counter {
 	__u64 packets;
 	__u64 bytes;
+};
+
+// stats[0]: every global counter, indexed by enum lb_stat (counters.h), in one per-CPU value so a
+// packet finds all of them with one lookup.
+#define LB_STATS_SLOTS 64
+
+struct lb_stats {
+	struct lb_counter c[LB_STATS_SLOTS];
 };
 
 struct {
@@ -171,22 +233,16 @@ struct {
 	__array(values, struct maglev_inner);
 } maglev_outer SEC(".maps");
 
-// Per-CPU LRU lists (BPF_F_NO_COMMON_LRU): no cross-CPU lock on insert; RSS keeps a flow on one
-// CPU anyway.
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct flow_key);
-	__type(value, struct flow_value);
-} flows SEC(".maps");
-
+// max_entries = buckets, a power of two (the loader sets it and cfg_flow_shift together).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct lb_config);
-} lb_config SEC(".maps");
+	__type(value, struct flow_bucket);
+} flows SEC(".maps");
+
+struct lb_config lb_config SEC(".data.lb_config");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -195,13 +251,25 @@ struct {
 	__type(value, struct lb_meta);
 } lb_meta SEC(".maps");
 
-// Global counters, indexed by enum lb_stat (counters.h).
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 64);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct lb_counter);
+	__type(value, struct lb_stats);
 } stats SEC(".maps");
+
+// icmp_budget[0]: this CPU's budget of ICMP too-big replies (icmp.h), in nanoseconds of credit.
+struct icmp_budget {
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct icmp_budget);
+} icmp_budget SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 // xlb XDP load balancer: the entry point. Each step of the packet path lives in its own header:
 //   1. packet.h   parse L2 (802.1Q/802.1ad) and L3 into struct lb_pkt
-//   2. service.h  is the destination a VIP; which service (exact port, then all-ports)
+//   2. service.h  is the destination a VIP (vip_filter, services, vips); which service
 //      icmp.h     ICMP errors about a service flow are mapped back to that flow
 //   3. flow.h     backend from the flow table, else maglev.h places the flow
 //   4. icmp.h     too big for the tunnel → ICMP frag-needed / Packet Too Big from the VIP
@@ -41,64 +41,167 @@ static __always_inline enum lb_stat l3_status_reason(__u8 status)
 	return STAT_DROP_MALFORMED;
 }
 
-// Steps 2–5 for a packet of `flow`: the client flow itself for data packets, or the flow an ICMP
-// error is about (`is_error`), which is forwarded without touching the flow table or the MTU rule
-// (an ICMP error is never answered with another one, RFC 1122 3.2.2).
-static __always_inline enum lb_stat balance(struct xdp_md *ctx, const struct lb_pkt *p,
-					    const struct flow_key *flow, bool is_error)
+// Steps 3–5 for a packet of `flow` owned by `svc`: the client flow itself for data packets, or the
+// flow an ICMP error is about (`is_error`), which is forwarded without touching the flow table or
+// the MTU rule (an ICMP error is never answered with another one, RFC 1122 3.2.2). `svc_port` is
+// the port of the service entry that matched (0: all-ports). `*backend_id` is set when the packet
+// went to a backend (the caller counts it there; every other outcome counts for the service).
+static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct lb_pkt *p,
+					       struct lb_stats *st, const struct lb_config *cfg,
+					       const struct flow_key *flow,
+					       const struct service_value *svc, __be16 svc_port,
+					       bool is_error, __u32 *backend_id)
 {
-	struct service_value *svc;
 	struct selection sel = {};
-	struct encap_target target = {};
-	struct flow_key key;
-	struct lb_config *cfg;
-	__u32 svc_id, hash, zero = 0, overhead;
-	__be16 svc_port;
-	bool client_only;
+	struct flow_key client_key;
+	const struct flow_key *key = flow;
+	__u32 svc_id = svc->service_id, overhead;
+	bool client_only = svc->flags & SVC_F_HASH_SRC_IP_ONLY;
+	__u8 family;
 	enum lb_stat r;
 
-	svc = service_lookup(flow, &svc_port);
-	if (!svc)
-		return is_error ? STAT_PASS_VIP_ICMP : STAT_PASS_NO_SERVICE;
-	svc_id = svc->service_id;
-	client_only = svc->flags & SVC_F_HASH_SRC_IP_ONLY;
-	count_service(svc_id, p->frame_len);
-
-	flow_table_key(&key, flow, svc_port, client_only);
-	hash = flow_hash(flow, client_only);
+	if (client_only) {
+		flow_table_key(&client_key, flow, svc_port);
+		key = &client_key;
+	}
 	// Client-persistence services keep a client's new connections on its backend while present.
-	if (!select_backend(&key, svc_id, svc->table_size, hash, !is_error, p->tcp_syn && !client_only, p->frame_len,
-			    &sel))
+	if (!select_backend(key, flow, client_only, svc_id, svc->table_size, !is_error,
+			    p->tcp_syn && !client_only, st, p->frame_len, &sel))
 		return STAT_DROP_NO_BACKEND;
-	__builtin_memcpy(target.addr, sel.backend->addr, sizeof(target.addr));
-	target.family = sel.backend->family;
-	target.id = sel.backend_id;
 
-	cfg = bpf_map_lookup_elem(&lb_config, &zero);
-	if (!cfg || !config_ready(cfg, target.family))
+	family = sel.backend->family;
+	if (!config_ready(cfg, family))
 		return STAT_DROP_NO_CONFIG;
-
-	overhead = encap_overhead(target.family);
+	overhead = encap_overhead(family);
 	if (!is_error) {
-		r = mtu_check(ctx, p, overhead);
+		// Before the flow is recorded: a packet answered with ICMP leaves no state behind.
+		r = mtu_check(ctx, p, overhead, st);
 		if (r != NEXT_STEP)
 			return r;
 	} else if (p->l3_len + overhead > cfg_mtu) {
-		count_stat(STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
+		count_stat(st, STAT_EVENT_ENCAP_OVER_MTU, p->frame_len);
 	}
-
-	r = encapsulate(ctx, p, &target, cfg, hash);
-	if (r < STAT_DROP_MALFORMED) {
-		count_backend(target.id, p->frame_len);
-		if (is_error)
-			count_stat(STAT_EVENT_ICMP_FORWARDED, p->frame_len);
-	}
+	if (sel.remember)
+		flow_remember(key, svc_id, &sel, st, p->frame_len);
+	r = encapsulate(ctx, p, sel.backend, sel.hash);
+	if (r >= STAT_DROP_MALFORMED)
+		return r;
+	*backend_id = sel.backend_id;
+	if (is_error)
+		count_stat(st, STAT_EVENT_ICMP_FORWARDED, p->frame_len);
+	// Last, with nothing else left to keep in registers across the call: the entry's clock.
+	if (sel.refresh && sel.entry)
+		flow_refresh(sel.entry);
 	return r;
 }
 
-static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct lb_pkt *p)
+// Global functions (this one, established(), encapsulate()) are checked by the verifier once, on
+// their own, rather than once for every way the program can reach each call: without that, the
+// verifier walked 30 times more instructions than the program has paths for.
+// A global function takes at most five arguments: what balance() needs of the service entry, the
+// matched port and whether the packet is an ICMP error travel as one word.
+struct balance_args {
+	__u64 service_id : 16; // < MAX_SERVICES (65536)
+	__u64 table_size : 18;
+	__u64 client_only : 1;
+	__u64 is_error : 1;    // the packet is an ICMP error about `flow`
+	__u64 svc_port : 16;   // the matched service entry's port (network order; 0: all-ports)
+};
+
+static __always_inline __u64 balance_args(const struct service_value *svc, __be16 svc_port,
+					  bool is_error)
 {
+	union {
+		struct balance_args a;
+		__u64 word;
+	} u = { .a = {
+		.service_id = svc->service_id,
+		.table_size = svc->table_size,
+		.client_only = !!(svc->flags & SVC_F_HASH_SRC_IP_ONLY),
+		.is_error = is_error,
+		.svc_port = svc_port,
+	} };
+
+	return u.word;
+}
+
+// balance_to, and the packet counted for its backend, or else for its service. `args`:
+// balance_args().
+__noinline int balance(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
+		       const struct flow_key *flow, __u64 args)
+{
+	union {
+		struct balance_args a;
+		__u64 word;
+	} u = { .word = args };
+	struct service_value svc = {
+		.service_id = u.a.service_id,
+		.table_size = u.a.table_size,
+		.flags = u.a.client_only ? SVC_F_HASH_SRC_IP_ONLY : 0,
+	};
+	__u32 backend_id = MAGLEV_NO_BACKEND;
+	enum lb_stat r;
+
+	if (!st || !p || !flow)
+		return STAT_DROP_MALFORMED; // never: the callers pass their stack and a map value
+	r = balance_to(ctx, p, st, &lb_config, flow, &svc, u.a.svc_port, u.a.is_error, &backend_id);
+
+	if (backend_id != MAGLEV_NO_BACKEND)
+		count_backend(backend_id, p->frame_len);
+	else
+		count_service(svc.service_id, p->frame_len);
+	return r;
+}
+
+// A packet of an established flow — what most packets are: a TCP segment (not a SYN) or UDP
+// datagram to an exact service that is not client-persistent, of a flow the table holds, whose
+// backend is still there, short enough for the tunnel. The same steps as balance() for that case,
+// as one straight path with little state. NEXT_STEP (nothing done, nothing counted) when anything
+// else applies: balance() then decides.
+__noinline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
+			   const struct service_value *svc)
+{
+	const struct lb_config *cfg = &lb_config;
+	struct flow_bucket *bucket;
+	struct backend_value *be;
+	struct flow_entry *e;
+	__u32 id, tag;
+	enum lb_stat r;
+	__u64 hash;
+	__u8 family;
+
+	if (!p || !st || !svc)
+		return NEXT_STEP;
+	if (cfg_flags & LB_F_NO_FLOW_TABLE)
+		return NEXT_STEP;
+	hash = flow_hash(&p->flow, false);
+	e = flow_locate(&p->flow, hash, &bucket, &tag);
+	if (!e)
+		return NEXT_STEP;
+	id = e->backend_id;
+	be = backend_get(id, svc->service_id);
+	if (!be)
+		return NEXT_STEP;
+	family = be->family;
+	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
+		return NEXT_STEP;
+	r = encapsulate(ctx, p, be, hash);
+	if (r >= STAT_DROP_MALFORMED) {
+		count_service(svc->service_id, p->frame_len);
+		return r;
+	}
+	count_stat(st, STAT_FLOW_HIT, p->frame_len);
+	count_backend(id, p->frame_len);
+	flow_refresh(e);
+	return r;
+}
+
+static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct lb_pkt *p,
+						struct lb_stats *st, const struct lb_config *cfg)
+{
+	struct service_value *svc;
 	struct flow_key flow;
+	__be16 svc_port;
 	enum lb_stat r;
 
 	if (p->flow.family == LB_FAMILY_V4)
@@ -107,27 +210,27 @@ static __always_inline enum lb_stat handle_icmp(struct xdp_md *ctx, const struct
 		r = icmp6_error_flow(ctx, p, &flow);
 	if (r != NEXT_STEP)
 		return r;
-	return balance(ctx, p, &flow, true);
+	svc = service_lookup(&flow, &svc_port);
+	if (!svc)
+		return STAT_PASS_VIP_ICMP;
+	return balance(ctx, p, st, &flow, balance_args(svc, svc_port, true));
 }
 
-// `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
-static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p, __u64 *recordings)
+// A packet to a VIP that the fast path did not settle: headers to judge, ICMP, an all-ports
+// service, or no service.
+static __always_inline enum lb_stat judge(struct xdp_md *ctx, struct lb_pkt *p, struct lb_stats *st,
+					  const struct lb_config *cfg)
 {
+	struct service_value *svc;
+	__be16 svc_port;
 	enum lb_stat r;
 	__u8 proto;
 
-	r = lb_parse(ctx, p);
-	if (r != NEXT_STEP)
-		return r;
-	*recordings = recorder_ingress(ctx, p);
-	if (!vip_exists(&p->flow))
-		return STAT_PASS_NOT_VIP;
 	if (p->vlan_tags)
-		count_stat(STAT_EVENT_VLAN, p->frame_len);
+		count_stat(st, STAT_EVENT_VLAN, p->frame_len);
 	r = l3_status_reason(p->l3_status);
 	if (r != NEXT_STEP)
 		return r;
-
 	proto = p->flow.proto;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP &&
 	    proto != (p->flow.family == LB_FAMILY_V4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
@@ -136,8 +239,47 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	if (r != NEXT_STEP)
 		return r;
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return handle_icmp(ctx, p);
-	return balance(ctx, p, &p->flow, false);
+		return handle_icmp(ctx, p, st, cfg);
+	svc = service_lookup(&p->flow, &svc_port);
+	if (!svc)
+		return STAT_PASS_NO_SERVICE;
+	return balance(ctx, p, st, &p->flow, balance_args(svc, svc_port, false));
+}
+
+// `recordings`: set to the recordings whose capture rules match the packet (recorder.h).
+static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p, struct lb_stats *st,
+					    __u64 *recordings)
+{
+	const struct lb_config *cfg = &lb_config;
+	struct service_value *svc;
+	enum lb_stat r;
+
+	r = lb_parse(ctx, p);
+	if (r != NEXT_STEP)
+		return r;
+	*recordings = recorder_ingress(ctx, p);
+	if (!vip_filter_match(cfg, &p->flow))
+		return STAT_PASS_NOT_VIP;
+	lb_parse_ports(ctx, p);
+	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
+	// service proves the destination is a VIP; nothing else needs judging.
+	if (p->ports_ok) {
+		svc = service_exact(&p->flow);
+		if (svc) {
+			if (p->vlan_tags)
+				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
+			// (A SYN opens a connection; client-persistent services key the table otherwise.)
+			if (!p->tcp_syn && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
+				r = established(ctx, p, st, svc);
+				if (r != NEXT_STEP)
+					return r;
+			}
+			return balance(ctx, p, st, &p->flow, balance_args(svc, p->flow.dport, false));
+		}
+	}
+	if (!vip_exists(&p->flow))
+		return STAT_PASS_NOT_VIP;
+	return judge(ctx, p, st, cfg);
 }
 
 SEC("xdp")
@@ -145,8 +287,12 @@ int xlb_lb(struct xdp_md *ctx)
 {
 	struct lb_pkt p = {};
 	__u64 recordings = 0;
-	int action = verdict(process(ctx, &p, &recordings), p.frame_len);
+	struct lb_stats *st = stats_get();
+	int action;
 
+	if (!st)
+		return XDP_PASS; // never: stats has its one element from the start
+	action = verdict(st, process(ctx, &p, st, &recordings), p.frame_len);
 	recorder_egress(ctx, recordings, action);
 	return action;
 }

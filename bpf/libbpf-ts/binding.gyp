@@ -16,6 +16,7 @@
         "src/map_batch.c",
         "src/map_mmap.c",
         "src/prog_ops.c",
+        "src/prog_loop.c",
         "src/netlink.c",
         "src/ringbuf.c",
         "src/dir_lock.c"

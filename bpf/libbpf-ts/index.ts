@@ -13,7 +13,7 @@ export { BpfError } from './ts/errors.js';
 export { addonPath } from './ts/native.js';
 export { BpfObject } from './ts/object.js';
 export { BpfMap, MapFlags, MapMapping, type MapCreateOptions, type MapType, type UpdateFlag } from './ts/map.js';
-export { BpfProgram, TestRunFlags, type TestRunOptions, type TestRunResult } from './ts/program.js';
+export { BpfProgram, TestRunFlags, type TestRunLoopOptions, type TestRunLoopResult, type TestRunOptions, type TestRunResult } from './ts/program.js';
 export { BpfLink } from './ts/link.js';
 export {
   ifNameToIndex,

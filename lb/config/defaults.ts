@@ -14,11 +14,15 @@ export const DEFAULTS = Object.freeze({
   // backends; a service with more picks a bigger size (table_size).
   maglevTableSize: 16381,
   maglevSeed: 0,
-  // services/backends are id spaces (ids 1..n-1); flows is the LRU flow table (preallocated by the
-  // kernel: ~128 bytes per entry, so 262144 ≈ 32 MiB).
+  // services/backends are id spaces (ids 1..n-1); flows is the flow table (preallocated: 64 bytes
+  // per entry, rounded up to a power of two of 4-entry buckets, so 262144 = 16 MiB).
   mapServices: 8192,
   mapBackends: 65536,
   mapFlows: 262144,
+  // The datapath's own defaults (lb/datapath options.ts; a test keeps them equal).
+  icmpTooBigRate: 200,
+  icmpTooBigBurst: 50,
+  synTakeoverIdleSeconds: 60,
   maxBackendsPerService: 256,
   recorderEnabled: 'auto' as const,
   recorderRingBytes: 4 << 20,
@@ -67,4 +71,8 @@ export const LIMITS = Object.freeze({
   recorderRingBytesMin: 4096,
   recorderRingBytesMax: 1 << 30,
   metricsCacheMsMax: 60_000,
+  // The datapath's bounds (lb/datapath options.ts).
+  icmpTooBigMin: 1,
+  icmpTooBigMax: 1_000_000,
+  synTakeoverIdleSecondsMax: 86400,
 });

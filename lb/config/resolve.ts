@@ -37,12 +37,14 @@ import { parsePath, YamlSource } from './yaml-source.js';
 /** Keys the file may contain, per mapping. */
 const SCHEMA: Record<string, readonly string[]> = {
   '': [
-    'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'recorder', 'api',
-    'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services', 'health', 'bgp', 'kubernetes',
+    'instance', 'interfaces', 'xdp_mode', 'gateway', 'encap', 'mtu', 'maglev', 'maps', 'limits', 'icmp', 'flow_table',
+    'recorder', 'api', 'metrics', 'state_dir', 'bpffs_dir', 'detach_on_exit', 'services', 'health', 'bgp', 'kubernetes',
   ],
   encap: ['source_v4', 'source_v6'],
   maglev: ['table_size', 'seed'],
   maps: ['services', 'backends', 'flows'],
+  icmp: ['too_big_rate', 'too_big_burst'],
+  flow_table: ['syn_takeover_idle'],
   limits: ['max_backends_per_service'],
   recorder: ['enabled', 'ring_bytes'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
@@ -214,6 +216,19 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
   );
   const limits: Limits = { maxServices: maps.services - 1, maxBackends: maps.backends - 1, maxBackendsPerService, maglevTableSize: tableSize };
 
+  const icmp = {
+    tooBigRate: integer(r, r.get(['icmp', 'too_big_rate'], undefined, DEFAULTS.icmpTooBigRate), LIMITS.icmpTooBigMin, LIMITS.icmpTooBigMax,
+      `an integer ${LIMITS.icmpTooBigMin}..${LIMITS.icmpTooBigMax} (replies per second and CPU)`),
+    tooBigBurst: integer(r, r.get(['icmp', 'too_big_burst'], undefined, DEFAULTS.icmpTooBigBurst), LIMITS.icmpTooBigMin, LIMITS.icmpTooBigMax,
+      `an integer ${LIMITS.icmpTooBigMin}..${LIMITS.icmpTooBigMax} (replies)`),
+  };
+  const idleS = r.get(['flow_table', 'syn_takeover_idle'], undefined, DEFAULTS.synTakeoverIdleSeconds);
+  if (typeof idleS.value !== 'number' || !Number.isFinite(idleS.value) || idleS.value < 0 || idleS.value > LIMITS.synTakeoverIdleSecondsMax ||
+    !Number.isInteger(idleS.value * 1000)) {
+    r.fail(idleS, `${JSON.stringify(idleS.value)} must be a number of seconds 0..${LIMITS.synTakeoverIdleSecondsMax} (whole milliseconds; 0 = a SYN always takes over)`);
+  }
+  const flowTable = { synTakeoverIdleSeconds: idleS.value };
+
   const recorder = {
     enabled: recorderEnabled(r, r.get(['recorder', 'enabled'], undefined, DEFAULTS.recorderEnabled)),
     ringBytes: ringBytes(r, r.get(['recorder', 'ring_bytes'], undefined, DEFAULTS.recorderRingBytes)),
@@ -300,6 +315,8 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     mtu,
     maglev: { tableSize, seed },
     maps,
+    icmp,
+    flowTable,
     limits,
     recorder,
     api: { listen, socketMode: mode, socketGroup, tls, insecure },

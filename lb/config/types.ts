@@ -51,6 +51,11 @@ export interface XlbdConfig {
   maglev: { tableSize: number; seed: number };
   /** max_entries of the datapath maps. */
   maps: { services: number; backends: number; flows: number };
+  /** ICMP frag-needed / Packet Too Big replies the datapath may send, per second and CPU, and the burst. */
+  icmp: { tooBigRate: number; tooBigBurst: number };
+  /** A TCP SYN for a 5-tuple the flow table holds takes a new backend only when the entry's
+   *  backend is gone or the entry has been idle this long (seconds; 0 = always). */
+  flowTable: { synTakeoverIdleSeconds: number };
   /**
    * The packet recorder. enabled: 'auto' = on when the kernel has its helpers (bpf_xdp_load_bytes,
    * Linux 5.18), off otherwise; false = off (the XDP program then needs only 5.15's helpers);

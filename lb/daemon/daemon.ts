@@ -521,6 +521,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       maxServices: c.maps.services,
       maxBackends: c.maps.backends,
       flowTableSize: c.maps.flows,
+      icmpTooBigRate: c.icmp.tooBigRate,
+      icmpTooBigBurst: c.icmp.tooBigBurst,
+      synTakeoverIdleMs: Math.round(c.flowTable.synTakeoverIdleSeconds * 1000),
       recorderRingBytes: c.recorder.ringBytes,
     };
     if (c.recorder.enabled !== 'auto') o.recorder = c.recorder.enabled;

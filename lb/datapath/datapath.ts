@@ -3,7 +3,7 @@
 // setBackends / setConfig and reads counters and flows back. Byte layouts come from layout.ts.
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfMap, BpfObject, BpfProgram, xdpAttach, xdpDetach, type XdpMode } from '../../bpf/libbpf-ts/index.js';
+import { BpfMap, BpfObject, BpfProgram, xdpAttach, xdpDetach, type MapMapping, type XdpMode } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable, type MaglevOptions } from '../maglev/index.js';
 import { IPPROTO, ValidationError, invalid } from '../model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
@@ -15,6 +15,7 @@ import {
   BackendValue,
   FlowKey,
   LAYOUT_VERSION,
+  LbConfig,
   LbCounter,
   LbMeta,
   MAGLEV_GROUP_SLOTS,
@@ -31,14 +32,20 @@ import {
   decodeBackendValue,
   familyOf,
   decodeU32,
+  objectMapName,
+  sumStatsSlot,
   u32Key,
+  vipFilterBit,
+  CONFIG_SETTINGS_BYTES,
+  VIP_FILTER_OFFSET,
+  VIP_FILTER_WORDS,
   type Counter,
   type FlowKeyValue,
   type GlobalCounters,
   type MapName,
   type RecorderMapName,
 } from './layout.js';
-import { resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
+import { flowTableBuckets, resolveLoadOptions, type LoadOptions, type ResolvedLoadOptions } from './options.js';
 import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
@@ -56,7 +63,8 @@ import type {
   Placement,
   XdpVerdict,
 } from './types.js';
-import { decodeFlowKey, flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
+import { FlowTable } from './flow-table.js';
+import { flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRecord } from './validate.js';
 
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
@@ -94,6 +102,14 @@ export class LbDatapath {
   #slotScratch: Uint32Array | undefined;
   /** The table maglev_outer entries of removed tables point at: one element, every slot TABLE_NO_BACKEND. */
   #tombstone: MaglevTable | undefined;
+  /** VIPs per VIP filter bit (a bit stays set while any VIP hashes to it). */
+  readonly #filterBits = new Map<number, number>();
+  /** lb_config mapped into this process: the settings and the VIP filter are written in place. */
+  readonly #config: MapMapping;
+  readonly #configBytes: Buffer;
+  readonly #filterWords: BigUint64Array;
+  /** The flow table mapped into this process. */
+  readonly #flows: FlowTable;
 
   private constructor(
     options: ResolvedLoadOptions,
@@ -105,6 +121,10 @@ export class LbDatapath {
     this.program = program;
     this.#maps = maps;
     this.#object = object;
+    this.#config = maps[MAP.config].mmap();
+    this.#configBytes = Buffer.from(this.#config.buffer, 0, LbConfig.size);
+    this.#filterWords = new BigUint64Array(this.#config.buffer, VIP_FILTER_OFFSET, VIP_FILTER_WORDS);
+    this.#flows = new FlowTable(maps[MAP.flows], options.seed);
   }
 
   /** Opens the object, applies the load-time constants and map sizes, loads it (not attached). */
@@ -115,14 +135,17 @@ export class LbDatapath {
       const flags = setConstants(obj, opts);
       for (const m of [MAP.services, MAP.vips, MAP.maglevOuter, MAP.serviceStats]) obj.setMapMaxEntries(m, opts.maxServices);
       for (const m of [MAP.backends, MAP.backendStats]) obj.setMapMaxEntries(m, opts.maxBackends);
-      obj.setMapMaxEntries(MAP.flows, opts.flowTableSize);
+      obj.setMapMaxEntries(MAP.flows, flowTableBuckets(opts.flowTableSize));
       obj.setMapMaxEntries(MAP.recRing, opts.recorderRingBytes);
       obj.load();
-      const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
+      const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(objectMapName(n))])) as Record<MapName, BpfMap>;
       checkMapSizes(maps);
       maps[MAP.meta].update(
         u32Key(0),
-        LbMeta.encode({ layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags }),
+        LbMeta.encode({
+          layoutVersion: LAYOUT_VERSION, hashSeed: opts.seed, maglevSize: opts.tableSize, mtu: opts.mtu, flags, flowTableSize: opts.flowTableSize,
+          icmpRate: opts.icmpTooBigRate, icmpBurst: opts.icmpTooBigBurst, synIdleMs: opts.synTakeoverIdleMs,
+        }),
       );
       const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
       dp.#countersUsed = { services: new Uint8Array(opts.maxServices), backends: new Uint8Array(opts.maxBackends) };
@@ -164,9 +187,9 @@ export class LbDatapath {
     const obj = BpfObject.open(o.objectPath ?? bpfObjectPath('xlb_lb'));
     try {
       setConstants(obj, opts);
-      for (const n of MAP_NAMES) obj.reuseMap(n, pinned.maps[n]);
+      for (const n of MAP_NAMES) obj.reuseMap(objectMapName(n), pinned.maps[n]);
       obj.load();
-      const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(n)])) as Record<MapName, BpfMap>;
+      const maps = Object.fromEntries(MAP_NAMES.map((n) => [n, obj.map(objectMapName(n))])) as Record<MapName, BpfMap>;
       const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
       dp.#pinDir = dir;
       dp.#rebuildRegistry();
@@ -232,6 +255,8 @@ export class LbDatapath {
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
     this.#tombstone?.close();
+    this.#config.unmap();
+    this.#flows.close();
     if (this.#object) {
       this.#object.close();
       return;
@@ -279,16 +304,19 @@ export class LbDatapath {
 
   // ---- runtime config --------------------------------------------------------------------------
 
-  /** Replaces lb_config (MACs, outer sources); takes effect for the next packet. */
+  /**
+   * Replaces the settings in lb_config (MACs, outer sources); takes effect for the next packet. They
+   * are written in place: a packet processed during the write may see some fields old and some new.
+   */
   setConfig(c: DatapathConfig): void {
     this.#open();
-    this.#maps[MAP.config].update(u32Key(0), encodeSettings(c));
+    encodeSettings(c).copy(this.#configBytes, 0, 0, CONFIG_SETTINGS_BYTES);
   }
 
-  /** The current lb_config, or undefined before the first setConfig. */
+  /** The current lb_config settings, or undefined before the first setConfig. */
   getConfig(): DatapathConfig | undefined {
     this.#open();
-    return decodeSettings(this.#maps[MAP.config].lookup(u32Key(0))!);
+    return decodeSettings(this.#configBytes);
   }
 
   // ---- services --------------------------------------------------------------------------------
@@ -463,7 +491,9 @@ export class LbDatapath {
       const removed: number[] = [];
       for (const p of plans) {
         const kept = new Set(p.list.map((b) => b.id));
-        for (const id of p.previous.keys()) if (!kept.has(id)) removed.push(id);
+        const gone = [...p.previous.keys()].filter((id) => !kept.has(id));
+        this.#retireBackends(p.serviceId, gone);
+        removed.push(...gone);
       }
       this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
       for (const id of removed) this.#backendOwner.delete(id);
@@ -602,7 +632,7 @@ export class LbDatapath {
 
   flowCount(): number {
     this.#open();
-    return this.#maps[MAP.flows].lookupBatch().keys.length;
+    return this.#flows.count();
   }
 
   /** Flow-table entry of a tuple. For sourceHash services the entry is keyed by (client, service):
@@ -615,20 +645,18 @@ export class LbDatapath {
       flow.sport = 0;
       flow.dport = svc.spec.port;
     }
-    const v = this.#maps[MAP.flows].lookup(FlowKey.encode(flow));
-    return v && flowEntry(flow, v);
+    const e = this.#flows.find(FlowKey.encode(flow));
+    return e && flowEntry(e);
   }
 
   flows(): FlowEntry[] {
     this.#open();
-    const { keys, values } = this.#maps[MAP.flows].lookupBatch();
-    return keys.map((k, i) => flowEntry(decodeFlowKey(k), values[i]!));
+    return [...this.#flows.entries()].map(flowEntry);
   }
 
   clearFlows(): number {
     this.#open();
-    const { keys } = this.#maps[MAP.flows].lookupBatch();
-    return keys.length ? this.#maps[MAP.flows].deleteBatch(keys) : 0;
+    return this.#flows.clear();
   }
 
   // ---- counters --------------------------------------------------------------------------------
@@ -640,14 +668,22 @@ export class LbDatapath {
   readCounters(o: { services?: ArrayLike<number>; backends?: ArrayLike<number> } = {}): DatapathCounters {
     this.#open();
     const global = {} as Record<string, Record<string, Counter>>;
-    const sums = this.#maps[MAP.stats].sumPerCpu(Uint32Array.from(STAT_NAMES, (_, i) => i), COUNTER_U64S);
+    const perCpu = this.#maps[MAP.stats].lookupPerCpu(u32Key(0)) ?? [];
     STAT_NAMES.forEach(([group, name], i) => {
-      (global[group] ??= {})[name] = counterAt(sums, i);
+      (global[group] ??= {})[name] = sumStatsSlot(perCpu, i);
     });
+    // The datapath counts each packet's reason only; its verdict is the reason's group.
+    for (const v of ['pass', 'tx', 'drop'] as const) {
+      const total = { packets: 0, bytes: 0 };
+      for (const c of Object.values(global[v]!)) {
+        total.packets += c.packets;
+        total.bytes += c.bytes;
+      }
+      global.verdict![v] = total;
+    }
     return {
       ...(global as GlobalCounters),
-      services: this.#nonZero(MAP.serviceStats, o.services ?? [...this.#services.keys()]),
-      backends: this.#nonZero(MAP.backendStats, o.backends ?? [...this.#backendOwner.keys()]),
+      ...this.#serviceAndBackendCounters(o.services ?? [...this.#services.keys()], o.backends ?? [...this.#backendOwner.keys()]),
     };
   }
 
@@ -658,13 +694,23 @@ export class LbDatapath {
   idCounters(which: 'services' | 'backends', ids: Uint32Array): Float64Array {
     this.#open();
     const map = this.#maps[which === 'services' ? MAP.serviceStats : MAP.backendStats];
-    const sums = map.sumPerCpu(ids, COUNTER_U64S);
-    if (PACKETS_FIELD === 0 && BYTES_FIELD === 1) return sums;
-    const out = new Float64Array(ids.length * 2);
-    for (let i = 0; i < ids.length; i++) {
-      out[2 * i] = sums[i * COUNTER_U64S + PACKETS_FIELD]!;
-      out[2 * i + 1] = sums[i * COUNTER_U64S + BYTES_FIELD]!;
-    }
+    const out = pairs(map.sumPerCpu(ids, COUNTER_U64S), ids.length);
+    if (which === 'backends') return out;
+    // A service's figure includes what its backends counted (#serviceAndBackendCounters).
+    const owners: number[] = [];
+    const backendIds: number[] = [];
+    ids.forEach((id, i) => {
+      for (const b of this.#backendSets.get(id)?.keys() ?? []) {
+        owners.push(i);
+        backendIds.push(b);
+      }
+    });
+    if (backendIds.length === 0) return out;
+    const be = pairs(this.#maps[MAP.backendStats].sumPerCpu(Uint32Array.from(backendIds), COUNTER_U64S), backendIds.length);
+    owners.forEach((i, j) => {
+      out[2 * i] += be[2 * j]!;
+      out[2 * i + 1] += be[2 * j + 1]!;
+    });
     return out;
   }
 
@@ -833,8 +879,37 @@ export class LbDatapath {
     const vips = this.#maps[MAP.vips];
     const cur = vips.lookup(vipKey);
     const n = (cur ? VipValue.decode(cur).services : 0) + delta;
+    // A VIP's filter bit is set before its entry appears and cleared after it is gone: the filter
+    // never hides a VIP.
+    if (n === 1 && delta > 0) this.#filterRef(vipKey, +1);
     if (n > 0) vips.update(vipKey, VipValue.encode({ services: n }));
     else vips.delete(vipKey);
+    if (n === 0) this.#filterRef(vipKey, -1);
+  }
+
+  #filterRef(vipKey: Buffer, delta: 1 | -1): void {
+    const bit = vipFilterBit(VipKey.decode(vipKey).addr);
+    const n = (this.#filterBits.get(bit) ?? 0) + delta;
+    if (n > 0) this.#filterBits.set(bit, n);
+    else this.#filterBits.delete(bit);
+    if ((n === 1 && delta > 0) || n === 0) this.#writeFilterWord(bit >> 6);
+  }
+
+  /** One aligned 64-bit store: a packet sees the word old or new, never a mix. */
+  #writeFilterWord(word: number): void {
+    let v = 0n;
+    for (let b = 0; b < 64; b++) if (this.#filterBits.has(word * 64 + b)) v |= 1n << BigInt(b);
+    Atomics.store(this.#filterWords, word, v);
+  }
+
+  /** Rebuilds the filter's reference counts from `vips` (adopt) and rewrites every word, so a
+   *  filter that lost a bit (or kept a stale one) is right again. */
+  #rebuildFilter(): void {
+    for (const k of this.#maps[MAP.vips].lookupBatch().keys) {
+      const bit = vipFilterBit(VipKey.decode(k).addr);
+      this.#filterBits.set(bit, (this.#filterBits.get(bit) ?? 0) + 1);
+    }
+    for (let w = 0; w < VIP_FILTER_WORDS; w++) this.#writeFilterWord(w);
   }
 
   /** Zeroes the counters of ids being assigned, in one batch; ids of fresh maps never used are skipped. */
@@ -845,6 +920,43 @@ export class LbDatapath {
     if (dirty.length === 0) return;
     const zero = Buffer.alloc(LbCounter.size); // one value, written to every CPU
     this.#maps[map].updateBatch(dirty.map(u32Key), dirty.map(() => zero));
+  }
+
+  /**
+   * The datapath counts a packet that reached a backend only for that backend (one counter per
+   * packet); service_stats hold the service's other packets (drops, ICMP replies) and what its
+   * removed backends had counted (#retireBackends). A service's figure is the sum of both: the
+   * backends read are added to the services read that own them.
+   */
+  #serviceAndBackendCounters(serviceIds: ArrayLike<number>, backendIds: ArrayLike<number>): { services: Map<number, Counter>; backends: Map<number, Counter> } {
+    const services = this.#nonZero(MAP.serviceStats, serviceIds);
+    const wanted = new Set(Array.from(serviceIds));
+    const backends = this.#nonZero(MAP.backendStats, backendIds);
+    for (const [id, c] of backends) {
+      const svc = this.#backendOwner.get(id);
+      if (svc === undefined || !wanted.has(svc)) continue;
+      const s = services.get(svc) ?? { packets: 0, bytes: 0 };
+      services.set(svc, { packets: s.packets + c.packets, bytes: s.bytes + c.bytes });
+    }
+    return { services, backends };
+  }
+
+  /** Adds what removed backends counted to their service's counters, CPU by CPU, so the service's
+   *  figure does not shrink. (Packets a removed backend counts while this runs are not carried.) */
+  #retireBackends(serviceId: number, ids: readonly number[]): void {
+    if (ids.length === 0) return;
+    const svcMap = this.#maps[MAP.serviceStats];
+    const beMap = this.#maps[MAP.backendStats];
+    const total = (svcMap.lookupPerCpu(u32Key(serviceId)) ?? []).map((v) => LbCounter.decode(v));
+    for (const id of ids) {
+      (beMap.lookupPerCpu(u32Key(id)) ?? []).forEach((v, cpu) => {
+        const c = LbCounter.decode(v);
+        const t = (total[cpu] ??= { packets: 0n, bytes: 0n });
+        t.packets += c.packets;
+        t.bytes += c.bytes;
+      });
+    }
+    svcMap.update(u32Key(serviceId), total.map((c) => LbCounter.encode(c)));
   }
 
   #nonZero(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: ArrayLike<number>): Map<number, Counter> {
@@ -904,6 +1016,7 @@ export class LbDatapath {
       });
       this.#backendOwner.set(id, b.serviceId);
     });
+    this.#rebuildFilter();
     this.#openTables();
   }
 }
@@ -936,4 +1049,15 @@ function countDiff(live: MaglevTable, table: Uint32Array): number {
   let n = 0;
   for (let s = 0; s < table.length; s++) if (live.slot(s) !== table[s]) n++;
   return n;
+}
+
+/** sumPerCpu's rows (COUNTER_U64S values per id) as packets, bytes pairs. */
+function pairs(sums: Float64Array, n: number): Float64Array {
+  if (PACKETS_FIELD === 0 && BYTES_FIELD === 1 && COUNTER_U64S === 2) return sums;
+  const out = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = sums[i * COUNTER_U64S + PACKETS_FIELD]!;
+    out[2 * i + 1] = sums[i * COUNTER_U64S + BYTES_FIELD]!;
+  }
+  return out;
 }

@@ -8,7 +8,10 @@ import type { Family } from './addr.js';
 import { RecCounter, RecCtl, RecHdr, RecRecording, RecRule, RecScratch } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
-export const LAYOUT_VERSION = 3; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables
+export const LAYOUT_VERSION = 6; // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
+// 4: lb_config with the VIP filter (mmapable, MACs in Ethernet order), flow_key reordered, the global counters in one
+// per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets);
+// 6: icmp_budget, lb_meta records the ICMP rate and the SYN takeover idle time
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -25,38 +28,76 @@ export const VipKey = struct('vip_key', { addr: addr16(), family: u8, pad: pad(3
 export const VipValue = struct('vip_value', { services: u32 });
 /** backends[id]; family 0 means "gone" to the datapath. */
 export const BackendValue = struct('backend_value', { addr: addr16(), family: u8, flags: u8, weight: u16, serviceId: u32 });
-export const FlowKey = struct('flow_key', { src: addr16(), dst: addr16(), sport: be16, dport: be16, proto: u8, family: u8, pad: pad(2) });
-/** lastSeenNs: CLOCK_MONOTONIC nanoseconds of the last packet. */
-export const FlowValue = struct('flow_value', { backendId: u32, serviceId: u32, lastSeenNs: u64 });
-/** lb_config[0]: the runtime settings. Host masks are big-endian masks the datapath ANDs with the flow hash. */
+/** After src, laid out like ServiceKey (dst, dport, proto, family): the datapath looks up a flow's
+ *  exact service with &flow.dst as the key. */
+export const FlowKey = struct('flow_key', { src: addr16(), dst: addr16(), dport: be16, proto: u8, family: u8, sport: be16, pad: pad(2) });
+/** Entries per bucket of the flow table (FLOW_WAYS). */
+export const FLOW_WAYS = 4;
+/** One way of a flow-table bucket. lastSeenNs: CLOCK_MONOTONIC_COARSE nanoseconds of the last packet;
+ *  tag 0 = the way is free. */
+export const FlowEntry = struct('flow_entry', {
+  key: FlowKey.asField(),
+  backendId: u32,
+  serviceId: u32,
+  lastSeenNs: u64,
+  tag: u32,
+  pad: pad(4),
+});
+/** flows[bucket]: FLOW_WAYS entries. */
+export const FlowBucket = struct('flow_bucket', { way: bytes(FLOW_WAYS * FlowEntry.size, 8) });
+/** Bits of the VIP filter (VIP_FILTER_BITS in maps.h); bit vipFilterBit(address) is set for every VIP. */
+export const VIP_FILTER_BITS = 16384;
+export const VIP_FILTER_WORDS = VIP_FILTER_BITS / 64;
+/** lb_config[0]: the runtime settings, then the VIP filter. The MACs in Ethernet order (the datapath
+ *  copies the 12 bytes into the frame). Host masks are big-endian masks the datapath ANDs with the
+ *  flow hash. The map is mmapable: lb/datapath writes the settings and the filter words in place. */
 export const LbConfig = struct('lb_config', {
-  ifMac: bytes(6),
   gwMac: bytes(6),
+  ifMac: bytes(6),
   srcV4: bytes(4, 4),
   srcV4Hostmask: bytes(4, 4),
   srcV6: addr16(),
   srcV6Hostmask: bytes(4, 4),
   flags: u32,
+  ipipSum: u32,
+  pad: pad(16),
+  vipFilter: bytes(VIP_FILTER_WORDS * 8, 8),
 });
+const configField = (name: string) => LbConfig.fields.find((f) => f.name === name)!;
+/** Bytes of lb_config that hold the settings (everything before the padding and the filter). ipipSum:
+ *  the one's-complement sum of the fixed part of an IPIP outer header for DF packets (encap.h). */
+export const CONFIG_SETTINGS_BYTES = configField('pad').offset;
+/** Where the VIP filter's words start in lb_config (8-byte aligned). */
+export const VIP_FILTER_OFFSET = configField('vipFilter').offset;
 /** Slots per element of an inner Maglev table (MAGLEV_GROUP_SLOTS in maps.h): one 64-byte element
  *  (struct maglev_group, u32 slot[16]; the kernel checks the size when a table is swapped in). */
 export const MAGLEV_GROUP_SLOTS = 16;
 export const MAGLEV_GROUP_BYTES = MAGLEV_GROUP_SLOTS * 4;
 /** lb_meta[0]: the load-time constants, recorded for a daemon that adopts the pins. maglevSize is the
  *  default table size (services may choose their own). */
-export const LbMeta = struct('lb_meta', { layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32 });
+export const LbMeta = struct('lb_meta', {
+  layoutVersion: u32, hashSeed: u32, maglevSize: u32, mtu: u32, flags: u32, flowTableSize: u32, icmpRate: u32, icmpBurst: u32, synIdleMs: u32,
+});
+/** icmp_budget[0], per CPU: the ICMP too-big reply budget (bpf/lb/icmp.h). */
+export const IcmpBudget = struct('icmp_budget', { creditNs: u64, lastNs: u64 });
 /** Every per-CPU counter slot (stats, service_stats, backend_stats). */
 export const LbCounter = struct('lb_counter', { packets: u64, bytes: u64 });
+/** Slots of struct lb_stats (LB_STATS_SLOTS); STAT_NAMES uses the first STAT_NAMES.length. */
+export const STATS_SLOTS = 64;
+/** stats[0]: every global counter of one CPU, indexed by enum lb_stat. */
+export const LbStats = struct('lb_stats', { c: bytes(STATS_SLOTS * LbCounter.size, 8) });
+
 
 /** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
 export const LB_STRUCTS: readonly Struct<unknown>[] = [
-  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowValue, LbConfig, LbMeta, LbCounter,
+  ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats, IcmpBudget,
   RecRule, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
 ];
 
 export type ServiceKeyValue = ValueOf<typeof ServiceKey>;
 export type FlowKeyValue = ValueOf<typeof FlowKey>;
 export type BackendEntry = ValueOf<typeof BackendValue>;
+export type FlowEntryValue = ValueOf<typeof FlowEntry>;
 export type ConfigValue = ValueOf<typeof LbConfig>;
 export type MetaValue = ValueOf<typeof LbMeta>;
 
@@ -78,10 +119,11 @@ export const MAPS = {
   vips: { key: VipKey, value: VipValue },
   backends: { key: U32, value: BackendValue },
   maglev_outer: { key: U32, value: U32 }, // value: the inner table's map id
-  flows: { key: FlowKey, value: FlowValue },
+  flows: { key: U32, value: FlowBucket },
   lb_config: { key: U32, value: LbConfig },
   lb_meta: { key: U32, value: LbMeta },
-  stats: { key: U32, value: LbCounter },
+  stats: { key: U32, value: LbStats },
+  icmp_budget: { key: U32, value: IcmpBudget },
   service_stats: { key: U32, value: LbCounter },
   backend_stats: { key: U32, value: LbCounter },
   // The packet recorder's maps (recorder-layout.ts): pinned, adopted and size-checked with the rest.
@@ -96,6 +138,12 @@ export const MAPS = {
 export type MapName = keyof typeof MAPS;
 export const MAP_NAMES = Object.keys(MAPS) as MapName[];
 
+/** The name of a map in the object where it differs from its pin name: lb_config is a global in its
+ *  own data section, which libbpf turns into a map named after the section. */
+export function objectMapName(n: MapName): string {
+  return n === 'lb_config' ? '.data.lb_config' : n;
+}
+
 /** The names code refers to, e.g. MAP.maglevOuter. */
 export const MAP = {
   services: 'services',
@@ -106,6 +154,7 @@ export const MAP = {
   config: 'lb_config',
   meta: 'lb_meta',
   stats: 'stats',
+  icmpBudget: 'icmp_budget',
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
   recCtl: 'rec_ctl',
@@ -133,6 +182,9 @@ export const BACKEND_F_DRAINING = 1 << 1;
 export const CONFIG_F_MACS = 1 << 0;
 export const CONFIG_F_SRC_V4 = 1 << 1;
 export const CONFIG_F_SRC_V6 = 1 << 2;
+/** Outer headers of the family can be built (MACs and that family's source): 1 << family. */
+export const CONFIG_F_READY_V4 = 1 << 4;
+export const CONFIG_F_READY_V6 = 1 << 6;
 /** Load-time flag (cfg_flags): no flow table, placement by Maglev alone. */
 export const LOAD_F_NO_FLOW_TABLE = 1 << 0;
 /** Load-time flag (cfg_flags): the recorder hooks are compiled away by the verifier (kernels
@@ -146,12 +198,13 @@ export const CONST = {
   hashSeed: 'cfg_hash_seed',
   mtu: 'cfg_mtu',
   flags: 'cfg_flags',
+  flowShift: 'cfg_flow_shift',
+  icmpCostNs: 'cfg_icmp_cost_ns',
+  icmpCapNs: 'cfg_icmp_cap_ns',
+  synIdleNs: 'cfg_syn_idle_ns',
 } as const;
 
 // ---- counters ------------------------------------------------------------------------------
-
-/** Slots in the global stats map (maps.h); STAT_NAMES uses the first STAT_NAMES.length. */
-export const STATS_SLOTS = 64;
 
 /**
  * enum lb_stat (counters.h), in index order: [group, name]. Verdicts and one reason (pass / tx /
@@ -188,6 +241,9 @@ export const STAT_NAMES = [
   ['event', 'icmpForwarded'],
   ['event', 'encapOverMtu'],
   ['event', 'vlan'],
+  ['drop', 'icmpRateLimited'],
+  ['drop', 'icmpBadSource'],
+  ['flow', 'synKept'],
 ] as const;
 
 type StatEntry = (typeof STAT_NAMES)[number];
@@ -204,6 +260,19 @@ export type GlobalCounters = { [G in StatGroup]: Record<NamesOf<G>, Counter> };
 export function sumCounter(perCpu: readonly Buffer[]): Counter {
   const c = LbCounter.sum(perCpu);
   return { packets: Number(c.packets), bytes: Number(c.bytes) };
+}
+
+/** Slot `index` of struct lb_stats in each CPU's value of stats[0], summed over CPUs. */
+export function sumStatsSlot(perCpu: readonly Buffer[], index: number): Counter {
+  const at = index * LbCounter.size;
+  return sumCounter(perCpu.map((v) => v.subarray(at, at + LbCounter.size)));
+}
+
+/** The VIP filter bit of a 16-byte address (bpf/lb/service.h vip_filter_bit): the address's four
+ *  little-endian words XORed, times 0x9e3779b1, top 14 bits. */
+export function vipFilterBit(addr16: Buffer): number {
+  const a = addr16.readUInt32LE(0) ^ addr16.readUInt32LE(4) ^ addr16.readUInt32LE(8) ^ addr16.readUInt32LE(12);
+  return Math.imul(a, 0x9e3779b1) >>> 18;
 }
 
 // ---- small helpers -------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // sizes, so they are checked here, before anything is loaded, with errors naming the option.
 import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE } from '../maglev/index.js';
 import { invalid, ValidationError } from '../model/index.js';
+import { FLOW_WAYS } from './layout.js';
 import { recorderSupport } from './recorder-probe.js';
 
 export interface LoadOptions {
@@ -15,10 +16,21 @@ export interface LoadOptions {
   maxServices: number;
   /** Backend ids are 0 … maxBackends−1. */
   maxBackends: number;
-  /** Flow table entries (split into per-CPU LRU lists; the kernel rounds to a multiple of the CPU count). */
+  /** Flows the flow table holds at least: buckets of FLOW_WAYS entries, a power of two of them
+   *  (flowTableBuckets); memory 64 bytes per entry. */
   flowTableSize: number;
   /** Place every packet by the Maglev table alone (no flow table). Default false. */
   stateless?: boolean;
+  /** ICMP too-big replies (frag-needed / Packet Too Big) per second and CPU, 1 … 1000000. Default 200. */
+  icmpTooBigRate?: number;
+  /** Replies a CPU may send at once after a quiet spell, 1 … 1000000. Default 50. */
+  icmpTooBigBurst?: number;
+  /**
+   * A TCP SYN for a 5-tuple the flow table holds takes a new backend only when the entry's backend
+   * is gone or the entry has seen no packet for this long, in ms (0 … 86400000; 0 = always).
+   * Default 60000: a spoofed SYN cannot move a connection that was active in the last minute.
+   */
+  synTakeoverIdleMs?: number;
   /** Size of the packet recorder's ring buffer in bytes: a power of two, 4 KiB … 1 GiB. Default 4 MiB. */
   recorderRingBytes?: number;
   /**
@@ -49,7 +61,20 @@ export const DEFAULT_RECORDER_RING_BYTES = 4 << 20;
 export const MIN_RECORDER_RING_BYTES = 4096; // a page: the kernel's minimum
 export const MAX_RECORDER_RING_BYTES = 1 << 30;
 
-const KNOWN = new Set(['seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'recorderRingBytes', 'recorder', 'objectPath']);
+/** Buckets of a flow table of at least `flows` entries: the power of two ≥ flows / FLOW_WAYS. */
+export function flowTableBuckets(flows: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(flows / FLOW_WAYS))));
+}
+
+const KNOWN = new Set([
+  'seed', 'tableSize', 'mtu', 'maxServices', 'maxBackends', 'flowTableSize', 'stateless', 'icmpTooBigRate', 'icmpTooBigBurst',
+  'synTakeoverIdleMs', 'recorderRingBytes', 'recorder', 'objectPath',
+]);
+export const DEFAULT_ICMP_TOO_BIG_RATE = 200;
+export const DEFAULT_ICMP_TOO_BIG_BURST = 50;
+export const MAX_ICMP_TOO_BIG = 1_000_000;
+export const DEFAULT_SYN_TAKEOVER_IDLE_MS = 60_000;
+export const MAX_SYN_TAKEOVER_IDLE_MS = 86_400_000;
 
 function integerIn(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -89,6 +114,9 @@ export function resolveLoadOptions(o: LoadOptions): ResolvedLoadOptions {
     maxBackends: integerIn(o.maxBackends, 'maxBackends', 1, MAX_BACKENDS),
     flowTableSize: integerIn(o.flowTableSize, 'flowTableSize', MIN_FLOW_TABLE, MAX_FLOW_TABLE),
     stateless: o.stateless ?? false,
+    icmpTooBigRate: integerIn(o.icmpTooBigRate ?? DEFAULT_ICMP_TOO_BIG_RATE, 'icmpTooBigRate', 1, MAX_ICMP_TOO_BIG),
+    icmpTooBigBurst: integerIn(o.icmpTooBigBurst ?? DEFAULT_ICMP_TOO_BIG_BURST, 'icmpTooBigBurst', 1, MAX_ICMP_TOO_BIG),
+    synTakeoverIdleMs: integerIn(o.synTakeoverIdleMs ?? DEFAULT_SYN_TAKEOVER_IDLE_MS, 'synTakeoverIdleMs', 0, MAX_SYN_TAKEOVER_IDLE_MS),
     recorderRingBytes: ring,
     recorder: resolveRecorderOption(o.recorder),
   };

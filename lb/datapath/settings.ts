@@ -2,7 +2,7 @@
 // and the map value. Validation happens here so a bad setting never reaches the map.
 import { invalid } from '../model/index.js';
 import { formatAddress, formatMac, parseAddress, parseCidr, parseMac, type Family } from './addr.js';
-import { CONFIG_F_MACS, CONFIG_F_SRC_V4, CONFIG_F_SRC_V6, LbConfig } from './layout.js';
+import { CONFIG_F_MACS, CONFIG_F_READY_V4, CONFIG_F_READY_V6, CONFIG_F_SRC_V4, CONFIG_F_SRC_V6, CONFIG_SETTINGS_BYTES, LbConfig, VIP_FILTER_WORDS } from './layout.js';
 
 /** The datapath stores host bits as a big-endian mask it ANDs with the flow hash. */
 function hostMask(bits: number): Buffer {
@@ -19,7 +19,18 @@ import type { DatapathConfig } from './types.js';
 
 const KNOWN = new Set(['ifMac', 'gatewayMac', 'sourceV4', 'sourceV6', 'sourceCidrV4', 'sourceCidrV6']);
 
-/** DatapathConfig → lb_config value; ValidationError naming the setting if it is wrong. */
+/**
+ * The fixed part of an outer IPv4 header for an IPv4 packet with DF (bpf/lb/encap.h
+ * write_outer_v4): version/IHL 0x45, DF, TTL 64 and protocol 4, the source — summed as the
+ * datapath sums, 32-bit little-endian words, the carry folded back in.
+ */
+export function ipipSum(source: Buffer): number {
+  const s = 0x45 + 0x00400000 + (64 | (4 << 8)) + source.readUInt32LE(0);
+  return (s % 0x1_0000_0000) + Math.floor(s / 0x1_0000_0000);
+}
+
+/** DatapathConfig → the settings bytes at the start of lb_config (the VIP filter after them is not
+ *  part of it); ValidationError naming the setting if it is wrong. */
 export function encodeSettings(c: DatapathConfig): Buffer {
   if (typeof c !== 'object' || c === null) throw invalid('config', 'expected an object');
   for (const k of Object.keys(c)) if (!KNOWN.has(k)) throw invalid(k, `unknown setting; known: ${[...KNOWN].join(', ')}`);
@@ -34,13 +45,17 @@ export function encodeSettings(c: DatapathConfig): Buffer {
     srcV4Hostmask: hostMask(v4?.hostBits ?? 0),
     srcV6: v6 ? v6.base : Buffer.alloc(16),
     srcV6Hostmask: hostMask(v6?.hostBits ?? 0),
-    flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 : 0),
-  });
+    flags: CONFIG_F_MACS | (v4 ? CONFIG_F_SRC_V4 | CONFIG_F_READY_V4 : 0) | (v6 ? CONFIG_F_SRC_V6 | CONFIG_F_READY_V6 : 0),
+    ipipSum: v4 ? ipipSum(v4.base) : 0,
+    vipFilter: Buffer.alloc(VIP_FILTER_WORDS * 8),
+  }).subarray(0, CONFIG_SETTINGS_BYTES);
 }
 
-/** lb_config value → DatapathConfig, or undefined while it was never set. */
+/** lb_config value (or its settings bytes) → DatapathConfig, or undefined while it was never set. */
 export function decodeSettings(value: Buffer): DatapathConfig | undefined {
-  const raw = LbConfig.decode(value);
+  const whole = Buffer.alloc(LbConfig.size);
+  value.copy(whole, 0, 0, Math.min(value.length, CONFIG_SETTINGS_BYTES));
+  const raw = LbConfig.decode(whole);
   const c = { ...raw, srcV4HostBits: hostBits(raw.srcV4Hostmask), srcV6HostBits: hostBits(raw.srcV6Hostmask) };
   if (!(c.flags & CONFIG_F_MACS)) return undefined;
   const out: DatapathConfig = { ifMac: formatMac(c.ifMac), gatewayMac: formatMac(c.gwMac) };

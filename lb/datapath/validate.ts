@@ -3,7 +3,7 @@
 import { ALLOWED_TABLE_SIZES } from '../maglev/index.js';
 import { IPPROTO, ValidationError, invalid, type BackendState } from '../model/index.js';
 import { formatAddress, parseAddress, type Family } from './addr.js';
-import { FlowKey, FlowValue, ServiceKey, VipKey, familyOf, type FlowKeyValue } from './layout.js';
+import { ServiceKey, VipKey, familyOf, type FlowEntryValue, type FlowKeyValue } from './layout.js';
 import type { DatapathBackend, DatapathService, FlowEntry, FlowTuple } from './types.js';
 
 /** A validated service with its map keys. */
@@ -97,12 +97,6 @@ export function validateBackends(
   });
 }
 
-/** A flows key as the datapath stores it; a family other than 4 or 6 is a corrupt map. */
-export function decodeFlowKey(b: Buffer): FlowKeyValue & { family: Family } {
-  const k = FlowKey.decode(b);
-  return { ...k, family: familyOf(k.family, 'flow key') };
-}
-
 export function flowKeyOf(t: FlowTuple, field: string): FlowKeyValue & { family: Family } {
   if (typeof t !== 'object' || t === null) throw invalid(field, 'expected an object');
   const src = parseAddress(t.src, `${field}.src`);
@@ -119,8 +113,10 @@ export function flowKeyOf(t: FlowTuple, field: string): FlowKeyValue & { family:
   };
 }
 
-export function flowEntry(k: FlowKeyValue & { family: Family }, v: Buffer): FlowEntry {
-  const val = FlowValue.decode(v);
+/** A flow-table entry in the API's terms; a family other than 4 or 6 is a corrupt entry. */
+export function flowEntry(e: FlowEntryValue): FlowEntry {
+  const k = { ...e.key, family: familyOf(e.key.family, 'flow key') };
+  const val = e;
   return {
     src: formatAddress(k.family, k.src),
     dst: formatAddress(k.family, k.dst),

@@ -45,6 +45,15 @@ export interface AttachDecapOptions extends DecapTarget {
   allowSources?: string[];
   /** Accept tunnels from every outer source (rely on perimeter filtering of protocols 4 and 41). */
   allowAnySource?: boolean;
+  /**
+   * Accept inner packets whose destination the host would forward (skips the bpf_fib_lookup check;
+   * non-unicast, loopback and similar destinations are still dropped). For hosts that forward the
+   * decapsulated packet by design, e.g. Kubernetes nodes with externalTrafficPolicy: Local and
+   * kube-proxy in iptables/nftables mode (it DNATs the ingress IP to a pod). The host then
+   * decapsulates tunnels to any destination it routes, so the source allow-list is the guard left.
+   * A load-time constant: changing it reloads the program.
+   */
+  allowForwardedInner?: boolean;
   /** Compiled program; default build/bpf/xlb_decap.o */
   objectPath?: string;
   /** Use the pre-6.3 bpf_skb_change_proto() path for 4in6/6in4 (tests; applies on a fresh load) */
@@ -58,6 +67,8 @@ export interface DecapAttachResult {
   addresses: string[];
   /** Outer sources accepted, as CIDRs; ['0.0.0.0/0', '::/0'] = any */
   allowedSources: string[];
+  /** Inner packets the host would forward are accepted (--allow-forwarded-inner) */
+  allowForwardedInner: boolean;
   /** true: this instance was already attached; only its address and source lists were refreshed */
   reused: boolean;
 }
@@ -86,6 +97,12 @@ export interface DecapStatus {
   addresses: string[];
   /** Outer sources accepted, as CIDRs; ['0.0.0.0/0', '::/0'] = any; [] = none (nothing is decapsulated) */
   allowedSources: string[];
+  /**
+   * Inner packets the host would forward are accepted (--allow-forwarded-inner), read from the pinned
+   * program's constants; false when nothing is pinned. undefined: the pinned constants cannot be
+   * read with this xlb's object (pinned by an older version, or the object changed since).
+   */
+  allowForwardedInner?: boolean;
   counters: DecapCounters;
 }
 
@@ -205,6 +222,28 @@ function readCounters(map: BpfMap): DecapCounters {
   return counters;
 }
 
+/** Names of the program's load-time constants (.rodata). */
+const CONST = { legacyCrossFamily: 'cfg_legacy_cross_family', allowForwardedInner: 'cfg_allow_forwarded_inner' } as const;
+
+/**
+ * A constant of the pinned program, read from its pinned .rodata at the offset the object file
+ * gives. undefined when there is no such pin, or it does not fit the object (another version).
+ */
+function readPinnedConst(config: BpfMap | undefined, objectPath: string, name: string): number | undefined {
+  if (!config || config.type !== 'array' || config.keySize !== 4 || !existsSync(objectPath)) return undefined;
+  const obj = BpfObject.open(objectPath);
+  try {
+    const at = obj.constInfo(name);
+    const value = config.lookup(Buffer.alloc(4)); // a datasec map has one entry, key 0
+    if (at.section !== '.rodata' || !value || value.length !== config.valueSize || at.offset + at.size > value.length) return undefined;
+    return value.readUIntLE(at.offset, at.size);
+  } catch {
+    return undefined;
+  } finally {
+    obj.close();
+  }
+}
+
 /** Shapes of the program's maps (bpf/decap/maps.h); a pinned map is adopted only if it matches. */
 const MAP_SHAPES = {
   decap_addrs: { type: 'hash', keySize: DecapAddrKey.size, valueSize: DecapAddrVal.size, maxEntries: MAX_ADDRESSES },
@@ -249,13 +288,17 @@ export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
   const pinnedAddrs = openPinnedMap(paths.addrs);
   const pinnedSources = openPinnedMap(paths.sources);
   const pinnedStats = openPinnedMap(paths.stats);
+  const pinnedConfig = openPinnedMap(paths.config);
+  const allowForwardedInner = o.allowForwardedInner === true;
   try {
     // Idempotent: this instance already runs on the interface, only the lists may change. A
-    // program pinned without a source list is an older version without the source check: reloaded.
-    if (pinnedProg && pinnedAddrs && pinnedSources && pinnedStats && attachedProgId === pinnedProg.id) {
+    // program pinned without a source list is an older version without the source check, and one
+    // whose constants differ from the request (or cannot be read) must be loaded anew: reloaded.
+    const sameConstants = readPinnedConst(pinnedConfig, objectPath, CONST.allowForwardedInner) === (allowForwardedInner ? 1 : 0);
+    if (pinnedProg && pinnedAddrs && pinnedSources && pinnedStats && attachedProgId === pinnedProg.id && sameConstants) {
       syncAddresses(pinnedAddrs, addresses);
       syncSources(pinnedSources, allowedSources);
-      return { ifindex, progId: pinnedProg.id, pinDir, addresses, allowedSources, reused: true };
+      return { ifindex, progId: pinnedProg.id, pinDir, addresses, allowedSources, allowForwardedInner, reused: true };
     }
     return loadAndAttach(o, objectPath, pinDir, ifindex, addresses, allowedSources, { addrs: pinnedAddrs, sources: pinnedSources, stats: pinnedStats });
   } finally {
@@ -263,6 +306,7 @@ export function attachDecap(o: AttachDecapOptions): DecapAttachResult {
     pinnedAddrs?.close();
     pinnedSources?.close();
     pinnedStats?.close();
+    pinnedConfig?.close();
   }
 }
 
@@ -271,7 +315,8 @@ function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string
   const paths = pinPaths(pinDir);
   const obj = BpfObject.open(objectPath);
   try {
-    obj.setConst('cfg_legacy_cross_family', o.legacyCrossFamily ? 1 : 0);
+    obj.setConst(CONST.legacyCrossFamily, o.legacyCrossFamily ? 1 : 0);
+    obj.setConst(CONST.allowForwardedInner, o.allowForwardedInner === true ? 1 : 0);
     // Counters survive a reload (upgrade, or an attachment lost with its interface).
     const reusedAddrs = reuseIfCompatible(obj, 'decap_addrs', pinned.addrs);
     const reusedSources = reuseIfCompatible(obj, 'decap_sources', pinned.sources);
@@ -286,6 +331,8 @@ function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string
 
     unpinIfPresent(paths.prog);
     prog.pin(paths.prog);
+    unpinIfPresent(paths.config);
+    rodataMap(obj).pin(paths.config);
     if (!reusedAddrs) {
       unpinIfPresent(paths.addrs);
       addrsMap.pin(paths.addrs);
@@ -305,10 +352,17 @@ function loadAndAttach(o: AttachDecapOptions, objectPath: string, pinDir: string
       removePinDirIfEmpty(pinDir);
       throw new Error(`decap: attaching to ${o.ifname} tc ingress failed: ${(err as Error).message}`);
     }
-    return { ifindex, progId: prog.id, pinDir, addresses, allowedSources, reused: false };
+    return { ifindex, progId: prog.id, pinDir, addresses, allowedSources, allowForwardedInner: o.allowForwardedInner === true, reused: false };
   } finally {
     obj.close();
   }
+}
+
+/** The object's .rodata map (libbpf names it after the object: "xlb_deca.rodata"). */
+function rodataMap(obj: BpfObject): BpfMap {
+  const name = obj.mapNames().find((n) => n.endsWith('.rodata'));
+  if (!name) throw new Error(`decap: ${obj.path} has no .rodata (its load-time constants are missing)`);
+  return obj.map(name);
 }
 
 export function detachDecap(o: DecapTarget): DecapDetachResult {
@@ -361,7 +415,7 @@ function programName(id: number): string | undefined {
   }
 }
 
-export function decapStatus(o: DecapTarget): DecapStatus {
+export function decapStatus(o: DecapTarget & { /** default build/bpf/xlb_decap.o: gives the constants' offsets */ objectPath?: string }): DecapStatus {
   validateTarget(o);
   const pinDir = o.pinDir ?? defaultPinDir(o.ifname, o.netnsPath);
   const paths = pinPaths(pinDir);
@@ -373,7 +427,9 @@ export function decapStatus(o: DecapTarget): DecapStatus {
   const addrs = openPinnedMap(paths.addrs);
   const sources = openPinnedMap(paths.sources);
   const stats = openPinnedMap(paths.stats);
+  const config = openPinnedMap(paths.config);
   try {
+    const allowForwardedInner = prog ? readPinnedConst(config, o.objectPath ?? bpfObjectPath('xlb_decap'), CONST.allowForwardedInner) : 0;
     return {
       ifname: o.ifname,
       ifindex,
@@ -384,6 +440,7 @@ export function decapStatus(o: DecapTarget): DecapStatus {
       ...(attachedProgId !== undefined ? { attachedProgId } : {}),
       addresses: addrs ? readAddresses(addrs) : [],
       allowedSources: sources ? readSources(sources) : [],
+      ...(allowForwardedInner !== undefined ? { allowForwardedInner: allowForwardedInner !== 0 } : {}),
       counters: stats ? readCounters(stats) : zeroCounters(),
     };
   } finally {
@@ -391,5 +448,6 @@ export function decapStatus(o: DecapTarget): DecapStatus {
     addrs?.close();
     sources?.close();
     stats?.close();
+    config?.close();
   }
 }

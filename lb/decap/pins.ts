@@ -8,7 +8,8 @@ export const BPFFS_ROOT = '/sys/fs/bpf';
 export const DECAP_PIN_ROOT = `${BPFFS_ROOT}/xlb/decap`;
 const BPF_FS_MAGIC = 0xcafe4a11;
 
-export const PIN_NAMES = { prog: 'prog', addrs: 'decap_addrs', sources: 'decap_sources', stats: 'decap_stats' } as const;
+/** config: the program's .rodata (its load-time constants), pinned so status can show them. */
+export const PIN_NAMES = { prog: 'prog', addrs: 'decap_addrs', sources: 'decap_sources', stats: 'decap_stats', config: 'config' } as const;
 
 export function pinPaths(pinDir: string) {
   return {
@@ -16,6 +17,7 @@ export function pinPaths(pinDir: string) {
     addrs: join(pinDir, PIN_NAMES.addrs),
     sources: join(pinDir, PIN_NAMES.sources),
     stats: join(pinDir, PIN_NAMES.stats),
+    config: join(pinDir, PIN_NAMES.config),
   };
 }
 

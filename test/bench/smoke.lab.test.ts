@@ -47,6 +47,17 @@ describe('npm run bench --quick', () => {
     }
   });
 
+  it('datapath: the hot loop and the 84970d5 baseline took the intended path; instruction counts agree with the kernel', () => {
+    const o = report.groups.datapath!;
+    if (o.status !== 'measured') return;
+    const hot = o.result.hotLoop!;
+    expect(hot.cases.map((c) => c.name)).toEqual(expect.arrayContaining(['ipv4Established', 'ipv4NewFlow', 'base.ipv4Established', 'nonVipPass']));
+    for (const c of hot.cases) expect([c.name, c.mismatches]).toEqual([c.name, 0]);
+    const counts = o.result.instructions!;
+    expect(counts.length).toBe(8);
+    for (const n of counts) expect([n.name, n.agrees, n.executed > 50]).toEqual([n.name, true, true]);
+  });
+
   it('throughput: the sink received frames, encapsulated by xlb and plain from the floor', () => {
     const o = report.groups.throughput!;
     if (o.status !== 'measured') return;

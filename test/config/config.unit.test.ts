@@ -49,6 +49,8 @@ describe('defaults', () => {
       mtu: 1500,
       maglev: { tableSize: 16381, seed: 0 },
       maps: { services: 8192, backends: 65536, flows: 262144 },
+      icmp: { tooBigRate: 200, tooBigBurst: 50 },
+      flowTable: { synTakeoverIdleSeconds: 60 },
       limits: { maxServices: 8191, maxBackends: 65535, maxBackendsPerService: 256, maglevTableSize: 16381 },
       recorder: { enabled: 'auto', ringBytes: 4 << 20 },
       api: { listen: { kind: 'unix', path: '/run/xlb/xlb.sock', target: 'unix:///run/xlb/xlb.sock' }, socketMode: 0o660, insecure: false },
@@ -154,6 +156,8 @@ describe('services in the config', () => {
     const c = resolveConfig({ yaml: { text, file: 'xlb.yaml.example' } });
     expect(c.encap.v4).toEqual({ address: '192.0.2.10', family: 4, prefixLength: 32 });
     expect(c.recorder).toEqual({ enabled: 'auto', ringBytes: 4 << 20 });
+    expect(c.icmp).toEqual({ tooBigRate: 200, tooBigBurst: 50 });
+    expect(c.flowTable).toEqual({ synTakeoverIdleSeconds: 60 });
     const s = new DesiredState({ limits: c.limits });
     s.apply(c.services, { origin: 'config' });
     // Listed by VIP, then protocol, then port.
@@ -163,6 +167,24 @@ describe('services in the config', () => {
       backends: [{ address: '2001:db8:1::11', state: 'active' }, { address: '2001:db8:1::12', state: 'draining' }],
     });
     expect(s.get('198.51.100.10:*/udp').backends.map((b) => b.family)).toEqual([4, 6]);
+  });
+});
+
+describe('ICMP replies and the flow table', () => {
+  it('icmp.too_big_rate / too_big_burst and flow_table.syn_takeover_idle from the file', () => {
+    const c = resolve(`${MIN}icmp: { too_big_rate: 1000, too_big_burst: 10 }\nflow_table: { syn_takeover_idle: 2.5 }\n`);
+    expect(c.icmp).toEqual({ tooBigRate: 1000, tooBigBurst: 10 });
+    expect(c.flowTable).toEqual({ synTakeoverIdleSeconds: 2.5 });
+    expect(resolve(`${MIN}flow_table: { syn_takeover_idle: 0 }\n`).flowTable.synTakeoverIdleSeconds).toBe(0);
+  });
+
+  it("the config's defaults and bounds are the datapath's", async () => {
+    const dp = await import('../../lb/datapath/index.js');
+    expect(DEFAULTS.icmpTooBigRate).toBe(dp.DEFAULT_ICMP_TOO_BIG_RATE);
+    expect(DEFAULTS.icmpTooBigBurst).toBe(dp.DEFAULT_ICMP_TOO_BIG_BURST);
+    expect(LIMITS.icmpTooBigMax).toBe(dp.MAX_ICMP_TOO_BIG);
+    expect(DEFAULTS.synTakeoverIdleSeconds * 1000).toBe(dp.DEFAULT_SYN_TAKEOVER_IDLE_MS);
+    expect(LIMITS.synTakeoverIdleSecondsMax * 1000).toBe(dp.MAX_SYN_TAKEOVER_IDLE_MS);
   });
 });
 
@@ -252,6 +274,10 @@ const BAD: [string, string, string, string, RegExp][] = [
   ['seed too large', `${MIN}maglev:\n  seed: 4294967296\n`, 'maglev.seed', 'xlb.yaml:4:9: ', /uint32/],
   ['map size 1', `${MIN}maps: { services: 1 }\n`, 'maps.services', 'xlb.yaml:3:19: ', /2..65536/],
   ['flows too small', `${MIN}maps: { flows: 100 }\n`, 'maps.flows', 'xlb.yaml:3:16: ', /1024/],
+  ['ICMP rate 0', `${MIN}icmp: { too_big_rate: 0 }\n`, 'icmp.too_big_rate', 'xlb.yaml:3:23: ', /1..1000000 \(replies per second and CPU\)/],
+  ['ICMP burst not a number', `${MIN}icmp: { too_big_burst: many }\n`, 'icmp.too_big_burst', 'xlb.yaml:3:24: ', /must be an integer 1..1000000/],
+  ['SYN takeover idle negative', `${MIN}flow_table: { syn_takeover_idle: -1 }\n`, 'flow_table.syn_takeover_idle', 'xlb.yaml:3:34: ', /0..86400/],
+  ['SYN takeover idle below a millisecond', `${MIN}flow_table: { syn_takeover_idle: 0.0001 }\n`, 'flow_table.syn_takeover_idle', 'xlb.yaml:3:34: ', /whole milliseconds/],
   ['per-service limit above the table size', `${MIN}maglev: { table_size: 251 }\nlimits: { max_backends_per_service: 300 }\n`, 'limits.max_backends_per_service', 'xlb.yaml:4:37: ', /at most .* maglev.table_size = 251/],
   ['encap source of the wrong family', `${MIN}encap: { source_v4: "2001:db8::1" }\n`, 'encap.source_v4', 'xlb.yaml:3:21: ', /is IPv6; source_v4 needs an IPv4/],
   ['encap prefix with host bits', `${MIN}encap: { source_v4: 192.0.2.5/24 }\n`, 'encap.source_v4', 'xlb.yaml:3:21: ', /host bits set; the network is 192.0.2.0\/24/],

@@ -66,9 +66,9 @@ describe('xlbd lifecycle', () => {
 
   it('upgrades to a new program version under load: maps and flows kept, no request lost', async () => {
     const ctx = lab.lbContext('lb1');
-    // The same source built for BPF ISA v3: different instructions, same maps.
-    const v3 = join(xlbd.dir, 'xlb_lb_v3.o');
-    compileBpfVariant('lb/xlb_lb.c', v3, ['-mcpu=v3']);
+    // The same source built for BPF ISA v2 (the build uses v3): different instructions, same maps.
+    const v3 = join(xlbd.dir, 'xlb_lb_v2.o');
+    compileBpfVariant('lb/xlb_lb.c', v3, ['-mcpu=v2']);
     const before = withNetns(ctx.netnsPath, () => xdpQuery(ctx.ifindex)).nativeProgId;
     const servicesMapId = BpfMap.openPinned(join(xlbd.pinDir, 'services'));
     const mapId = servicesMapId.id;

@@ -223,12 +223,28 @@ describe('encapsulation, exact bytes', () => {
     expect(r6.frame.subarray(18 + 40).equals(inner6)).toBe(true);
   });
 
-  it('Ethernet padding after a short IP packet is trimmed, not encapsulated', () => {
-    const inner = tcp4(CLIENT4, VIP4, 40004, 80, 0); // 40 bytes: a 54-byte frame, padded to 60
-    const frame = Buffer.concat([ether(toClient, ETH_P_IP, inner), Buffer.alloc(6, 0xee)]);
-    const r = runFrame(dp, frame);
-    const expected = ether(toGateway, ETH_P_IP, ipv4({ src: SRC_V4, dst: BE4, proto: PROTO_IPIP, tos: TOS, df: true, id: 0, ttl: 64 }, inner));
-    expect(r.frame.toString('hex')).toBe(expected.toString('hex'));
+  it('Ethernet padding after a short IP packet stays behind it, outside the outer length fields (no resize of the tail)', () => {
+    // A pure TCP ACK: 40 IP bytes in a 54-byte frame, padded to the Ethernet minimum of 60.
+    const pad = Buffer.alloc(6, 0xee);
+    const inner = tcp4(CLIENT4, VIP4, 40004, 80, 0);
+    const r = runFrame(dp, Buffer.concat([ether(toClient, ETH_P_IP, inner), pad]));
+    const outer = ipv4({ src: SRC_V4, dst: BE4, proto: PROTO_IPIP, tos: TOS, df: true, id: 0, ttl: 64 }, inner);
+    expect(r.verdict).toBe('tx');
+    expect(r.frame.toString('hex')).toBe(Buffer.concat([ether(toGateway, ETH_P_IP, outer), pad]).toString('hex'));
+    expect(r.frame.readUInt16BE(14 + 2)).toBe(20 + 40); // total length: the IP packets, not the padding
+    produced.push(r.frame);
+    // With two VLAN tags, and into IPv6 (payload length = the inner packet).
+    const r6 = runFrame(dp, Buffer.concat([ether({ ...toClient, vlans: [5, 6] }, ETH_P_IP, tcp4(CLIENT4, VIP4_TO6, 40004, 80, 0)), pad]));
+    const inner6 = tcp4(CLIENT4, VIP4_TO6, 40004, 80, 0);
+    const label = hashOf(CLIENT4, VIP4_TO6, 40004, 80, PROTO_TCP) & 0xfffff;
+    const expected6 = ether(
+      { ...toGateway, vlans: [5, 6] },
+      ETH_P_IPV6,
+      ipv6({ src: SRC_V6, dst: BE6B, nextHeader: PROTO_IPIP, trafficClass: TOS, flowLabel: label, hopLimit: 64 }, inner6),
+    );
+    expect(r6.verdict).toBe('tx');
+    expect(r6.frame.toString('hex')).toBe(Buffer.concat([expected6, pad]).toString('hex'));
+    expect(r6.delta.global).toMatchObject({ 'tx.ip4in6': 1, 'event.vlan': 1 });
   });
 
   it('per-flow outer source from a CIDR: network | (flow hash & host bits), both families', () => {

@@ -12,8 +12,8 @@ const L2 = { dst: IF_MAC, src: CLIENT_MAC };
 const TCP_SYN = 0x02;
 const TCP_ACK = 0x10;
 
-/** A TCP segment of a flow; ACK (established) unless told otherwise — a SYN always takes Maglev's
- * choice, see the "new connections" test. */
+/** A TCP segment of a flow; ACK (established) unless told otherwise — a SYN of an idle entry takes
+ * Maglev's choice, see the "new connections" test. */
 function tcpFrame(client: string, sport: number, dst = VIP, dport = 80, flags = TCP_ACK): Buffer {
   return ether(L2, ETH_P_IP, ipv4({ src: client, dst, proto: PROTO_TCP }, tcp({ src: client, dst, sport, dport, flags })));
 }
@@ -36,14 +36,16 @@ const backends = (n: number, weight = 1): DatapathBackend[] =>
 describe('flow table', () => {
   let dp: LbDatapath;
   beforeAll(() => {
-    dp = loadDatapath({ flowTableSize: 16384 });
+    // Every entry counts as idle for a SYN here (synTakeoverIdleMs 0); test/datapath/hardening
+    // covers the idle time itself and a SYN against a live entry.
+    dp = loadDatapath({ flowTableSize: 16384, synTakeoverIdleMs: 0 });
     configure(dp);
     dp.upsertService({ id: 1, vip: VIP, port: 80, protocol: 'tcp' });
     dp.setBackends(1, backends(4));
   });
   afterAll(() => dp?.close());
 
-  it('new connections (SYN) take the Maglev choice even when the 5-tuple has an entry (reused client port)', () => {
+  it('new connections (SYN) take the Maglev choice when the 5-tuple has an idle entry (reused client port)', () => {
     const t = { src: '192.0.2.77', dst: VIP, sport: 4242, dport: 80, protocol: 'tcp' as const };
     const other = backends(4)[2]!;
     const only = (id: number) =>

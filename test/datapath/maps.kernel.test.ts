@@ -66,8 +66,10 @@ describe('load-time sizes', () => {
     const info = dp.mapInfo();
     for (const m of ['services', 'vips', 'maglev_outer', 'service_stats'] as const) expect(info[m].maxEntries).toBe(33);
     for (const m of ['backends', 'backend_stats'] as const) expect(info[m].maxEntries).toBe(777);
-    expect(info.flows.maxEntries).toBe(8192);
-    expect(info.flows.type).toBe('lru_hash');
+    // 8192 flows: 2048 buckets of 4 ways.
+    expect(info.flows.maxEntries).toBe(2048);
+    expect(info.flows.type).toBe('array');
+    expect(dp.options.flowTableSize).toBe(8192);
     for (const name of Object.keys(MAPS) as MapName[]) {
       expect({ name, key: info[name].keySize, value: info[name].valueSize }).toEqual({ name, ...mapSizes(name) });
     }
@@ -127,7 +129,10 @@ describe('pin and adopt', () => {
 
     const adopted = LbDatapath.adopt(dir);
     try {
-      expect(adopted.options).toEqual({ seed: 4242, tableSize: 509, mtu: 1500, maxServices: 64, maxBackends: 256, flowTableSize: 4096, stateless: false, recorderRingBytes: 4 << 20, recorder: true });
+      expect(adopted.options).toEqual({
+        seed: 4242, tableSize: 509, mtu: 1500, maxServices: 64, maxBackends: 256, flowTableSize: 4096, stateless: false,
+        icmpTooBigRate: 200, icmpTooBigBurst: 50, synTakeoverIdleMs: 60000, recorderRingBytes: 4 << 20, recorder: true,
+      });
       expect(adopted.services().sort((a, b) => a.id - b.id)).toEqual([
         { id: 3, vip: '10.0.0.10', port: 80, protocol: 'tcp', sourceHash: false, tableSize: 509 },
         { id: 4, vip: '2001:db8::4', port: 0, protocol: 'udp', sourceHash: true, tableSize: 509 },

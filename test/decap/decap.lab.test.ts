@@ -200,6 +200,49 @@ describe('decap in the lab', () => {
     }
   });
 
+  it('--allow-forwarded-inner: inner packets the host forwards are decapsulated and forwarded; the allow-list still holds', async () => {
+    // The Kubernetes case (externalTrafficPolicy: Local, kube-proxy DNATs the ingress IP to a pod):
+    // the node forwards the inner packet by design. Here c1 stands in for the pod.
+    const b1 = lab.node('b1');
+    const c1 = lab.node('c1');
+    const plain = await lab.backendDecapStatus('b1');
+    expect(plain.allowForwardedInner).toBe(false);
+    await lab.exec('b1', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    try {
+      // A load-time constant: a different setting reloads the program, the pinned counters stay.
+      const on = await lab.attachBackendDecap('b1', { allowForwardedInner: true });
+      expect(on).toMatchObject({ reused: false, allowForwardedInner: true });
+      expect(on.progId).not.toBe(plain.progId);
+      const status = await lab.backendDecapStatus('b1');
+      expect(status).toMatchObject({ attached: true, progId: on.progId, allowForwardedInner: true });
+      expect(status.counters.innerNotLocal).toEqual(plain.counters.innerNotLocal);
+      expect(await lab.attachBackendDecap('b1', { allowForwardedInner: true })).toMatchObject({ reused: true, progId: on.progId });
+
+      const texts = KINDS.map((k) => payload(`forwarded-${k}`));
+      const before = await counters('b1');
+      const lengths = await send(KINDS.map((kind, i) => spec(b1, kind, {
+        innerDst: INNER_V6[kind] ? c1.ipv6 : c1.ipv4, innerSrc: INNER_V6[kind] ? 'fd00:1:1::99' : '10.1.1.99', payload: texts[i]!,
+      })));
+      for (const [i, kind] of KINDS.entries()) await sinks.get(`c1/${INNER_V6[kind] ? 6 : 4}`)!.waitForOutput(new RegExp(texts[i]!), 5000);
+      const after = await countersWhen('b1', (c) => KINDS.every((k) => c[COUNTER_OF[k]].packets > before[COUNTER_OF[k]].packets));
+      expect(delta(before, after)).toEqual(Object.fromEntries(KINDS.map((k, i) => [COUNTER_OF[k], { packets: 1, bytes: lengths[i]! }])));
+
+      // What the option gives up is only the routing question: a spoofed outer source is still dropped.
+      const spoofed = payload('forwarded-spoofed');
+      const before2 = await counters('b1');
+      await send([spec(b1, 'ipip', { outerSrc: c1.ipv4, innerDst: c1.ipv4, innerSrc: '10.1.1.99', payload: spoofed })]);
+      const after2 = await countersWhen('b1', (c) => c.sourceDenied.packets > before2.sourceDenied.packets);
+      expect(delta(before2, after2)).toMatchObject({ sourceDenied: { packets: 1 } });
+      await sleep(300);
+      expect(sinks.get('c1/4')!.stdout).not.toContain(spoofed);
+    } finally {
+      await lab.exec('b1', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0', '-w', 'net.ipv6.conf.all.forwarding=0']);
+      const off = await lab.attachBackendDecap('b1');
+      expect(off).toMatchObject({ reused: false, allowForwardedInner: false });
+      expect((await lab.backendDecapStatus('b1')).allowForwardedInner).toBe(false);
+    }
+  });
+
   it('drops and counts a tunnel inside the tunnel', async () => {
     const b1 = lab.node('b1');
     const cases = KINDS.map((kind) => spec(b1, kind, { nested: true, payload: payload(`nested-${kind}`) }));

@@ -251,6 +251,87 @@ for (const legacy of [false, true]) {
   });
 }
 
+// Kubernetes nodes with externalTrafficPolicy: Local forward the inner packet by design (kube-proxy
+// DNATs the ingress IP to a pod): cfg_allow_forwarded_inner lets such packets through, and only those.
+for (const allowForwarded of [false, true]) {
+  describe(`cfg_allow_forwarded_inner = ${allowForwarded ? 1 : 0} (xlb decap attach${allowForwarded ? ' --allow-forwarded-inner' : ''})`, () => {
+    let obj: BpfObject;
+    let prog: BpfProgram;
+    let stats: BpfMap;
+    const counters = () => DECAP_COUNTER_NAMES.map((_, i) => sumCounter(stats.lookupPerCpu(counterKey(i))!));
+    const runDelta = (data: Buffer) => {
+      const before = counters();
+      const r = withNetns(netns.path, () => prog.testRun({ data }));
+      const after = counters();
+      const delta = Object.fromEntries(DECAP_COUNTER_NAMES
+        .map((n, i) => [n, { packets: after[i]!.packets - before[i]!.packets, bytes: after[i]!.bytes - before[i]!.bytes }] as const)
+        .filter(([, d]) => d.packets !== 0));
+      return { ...r, delta };
+    };
+
+    beforeAll(() => {
+      obj = BpfObject.open(bpfObjectPath('xlb_decap'));
+      obj.setConst('cfg_allow_forwarded_inner', allowForwarded ? 1 : 0);
+      obj.load();
+      prog = obj.program('xlb_decap');
+      stats = obj.map('decap_stats');
+      const addrs = obj.map('decap_addrs');
+      for (const a of [LOCAL4, LOCAL6]) addrs.update(encodeAddrKey(a), DecapAddrVal.encode({ flags: 1 }));
+      const sources = obj.map('decap_sources');
+      for (const c of LB_SOURCES) sources.update(encodeSourceKey(c), DecapSourceVal.encode({ flags: 1 }));
+    });
+    afterAll(() => obj?.close());
+
+    const to4 = (dst: string) => ipPacket(CLIENT4, dst, PROTO_UDP, udpIn(CLIENT4, dst, 'to a pod behind a DNAT'));
+    const to6 = (dst: string) => ipPacket(CLIENT6, dst, PROTO_UDP, udpIn(CLIENT6, dst, 'to a pod behind a DNAT'));
+
+    it(`an inner destination the host would forward is ${allowForwarded ? 'decapsulated and passed' : 'dropped and counted (inner_not_local)'}`, () => {
+      const cases: Array<[string, Buffer, Buffer, DecapCounterName]> = [
+        ['ipip to a routed ingress IP', to4('192.0.2.80'), LOCAL4, 'ipip'],
+        ['ip6ip6 to a routed ingress IP', to6('2001:db8::80'), LOCAL6, 'ip6ip6'],
+        ['4in6 to a routed ingress IP', to4('192.0.2.80'), LOCAL6, 'ip4in6'],
+        ['6in4 to a routed ingress IP', to6('2001:db8::80'), LOCAL4, 'ip6in4'],
+      ].map(([what, inner, endpoint, counter]) => {
+        const outerSrc = (endpoint as string).includes(':') ? LB6 : LB4;
+        return [what as string, frame(encapsulate(outerSrc, endpoint as string, inner as Buffer)), inner as Buffer, counter as DecapCounterName];
+      });
+      for (const [what, input, inner, counter] of cases) {
+        const r = runDelta(input);
+        if (allowForwarded) {
+          expect(r.retval, what).toBe(TC_ACT_OK);
+          expect(r.data.toString('hex'), what).toBe(ether(L2, ethTypeOf(inner), inner).toString('hex'));
+          expect(r.delta, what).toEqual({ [counter]: { packets: 1, bytes: input.length } });
+        } else {
+          expect(r.retval, what).toBe(TC_ACT_SHOT);
+          expect(r.delta, what).toEqual({ innerNotLocal: { packets: 1, bytes: input.length } });
+        }
+      }
+      // A local destination passes either way.
+      expect(runDelta(frame(outer4(inner4())))).toMatchObject({ retval: TC_ACT_OK, delta: { ipip: { packets: 1 } } });
+    });
+
+    it('non-unicast and loopback inner destinations, nested tunnels and unknown sources are dropped either way', () => {
+      const cases: Array<[string, Buffer, DecapCounterName]> = [
+        ['IPv4 multicast', frame(outer4(to4('224.0.0.1'))), 'innerNotLocal'],
+        ['IPv4 broadcast', frame(outer4(to4('255.255.255.255'))), 'innerNotLocal'],
+        ['IPv4 loopback', frame(outer4(to4('127.0.0.1'))), 'innerNotLocal'],
+        ['IPv4 0/8', frame(outer4(to4('0.1.2.3'))), 'innerNotLocal'],
+        ['IPv6 loopback', frame(outer6(PROTO_IPV6, to6('::1'))), 'innerNotLocal'],
+        ['IPv6 link-local', frame(outer6(PROTO_IPV6, to6('fe80::1'))), 'innerNotLocal'],
+        ['IPv6 multicast', frame(outer6(PROTO_IPV6, to6('ff02::1'))), 'innerNotLocal'],
+        ['IPv4-mapped', frame(outer6(PROTO_IPV6, to6('::ffff:c000:250'))), 'innerNotLocal'],
+        ['ipip in ipip to a routed address', frame(outer4(ipv4({ src: CLIENT4, dst: '192.0.2.80', proto: PROTO_IPIP }, to4('192.0.2.81')))), 'innerTunnel'],
+        ['from an outer source outside the allow-list', frame(encapsulate(STRANGER4, LOCAL4, to4('192.0.2.80'))), 'sourceDenied'],
+      ];
+      for (const [what, input, counter] of cases) {
+        const r = runDelta(input);
+        expect(r.retval, what).toBe(TC_ACT_SHOT);
+        expect(r.delta, what).toEqual({ [counter]: { packets: 1, bytes: input.length } });
+      }
+    });
+  });
+}
+
 describe('decap map layout', () => {
   it('encodes IPv4 as IPv4-mapped IPv6 and round-trips addresses', () => {
     expect(encodeAddrKey('10.3.1.2').toString('hex')).toBe('00000000000000000000ffff0a030102');

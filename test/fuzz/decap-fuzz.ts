@@ -3,8 +3,10 @@
 // sources, to this host and others, carrying plain packets, tunnels and packets for other hosts,
 // mutated at header edges and cut at every byte; plus what is not a tunnel at all. Per frame the
 // verdict and the frame the stack gets; per block of frames every counter. Between blocks the
-// allowed sources change (a list, none, any) and forwarding is switched, and both ways of changing
-// the family are run (the 6.3+ adjust_room flags and the older bpf_skb_change_proto path).
+// allowed sources change (a list, none, any), forwarding is switched, the inner-destination check is
+// switched (cfg_allow_forwarded_inner, a load-time constant: a program of its own per setting), and
+// both ways of changing the family are run (the 6.3+ adjust_room flags and the older
+// bpf_skb_change_proto path).
 // Runs inside a network namespace of its own (test/decap/netns.ts): the program asks its routing
 // table whether the inner destination is local.
 import { BpfObject, withNetns, type BpfMap, type BpfProgram } from '../../bpf/libbpf-ts/index.js';
@@ -35,6 +37,9 @@ export interface DecapFuzzReport {
   /** Outcomes by counter ('untouched' for frames the program leaves alone). */
   outcomes: Record<string, number>;
   crashes: number;
+  /** Cases run with cfg_allow_forwarded_inner = 1, and those among them that it let through
+   *  (the model says innerNotLocal without it). */
+  allowForwardedInner: { cases: number; accepted: number };
 }
 
 const TC_ACT_OK = 0;
@@ -114,16 +119,18 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
   const blockSize = o.blockSize ?? 100;
   const maxMismatches = o.maxMismatches ?? 10;
   const r = new Rng(o.seed);
-  const report: DecapFuzzReport = { cases: 0, seed: o.seed, mismatches: [], outcomes: {}, crashes: 0 };
+  const report: DecapFuzzReport = { cases: 0, seed: o.seed, mismatches: [], outcomes: {}, crashes: 0, allowForwardedInner: { cases: 0, accepted: 0 } };
   const local = [ENDPOINT4, ENDPOINT6, ...VIPS4, ...VIPS6];
   const ns = DecapNetns.create({ local });
   const objects: BpfObject[] = [];
   try {
-    // Both ways of changing the family, each with its own maps.
-    const programs = [false, true].map((legacy) => {
+    // Both ways of changing the family × both settings of the inner-destination check, each with
+    // its own maps: index = legacy + 2 * allowForwardedInner.
+    const programs = [[false, false], [true, false], [false, true], [true, true]].map(([legacy, allowForwarded]) => {
       const obj = BpfObject.open(bpfObjectPath('xlb_decap'));
       objects.push(obj);
       obj.setConst('cfg_legacy_cross_family', legacy ? 1 : 0);
+      obj.setConst('cfg_allow_forwarded_inner', allowForwarded ? 1 : 0);
       obj.load();
       const addrs = obj.map('decap_addrs');
       for (const a of [ENDPOINT4, ENDPOINT6]) addrs.update(encodeAddrKey(a), DecapAddrVal.encode({ flags: 1 }));
@@ -134,6 +141,7 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
       sources: [],
       local: local.map(ipBytes),
       forwarding: true,
+      allowForwardedInner: false,
     };
     const setSources = (cidrs: string[]) => {
       for (const p of programs) {
@@ -151,9 +159,10 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
     const sweep = [tunnelFrame(r), tunnelFrame(r), tunnelFrame(r), tunnelFrame(r)]
       .flatMap((f) => Array.from({ length: f.length - 13 }, (_, i) => f.subarray(0, 14 + i)))
       .filter(runnable);
-    let which = 0;
+    let legacy = 0;
+    const current = () => programs[legacy + (state.allowForwardedInner ? 2 : 0)]!;
     let expected = new Map<DecapCounter, { packets: number; bytes: number }>();
-    let before = counters(programs[which]!.stats);
+    let before = counters(current().stats);
     let last: Buffer = Buffer.alloc(0);
     for (let caseNo = 0; caseNo < o.cases && report.mismatches.length < maxMismatches; caseNo++) {
       let frame: Buffer;
@@ -165,7 +174,7 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
         } while (!runnable(frame));
       }
       const want = modelDecap(state, frame);
-      const p = programs[which]!;
+      const p = current();
       let got;
       try {
         got = withNetns(ns.path, () => p.prog.testRun({ data: frame }));
@@ -175,6 +184,12 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
         continue;
       }
       report.cases++;
+      if (state.allowForwardedInner) {
+        report.allowForwardedInner.cases++;
+        if (want.verdict === 'ok' && want.counter && modelDecap({ ...state, allowForwardedInner: false }, frame).counter === 'innerNotLocal') {
+          report.allowForwardedInner.accepted++;
+        }
+      }
       last = frame;
       const name = want.counter ?? 'untouched';
       report.outcomes[name] = (report.outcomes[name] ?? 0) + 1;
@@ -197,16 +212,18 @@ export function runDecapFuzz(o: DecapFuzzOptions): DecapFuzzReport {
           if (d.packets !== e.packets || d.bytes !== e.bytes) diff.push(`${n}: model ${e.packets}/${e.bytes} B, program ${d.packets}/${d.bytes} B`);
         });
         if (diff.length) mismatch(caseNo, 'counters', last, diff.join('; '));
-        // Every few blocks: other allowed sources, forwarding switched, the other program.
+        // Every few blocks: other allowed sources, forwarding switched, the inner-destination check
+        // switched, the other way of changing the family.
         const blockNo = (caseNo + 1) / blockSize;
         if (blockNo % 3 === 0) setSources(r.pick(SOURCE_SETS));
         if (blockNo % 7 === 0) {
           state.forwarding = !state.forwarding;
           ns.forwarding(state.forwarding);
         }
-        if (blockNo % 5 === 0) which = 1 - which;
+        if (blockNo % 4 === 0) state.allowForwardedInner = !state.allowForwardedInner;
+        if (blockNo % 5 === 0) legacy = 1 - legacy;
         expected = new Map();
-        before = counters(programs[which]!.stats);
+        before = counters(current().stats);
       }
     }
     return report;

@@ -25,6 +25,8 @@ export interface DecapModelState {
   local: Buffer[];
   /** Forwarding on the receiving interface. */
   forwarding: boolean;
+  /** cfg_allow_forwarded_inner (--allow-forwarded-inner): destinations the host forwards are accepted. */
+  allowForwardedInner: boolean;
 }
 
 export interface DecapOutcome {
@@ -61,6 +63,7 @@ function neverLocal6(a: Buffer): boolean {
 /** Is the inner destination one the host delivers locally (or at least never forwards)? */
 function innerDstLocal(s: DecapModelState, family: 4 | 6, dst: Buffer): boolean {
   if (family === 4 ? neverLocal4(dst) : neverLocal6(dst)) return false;
+  if (s.allowForwardedInner) return true; // the routing table is not asked
   if (!s.forwarding) return true; // the helper answers "forwarding disabled"; the stack never forwards
   return s.local.some((l) => l.equals(dst));
 }

@@ -13,9 +13,14 @@ describe('decap program vs. its model', () => {
     expect(report.crashes).toBe(0);
     expect(report.mismatches).toEqual([]);
     expect(report.cases).toBe(CASES);
+    // Both settings of the inner-destination check ran, and the opt-out changed verdicts.
+    expect(report.allowForwardedInner.cases).toBeGreaterThan(0);
+    expect(report.allowForwardedInner.cases).toBeLessThan(CASES);
+    if (CASES >= 1000) expect(report.allowForwardedInner.accepted).toBeGreaterThan(0);
     expect(Object.keys(report.outcomes).sort()).toEqual([
       'innerNotLocal', 'innerTunnel', 'ip4in6', 'ip6in4', 'ip6ip6', 'ipip', 'malformed', 'notLocal', 'sourceDenied', 'untouched',
     ]);
-    console.log(`decap fuzz: ${report.cases} cases, seed ${report.seed}, ${report.crashes} crashes, ${report.mismatches.length} mismatches; outcomes ${JSON.stringify(report.outcomes)}`);
+    console.log(`decap fuzz: ${report.cases} cases, seed ${report.seed}, ${report.crashes} crashes, ${report.mismatches.length} mismatches; outcomes ${JSON.stringify(report.outcomes)}; ` +
+      `--allow-forwarded-inner: ${report.allowForwardedInner.cases} cases, ${report.allowForwardedInner.accepted} let through`);
   }, 600_000);
 });

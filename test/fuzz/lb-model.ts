@@ -4,7 +4,7 @@
 // are counted, the flow-table write, and the exact output frame. The differential fuzzer
 // (lb-fuzz.ts) runs every frame through BPF_PROG_TEST_RUN too and demands the same answer.
 //
-// It shares no code with lb/ or bpf/: its own parsing, its own MurmurHash3, its own header
+// It shares no code with lb/ or bpf/: its own parsing, its own flow hash, its own header
 // building (with test/lab/packets.ts's checksum). Its inputs are the state the control plane put
 // into the maps (services, backends, Maglev tables as read back, lb_config, load-time constants)
 // plus a shadow of the flow table that the model itself keeps.
@@ -21,6 +21,13 @@ const ICMP4_QUOTE = 548;
 const ICMP6_QUOTE = 1232;
 
 export interface LbModelBehaviour {
+  /** The flow hash: 'murmur3' (before datapath-speed) or 'multiplicative' (bpf/lb/hash.h since 06fa351). */
+  hash?: 'murmur3' | 'multiplicative';
+  /** Ethernet padding after the IP packet stays behind the encapsulated packet (datapath-speed). */
+  keepsPadding?: boolean;
+  /** ICMP too-big replies never go to multicast/broadcast/unspecified/loopback/0/8/240/4 sources
+   *  (issue 13 item 2; the rate limit is set out of reach by the fuzzer's load options). */
+  icmpSourceFilter?: boolean;
   /** A TCP SYN skips the flow-table lookup and overwrites the entry (issue 13 item 4 changes this). */
   synOverwritesEntry: boolean;
   /** The MTU check runs after the backend choice, so a too-big packet inserts a flow first (item 2). */
@@ -29,6 +36,12 @@ export interface LbModelBehaviour {
 
 /** The datapath as of commit 4b32cc8 (before items 2 and 4). */
 export const BEHAVIOUR_BEFORE_ITEMS_2_4: LbModelBehaviour = { synOverwritesEntry: true, mtuCheckAfterFlowInsert: true };
+
+/** The datapath with items 2 and 4 and the datapath-speed work (issue 9): what bpf/lb does now. A SYN
+ *  for a live entry keeps it (the fuzzer loads synTakeoverIdleMs far beyond its run time). */
+export const BEHAVIOUR_NOW: LbModelBehaviour = {
+  synOverwritesEntry: false, mtuCheckAfterFlowInsert: false, hash: 'multiplicative', keepsPadding: true, icmpSourceFilter: true,
+};
 
 export interface ModelService {
   id: number;
@@ -122,6 +135,48 @@ export function murmur3Words(bytes: Buffer, seed: number): number {
   h = Math.imul(h, 0xc2b2ae35) >>> 0;
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+// ---- the multiplicative flow hash (bpf/lb/hash.h): 64-bit words of the flow key ----------------
+
+const K1 = 0x9e3779b97f4a7c15n;
+const K2 = 0xc2b2ae3d27d4eb4fn;
+const M64 = (1n << 64n) - 1n;
+
+/** The 64-bit hash of a 40-byte flow key: IPv4 two words ((src << 32 | dst) and the word at byte
+ *  32), IPv6 five; client-only: the client address alone; first word XOR seed, × K1 / K2 alternating. */
+export function mulHash64(key: Buffer, seed: number, clientOnly: boolean): bigint {
+  let words: bigint[];
+  if (key[35] === 4) {
+    const src = BigInt(key.readUInt32LE(0));
+    words = clientOnly ? [src] : [(src << 32n) | BigInt(key.readUInt32LE(16)), key.readBigUInt64LE(32)];
+  } else {
+    words = [0, 8, 16, 24, 32].map((at) => key.readBigUInt64LE(at));
+    if (clientOnly) words = words.slice(0, 2);
+  }
+  let h = 0n;
+  words.forEach((w, i) => {
+    h += (i === 0 ? w ^ BigInt(seed >>> 0) : w) * (i % 2 ? K2 : K1);
+  });
+  return h & M64;
+}
+
+/** struct flow_key since layout 4 (datapath-speed): src[16] dst[16] dport proto family sport pad[2]. */
+export function flowKeyBytesV4(f: Flow): Buffer {
+  const b = Buffer.alloc(40);
+  addr16(f.src).copy(b, 0);
+  addr16(f.dst).copy(b, 16);
+  b.writeUInt16BE(f.dport, 32);
+  b[34] = f.proto;
+  b[35] = f.family;
+  b.writeUInt16BE(f.sport, 36);
+  return b;
+}
+
+/** The 32-bit hash that places a flow and varies its outer source and flow label. */
+export function mulHash32(key: Buffer, seed: number, clientOnly: boolean): number {
+  const h = mulHash64(key, seed, clientOnly);
+  return Number((((h ^ (h >> 32n)) * K2) & M64) >> 32n);
 }
 
 // ---- the flow key (struct flow_key: src[16] dst[16] sport dport proto family pad[2]) -----------
@@ -359,7 +414,9 @@ function balance(run: Run, p: Packet, flow: Flow, isError: boolean): Outcome {
   run.serviceId = svc.id;
   const clientOnly = svc.sourceHash;
   const key = flowKeyBytes(clientOnly ? { ...flow, sport: 0, dport: port } : flow).toString('hex');
-  const hash = clientOnly ? murmur3Words(addr16(flow.src), s.seed) : murmur3Words(flowKeyBytes(flow), s.seed);
+  const hash = run.b.hash === 'multiplicative'
+    ? mulHash32(flowKeyBytesV4(flow), s.seed, clientOnly)
+    : clientOnly ? murmur3Words(addr16(flow.src), s.seed) : murmur3Words(flowKeyBytes(flow), s.seed);
 
   // Today the flow entry is written before the MTU rule is applied (issue 13 item 2 moves it after).
   const insertFirst = run.b.mtuCheckAfterFlowInsert || isError;
@@ -377,6 +434,7 @@ function balance(run: Run, p: Packet, flow: Flow, isError: boolean): Outcome {
     run.events.push('event.encapOverMtu');
   }
   run.backendId = be.id;
+  if (choice.hit && run.b.keepsPadding) run.flowsTouched.push(key);
   if (isError) run.events.push('event.icmpForwarded');
   return encapsulate(run, p, be, cfg, hash);
 }
@@ -385,6 +443,8 @@ interface Choice {
   be: ModelBackend;
   /** Writes the flow entry if it was deferred (no-op otherwise). */
   commit(): void;
+  /** A data packet's flow-table hit. */
+  hit?: boolean;
 }
 
 function selectBackend(
@@ -400,10 +460,13 @@ function selectBackend(
       const be = fv.serviceId === svc.id ? run.backend(fv.backendId, svc.id) : undefined;
       if (be) {
         if (update) {
-          run.flowsTouched.push(key);
+          // Before datapath-speed a hit refreshed the entry at once; since, only a packet that is
+          // sent on (not one dropped for noConfig or answered with ICMP) refreshes it.
+          if (!run.b.keepsPadding) run.flowsTouched.push(key);
           run.events.push('flow.hit');
+          if (newConn) run.events.push('flow.synKept');
         }
-        return { be, commit: done };
+        return { be, commit: done, hit: update };
       }
       if (update) run.events.push('flow.reselect');
     } else if (update) {
@@ -434,11 +497,20 @@ function selectBackend(
 function mtuCheck(run: Run, p: Packet, overhead: number): Outcome | undefined {
   const mtu = run.s.mtu;
   if (p.l3Len + overhead <= mtu) return undefined;
+  if (run.b.icmpSourceFilter && (p.flow.family === 6 || p.df) && !icmpSourceOk(p.flow)) return run.out('drop', 'drop.icmpBadSource');
   if (p.flow.family === 6) return tooBig6(run, p, mtu - overhead);
   if (p.df) return tooBig4(run, p, mtu - overhead);
   if (overhead === 40) return run.out('drop', 'drop.tooBig');
   run.events.push('event.encapOverMtu');
   return undefined;
+}
+
+/** RFC 1812 4.3.2.7 / RFC 4443 2.4(e): no ICMP error to 0/8, 127/8, 224/4, 240/4, ::, ::1, ff00::/8. */
+function icmpSourceOk(flow: Flow): boolean {
+  const a = flow.src;
+  if (flow.family === 4) return a[0] !== 0 && a[0] !== 127 && a[0]! < 224;
+  if (a[0] === 0xff) return false;
+  return !(a.subarray(0, 15).every((x) => x === 0) && a[15]! <= 1);
 }
 
 /** The L2 header of a reply: the frame's own, MACs swapped, VLAN tags kept. */
@@ -503,7 +575,8 @@ function outerSource(base: Buffer, hostBits: number, hash: number): Buffer {
 function encapsulate(run: Run, p: Packet, be: ModelBackend, cfg: ModelConfig, hash: number): Outcome {
   const f = run.frame;
   const innerV4 = p.flow.family === 4;
-  const inner = f.subarray(p.l3Off, p.l3Off + p.l3Len); // padding beyond the IP packet is trimmed
+  // Padding beyond the IP packet: trimmed before datapath-speed, kept behind it since.
+  const inner = f.subarray(p.l3Off, run.b.keepsPadding ? f.length : p.l3Off + p.l3Len);
   const l2 = Buffer.from(f.subarray(0, p.l3Off));
   cfg.gwMac.copy(l2, 0);
   cfg.ifMac.copy(l2, 6);

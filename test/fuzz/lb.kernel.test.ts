@@ -22,7 +22,7 @@ describe('XDP load balancer vs. its model', () => {
       'tx.icmp6PacketTooBig', 'tx.icmpFragNeeded', 'tx.ip4in6', 'tx.ip6in4', 'tx.ip6ip6', 'tx.ipip',
     ]);
     expect(Object.keys(report.events).sort()).toEqual([
-      'event.encapOverMtu', 'event.icmpForwarded', 'event.vlan', 'flow.hit', 'flow.miss', 'flow.new', 'flow.reselect',
+      'event.encapOverMtu', 'event.icmpForwarded', 'event.vlan', 'flow.hit', 'flow.miss', 'flow.new', 'flow.reselect', 'flow.synKept',
     ]);
     console.log(`lb fuzz: ${report.cases} cases, seed ${report.seed}, ${report.changes} control-plane changes, ${report.crashes} crashes, ${report.mismatches.length} mismatches; outcomes ${JSON.stringify(report.reasons)}, events ${JSON.stringify(report.events)}`);
   }, 600_000);

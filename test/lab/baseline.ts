@@ -7,12 +7,13 @@
 // Debian clang 14.0.6). The layout below is version 2's, frozen here: lb/datapath moves on.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { BpfObject, MapFlags, BpfMap, bytes, be16, pad, struct, u16, u32, u8, type BpfProgram } from '../../bpf/libbpf-ts/index.js';
 import { buildMaglevTable } from '../../lb/maglev/index.js';
 import { parseIp } from '../../lb/model/index.js';
+import { repoRoot } from './paths.js';
 
-export const BASELINE_OBJECT = fileURLToPath(new URL('./fixtures/xlb_lb-84970d5.o', import.meta.url));
+// From the repository root: the compiled benchmarks run from dist/, where the fixture is not copied.
+export const BASELINE_OBJECT = join(repoRoot, 'test', 'lab', 'fixtures', 'xlb_lb-84970d5.o');
 export const BASELINE_COMMIT = '84970d5';
 export const BASELINE_LAYOUT_VERSION = 2;
 

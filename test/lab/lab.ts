@@ -394,7 +394,7 @@ export class Lab {
   /** Attaches decap on a backend; tunnels are accepted from the LB nodes' subnets unless told otherwise. */
   async attachBackendDecap(
     backend: string,
-    o: { addresses?: string[]; legacyCrossFamily?: boolean; allowSources?: string[]; allowAnySource?: boolean } = {},
+    o: { addresses?: string[]; legacyCrossFamily?: boolean; allowSources?: string[]; allowAnySource?: boolean; allowForwardedInner?: boolean } = {},
   ): Promise<DecapAttachResult> {
     const b = this.backendNode(backend);
     const { attachDecap } = await Lab.decapModule();

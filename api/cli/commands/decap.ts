@@ -12,6 +12,7 @@ interface DecapOptions {
   address?: string[];
   allowSource?: string[];
   allowAnySource?: boolean;
+  allowForwardedInner?: boolean;
 }
 
 /** --allow-source takes one or more CIDRs, repeatable, commas allowed: --allow-source 10.2.0.0/16,fd00:2::/32 */
@@ -59,14 +60,21 @@ export function registerDecapCommands(program: Command, io: CliIo): void {
       collectCidrs,
     )
     .option('--allow-any-source', 'accept tunnels from every source (only behind a perimeter that drops IP protocols 4 and 41)')
+    .option(
+      '--allow-forwarded-inner',
+      'also decapsulate inner packets this host would forward (Kubernetes externalTrafficPolicy: Local with kube-proxy ' +
+        'in iptables/nftables mode); the source allow-list is then the only guard against relaying',
+    )
     .addHelpText(
       'after',
       '\nOne of --allow-source or --allow-any-source is required. Tunnels from other sources, inner packets\n' +
-        'that are tunnels themselves and inner packets this host would forward are dropped and counted.\n' +
+        'that are tunnels themselves and inner packets this host would forward are dropped and counted\n' +
+        '(the last unless --allow-forwarded-inner; non-unicast and loopback inner destinations always).\n' +
         examples([
           ['xlb decap attach --dev eth0 --allow-source 192.0.2.10,2001:db8::10', 'the LB node (one address per family)'],
           ['xlb decap attach --dev eth0 --allow-source 192.0.2.64/26', 'a pool of LB nodes, or per-flow source CIDRs'],
           ['xlb decap attach --dev eth0 --allow-source 192.0.2.10 --address 10.3.1.2', 'only this tunnel endpoint'],
+          ['xlb decap attach --dev eth0 --allow-source 192.0.2.10 --allow-forwarded-inner', 'a Kubernetes node where kube-proxy DNATs the VIP'],
         ]),
     )
     .action(
@@ -77,6 +85,7 @@ export function registerDecapCommands(program: Command, io: CliIo): void {
           ...(o.address ? { addresses: o.address } : {}),
           ...(o.allowSource ? { allowSources: o.allowSource } : {}),
           ...(o.allowAnySource ? { allowAnySource: true } : {}),
+          ...(o.allowForwardedInner ? { allowForwardedInner: true } : {}),
         });
         ctx.print(decapAttachJson(r), () => decapAttachText(o.dev, r));
       }),

@@ -17,6 +17,7 @@ export function decapStatusJson(s: DecapStatus): JsonValue {
     attached_prog_id: s.attachedProgId ?? null,
     addresses: s.addresses,
     allowed_sources: s.allowedSources,
+    allow_forwarded_inner: s.allowForwardedInner ?? null,
     counters,
   };
 }
@@ -30,6 +31,7 @@ export function decapStatusTable(s: DecapStatus): string {
     ['pinned', s.pinned ? `yes, program ${s.progId} in ${s.pinDir}` : `no (${s.pinDir})`],
     ['addresses', s.addresses.length ? s.addresses.join(' ') : '-'],
     ['allowed sources', sourcesText(s.allowedSources)],
+    ['forwarded inner', forwardedInnerText(s.allowForwardedInner)],
   ]);
   const rows = [['COUNTER', 'PACKETS', 'BYTES']];
   for (const [name, c] of Object.entries(s.counters)) rows.push([snake(name), count(c.packets), count(c.bytes)]);
@@ -43,13 +45,22 @@ function sourcesText(sources: string[]): string {
   return sources.join(' ');
 }
 
+function forwardedInnerText(allowed: boolean | undefined): string {
+  if (allowed === undefined) return 'unknown (pinned by another xlb version; attach again to reload)';
+  return allowed ? 'accepted (--allow-forwarded-inner)' : 'dropped (inner_not_local)';
+}
+
 export function decapAttachJson(r: DecapAttachResult): JsonValue {
-  return { ifindex: r.ifindex, prog_id: r.progId, pin_dir: r.pinDir, addresses: r.addresses, allowed_sources: r.allowedSources, reused: r.reused };
+  return {
+    ifindex: r.ifindex, prog_id: r.progId, pin_dir: r.pinDir, addresses: r.addresses, allowed_sources: r.allowedSources,
+    allow_forwarded_inner: r.allowForwardedInner, reused: r.reused,
+  };
 }
 
 export function decapAttachText(dev: string, r: DecapAttachResult): string {
   const what = r.reused ? `decap already attached to ${dev} (program ${r.progId}); address and source lists refreshed` : `decap attached to ${dev} (program ${r.progId})`;
-  return `${what}\npinned in ${r.pinDir}\ndecapsulating for ${r.addresses.join(' ')}\nfrom ${sourcesText(r.allowedSources)}\n`;
+  const forwarded = r.allowForwardedInner ? 'inner packets this host forwards are accepted (--allow-forwarded-inner)\n' : '';
+  return `${what}\npinned in ${r.pinDir}\ndecapsulating for ${r.addresses.join(' ')}\nfrom ${sourcesText(r.allowedSources)}\n${forwarded}`;
 }
 
 export function decapDetachJson(r: DecapDetachResult): JsonValue {

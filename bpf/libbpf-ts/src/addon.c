@@ -25,6 +25,7 @@ static napi_value init(napi_env env, napi_value exports)
 	map_batch_exports(env, exports);
 	map_mmap_exports(env, exports);
 	prog_ops_exports(env, exports);
+	prog_loop_exports(env, exports);
 	netlink_exports(env, exports);
 	ringbuf_exports(env, exports);
 	dir_lock_exports(env, exports);

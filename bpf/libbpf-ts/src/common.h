@@ -111,6 +111,7 @@ void map_ops_exports(napi_env env, napi_value exports);
 void map_batch_exports(napi_env env, napi_value exports);
 void map_mmap_exports(napi_env env, napi_value exports);
 void prog_ops_exports(napi_env env, napi_value exports);
+void prog_loop_exports(napi_env env, napi_value exports);
 void netlink_exports(napi_env env, napi_value exports);
 void ringbuf_exports(napi_env env, napi_value exports);
 void dir_lock_exports(napi_env env, napi_value exports);

@@ -64,6 +64,8 @@ interface Native {
   progTestRun(p: Handle, data: Buffer | null, dataOutSize: number | null, ctx: Buffer | null,
     ctxOutSize: number | null, repeat: number, flags: number, cpu: number | null):
     { retval: number; durationNs: number; data?: Buffer; ctx?: Buffer };
+  progTestRunLoop(p: Handle, data: Buffer, count: number, expectRetval: number, mutateOffset: number, mutateStart: number, cpu: number):
+    { durations: Uint32Array; mismatches: number; firstRetval: number };
   linkCreateXdp(p: Handle, ifindex: number, flags: number | null): Handle;
   linkUpdate(l: Handle, p: Handle, expected: Handle | null): void;
   linkDetach(l: Handle): void;

@@ -25,6 +25,27 @@ export interface TestRunResult {
   durationNs: number;
 }
 
+export interface TestRunLoopOptions {
+  /** The packet; every call gets a fresh copy of it. */
+  data: Buffer | Uint8Array;
+  /** Calls, back to back (repeat = 1 each). */
+  count: number;
+  /** Calls returning anything else are counted as mismatches. */
+  expectRetval: number;
+  /** Write the call number (mutateStart + i, big-endian u32) at this byte offset before each call. */
+  mutateOffset?: number;
+  mutateStart?: number;
+  /** Pin the calling thread to this CPU for the loop (restored afterwards). */
+  cpu?: number;
+}
+
+export interface TestRunLoopResult {
+  /** The kernel's duration of each call, ns. */
+  durations: Uint32Array;
+  mismatches: number;
+  firstRetval: number;
+}
+
 export const TestRunFlags = { RUN_ON_CPU: 1 << 0, XDP_LIVE_FRAMES: 1 << 1 } as const;
 
 export class BpfProgram extends KernelObject {
@@ -49,6 +70,16 @@ export class BpfProgram extends KernelObject {
 
   static fromId(id: number): BpfProgram {
     return new BpfProgram(native.fromId('prog', id));
+  }
+
+  /**
+   * BPF_PROG_TEST_RUN `count` times in a C loop (repeat = 1 each, no JavaScript between calls): the
+   * per-call durations of a hot loop. Output packets are not copied out.
+   */
+  testRunLoop(o: TestRunLoopOptions): TestRunLoopResult {
+    if (typeof o !== 'object' || o === null) throw new TypeError('testRunLoop: options object required');
+    requireBuffer(o.data, 'data');
+    return native.progTestRunLoop(handleOf(this), asBuffer(o.data), o.count, o.expectRetval >>> 0, o.mutateOffset ?? -1, o.mutateStart ?? 0, o.cpu ?? -1);
   }
 
   /** BPF_PROG_TEST_RUN. Note: with repeat > 1 each run sees the packet as the previous one left it. */

@@ -12,9 +12,12 @@
 // discarded when identical.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { BpfMap, BpfProgram } from '../../../bpf/libbpf-ts/index.js';
+import { BpfProgram } from '../../../bpf/libbpf-ts/index.js';
 import {
+  DEFAULT_ICMP_TOO_BIG_BURST,
+  DEFAULT_ICMP_TOO_BIG_RATE,
   DEFAULT_RECORDER_RING_BYTES,
+  DEFAULT_SYN_TAKEOVER_IDLE_MS,
   LbDatapath,
   resolveRecorderOption,
   type LoadOptions,
@@ -46,13 +49,11 @@ export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOpti
   check('mtu', pinned.mtu, wanted.mtu);
   check('maps.services', pinned.maxServices, wanted.maxServices);
   check('maps.backends', pinned.maxBackends, wanted.maxBackends);
-  // The kernel rounds a per-CPU LRU map up to a multiple of the CPU count.
-  const cpus = BpfMap.possibleCpus;
-  const flows = Math.ceil(wanted.flowTableSize / cpus) * cpus;
-  if (pinned.flowTableSize !== wanted.flowTableSize && pinned.flowTableSize !== flows) {
-    diffs.push(`maps.flows ${pinned.flowTableSize} → ${wanted.flowTableSize}`);
-  }
+  check('maps.flows', pinned.flowTableSize, wanted.flowTableSize);
   check('stateless', pinned.stateless, wanted.stateless ?? false);
+  check('icmp.too_big_rate', pinned.icmpTooBigRate, wanted.icmpTooBigRate ?? DEFAULT_ICMP_TOO_BIG_RATE);
+  check('icmp.too_big_burst', pinned.icmpTooBigBurst, wanted.icmpTooBigBurst ?? DEFAULT_ICMP_TOO_BIG_BURST);
+  check('flow_table.syn_takeover_idle (ms)', pinned.synTakeoverIdleMs, wanted.synTakeoverIdleMs ?? DEFAULT_SYN_TAKEOVER_IDLE_MS);
   // auto (undefined) means what this kernel supports; the kernel has not changed since the pins
   // were made (they do not survive a reboot).
   check('recorder.enabled', pinned.recorder, resolveRecorderOption(wanted.recorder));
