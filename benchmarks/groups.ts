@@ -89,7 +89,7 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
       missingObjects(['xlb_lb']) ??
       (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`),
     run: (quick) =>
-      runControlBenchmark(quick ? { services: 5, backendsPerService: 4, changes: 4, restarts: 1, coldStarts: 1, tableSize: 4093 } : {}),
+      runControlBenchmark(quick ? { services: 20, largeServices: 40, backendsPerService: 4, changes: 4, creates: 5, restarts: 1, coldStarts: 1, scrapes: 2 } : {}),
   },
   recorder: {
     title: '5. Recorder: zero-loss capture rate, compared with xdpdump',

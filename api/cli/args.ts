@@ -23,6 +23,14 @@ export function secondsParser(min: number) {
   };
 }
 
+/** A Maglev table size as the wire carries it (uint32); the daemon names the allowed primes. */
+export function parseTableSize(text: string): number {
+  if (!/^[1-9][0-9]*$/.test(text) || Number(text) > UINT32_MAX) {
+    throw new InvalidArgumentError('must be a whole number: one of the allowed primes 251 … 131071 (see `xlb service add --help`).');
+  }
+  return Number(text);
+}
+
 export function parsePositiveInt(text: string): number {
   if (!/^[1-9][0-9]*$/.test(text) || !Number.isSafeInteger(Number(text))) throw new InvalidArgumentError('must be a whole number >= 1.');
   return Number(text);

@@ -73,7 +73,9 @@ export function parseServicesFile(text: string, file: string): ServicesFile {
     const services = inputs.map((input, i): Service => {
       const { spec } = validateService(input, undefined, `services[${i}]`);
       const backends = Array.isArray(input.backends) ? (input.backends as BackendInput[]) : [];
-      const out: Service = { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, backends: backends.map(backendToProto) };
+      // The file's table size only: without one the daemon's default applies.
+      const tableSize = typeof input.tableSize === 'number' ? spec.tableSize : 0;
+      const out: Service = { id: formatServiceId(spec), flags: { sourceHash: spec.flags.sourceHash }, tableSize, backends: backends.map(backendToProto) };
       // The checked, canonical form (snake_case document keys are the message's field names).
       if (spec.healthCheck) out.healthCheck = Object.fromEntries(Object.entries(healthCheckToDocument(spec.healthCheck)).map(([k, v]) => [camel(k), v]));
       return out;

@@ -55,6 +55,9 @@ function proto(): ProtoGrpcType {
 type Callback<R> = (err: grpc.ServiceError | null, res?: R) => void;
 type UnaryMethod<Q, R> = (req: Q, options: grpc.CallOptions, cb: Callback<R>) => grpc.ClientUnaryCall;
 
+/** Messages up to 256 MiB either way: a large state (10 000 services × 16 backends ≈ 5 MiB) must fit. */
+const MESSAGE_LIMITS: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20 };
+
 export class XlbClient {
   readonly target: ServerTarget;
   /** The underlying grpc-js client, for calls this wrapper does not cover. */
@@ -76,7 +79,8 @@ export class XlbClient {
     const target = parseServerAddress(o.server ?? DEFAULT_SERVER);
     const { credentials, channelOptions } = transportFor(target, o);
     const Ctor = proto().xlb.v1.LoadBalancer;
-    const raw = new Ctor(target.grpcTarget, credentials, channelOptions);
+    // ListServices / GetStats of 10 000 services and an Apply of as many are several MiB.
+    const raw = new Ctor(target.grpcTarget, credentials, { ...channelOptions, ...MESSAGE_LIMITS });
     return new XlbClient(target, raw, o.timeoutMs ?? DEFAULT_TIMEOUT_MS, target.kind === 'tcp' && o.insecure !== true);
   }
 

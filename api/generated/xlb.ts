@@ -35,6 +35,7 @@ import type { KubernetesStatus as _xlb_v1_KubernetesStatus, KubernetesStatus__Ou
 import type { ListServicesRequest as _xlb_v1_ListServicesRequest, ListServicesRequest__Output as _xlb_v1_ListServicesRequest__Output } from './xlb/v1/ListServicesRequest.js';
 import type { ListServicesResponse as _xlb_v1_ListServicesResponse, ListServicesResponse__Output as _xlb_v1_ListServicesResponse__Output } from './xlb/v1/ListServicesResponse.js';
 import type { LoadBalancerClient as _xlb_v1_LoadBalancerClient, LoadBalancerDefinition as _xlb_v1_LoadBalancerDefinition } from './xlb/v1/LoadBalancer.js';
+import type { MaglevTableUsage as _xlb_v1_MaglevTableUsage, MaglevTableUsage__Output as _xlb_v1_MaglevTableUsage__Output } from './xlb/v1/MaglevTableUsage.js';
 import type { NamedCounter as _xlb_v1_NamedCounter, NamedCounter__Output as _xlb_v1_NamedCounter__Output } from './xlb/v1/NamedCounter.js';
 import type { RecordEnd as _xlb_v1_RecordEnd, RecordEnd__Output as _xlb_v1_RecordEnd__Output } from './xlb/v1/RecordEnd.js';
 import type { RecordRequest as _xlb_v1_RecordRequest, RecordRequest__Output as _xlb_v1_RecordRequest__Output } from './xlb/v1/RecordRequest.js';
@@ -101,6 +102,7 @@ export interface ProtoGrpcType {
       ListServicesRequest: MessageTypeDefinition<_xlb_v1_ListServicesRequest, _xlb_v1_ListServicesRequest__Output>
       ListServicesResponse: MessageTypeDefinition<_xlb_v1_ListServicesResponse, _xlb_v1_ListServicesResponse__Output>
       LoadBalancer: SubtypeConstructor<typeof grpc.Client, _xlb_v1_LoadBalancerClient> & { service: _xlb_v1_LoadBalancerDefinition }
+      MaglevTableUsage: MessageTypeDefinition<_xlb_v1_MaglevTableUsage, _xlb_v1_MaglevTableUsage__Output>
       NamedCounter: MessageTypeDefinition<_xlb_v1_NamedCounter, _xlb_v1_NamedCounter__Output>
       Protocol: EnumTypeDefinition
       RecordEnd: MessageTypeDefinition<_xlb_v1_RecordEnd, _xlb_v1_RecordEnd__Output>

@@ -133,7 +133,8 @@ export interface StatusReport {
   uptimeSeconds: number;
   interfaces: InterfaceStatusReport[];
   gateway: { ip: string; nextHop: string; mac: string; resolved: boolean; interface: string; problem: string | undefined };
-  maglev: { tableSize: number; seed: number };
+  /** tableSize: the default M; tables: services with a table, by size, with their kernel memory. */
+  maglev: { tableSize: number; seed: number; memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] };
   services: number;
   backends: number;
   mtu: number;

@@ -141,6 +141,7 @@ export function serviceInputFromProto(msg: PbServiceIn | null | undefined, field
     port: msg.port,
     protocol: protocolFromProto(msg.protocol, joinField(field, 'protocol')),
     flags: msg.flags ? { sourceHash: msg.flags.sourceHash } : undefined,
+    tableSize: msg.tableSize === 0 ? undefined : msg.tableSize,
     backends: (msg.backends ?? []).map((b, i) => backendInputFromProto(b, joinField(field, `backends[${i}]`))),
     healthCheck: healthCheckInputFromProto(msg.healthCheck),
   };
@@ -179,6 +180,7 @@ export function serviceToProto(s: Service, health?: HealthView): PbService {
     backends: s.backends.map((b) => backendToProto(b, health?.backend(s.id, b.address))),
     origin: s.origin,
     datapathId: s.datapathId,
+    tableSize: s.tableSize,
     healthCheck: s.healthCheck ? healthCheckToProto(s.healthCheck) : null,
     health: serviceHealthToProto(health?.service(s.id)),
     ...(s.kubernetes ? { kubernetes: { namespace: s.kubernetes.namespace, name: s.kubernetes.name } } : {}),

@@ -3,7 +3,9 @@
 // arrive), so a single hostile or broken client could pile up memory until the kernel kills the
 // daemon, or keep every slot busy. The worst case with the defaults below is roughly
 //   maxConnections × maxSessionMemoryMb (HTTP/2 buffers) + maxInFlightCalls × maxMessageBytes
-//   = 128 × 16 MiB (only while peers stop reading) + 32 × 4 MiB.
+//   = 128 × 16 MiB (only while peers stop reading) + 32 × 16 MiB.
+// Messages: an Apply of 10 000 services × 16 IPv4 backends is ≈ 4.5 MiB (IPv6 backends and names
+// make it larger), so the cap is 16 MiB rather than grpc-js's 4 MiB default.
 // Long-lived streams (recordings, health watches, reflection) are not counted as calls in flight:
 // they carry small messages and the recorder bounds its own sessions.
 import { ServerInterceptingCall, status, type ServerInterceptor } from '@grpc/grpc-js';
@@ -35,7 +37,7 @@ export const DEFAULT_API_LIMITS: Readonly<ApiLimits> = Object.freeze({
   maxConcurrentStreams: 32,
   maxInFlightCalls: 32,
   requestTimeoutMs: 10_000,
-  maxMessageBytes: 4 * 1024 * 1024,
+  maxMessageBytes: 16 * 1024 * 1024,
   maxSessionMemoryMb: 16,
   keepaliveTimeMs: 60_000,
   keepaliveTimeoutMs: 20_000,

@@ -88,6 +88,8 @@ export function statusToProto(s: StatusReport): GetStatusResponse {
     recorderAvailable: s.recorder.available,
     recorderNote: s.recorder.reason ?? '',
     recorderRingBytes: s.recorder.ringBytes,
+    maglevTableMemoryBytes: s.maglev.memoryBytes,
+    maglevTables: s.maglev.tables.map((t) => ({ tableSize: t.tableSize, tables: t.tables, memoryBytes: t.memoryBytes })),
     health: {
       checkedBackends: s.health.checkedBackends,
       up: s.health.up,

@@ -66,6 +66,7 @@ function requestReporter(onRequest: NonNullable<ApiServerOptions['onRequest']>):
   };
 }
 
+
 export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...o.limits };
   const creds = credentialsFor(o.listen, { tls: o.tls, insecure: o.insecure ?? false });

@@ -21,6 +21,8 @@ export class XlbdProcess implements SyncDestroyable {
   readonly socket: string;
   readonly pinDir: string;
   readonly configPath: string;
+  /** http://127.0.0.1:PORT/metrics inside the pair's LB namespace. */
+  readonly metricsUrl: string;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
   #output = '';
@@ -37,6 +39,8 @@ export class XlbdProcess implements SyncDestroyable {
     this.socket = join(this.dir, 'xlb.sock');
     this.pinDir = `/sys/fs/bpf/xbench-${this.instance}`;
     this.configPath = join(this.dir, 'xlb.yaml');
+    const metricsListen = `127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}`;
+    this.metricsUrl = `http://${metricsListen}/metrics`;
     registerLive(this);
     writeFileSync(
       this.configPath,
@@ -45,10 +49,11 @@ export class XlbdProcess implements SyncDestroyable {
         interfaces: [pair.lbIf],
         gateway,
         api: { listen: `unix://${this.socket}` },
-        metrics: { listen: `127.0.0.1:${20000 + Math.floor(Math.random() * 20000)}` },
         state_dir: join(this.dir, 'state'),
         bpffs_dir: this.pinDir,
         ...config,
+        // Other metrics settings (cache_ms) may be given; the listen address is this object's.
+        metrics: { ...((config.metrics as object | undefined) ?? {}), listen: metricsListen },
       }),
     );
   }

@@ -1,5 +1,4 @@
 // Defaults, in one place so docs/api.md, the example config and the code cannot drift apart.
-import { DEFAULT_TABLE_SIZE } from '../maglev/index.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/xlb/xlb.yaml';
 export const DEFAULT_INSTANCE = 'default';
@@ -11,11 +10,13 @@ export const STATE_FILE_NAME = 'desired-state.json';
 export const DEFAULTS = Object.freeze({
   xdpMode: 'native' as const,
   mtu: 1500,
-  maglevTableSize: DEFAULT_TABLE_SIZE,
+  // 16381 slots (68 KiB of kernel memory per service): shares within 1 % of the weights up to 163 active
+  // backends; a service with more picks a bigger size (table_size).
+  maglevTableSize: 16381,
   maglevSeed: 0,
   // services/backends are id spaces (ids 1..n-1); flows is the flow table (preallocated: 64 bytes
   // per entry, rounded up to a power of two of 4-entry buckets, so 262144 = 16 MiB).
-  mapServices: 1024,
+  mapServices: 8192,
   mapBackends: 65536,
   mapFlows: 262144,
   // The datapath's own defaults (lb/datapath options.ts; a test keeps them equal).
@@ -31,6 +32,8 @@ export const DEFAULTS = Object.freeze({
   recorderMaxRulesPerPeer: 64,
   socketMode: 0o660,
   metricsListen: '127.0.0.1:9641',
+  // Scrapes within a second of one another share one read of the counters.
+  metricsCacheMs: 1000,
   detachOnExit: false,
 });
 
@@ -73,6 +76,7 @@ export const LIMITS = Object.freeze({
   recorderRingBytesMax: 1 << 30,
   recorderMaxRecordings: 64,
   recorderMaxRules: 128,
+  metricsCacheMsMax: 60_000,
   // The datapath's bounds (lb/datapath options.ts).
   icmpTooBigMin: 1,
   icmpTooBigMax: 1_000_000,

@@ -49,7 +49,7 @@ const SCHEMA: Record<string, readonly string[]> = {
   recorder: ['enabled', 'ring_bytes', 'host_traffic', 'max_recordings_per_peer', 'max_rules_per_peer'],
   api: ['listen', 'socket_mode', 'socket_group', 'tls', 'insecure'],
   'api.tls': ['cert', 'key', 'client_ca', 'allowed_clients'],
-  metrics: ['listen'],
+  metrics: ['listen', 'cache_ms'],
   health: ['source_ports', 'max_concurrency'],
   bgp: BGP_KEYS,
   kubernetes: KUBERNETES_KEYS,
@@ -285,6 +285,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
         '(services, backends, traffic); firewall it, or listen on 127.0.0.1 and scrape through a proxy',
     );
   }
+  const metricsCacheMs = integer(r, r.get(['metrics', 'cache_ms'], undefined, DEFAULTS.metricsCacheMs), 0, LIMITS.metricsCacheMsMax);
 
   const stateDir = absolutePath(r, r.get(['state_dir'], { name: '--state-dir', value: flags.stateDir }, DEFAULT_STATE_DIR));
   const bpffsDir = absolutePath(r, r.get(['bpffs_dir'], undefined, defaultBpffsDir(instance)));
@@ -322,7 +323,7 @@ export function resolveConfig(input: ResolveInput = {}): XlbdConfig {
     limits,
     recorder,
     api: { listen, socketMode: mode, socketGroup, tls, insecure },
-    metrics: { listen: metricsListen },
+    metrics: { listen: metricsListen, cacheMs: metricsCacheMs },
     stateDir,
     stateFile: join(stateDir, instance, STATE_FILE_NAME),
     bpffsDir,

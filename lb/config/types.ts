@@ -77,7 +77,8 @@ export interface XlbdConfig {
     /** Plaintext TCP, accepted only on loopback. */
     insecure: boolean;
   };
-  metrics: { listen: Extract<ListenAddress, { kind: 'tcp' }> };
+  /** cacheMs: a scrape's text serves the scrapes of the next cacheMs ms (0 = concurrent ones only). */
+  metrics: { listen: Extract<ListenAddress, { kind: 'tcp' }>; cacheMs: number };
   stateDir: string;
   /** <stateDir>/<instance>/desired-state.json */
   stateFile: string;

@@ -27,8 +27,8 @@ import { GatewayWatcher, usableMac, type NextHopFacts } from '../gateway/index.j
 import type { KubernetesSource } from '../kubernetes/index.js';
 import { parseIp, ReservedAddresses, ValidationError, type DesiredState, type StateDiff } from '../model/index.js';
 import type { GobgpPort } from '../bgp/index.js';
-import { Reconciler, type ChangeResult } from '../reconciler/index.js';
-import { restoreDesiredState } from '../state/index.js';
+import { Reconciler, TableBuilders, type ChangeResult } from '../reconciler/index.js';
+import { loadDesiredState, StateStore, STATE_VERSION } from '../state/index.js';
 import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/attach.js';
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
 import { ensureBpffs } from './datapath/bpffs.js';
@@ -39,9 +39,9 @@ import { DaemonHealth } from './health.js';
 import { DaemonBgp, NO_BGP } from './bgp.js';
 import { createLogger, type Logger } from './log.js';
 import { startDaemonMetrics } from './metrics-hook.js';
-import type { MetricsServer } from '../metrics/index.js';
+import type { MetricsServer, MetricsServiceSource } from '../metrics/index.js';
 import { systemdNotifier, type Notifier } from './notify.js';
-import { statsReport } from './reports.js';
+import { maglevUsage, statsReport } from './reports.js';
 import { XLB_VERSION } from '../version.js';
 import { Recorder } from '../../recorder/index.js';
 import { restartOnlyChanges } from './reload.js';
@@ -72,6 +72,8 @@ interface Running {
   note: string;
   attach: AttachOutcome;
   reconciler: Reconciler;
+  builders: TableBuilders;
+  store: StateStore;
   gateway: GatewayWatcher;
   api: ApiServer;
   metrics: MetricsServer | undefined;
@@ -143,18 +145,24 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       if (c.api.listen.kind === 'unix') await prepareUnixSocket(c.api.listen.path);
       const ifindex = ifNameToIndex(ifname);
 
-      const restored = await restoreDesiredState(c.stateFile, { limits: c.limits }, c.services);
+      const restored = await loadDesiredState(c.stateFile, { limits: c.limits });
       for (const f of restored.removedTempFiles) log.info(`removed ${f} (left by an interrupted write)`);
+      if (restored.tornJournal) log.warn('the journal ends in an incomplete record (a crash during a write); that change was never acknowledged and is dropped');
+      let kubernetesGone: StateDiff | undefined;
       if (!c.kubernetes) {
         // Kubernetes mode was turned off: what it programmed goes (nobody would keep it in step).
-        const gone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
-        if (gone.deleted.length) log.warn(`kubernetes mode is off: removing ${gone.deleted.length} services it had made (${gone.deleted.join(' ')})`);
+        kubernetesGone = restored.state.apply([], { origin: 'kubernetes', field: 'kubernetes' });
+        if (kubernetesGone.deleted.length) log.warn(`kubernetes mode is off: removing ${kubernetesGone.deleted.length} services it had made (${kubernetesGone.deleted.join(' ')})`);
       }
       log.info(
         restored.found
-          ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}`
+          ? `restored ${restored.state.serviceCount} services, ${restored.state.backendCount} backends from ${c.stateFile}` +
+              (restored.replayed ? ` and ${restored.replayed} journal records` : '')
           : `no state file at ${c.stateFile}: first start`,
       );
+      const configDiff = restored.state.apply([...c.services], { origin: 'config', field: 'services' });
+      const store = new StateStore(c.stateFile, restored, { warn: (m) => log.warn(m) });
+      cleanup.push(() => store.close());
 
       const gateway = new GatewayWatcher({ interfaceName: ifname, gateway: c.gateway.address, pollMs: this.#o.gatewayPollMs, log });
       cleanup.push(() => gateway.stop());
@@ -174,25 +182,36 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       checkStateAgainstDatapath(restored.found, opened, c, log);
 
       this.#writeSettings(dp, facts);
+      const builders = new TableBuilders();
+      cleanup.push(() => builders.close());
       // Health first: the first programming already leaves out what was last seen down.
       let reconcilerRef: Reconciler | undefined;
       const health = await DaemonHealth.create(c, log, () => ({ dp, ifindex }), () => reconcilerRef?.state ?? restored.state);
       cleanup.push(() => health.close());
       health.sync(restored.state);
       const reconciler = new Reconciler({
+        builders,
         datapath: dp,
         state: restored.state,
-        stateFile: c.stateFile,
+        store,
         log,
         onBackendSet: (e) => this.emit('backendSet', e),
+        onProgress: (e) => log.info(`${e.what}: ${e.done}/${e.total} services`),
         backendFilter: (s) => health.monitor.programmed(s),
       });
       reconcilerRef = reconciler;
+      const syncStarted = performance.now();
       const sync = await reconciler.syncAll();
       if (sync.upserted.length || sync.deleted.length || sync.backendSets.length) {
-        log.info(`datapath brought in step: ${sync.upserted.length} services written, ${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`);
+        log.info(
+          `datapath brought in step in ${Math.round(performance.now() - syncStarted)} ms: ${sync.upserted.length} services written, ` +
+            `${sync.deleted.length} deleted, ${sync.backendSets.length} backend sets`,
+        );
       }
-      await reconciler.persist();
+      // A snapshot is written when the files on disk are not one up-to-date snapshot already.
+      await store.start(restored.state, {
+        compact: !restored.found || restored.version < STATE_VERSION || restored.replayed > 0 || restored.tornJournal || configDiff.changes.length > 0 || (kubernetesGone?.changes.length ?? 0) > 0,
+      });
 
       if (opened.origin !== 'adopted') dp.pin(c.bpffsDir);
       // A datapath this start created from nothing is removed again if the start fails; one that
@@ -217,7 +236,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         : undefined;
       if (bgp) cleanup.push(() => bgp.stop());
       const running: Running = {
-        ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, gateway, api: undefined!, metrics: undefined, lock, recorder,
+        ifname, ifindex, dp, origin: opened.origin, note: opened.reason, attach, reconciler, builders, store, gateway, api: undefined!, metrics: undefined, lock, recorder,
         health, bgp, kubernetes: undefined,
       };
       this.#run = running;
@@ -247,7 +266,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       log.info(`API listening on ${running.api.address}`);
       if (this.#o.metrics ?? true) {
         const m = c.metrics.listen;
-        running.metrics = await startDaemonMetrics(this, m.host, m.port, log);
+        running.metrics = await startDaemonMetrics(this, m.host, m.port, log, c.metrics.cacheMs);
         cleanup.push(() => running.metrics?.close());
         log.info(`metrics on ${running.metrics.url}`);
       }
@@ -304,6 +323,12 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     await r.health.close();
     await r.reconciler.idle();
     await r.bgp?.stop();
+    // Fold the journal into the snapshot, so the next start reads one file.
+    if (r.store.journalBytes > 0) {
+      await r.reconciler.compact().catch((e: Error) => this.log.warn(`state snapshot at stop failed (the journal is kept): ${e.message}`));
+    }
+    await r.store.close();
+    await r.builders.close();
     if (detach) {
       const cur = attachedProgram(r.ifindex);
       if (cur.progId === r.dp.program.id && (cur.mode === 'native' || cur.mode === 'generic')) r.dp.detach(r.ifindex, cur.mode);
@@ -381,8 +406,24 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
   stats(serviceId?: string): StatsReport {
     const r = this.#running();
     const state = r.reconciler.state;
-    const only = serviceId === undefined ? undefined : [state.get(serviceId, 'service_id')];
-    return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, only, r.health);
+    if (serviceId === undefined) return statsReport(r.dp.readCounters(), state, r.dp.options.flowTableSize, undefined, r.health);
+    // One service: read its ids only.
+    const svc = state.get(serviceId, 'service_id');
+    const counters = r.dp.readCounters({ services: [svc.datapathId], backends: svc.backends.map((b) => b.datapathId) });
+    return statsReport(counters, state, r.dp.options.flowTableSize, [svc], r.health);
+  }
+
+  datapathStats(): StatsReport {
+    const r = this.#running();
+    // Services: only those with a health check, for the health families (xlb_backend_up, ...);
+    // their counters are not read here (the per-service families come from serviceSource()).
+    const checked = r.reconciler.state.list().filter((s) => s.healthCheck !== undefined);
+    return statsReport(r.dp.readCounters({ services: [], backends: [] }), r.reconciler.state, r.dp.options.flowTableSize, checked, r.health);
+  }
+
+  serviceSource(): MetricsServiceSource {
+    const r = this.#running();
+    return { services: () => r.reconciler.state.list(), counters: (which, ids) => r.dp.idCounters(which, ids) };
   }
 
   status(): StatusReport {
@@ -416,7 +457,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         interface: facts?.gateway.routeInterface ?? '',
         problem: facts?.gateway.problem,
       },
-      maglev: { tableSize: r.dp.options.tableSize, seed: r.dp.options.seed },
+      maglev: { tableSize: c.maglev.tableSize, seed: r.dp.options.seed, ...maglevUsage(r.reconciler.state) },
       services: r.reconciler.state.serviceCount,
       backends: r.reconciler.state.backendCount,
       mtu: r.dp.options.mtu,

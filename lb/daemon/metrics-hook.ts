@@ -5,9 +5,10 @@ import { XlbMetrics, startMetricsServer, type MetricsServer } from '../metrics/i
 import type { Logger } from './log.js';
 import type { DaemonView } from './view.js';
 
-export async function startDaemonMetrics(view: DaemonView, host: string, port: number, log: Logger): Promise<MetricsServer> {
+export async function startDaemonMetrics(view: DaemonView, host: string, port: number, log: Logger, cacheMs = 0): Promise<MetricsServer> {
   const metrics = new XlbMetrics({
     source: view,
+    cacheMs,
     version: view.version,
     onSourceError: (what, err) => log.warn(`metrics: cannot read ${what}: ${(err as Error)?.message ?? String(err)}`),
   });

@@ -1,7 +1,7 @@
 // The stats report (GetStats, metrics): datapath counters joined with the desired state, resolved
 // to service ids and reason names. The report types are the API port's (api/server/control.ts).
 import type { HealthView, StatsReport, ServiceStatsReport } from '../../api/server/index.js';
-import type { DatapathCounters } from '../datapath/index.js';
+import { tableMemoryBytes, type DatapathCounters } from '../datapath/index.js';
 import type { DesiredState, Service } from '../model/index.js';
 
 export function snakeCase(name: string): string {
@@ -61,4 +61,15 @@ export function statsReport(
       generated: c.tx.icmpFragNeeded.packets + c.tx.icmp6PacketTooBig.packets,
     },
   };
+}
+
+/** The services' Maglev tables by size and their kernel memory (a service without an active
+ *  backend has no table). O(services). */
+export function maglevUsage(state: DesiredState): { memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] } {
+  const bySize = new Map<number, number>();
+  for (const s of state.list()) {
+    if (s.backends.some((b) => b.state === 'active')) bySize.set(s.tableSize, (bySize.get(s.tableSize) ?? 0) + 1);
+  }
+  const tables = [...bySize].sort((a, b) => a[0] - b[0]).map(([tableSize, n]) => ({ tableSize, tables: n, memoryBytes: n * tableMemoryBytes(tableSize) }));
+  return { memoryBytes: tables.reduce((sum, t) => sum + t.memoryBytes, 0), tables };
 }

@@ -6,6 +6,7 @@ import type { NextHopFacts } from '../gateway/index.js';
 import type { DesiredState } from '../model/index.js';
 import type { TransitionEvent } from '../health/index.js';
 import type { StatsReport, StatusReport } from '../../api/server/index.js';
+import type { MetricsServiceSource } from '../metrics/index.js';
 
 export interface DaemonEvents {
   /** A service's backend set (its Maglev table) was written to the datapath. */
@@ -34,4 +35,8 @@ export interface DaemonView extends Pick<EventEmitter<DaemonEvents>, 'on' | 'off
   /** Counters joined with the desired state (service ids, backend addresses, reason names). */
   stats(serviceId?: string): StatsReport;
   status(): StatusReport;
+  /** stats() without the per-service part (what metrics read besides serviceSource()). */
+  datapathStats(): StatsReport;
+  /** The services and their counters by datapath id, for metrics to read slice by slice. */
+  serviceSource(): MetricsServiceSource;
 }

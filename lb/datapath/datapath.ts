@@ -4,7 +4,7 @@
 import { mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfMap, BpfObject, BpfProgram, xdpAttach, xdpDetach, type MapMapping, type XdpMode } from '../../bpf/libbpf-ts/index.js';
-import { buildMaglevTable } from '../maglev/index.js';
+import { buildMaglevTable, type MaglevOptions } from '../maglev/index.js';
 import { IPPROTO, ValidationError, invalid } from '../model/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { formatAddress, parseAddress } from './addr.js';
@@ -33,7 +33,6 @@ import {
   familyOf,
   decodeU32,
   objectMapName,
-  sumCounter,
   sumStatsSlot,
   u32Key,
   pinNameOf,
@@ -51,7 +50,7 @@ import { flowTableBuckets, resolveLoadOptions, type LoadOptions, type ResolvedLo
 import { recorderSupport } from './recorder-probe.js';
 import { MAP_NAMES, PROG_PIN, checkMapSizes, openPinnedMaps, setConstants, unlinkIfPresent } from './pins.js';
 import { decodeSettings, encodeSettings } from './settings.js';
-import { MaglevTable, pinTable, tableMemoryBytes, tablePinPath, unpinTables } from './tables.js';
+import { MaglevTable, pinTable, tableGroups, tableMemoryBytes, tablePinPath, unpinTables } from './tables.js';
 import type {
   BackendSetOptions,
   BackendSetResult,
@@ -70,6 +69,15 @@ import { flowEntry, flowKeyOf, validateBackends, validateService, type ServiceRe
 
 const XDP_VERDICTS: readonly XdpVerdict[] = ['aborted', 'drop', 'pass', 'tx', 'redirect'];
 
+// sumPerCpu sums a value's u64 members in declaration order; where LbCounter keeps packets and bytes.
+const COUNTER_U64S = LbCounter.size / 8;
+const PACKETS_FIELD = LbCounter.fields.find((f) => f.name === 'packets')!.offset / 8;
+const BYTES_FIELD = LbCounter.fields.find((f) => f.name === 'bytes')!.offset / 8;
+
+function counterAt(sums: Float64Array, i: number): Counter {
+  return { packets: sums[i * COUNTER_U64S + PACKETS_FIELD]!, bytes: sums[i * COUNTER_U64S + BYTES_FIELD]! };
+}
+
 
 export class LbDatapath {
   readonly options: ResolvedLoadOptions;
@@ -85,6 +93,16 @@ export class LbDatapath {
   readonly #services = new Map<number, ServiceRecord>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
+  /**
+   * Maps this object loaded itself start zeroed: the counters of an id never assigned since then
+   * are 0 already and need no reset (a cold start skips one write per service and per backend).
+   * 1 = the id was assigned (its counters may have counted); undefined = adopted maps, reset always.
+   */
+  #countersUsed: { services: Uint8Array; backends: Uint8Array } | undefined;
+  /** #checkTable's per-id counters, all zero between calls. */
+  #slotScratch: Uint32Array | undefined;
+  /** The table maglev_outer entries of removed tables point at: one element, every slot TABLE_NO_BACKEND. */
+  #tombstone: MaglevTable | undefined;
   /** VIPs per VIP filter bit (a bit stays set while any VIP hashes to it). */
   readonly #filterBits = new Map<number, number>();
   /** lb_config mapped into this process: the settings and the VIP filter are written in place. */
@@ -129,7 +147,9 @@ export class LbDatapath {
           icmpRate: opts.icmpTooBigRate, icmpBurst: opts.icmpTooBigBurst, synIdleMs: opts.synTakeoverIdleMs,
         }),
       );
-      return new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      const dp = new LbDatapath(opts, obj.program(PROGRAM_NAME), maps, obj);
+      dp.#countersUsed = { services: new Uint8Array(opts.maxServices), backends: new Uint8Array(opts.maxBackends) };
+      return dp;
     } catch (e) {
       obj.close();
       throw e;
@@ -234,6 +254,7 @@ export class LbDatapath {
     this.#closed = true;
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
+    this.#tombstone?.close();
     this.#config.unmap();
     this.#flows.close();
     if (this.#object) {
@@ -310,7 +331,7 @@ export class LbDatapath {
     const rec = validateService(svc, this.options.maxServices, this.#services.values(), this.options.tableSize);
     const id = rec.spec.id;
     const old = this.#services.get(id);
-    if (!old) this.#resetCounter(MAP.serviceStats, id);
+    if (!old) this.#resetCounters(MAP.serviceStats, [id]);
     const resized = old !== undefined && old.spec.tableSize !== rec.spec.tableSize && this.#hasTable(id);
     const newTable = resized ? this.#buildTable(id, rec.spec.tableSize, [...(this.#backendSets.get(id)?.values() ?? [])]) : undefined;
     // Growing: the bigger table first (slots computed with the old size stay inside it).
@@ -331,23 +352,48 @@ export class LbDatapath {
 
   /** Removes a service, its table and its backends. False if there was no such service. */
   deleteService(id: number): boolean {
+    return this.deleteServices([id]) === 1;
+  }
+
+  /**
+   * Removes services, their tables and their backends, each step batched across them: the service
+   * entries first (packets stop matching), then the tables — replaced with one map-in-map batch
+   * update by a shared one-slot "no backend" table, since the kernel has no batch delete for
+   * map-in-map entries and would otherwise wait for running programs once per service — then the
+   * backend entries. Unknown ids are skipped; returns how many services were removed.
+   */
+  deleteServices(ids: readonly number[]): number {
     this.#open();
-    const rec = this.#services.get(id);
-    if (!rec) return false;
-    // Stop matching first, then take away what matching used.
-    this.#maps[MAP.services].delete(rec.key);
-    this.#vipRef(rec.vipKey, -1);
-    this.#removeTable(id);
-    const set = this.#backendSets.get(id) ?? new Map();
-    this.#writeBackends([...set.keys()].map((b) => [b, Buffer.alloc(BackendValue.size)]));
-    for (const b of set.keys()) this.#backendOwner.delete(b);
-    this.#backendSets.delete(id);
-    this.#services.delete(id);
-    return true;
+    const recs = [...new Set(ids)].map((id) => this.#services.get(id)).filter((r): r is ServiceRecord => r !== undefined);
+    if (recs.length === 0) return 0;
+    this.#maps[MAP.services].deleteBatch(recs.map((r) => r.key));
+    const vipDrops = new Map<string, { key: Buffer; n: number }>();
+    for (const r of recs) {
+      const k = r.vipKey.toString('hex');
+      const e = vipDrops.get(k) ?? { key: r.vipKey, n: 0 };
+      e.n++;
+      vipDrops.set(k, e);
+    }
+    for (const e of vipDrops.values()) this.#vipRef(e.key, -e.n);
+    this.#removeTables(recs.map((r) => r.spec.id));
+    const backends = recs.flatMap((r) => [...(this.#backendSets.get(r.spec.id)?.keys() ?? [])]);
+    this.#writeBackends(backends.map((b) => [b, Buffer.alloc(BackendValue.size)]));
+    for (const b of backends) this.#backendOwner.delete(b);
+    for (const r of recs) {
+      this.#backendSets.delete(r.spec.id);
+      this.#services.delete(r.spec.id);
+    }
+    return recs.length;
   }
 
   services(): DatapathService[] {
     return [...this.#services.values()].map((r) => ({ ...r.spec }));
+  }
+
+  /** One service by id, or undefined (O(1), unlike services()). */
+  service(id: number): DatapathService | undefined {
+    const r = this.#services.get(id);
+    return r && { ...r.spec };
   }
 
   // ---- backends --------------------------------------------------------------------------------
@@ -359,77 +405,147 @@ export class LbDatapath {
    * backends. Established flows stay on backends that remain (active or draining).
    */
   setBackends(serviceId: number, backends: readonly DatapathBackend[], o: BackendSetOptions = {}): BackendSetResult {
+    const { table, ...rest } = o;
+    return this.setBackendsMany([table === undefined ? { serviceId, backends } : { serviceId, backends, table }], rest)[0]!;
+  }
+
+  /**
+   * setBackends for many services in one go: the same result service by service, in the same order
+   * (backend entries → tables → removed backends cleared) but each step batched across the
+   * services — one write for all backend entries, and the fresh tables installed with one map-in-map
+   * batch update, so the kernel waits for running programs once instead of once per service (an RCU
+   * grace period on kernels before 6.19: what makes a cold start or a large Apply slow otherwise).
+   * Everything is validated before anything is written (errors name `sets[i]`). After a kernel
+   * failure the services of the batch are left for a rewrite: the next setBackends of each one
+   * rewrites its entries and table, whatever they hold.
+   */
+  setBackendsMany(
+    sets: readonly { serviceId: number; backends: readonly DatapathBackend[]; table?: Uint32Array }[],
+    o: Omit<BackendSetOptions, 'table'> = {},
+  ): BackendSetResult[] {
     this.#open();
-    const svc = this.#services.get(serviceId);
-    if (!svc) throw new ValidationError('NOT_FOUND', 'serviceId', `no service with id ${JSON.stringify(serviceId)}`);
-    const list = validateBackends(serviceId, backends, this.options.maxBackends, this.#backendOwner);
-    const size = svc.spec.tableSize;
     if (o.write !== undefined && o.write !== 'swap' && o.write !== 'inPlace') {
       throw invalid('write', `${JSON.stringify(o.write)} is not "swap" or "inPlace"`);
     }
-    const activeIds = new Set(list.filter((b) => b.state === 'active').map((b) => b.id));
-    if (o.table !== undefined) {
-      if (!(o.table instanceof Uint32Array) || o.table.length !== size) {
-        throw invalid('table', `must be a Uint32Array of ${size} slots (the service's tableSize)`);
+    // ---- validate everything --------------------------------------------------------------------
+    const listed = new Set<number>();
+    const claimed = new Map<number, number>();
+    const plans = sets.map((set, i) => {
+      const where = (f: string) => (sets.length === 1 ? f : `sets[${i}].${f}`);
+      const serviceId = set.serviceId;
+      const svc = this.#services.get(serviceId);
+      if (!svc) throw new ValidationError('NOT_FOUND', where('serviceId'), `no service with id ${JSON.stringify(serviceId)}`);
+      if (listed.has(serviceId)) throw invalid(where('serviceId'), `service id ${serviceId} is listed twice`);
+      listed.add(serviceId);
+      const list = validateBackends(serviceId, set.backends, this.options.maxBackends, this.#backendOwner);
+      for (const b of list) {
+        const other = claimed.get(b.id);
+        if (other !== undefined) throw new ValidationError('ALREADY_EXISTS', where('backends'), `backend id ${b.id} is also given to service id ${other}`);
       }
-      if (activeIds.size === 0) throw invalid('table', 'given, but no backend is active (a service without active backends has no table)');
-      for (let s = 0; s < size; s++) {
-        if (!activeIds.has(o.table[s]!)) throw invalid(`table[${s}]`, `${o.table[s]} is not the id of an active backend of this service`);
+      for (const b of list) claimed.set(b.id, serviceId);
+      const size = svc.spec.tableSize;
+      const activeIds = new Set(list.filter((b) => b.state === 'active').map((b) => b.id));
+      const counted = set.table !== undefined ? this.#checkTable(set.table, size, list, activeIds, where) : undefined;
+      const built = set.table ? undefined : this.#buildTable(serviceId, size, list);
+      const previous = this.#backendSets.get(serviceId) ?? new Map<number, Required<DatapathBackend>>();
+      return { serviceId, list, size, activeIds, built, table: set.table ?? built?.table, previous, counted };
+    });
+    claimed.clear();
+
+    // ---- write ------------------------------------------------------------------------------
+    const results: BackendSetResult[] = [];
+    const fresh: { serviceId: number; table: MaglevTable }[] = [];
+    const removals: number[] = [];
+    try {
+      this.#resetCounters(MAP.backendStats, plans.flatMap((p) => p.list.filter((b) => !p.previous.has(b.id)).map((b) => b.id)));
+      this.#writeBackends(plans.flatMap((p) => p.list.map((b): [number, Buffer] => [b.id, encodeBackend(b, p.serviceId)])));
+      for (const p of plans) {
+        let tableWrite: BackendSetResult['tableWrite'];
+        let slotsChanged: number;
+        const live = this.#tables.get(p.serviceId);
+        if (!p.table) {
+          tableWrite = this.#hasTable(p.serviceId) ? 'removed' : 'none';
+          slotsChanged = tableWrite === 'removed' ? p.size : 0;
+          removals.push(p.serviceId);
+        } else if (o.write === 'inPlace' && live && live.size === p.size) {
+          tableWrite = 'inPlace';
+          slotsChanged = live.writeDiff(p.table);
+        } else {
+          tableWrite = 'swap';
+          slotsChanged = live && live.size === p.size ? countDiff(live, p.table) : p.size;
+          fresh.push({ serviceId: p.serviceId, table: MaglevTable.create(p.serviceId, p.table) });
+        }
+        // lb/maglev counted the slots of a table it built; #checkTable those of a table given to us.
+        const slotsPerBackend = p.built?.slotsPerBackend ?? p.counted ?? new Map(p.list.map((b) => [b.id, 0]));
+        results.push({
+          activeBackends: p.built?.activeBackends ?? (p.counted ? p.activeIds.size : 0),
+          slotsPerBackend,
+          warnings: p.built?.warnings ?? (p.table ? [] : p.list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
+          tableWrite,
+          slotsChanged,
+        });
       }
+      this.#removeTables(removals);
+      this.#installTables(fresh);
+      fresh.length = 0;
+      const removed: number[] = [];
+      for (const p of plans) {
+        const kept = new Set(p.list.map((b) => b.id));
+        const gone = [...p.previous.keys()].filter((id) => !kept.has(id));
+        this.#retireBackends(p.serviceId, gone);
+        removed.push(...gone);
+      }
+      this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
+      for (const id of removed) this.#backendOwner.delete(id);
+      for (const p of plans) {
+        for (const b of p.list) this.#backendOwner.set(b.id, p.serviceId);
+        this.#backendSets.set(p.serviceId, new Map(p.list.map((b) => [b.id, b])));
+      }
+    } catch (e) {
+      for (const f of fresh) f.table.close(); // created, never installed
+      // What the kernel holds is somewhere between the old and the new sets: remember both, so the
+      // next write of each service compares unequal, rewrites it and clears whatever it no longer has.
+      for (const p of plans) {
+        const union = new Map(p.previous);
+        for (const b of p.list) union.set(b.id, { ...b, weight: -1 });
+        this.#backendSets.set(p.serviceId, union);
+        for (const b of p.list) this.#backendOwner.set(b.id, p.serviceId);
+      }
+      throw e;
     }
-    const built = o.table ? undefined : this.#buildTable(serviceId, size, list);
-    const table = o.table ?? built?.table;
-
-    const previous = this.#backendSets.get(serviceId) ?? new Map<number, Required<DatapathBackend>>();
-    for (const b of list) if (!previous.has(b.id)) this.#resetCounter(MAP.backendStats, b.id);
-    this.#writeBackends(
-      list.map((b) => {
-        const addr = parseAddress(b.address, 'address');
-        return [
-          b.id,
-          BackendValue.encode({
-            family: addr.family,
-            addr: addr.bytes,
-            flags: b.state === 'active' ? BACKEND_F_ACTIVE : BACKEND_F_DRAINING,
-            weight: b.weight,
-            serviceId,
-          }),
-        ];
-      }),
-    );
-    let tableWrite: BackendSetResult['tableWrite'];
-    let slotsChanged: number;
-    const live = this.#tables.get(serviceId);
-    if (!table) {
-      tableWrite = this.#hasTable(serviceId) ? 'removed' : 'none';
-      slotsChanged = tableWrite === 'removed' ? size : 0;
-      this.#removeTable(serviceId);
-    } else if (o.write === 'inPlace' && live && live.size === size) {
-      tableWrite = 'inPlace';
-      slotsChanged = live.writeDiff(table);
-    } else {
-      tableWrite = 'swap';
-      slotsChanged = live && live.size === size ? countDiff(live, table) : size;
-      this.#swapTable(serviceId, table);
-    }
-    const kept = new Set(list.map((b) => b.id));
-    const removed = [...previous.keys()].filter((id) => !kept.has(id));
-    this.#writeBackends(removed.map((id) => [id, Buffer.alloc(BackendValue.size)]));
-    this.#retireBackends(serviceId, removed);
-
-    for (const id of removed) this.#backendOwner.delete(id);
-    for (const b of list) this.#backendOwner.set(b.id, serviceId);
-    this.#backendSets.set(serviceId, new Map(list.map((b) => [b.id, b])));
-    const slotsPerBackend = new Map(list.map((b) => [b.id, 0]));
-    if (table) for (const id of table) slotsPerBackend.set(id, (slotsPerBackend.get(id) ?? 0) + 1);
-    return {
-      activeBackends: built?.activeBackends ?? (o.table ? activeIds.size : 0),
-      slotsPerBackend: built?.slotsPerBackend ?? slotsPerBackend,
-      warnings: built?.warnings ?? (table ? [] : list.length ? ['no active backend: new flows are dropped (noBackend)'] : []),
-      tableWrite,
-      slotsChanged,
-    };
+    return results;
   }
+
+  /** Checks a table given by the caller: its size, and every slot an active backend of the service.
+   *  Returns the slots per backend (what lb/maglev reports for a table it builds). */
+  #checkTable(
+    table: unknown,
+    size: number,
+    list: readonly Required<DatapathBackend>[],
+    activeIds: ReadonlySet<number>,
+    where: (f: string) => string,
+  ): Map<number, number> {
+    if (!(table instanceof Uint32Array) || table.length !== size) {
+      throw invalid(where('table'), `must be a Uint32Array of ${size} slots (the service's tableSize)`);
+    }
+    if (activeIds.size === 0) throw invalid(where('table'), 'given, but no backend is active (a service without active backends has no table)');
+    // One array read per slot: slot counts per id (ids are < maxBackends) in a scratch array kept
+    // zeroed between calls, only the active ids' counters start at 1 (0 = not an active backend).
+    const counts = (this.#slotScratch ??= new Uint32Array(this.options.maxBackends));
+    for (const id of activeIds) counts[id] = 1;
+    try {
+      for (let s = 0; s < size; s++) {
+        const id = table[s]!;
+        if (id >= counts.length || counts[id] === 0) throw invalid(where(`table[${s}]`), `${id} is not the id of an active backend of this service`);
+        counts[id]!++;
+      }
+      return new Map(list.map((b) => [b.id, activeIds.has(b.id) ? counts[b.id]! - 1 : 0]));
+    } finally {
+      for (const id of activeIds) counts[id] = 0;
+    }
+  }
+
+
 
   /**
    * Writes backend ids into single slots of the service's live table, in place: ids[i] into
@@ -480,8 +596,10 @@ export class LbDatapath {
     const size = this.#services.get(serviceId)?.spec.tableSize;
     const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
     if (!inner) return undefined;
-    // A table this process has not mapped (adopted without its pin): read it by id.
+    // A table this process has not mapped (adopted without its pin): read it by id. A map that
+    // does not fit the service's size is not its table (the tombstone of a removed one).
     try {
+      if (inner.maxEntries !== tableGroups(size!)) return undefined;
       const { keys, values } = inner.lookupBatch();
       const table = new Uint32Array(size!);
       keys.forEach((k, i) => {
@@ -543,8 +661,11 @@ export class LbDatapath {
 
   // ---- counters --------------------------------------------------------------------------------
 
-  /** Every counter summed over CPUs. Service/backend maps hold only ids with traffic. */
-  readCounters(): DatapathCounters {
+  /**
+   * Every counter summed over CPUs. The per-service and per-backend maps are read for the ids in
+   * use only (or the ids given), and list only ids that counted something.
+   */
+  readCounters(o: { services?: ArrayLike<number>; backends?: ArrayLike<number> } = {}): DatapathCounters {
     this.#open();
     const global = {} as Record<string, Record<string, Counter>>;
     const perCpu = this.#maps[MAP.stats].lookupPerCpu(u32Key(0)) ?? [];
@@ -562,8 +683,35 @@ export class LbDatapath {
     }
     return {
       ...(global as GlobalCounters),
-      ...this.#serviceAndBackendCounters(),
+      ...this.#serviceAndBackendCounters(o.services ?? [...this.#services.keys()], o.backends ?? [...this.#backendOwner.keys()]),
     };
+  }
+
+  /**
+   * Counters of the given service or backend ids, summed over CPUs in C: packets and bytes of
+   * ids[i] at [2i] and [2i + 1]. One call per slice of ids; no object per id.
+   */
+  idCounters(which: 'services' | 'backends', ids: Uint32Array): Float64Array {
+    this.#open();
+    const map = this.#maps[which === 'services' ? MAP.serviceStats : MAP.backendStats];
+    const out = pairs(map.sumPerCpu(ids, COUNTER_U64S), ids.length);
+    if (which === 'backends') return out;
+    // A service's figure includes what its backends counted (#serviceAndBackendCounters).
+    const owners: number[] = [];
+    const backendIds: number[] = [];
+    ids.forEach((id, i) => {
+      for (const b of this.#backendSets.get(id)?.keys() ?? []) {
+        owners.push(i);
+        backendIds.push(b);
+      }
+    });
+    if (backendIds.length === 0) return out;
+    const be = pairs(this.#maps[MAP.backendStats].sumPerCpu(Uint32Array.from(backendIds), COUNTER_U64S), backendIds.length);
+    owners.forEach((i, j) => {
+      out[2 * i] += be[2 * j]!;
+      out[2 * i + 1] += be[2 * j + 1]!;
+    });
+    return out;
   }
 
   // ---- test hook -------------------------------------------------------------------------------
@@ -585,11 +733,7 @@ export class LbDatapath {
   /** lb/maglev's table for `list` (draining ones weight 0), or undefined without an active backend. */
   #buildTable(serviceId: number, size: number, list: readonly Required<DatapathBackend>[]) {
     if (!list.some((b) => b.state === 'active')) return undefined;
-    return buildMaglevTable({
-      backends: list.map((b) => ({ key: b.address, id: b.id, weight: b.state === 'active' ? b.weight : 0 })),
-      size,
-      seed: this.options.seed,
-    });
+    return buildMaglevTable(maglevRequest(list, size, this.options.seed));
   }
 
   /**
@@ -604,30 +748,81 @@ export class LbDatapath {
     return v && decodeU32(v) === t.map.id ? t : undefined;
   }
 
+  /** Whether maglev_outer holds a table for the service (the tombstone of a removed table, ours or
+   *  a previous process's — one element — does not count). */
   #hasTable(serviceId: number): boolean {
-    return this.#tables.has(serviceId) || this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId)) !== undefined;
+    if (this.#tables.has(serviceId)) return true;
+    const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
+    if (v === undefined || decodeU32(v) === this.#tombstone?.map.id) return false;
+    const inner = this.#innerTableByIdOrUndefined(decodeU32(v));
+    if (!inner) return true; // cannot look (no CAP_SYS_ADMIN): assume a table
+    try {
+      return inner.maxEntries !== 1;
+    } finally {
+      inner.close();
+    }
+  }
+
+  #innerTableByIdOrUndefined(id: number): BpfMap | undefined {
+    try {
+      return BpfMap.fromId(id);
+    } catch {
+      return undefined;
+    }
   }
 
   /** A fresh table holding `table`, swapped in with one map update (and pinned if we are pinned). */
   #swapTable(serviceId: number, table: Uint32Array): void {
-    const fresh = MaglevTable.create(serviceId, table);
-    try {
-      // The one atomic step: packets see the old table or the new one, never a partial one.
-      this.#maps[MAP.maglevOuter].setInner(u32Key(serviceId), fresh.map);
-    } catch (e) {
-      fresh.close();
-      throw e;
-    }
-    this.#tables.get(serviceId)?.close(); // the kernel frees it once no program holds it
-    this.#tables.set(serviceId, fresh);
-    if (this.#pinDir) pinTable(this.#pinDir, serviceId, fresh);
+    this.#installTables([{ serviceId, table: MaglevTable.create(serviceId, table) }]);
   }
 
-  #removeTable(serviceId: number): void {
-    this.#maps[MAP.maglevOuter].delete(u32Key(serviceId));
+  /**
+   * Swaps fresh tables in with one map-in-map batch update: packets see each service's old table or
+   * its new one, never a partial one. On failure the registry is made to match the kernel (some
+   * entries before the failing one may be set) and the tables that did not make it are closed.
+   */
+  #installTables(fresh: readonly { serviceId: number; table: MaglevTable }[]): void {
+    if (fresh.length === 0) return;
+    const outer = this.#maps[MAP.maglevOuter];
+    try {
+      outer.setInnerBatch(fresh.map((f) => u32Key(f.serviceId)), fresh.map((f) => f.table.map));
+    } catch (e) {
+      for (const f of fresh) {
+        const v = outer.lookup(u32Key(f.serviceId));
+        if (v && decodeU32(v) === f.table.map.id) this.#adoptTable(f.serviceId, f.table);
+        else f.table.close();
+      }
+      throw e;
+    }
+    for (const f of fresh) this.#adoptTable(f.serviceId, f.table);
+  }
+
+  /** `t` is the service's live table now: the previous one is closed (the kernel frees it once no
+   *  program holds it) and the pin follows. */
+  #adoptTable(serviceId: number, t: MaglevTable): void {
     this.#tables.get(serviceId)?.close();
-    this.#tables.delete(serviceId);
-    if (this.#pinDir) unlinkIfPresent(tablePinPath(this.#pinDir, serviceId));
+    this.#tables.set(serviceId, t);
+    if (this.#pinDir) pinTable(this.#pinDir, serviceId, t);
+  }
+
+  /**
+   * Takes the services' tables away. One table: its maglev_outer entry is deleted. Several: their
+   * entries point at the shared tombstone (one batch update, one wait for running programs instead
+   * of one per delete), which reads "no backend" at every slot, exactly like a missing table.
+   */
+  #removeTables(ids: readonly number[]): void {
+    const present = ids.filter((id) => this.#hasTable(id));
+    if (present.length === 1) {
+      this.#maps[MAP.maglevOuter].delete(u32Key(present[0]!));
+    } else if (present.length) {
+      const tomb = (this.#tombstone ??= MaglevTable.create(0, new Uint32Array(MAGLEV_GROUP_SLOTS).fill(TABLE_NO_BACKEND)));
+      this.#maps[MAP.maglevOuter].setInnerBatch(present.map(u32Key), present.map(() => tomb.map));
+    }
+    for (const id of ids) {
+      this.#tables.get(id)?.close();
+      this.#tables.delete(id);
+      if (this.#pinDir) unlinkIfPresent(tablePinPath(this.#pinDir, id));
+    }
   }
 
   /** The inner map in maglev_outer[serviceId] opened by id (needs CAP_SYS_ADMIN), if any. */
@@ -680,7 +875,7 @@ export class LbDatapath {
     );
   }
 
-  #vipRef(vipKey: Buffer, delta: 1 | -1): void {
+  #vipRef(vipKey: Buffer, delta: number): void {
     const vips = this.#maps[MAP.vips];
     const cur = vips.lookup(vipKey);
     const n = (cur ? VipValue.decode(cur).services : 0) + delta;
@@ -717,22 +912,29 @@ export class LbDatapath {
     for (let w = 0; w < VIP_FILTER_WORDS; w++) this.#writeFilterWord(w);
   }
 
-  #resetCounter(map: typeof MAP.serviceStats | typeof MAP.backendStats, id: number): void {
-    const m = this.#maps[map];
-    m.update(u32Key(id), Buffer.alloc(LbCounter.size)); // one value, written to every CPU
+  /** Zeroes the counters of ids being assigned, in one batch; ids of fresh maps never used are skipped. */
+  #resetCounters(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: readonly number[]): void {
+    const used = this.#countersUsed?.[map === MAP.serviceStats ? 'services' : 'backends'];
+    const dirty = used ? ids.filter((id) => used[id] === 1) : ids;
+    if (used) for (const id of ids) used[id] = 1;
+    if (dirty.length === 0) return;
+    const zero = Buffer.alloc(LbCounter.size); // one value, written to every CPU
+    this.#maps[map].updateBatch(dirty.map(u32Key), dirty.map(() => zero));
   }
 
   /**
    * The datapath counts a packet that reached a backend only for that backend (one counter per
    * packet); service_stats hold the service's other packets (drops, ICMP replies) and what its
-   * removed backends had counted (#retireBackends). A service's figure is the sum of both.
+   * removed backends had counted (#retireBackends). A service's figure is the sum of both: the
+   * backends read are added to the services read that own them.
    */
-  #serviceAndBackendCounters(): { services: Map<number, Counter>; backends: Map<number, Counter> } {
-    const services = this.#perIdCounters(MAP.serviceStats);
-    const backends = this.#perIdCounters(MAP.backendStats);
+  #serviceAndBackendCounters(serviceIds: ArrayLike<number>, backendIds: ArrayLike<number>): { services: Map<number, Counter>; backends: Map<number, Counter> } {
+    const services = this.#nonZero(MAP.serviceStats, serviceIds);
+    const wanted = new Set(Array.from(serviceIds));
+    const backends = this.#nonZero(MAP.backendStats, backendIds);
     for (const [id, c] of backends) {
       const svc = this.#backendOwner.get(id);
-      if (svc === undefined) continue;
+      if (svc === undefined || !wanted.has(svc)) continue;
       const s = services.get(svc) ?? { packets: 0, bytes: 0 };
       services.set(svc, { packets: s.packets + c.packets, bytes: s.bytes + c.bytes });
     }
@@ -757,12 +959,13 @@ export class LbDatapath {
     svcMap.update(u32Key(serviceId), total.map((c) => LbCounter.encode(c)));
   }
 
-  #perIdCounters(map: typeof MAP.serviceStats | typeof MAP.backendStats): Map<number, Counter> {
+  #nonZero(map: typeof MAP.serviceStats | typeof MAP.backendStats, ids: ArrayLike<number>): Map<number, Counter> {
+    const keys = Uint32Array.from(ids);
+    const sums = this.#maps[map].sumPerCpu(keys, COUNTER_U64S);
     const out = new Map<number, Counter>();
-    const { keys, values } = this.#maps[map].lookupBatchPerCpu();
-    keys.forEach((k, i) => {
-      const c = sumCounter(values[i]!);
-      if (c.packets || c.bytes) out.set(decodeU32(k), c);
+    keys.forEach((id, i) => {
+      const c = counterAt(sums, i);
+      if (c.packets || c.bytes) out.set(id, c);
     });
     return out;
   }
@@ -818,8 +1021,43 @@ export class LbDatapath {
   }
 }
 
+/**
+ * The lb/maglev request for a backend set: what setBackends builds when it is not given a table.
+ * Exported so that a caller building tables elsewhere (worker threads at a cold start) builds
+ * exactly the same ones — every node of an ECMP group must.
+ */
+export function maglevRequest(backends: readonly DatapathBackend[], size: number, seed: number): MaglevOptions {
+  return {
+    backends: backends.map((b) => ({ key: b.address, id: b.id, weight: (b.state ?? (b.weight > 0 ? 'active' : 'draining')) === 'active' ? b.weight : 0 })),
+    size,
+    seed,
+  };
+}
+
+function encodeBackend(b: Required<DatapathBackend>, serviceId: number): Buffer {
+  const addr = parseAddress(b.address, 'address');
+  return BackendValue.encode({
+    family: addr.family,
+    addr: addr.bytes,
+    flags: b.state === 'active' ? BACKEND_F_ACTIVE : BACKEND_F_DRAINING,
+    weight: b.weight,
+    serviceId,
+  });
+}
+
 function countDiff(live: MaglevTable, table: Uint32Array): number {
   let n = 0;
   for (let s = 0; s < table.length; s++) if (live.slot(s) !== table[s]) n++;
   return n;
+}
+
+/** sumPerCpu's rows (COUNTER_U64S values per id) as packets, bytes pairs. */
+function pairs(sums: Float64Array, n: number): Float64Array {
+  if (PACKETS_FIELD === 0 && BYTES_FIELD === 1 && COUNTER_U64S === 2) return sums;
+  const out = new Float64Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = sums[i * COUNTER_U64S + PACKETS_FIELD]!;
+    out[2 * i + 1] = sums[i * COUNTER_U64S + BYTES_FIELD]!;
+  }
+  return out;
 }

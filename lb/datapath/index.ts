@@ -1,6 +1,6 @@
 // The public door of the datapath module: the only code in xlb that knows the XDP program's map
 // layouts. The control plane imports from here.
-export { LbDatapath } from './datapath.js';
+export { LbDatapath, maglevRequest } from './datapath.js';
 export {
   type DatapathService,
   type DatapathBackend,

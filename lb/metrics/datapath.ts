@@ -1,4 +1,5 @@
-// The datapath and configuration metrics, all read at scrape time from the daemon's reports.
+// The datapath-wide metrics, read at scrape time from the daemon's reports (the per-service and
+// per-backend families are entities.ts's).
 import type { Registry } from 'prom-client';
 import { METRIC } from './names.js';
 import { scrapedCounter, scrapedGauge, type Sample } from './scraped.js';
@@ -18,19 +19,7 @@ export function registerDatapathMetrics(registry: Registry, snapshot: () => Snap
   const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[], f: FromStats<L>) =>
     scrapedGauge({ registry, name, help, labelNames, snapshot, samples: fromStats(f) });
 
-  // ---- per service and backend ----------------------------------------------------------------
-  counter(METRIC.servicePackets, 'Packets to the service (matched VIP, port and protocol), whatever their verdict.', ['service'], (st) =>
-    st.services.map((s) => [{ service: s.id }, s.packets]),
-  );
-  counter(METRIC.serviceBytes, 'Bytes of the packets to the service, as received.', ['service'], (st) =>
-    st.services.map((s) => [{ service: s.id }, s.bytes]),
-  );
-  counter(METRIC.backendPackets, 'Packets sent to the backend (encapsulated), including forwarded ICMP errors.', ['service', 'backend'], (st) =>
-    st.services.flatMap((s) => s.backends.map((b): Sample<'service' | 'backend'> => [{ service: s.id, backend: b.address }, b.packets])),
-  );
-  counter(METRIC.backendBytes, 'Bytes sent to the backend, counted before encapsulation.', ['service', 'backend'], (st) =>
-    st.services.flatMap((s) => s.backends.map((b): Sample<'service' | 'backend'> => [{ service: s.id, backend: b.address }, b.bytes])),
-  );
+  // The per-service and per-backend families are written by entities.ts.
 
   // ---- verdicts and reasons -------------------------------------------------------------------
   counter(METRIC.verdicts, 'Packets seen by the XDP program, by verdict (pass to the stack, tx back out, drop).', ['verdict'], (st) =>
@@ -54,17 +43,6 @@ export function registerDatapathMetrics(registry: Registry, snapshot: () => Snap
     [{}, st.icmp.generated],
   ]);
 
-  // ---- configuration --------------------------------------------------------------------------
-  gauge(METRIC.servicesConfigured, 'Services in the desired state.', [], (st) => [[{}, st.services.length]]);
-  gauge(METRIC.backendsConfigured, 'Backends in the desired state (all services), by state.', ['state'], (st) => {
-    const n = { active: 0, draining: 0 };
-    for (const s of st.services) for (const b of s.backends) n[b.state] = (n[b.state] ?? 0) + 1;
-    return byName('state', n);
-  });
-  gauge(METRIC.backendWeight, "Backend's configured weight (a draining backend keeps its weight but gets no new flows).", ['service', 'backend'], (st) =>
-    st.services.flatMap((s) => s.backends.map((b): Sample<'service' | 'backend'> => [{ service: s.id, backend: b.address }, b.weight])),
-  );
-
   // ---- status ---------------------------------------------------------------------------------
   scrapedGauge({
     registry,
@@ -73,5 +51,20 @@ export function registerDatapathMetrics(registry: Registry, snapshot: () => Snap
     labelNames: ['interface', 'mode'],
     snapshot,
     samples: (s) => s.status?.interfaces.map((i): Sample<'interface' | 'mode'> => [{ interface: i.name, mode: i.mode }, i.attached ? 1 : 0]),
+  });
+  scrapedGauge({
+    registry,
+    name: METRIC.maglevTables,
+    help: 'Maglev tables (services with an active backend), by table size M.',
+    labelNames: ['table_size'],
+    snapshot,
+    samples: (s) => s.status?.maglev?.tables.map((t): Sample<'table_size'> => [{ table_size: String(t.tableSize) }, t.tables]),
+  });
+  scrapedGauge({
+    registry,
+    name: METRIC.maglevTableMemory,
+    help: 'Kernel memory of all Maglev tables, in bytes.',
+    snapshot,
+    samples: (s) => (s.status?.maglev ? [[{}, s.status.maglev.memoryBytes]] : undefined),
   });
 }

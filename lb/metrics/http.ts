@@ -41,8 +41,8 @@ async function handle(o: MetricsServerOptions, req: IncomingMessage, res: Server
     return;
   }
   try {
-    const body = await o.metrics.metrics();
-    res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': Buffer.byteLength(body) });
+    const body = await o.metrics.metricsBody();
+    res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': body.length });
     res.end(req.method === 'HEAD' ? undefined : body);
   } catch (err) {
     o.log?.warn(`metrics: scrape failed: ${(err as Error)?.stack ?? String(err)}`);

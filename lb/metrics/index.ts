@@ -9,4 +9,6 @@ export type {
   MetricsServiceStats,
   MetricsBackendStats,
   MetricsInterfaceStatus,
+  MetricsService,
+  MetricsServiceSource,
 } from './source.js';

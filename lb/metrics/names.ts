@@ -21,6 +21,8 @@ export const METRIC = {
   backendsConfigured: 'xlb_backends_configured',
   backendWeight: 'xlb_backend_weight',
   datapathAttached: 'xlb_datapath_attached',
+  maglevTables: 'xlb_maglev_tables',
+  maglevTableMemory: 'xlb_maglev_table_memory_bytes',
   buildInfo: 'xlb_build_info',
   sourceErrors: 'xlb_metrics_source_errors_total',
   // Health checks and BGP, read at scrape time.

@@ -1,8 +1,11 @@
-// xlbd's metrics: a prom-client registry holding the datapath metrics (read from a MetricsSource
-// at scrape time), the metrics the daemon observes (Maglev rebuilds, API requests) and Node's
-// process metrics.
+// xlbd's metrics: a prom-client registry holding the datapath-wide metrics (read from a
+// MetricsSource at scrape time), the metrics the daemon observes (Maglev rebuilds, API requests)
+// and Node's process metrics, plus the per-service and per-backend families written directly
+// (entities.ts). Concurrent scrapes share one read: a scrape that arrives while another is being
+// built waits for that one, and the text is kept for `cacheMs` (configurable) after it is done.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
+import { entityText } from './entities.js';
 import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
@@ -17,6 +20,9 @@ export interface XlbMetricsOptions {
   processMetrics?: boolean;
   /** Told about a failed read of the source (the scrape goes on without the datapath metrics). */
   onSourceError?: (what: 'stats' | 'status', err: unknown) => void;
+  /** A finished scrape's text serves the scrapes of the next `cacheMs` ms (default 0: only
+   *  scrapes that arrive while one is being built share it). */
+  cacheMs?: number;
 }
 
 export class XlbMetrics {
@@ -25,11 +31,16 @@ export class XlbMetrics {
   readonly #maglevRebuild: Histogram<never>;
   readonly #apiRequests: Counter<'method' | 'code'>;
   readonly #apiDuration: Histogram<'method'>;
+  readonly #snapshot: ScrapeSnapshot;
+  readonly #cacheMs: number;
+  #building: Promise<{ text: string; body: Buffer }> | undefined;
+  #cached: { text: string; body: Buffer; at: number } | undefined;
   readonly #internalErrors: Counter<never>;
   readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
   constructor(o: XlbMetricsOptions = {}) {
     this.#source = o.source;
+    this.#cacheMs = o.cacheMs ?? 0;
     // The read happens in whichever collect() runs first; this one triggers it too, so a failure
     // is counted in the same scrape that lacks the data.
     const sourceErrors = new Counter<'report'>({
@@ -39,13 +50,13 @@ export class XlbMetrics {
       registers: [this.registry],
       collect: () => void snapshot.get(),
     });
-    const snapshot: ScrapeSnapshot = new ScrapeSnapshot(
+    const snapshot: ScrapeSnapshot = (this.#snapshot = new ScrapeSnapshot(
       () => this.#source,
       (what, err) => {
         sourceErrors.inc({ report: what });
         o.onSourceError?.(what, err);
       },
-    );
+    ));
     registerDatapathMetrics(this.registry, () => snapshot.get());
     registerHealthBgpMetrics(this.registry, () => snapshot.get());
 
@@ -131,9 +142,42 @@ export class XlbMetrics {
     }
   }
 
-  /** The exposition text (Prometheus text format 0.0.4). */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /** The exposition text (Prometheus text format 0.0.4); see the coalescing rule at the top. */
+  async metrics(): Promise<string> {
+    return (await this.#current()).text;
+  }
+
+  /** The same as UTF-8 bytes, encoded once per scrape however many requests it serves. */
+  async metricsBody(): Promise<Buffer> {
+    return (await this.#current()).body;
+  }
+
+  #current(): Promise<{ text: string; body: Buffer }> {
+    if (this.#cached && performance.now() - this.#cached.at < this.#cacheMs) return Promise.resolve(this.#cached);
+    this.#building ??= this.#scrape()
+      .then((text) => {
+        const r = { text, body: Buffer.from(text, 'utf8') };
+        if (this.#cacheMs > 0) this.#cached = { ...r, at: performance.now() };
+        return r;
+      })
+      .finally(() => (this.#building = undefined));
+    return this.#building;
+  }
+
+  async #scrape(): Promise<string> {
+    const snap = this.#snapshot.take();
+    try {
+      let entities: string;
+      try {
+        entities = await entityText(snap.entities);
+      } catch (err) {
+        this.#snapshot.fail('stats', err);
+        entities = await entityText(undefined);
+      }
+      return (await this.registry.metrics()) + entities;
+    } finally {
+      this.#snapshot.clear();
+    }
   }
 
   get contentType(): string {

@@ -1,16 +1,18 @@
-// One read of the daemon per scrape. prom-client calls every metric's collect() synchronously
-// within one registry.metrics() call, so a value cached until the next microtask gives all metrics
-// of a scrape the same instant's figures, the datapath maps are read once, and the next scrape
-// (even one awaited right after) reads again.
+// One read of the daemon per scrape: taken when the scrape starts and handed to every metric's
+// collect() of that scrape, so all metrics show the same instant's figures and the datapath-wide
+// counters are read once. Scrapes never overlap (registry.ts coalesces them), so one slot suffices.
+import type { EntityInput } from './entities.js';
 import type { MetricsSource, MetricsStats, MetricsStatus } from './source.js';
 
 export interface Snapshot {
   stats: MetricsStats | undefined;
   status: MetricsStatus | undefined;
+  /** Where the per-service families come from in this scrape (undefined: no data). */
+  entities: EntityInput;
 }
 
 export class ScrapeSnapshot {
-  #cached: Snapshot | undefined;
+  #current: Snapshot | undefined;
   readonly #source: () => MetricsSource | undefined;
   readonly #onError: (what: 'stats' | 'status', err: unknown) => void;
 
@@ -19,18 +21,37 @@ export class ScrapeSnapshot {
     this.#onError = onError;
   }
 
-  get(): Snapshot {
-    if (this.#cached) return this.#cached;
+  /** Reads the source for a new scrape. */
+  take(): Snapshot {
     const source = this.#source();
-    this.#cached = { stats: this.#read(source, 'stats'), status: this.#read(source, 'status') };
-    queueMicrotask(() => (this.#cached = undefined));
-    return this.#cached;
+    const fast = source?.serviceSource !== undefined && source.datapathStats !== undefined;
+    const stats = this.#read('stats', () => (fast ? source!.datapathStats!() : source?.stats()));
+    const status = this.#read('status', () => source?.status());
+    let entities: EntityInput;
+    if (stats && fast) entities = { source: source!.serviceSource!() };
+    else if (stats) entities = { stats };
+    this.#current = { stats, status, entities };
+    return this.#current;
   }
 
-  #read<K extends 'stats' | 'status'>(source: MetricsSource | undefined, what: K): ReturnType<MetricsSource[K]> | undefined {
-    if (!source) return undefined;
+  /** The current scrape's snapshot (a fresh one if none was taken). */
+  get(): Snapshot {
+    return this.#current ?? this.take();
+  }
+
+  /** The scrape is over. */
+  clear(): void {
+    this.#current = undefined;
+  }
+
+  /** A failure while reading the per-service counters (fast path), counted like the others. */
+  fail(what: 'stats' | 'status', err: unknown): void {
+    this.#onError(what, err);
+  }
+
+  #read<T>(what: 'stats' | 'status', read: () => T | undefined): T | undefined {
     try {
-      return source[what]() as ReturnType<MetricsSource[K]>;
+      return read();
     } catch (err) {
       this.#onError(what, err);
       return undefined;

@@ -43,6 +43,8 @@ export interface MetricsInterfaceStatus {
 export interface MetricsStatus {
   version: string;
   interfaces: MetricsInterfaceStatus[];
+  /** The services' Maglev tables: kernel memory in bytes, and how many of each size. */
+  maglev?: { memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] };
   health?: { inFlight: number; lateProbes: number; probesOk: number; probesFailed: number };
   bgp?: {
     enabled: boolean;
@@ -53,9 +55,33 @@ export interface MetricsStatus {
   };
 }
 
-/** Read once per scrape; either call may throw (then the datapath metrics are skipped and
+/** One service as the per-service families need it (lb/model's Service fits as it is). */
+export interface MetricsService {
+  id: string;
+  datapathId: number;
+  backends: readonly { address: string; datapathId: number; weight: number; state: 'active' | 'draining' }[];
+}
+
+/**
+ * The fast path for large states: the services (immutable objects, labels are cached per object)
+ * and their counters read slice by slice by datapath id, so a scrape of 10 000 services never
+ * holds the event loop for long and builds no object per backend.
+ */
+export interface MetricsServiceSource {
+  /** The services, in the order they are exposed. */
+  services(): readonly MetricsService[];
+  /** packets and bytes of ids[i] at [2i] and [2i + 1]. */
+  counters(which: 'services' | 'backends', ids: Uint32Array): Float64Array;
+}
+
+/** Read once per scrape; any call may throw (then the datapath metrics are skipped and
  *  xlb_metrics_source_errors_total counts it). */
 export interface MetricsSource {
   stats(): MetricsStats;
   status(): MetricsStatus;
+  /** Optional fast path: the datapath-wide counters, with serviceSource; services: only those the
+   *  health families need (with a health check), their packet/byte counters not read. */
+  datapathStats?(): MetricsStats;
+  /** Optional fast path: the per-service and per-backend families from here. */
+  serviceSource?(): MetricsServiceSource;
 }

@@ -17,6 +17,8 @@ export interface ServiceChange {
    *  Service it belongs to): no reprogramming. */
   datapathChanged: boolean;
   flagsChanged: boolean;
+  /** The Maglev table size changed (the table is rebuilt at the new size). */
+  tableSizeChanged: boolean;
   /** The health check (or a backend's check address/port) changed: nothing for the datapath. */
   healthChanged: boolean;
   addedBackends: Backend[];
@@ -49,10 +51,10 @@ function sameBackendSpec(a: BackendSpec, b: BackendSpec): boolean {
 export function diffService(before: Service | undefined, after: Service | undefined): ServiceChange | undefined {
   const id = (after ?? before)!.id;
   if (!before) {
-    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, healthChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
+    return { id, kind: 'created', after, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, healthChanged: false, addedBackends: [...after!.backends], removedBackends: [], changedBackends: [] };
   }
   if (!after) {
-    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, healthChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
+    return { id, kind: 'deleted', before, datapathChanged: true, flagsChanged: false, tableSizeChanged: false, healthChanged: false, addedBackends: [], removedBackends: [...before.backends], changedBackends: [] };
   }
   const old = new Map(before.backends.map((b) => [b.address, b]));
   const now = new Map(after.backends.map((b) => [b.address, b]));
@@ -64,8 +66,10 @@ export function diffService(before: Service | undefined, after: Service | undefi
     if (o && !sameBackendSpec(o, b)) changedBackends.push({ before: o, after: b });
   }
   const flagsChanged = before.flags.sourceHash !== after.flags.sourceHash;
+  const tableSizeChanged = before.tableSize !== after.tableSize;
   const datapathChanged =
     flagsChanged ||
+    tableSizeChanged ||
     addedBackends.length > 0 ||
     removedBackends.length > 0 ||
     changedBackends.some((c) => c.before.weight !== c.after.weight || c.before.state !== c.after.state);
@@ -77,5 +81,5 @@ export function diffService(before: Service | undefined, after: Service | undefi
     before.kubernetes?.namespace === after.kubernetes?.namespace &&
     before.kubernetes?.name === after.kubernetes?.name;
   if (!datapathChanged && !healthChanged && changedBackends.length === 0 && sameOwner) return undefined;
-  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, healthChanged, addedBackends, removedBackends, changedBackends };
+  return { id, kind: 'updated', before, after, datapathChanged, flagsChanged, tableSizeChanged, healthChanged, addedBackends, removedBackends, changedBackends };
 }

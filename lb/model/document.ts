@@ -6,7 +6,7 @@ import { HEALTH_CHECK_KEYS, healthCheckInputFromDocument } from './health-check.
 import type { BackendInput, ServiceInput } from './types.js';
 import { isPlainObject } from './validate.js';
 
-const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'backends', 'health_check'];
+const SERVICE_KEYS = ['id', 'vip', 'port', 'protocol', 'flags', 'table_size', 'backends', 'health_check'];
 const FLAG_KEYS = ['source_hash'];
 const BACKEND_KEYS = ['address', 'weight', 'state', 'name', 'check_address', 'check_port'];
 
@@ -24,7 +24,7 @@ export function backendInputFromDocument(value: unknown, field: string): Backend
   return { address: value.address, weight: value.weight, state: value.state, name: value.name, checkAddress: value.check_address, checkPort: value.check_port };
 }
 
-/** One service: { id } or { vip, port, protocol }, plus flags and backends. Port may be '*'. */
+/** One service: { id } or { vip, port, protocol }, plus flags, table_size and backends. Port may be '*'. */
 export function serviceInputFromDocument(value: unknown, field: string): ServiceInput {
   if (!isPlainObject(value)) throw invalid(field, `expected a service { vip, port, protocol, flags, backends }, got ${describeValue(value)}`);
   checkKeys(value, SERVICE_KEYS, field);
@@ -46,7 +46,7 @@ export function serviceInputFromDocument(value: unknown, field: string): Service
     checkKeys(value.health_check, HEALTH_CHECK_KEYS, hf);
     healthCheck = healthCheckInputFromDocument(value.health_check);
   }
-  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, backends, healthCheck };
+  return { id: value.id, vip: value.vip, port: value.port === '*' ? 0 : value.port, protocol: value.protocol, flags, tableSize: value.table_size, backends, healthCheck };
 }
 
 /** A services document: a list of services, or { services: [...] }; empty/null = no services. */

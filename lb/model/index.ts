@@ -24,6 +24,8 @@ export {
   validateFlags,
   validateName,
   validateWeight,
+  validateTableSize,
+  defaultTableSize,
   validateKubernetesRef,
   checkMaglevShares,
   DEFAULT_WEIGHT,
@@ -33,6 +35,8 @@ export {
   type ValidatedBackend,
 } from './validate.js';
 export { IdAllocator, type IdAllocatorSnapshot, type RetiredId } from './ids.js';
+export type { IdKind } from './transaction.js';
+export { compareServices, serviceSortKey } from './order.js';
 export {
   DesiredState,
   DEFAULT_ID_REUSE_DELAY_MS,
@@ -43,6 +47,10 @@ export {
   type ServiceChange,
   type BackendChange,
   type UpdateBackendPatch,
+  type Transaction,
+  type CommittedChange,
+  type ChangeRecord,
+  snapshotService,
   type StateSnapshot,
   type SnapshotService,
   type SnapshotBackend,

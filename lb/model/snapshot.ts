@@ -18,6 +18,7 @@ export interface SnapshotService {
   port: number;
   protocol: string;
   flags: { source_hash: boolean };
+  table_size: number;
   origin: Origin;
   /** Only for origin "kubernetes". */
   kubernetes?: { namespace: string; name: string };

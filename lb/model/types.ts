@@ -45,6 +45,8 @@ export interface BackendSpec extends CheckOverride {
 
 export interface ServiceSpec extends ServiceKey {
   flags: ServiceFlags;
+  /** Maglev table size M of this service (slots), one of the allowed primes. */
+  tableSize: number;
   /** Sorted by address (IPv4 first, then by bytes); unique addresses. */
   backends: BackendSpec[];
   /** Absent: no health check (every backend counts as up). */
@@ -82,6 +84,8 @@ export interface ServiceInput {
   port?: unknown;
   protocol?: unknown;
   flags?: { sourceHash?: unknown } | undefined;
+  /** Maglev table size M; absent (or 0): the default (Limits.maglevTableSize). */
+  tableSize?: unknown;
   backends?: unknown;
   /** Absent or null: no health check. */
   healthCheck?: HealthCheckInput | null;
@@ -108,9 +112,12 @@ export interface Limits {
   maxServices: number;
   maxBackends: number;
   maxBackendsPerService: number;
-  /** Maglev table size M; when set, every active backend's ideal share (M·w/Σw) must be ≥ 1 slot,
-   *  the rule lb/maglev enforces, so a table build can never reject an accepted state. */
+  /** The Maglev table size M of a service that names none (default: lb/maglev DEFAULT_TABLE_SIZE).
+   *  Every active backend's ideal share (M·w/Σw) of its service's table must be ≥ 1 slot, the rule
+   *  lb/maglev enforces, so a table build can never reject an accepted state. */
   maglevTableSize?: number;
+  /** The table sizes a service may choose (default: lb/maglev ALLOWED_TABLE_SIZES). */
+  tableSizes?: readonly number[];
 }
 
 /** Effective Maglev weight: draining backends get no slots. */

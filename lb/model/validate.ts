@@ -1,7 +1,7 @@
 // Validation of services and backends: the only way from loosely typed input (proto, YAML, state
 // file) to a canonical ServiceSpec. Field paths use the request's own names (snake_case), so an
 // error reads the same whichever door the input came through.
-import { MAX_WEIGHT } from '../maglev/index.js';
+import { ALLOWED_TABLE_SIZES, DEFAULT_TABLE_SIZE, MAX_WEIGHT } from '../maglev/index.js';
 import { parseUnicastIp, type IpAddress, compareIp, parseIp } from './address.js';
 import { describeValue, invalid, joinField } from './errors.js';
 import { validateCheckOverride, validateHealthCheck } from './health-check.js';
@@ -174,6 +174,21 @@ export function checkMaglevShares(backends: readonly BackendSpec[], tableSize: n
   });
 }
 
+/** The default table size under `limits`. */
+export function defaultTableSize(limits: Limits | undefined): number {
+  return limits?.maglevTableSize ?? DEFAULT_TABLE_SIZE;
+}
+
+/** A service's Maglev table size: absent or 0 = `fallback`; otherwise one of the allowed primes. */
+export function validateTableSize(value: unknown, limits: Limits | undefined, field: string, fallback = defaultTableSize(limits)): number {
+  if (value === undefined || value === null || value === 0) return fallback;
+  const allowed = limits?.tableSizes ?? ALLOWED_TABLE_SIZES;
+  if (typeof value !== 'number' || !allowed.includes(value)) {
+    throw invalid(field, `${describeValue(value)} is not an allowed Maglev table size; allowed (primes): ${allowed.join(', ')}`);
+  }
+  return value;
+}
+
 export interface ValidatedService {
   spec: ServiceSpec;
   vip: IpAddress;
@@ -185,13 +200,14 @@ export function sortBackends<T extends { ip: IpAddress }>(list: T[]): T[] {
 }
 
 /**
- * Validates a whole service (identity, flags, backends) against `limits`; returns the canonical
- * spec. Throws ValidationError (INVALID_ARGUMENT) naming the first offending field under `field`.
+ * Validates a whole service (identity, flags, table size, backends) against `limits`; returns the
+ * canonical spec. Throws ValidationError (INVALID_ARGUMENT) naming the first offending field under `field`.
  */
 export function validateService(input: unknown, limits: Limits | undefined, field = 'service'): ValidatedService {
-  if (!isPlainObject(input)) throw invalid(field, `expected a service { vip, port, protocol, flags, backends }, got ${describeValue(input)}`);
+  if (!isPlainObject(input)) throw invalid(field, `expected a service { vip, port, protocol, flags, table_size, backends }, got ${describeValue(input)}`);
   const { key, vip } = validateServiceKey(input, field);
   const flags = validateFlags(input.flags, joinField(field, 'flags'));
+  const tableSize = validateTableSize(input.tableSize, limits, joinField(field, 'table_size'));
   const list = input.backends ?? [];
   if (!Array.isArray(list)) throw invalid(joinField(field, 'backends'), `expected a list of backends, got ${describeValue(list)}`);
   if (limits && list.length > limits.maxBackendsPerService) {
@@ -212,15 +228,13 @@ export function validateService(input: unknown, limits: Limits | undefined, fiel
     seen.set(v.spec.address, i);
     backends.push({ ...v, index: i });
   });
-  if (limits?.maglevTableSize) {
-    checkMaglevShares(
-      backends.map((b) => b.spec),
-      limits.maglevTableSize,
-      (i) => joinField(field, `backends[${backends[i]!.index}].weight`),
-    );
-  }
+  checkMaglevShares(
+    backends.map((b) => b.spec),
+    tableSize,
+    (i) => joinField(field, `backends[${backends[i]!.index}].weight`),
+  );
   sortBackends(backends);
-  const spec: ServiceSpec = { ...key, flags, backends: backends.map((b) => b.spec) };
+  const spec: ServiceSpec = { ...key, flags, tableSize, backends: backends.map((b) => b.spec) };
   const healthCheck = validateHealthCheck(input.healthCheck, key.port, joinField(field, 'health_check'));
   if (healthCheck) spec.healthCheck = healthCheck;
   return { spec, vip };

@@ -80,9 +80,10 @@ function rowsFromList(list: any[]): Row[] {
   })).sort((a, b) => a.datapathId - b.datapathId);
 }
 
-function rowsFromFile(path: string): Row[] {
-  const doc = JSON.parse(readFileSync(path, 'utf8'));
-  return doc.state.services.map((s: any) => ({
+/** The state on disk as a restart would load it (snapshot + journal). */
+async function rowsFromDisk(instance: XlbdInstance): Promise<Row[]> {
+  const snapshot = await instance.savedState();
+  return snapshot.services.map((s: any) => ({
     datapathId: s.datapath_id, vip: s.vip, port: s.port, protocol: s.protocol,
     backends: s.backends.map((b: any) => `${b.datapath_id} ${b.address} ${b.weight} ${b.state}`).sort(),
   })).sort((a: Row, b: Row) => a.datapathId - b.datapathId);
@@ -136,7 +137,7 @@ describe('API fuzzing against the real daemon', () => {
         expect((await xlbd.client.call('GetStatus', {}, 5000)).instance).toBe(xlbd.instance);
         if (batch % 10 === 9 || batch === BATCHES - 1) {
           const listed = rowsFromList((await xlbd.client.call('ListServices')).services);
-          expect(rowsFromFile(xlbd.stateFile), `state file after batch ${batch}`).toEqual(listed);
+          expect(await rowsFromDisk(xlbd), `state on disk after batch ${batch}`).toEqual(listed);
           expect(rowsFromMaps(xlbd.pinDir), `datapath maps after batch ${batch}`).toEqual(listed);
         }
       }
@@ -213,7 +214,8 @@ describe('hostile clients against the daemon defaults', () => {
   it('an oversized message is refused without being read; garbage closes only its own connection', async () => {
     const client = new grpc.Client(`unix://${xlbd.socket}`, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 16 << 20 });
     try {
-      const big = await rawCall(client, 'Apply', Buffer.alloc(5 << 20, 0x0a));
+      // Over the daemon's 16 MiB maxMessageBytes (api/server/limits.ts DEFAULT_API_LIMITS).
+      const big = await rawCall(client, 'Apply', Buffer.alloc(17 << 20, 0x0a));
       expect(grpc.status[big.code]).toBe('RESOURCE_EXHAUSTED');
     } finally {
       client.close();

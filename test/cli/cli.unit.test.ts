@@ -82,7 +82,7 @@ describe('help and usage', () => {
       [['backend', 'add', '10.0.0.10:80/tcp', '10.1.0.5', '--weight', '99999999999'], /argument '99999999999' is invalid/],
       [['backend', 'set', '10.0.0.10:80/tcp', '10.1.0.5'], /backend set: nothing to change; give --weight, --drain, --activate or --name/],
       [['backend', 'set', '10.0.0.10:80/tcp', '10.1.0.5', '--drain', '--activate'], /option '--drain' cannot be used with option '--activate'/],
-      [['service', 'set', '10.0.0.10:80/tcp'], /nothing to change; give --source-hash, --no-source-hash or health-check options/],
+      [['service', 'set', '10.0.0.10:80/tcp'], /nothing to change; give --source-hash, --no-source-hash, --table-size or health-check options/],
       [['service', 'list', '--bogus'], /unknown option '--bogus'/],
       [['-o', 'yaml', 'service', 'list'], /argument 'yaml' is invalid\. Allowed choices are table, json/],
       [['stats', '--watch', '10.0.0.10:80/tcp'], /--watch \[seconds\]' argument '10\.0\.0\.10:80\/tcp' is invalid/],
@@ -146,9 +146,9 @@ describe('services', () => {
     expect((server.callsOf('CreateService')[0] as { service: { backends: { optionalWeight?: string }[] } }).service.backends[1]!.optionalWeight).toBeUndefined();
     expect(r.stdout).toBe(
       'created service 10.0.0.10:80/tcp\n' +
-        'SERVICE             ORIGIN  FLAGS        ID\n' +
-        '  -> BACKEND        WEIGHT  STATE        ID  NAME\n' +
-        '10.0.0.10:80/tcp    api     source-hash   1\n' +
+        'SERVICE             ORIGIN  FLAGS        ID      M\n' +
+        '  -> BACKEND        WEIGHT  STATE        ID         NAME\n' +
+        '10.0.0.10:80/tcp    api     source-hash   1  65537\n' +
         '  -> 10.1.0.5       100     active        1\n' +
         '  -> 2001:db8:1::7  1       active        2\n',
     );
@@ -161,13 +161,13 @@ describe('services', () => {
     const table = await xlb(['service', 'list']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toBe(
-      'SERVICE                 ORIGIN  FLAGS        ID    PACKETS                      BYTES\n' +
-        '  -> BACKEND            WEIGHT  STATE        ID    PACKETS                      BYTES  NAME\n' +
-        '10.0.0.10:80/tcp        api     -             1  1,234,567  1,152,921,504,606,846,977\n' +
-        '  -> 10.1.0.5           100     active        1      1,000                     64,000\n' +
-        '  -> 10.1.0.6           50      active        2          0                          0\n' +
-        '  -> 2001:db8:1::7      1       active        3          0                          0\n' +
-        '[2001:db8::10]:443/tcp  api     source-hash   2          0                          0\n' +
+      'SERVICE                 ORIGIN  FLAGS        ID      M    PACKETS                      BYTES\n' +
+        '  -> BACKEND            WEIGHT  STATE        ID           PACKETS                      BYTES  NAME\n' +
+        '10.0.0.10:80/tcp        api     -             1  65537  1,234,567  1,152,921,504,606,846,977\n' +
+        '  -> 10.1.0.5           100     active        1             1,000                     64,000\n' +
+        '  -> 10.1.0.6           50      active        2                 0                          0\n' +
+        '  -> 2001:db8:1::7      1       active        3                 0                          0\n' +
+        '[2001:db8::10]:443/tcp  api     source-hash   2  65537          0                          0\n' +
         '  (no backends)\n',
     );
     expect(server.calls.map((c) => c.method)).toEqual(['ListServices', 'GetStats']);
@@ -177,14 +177,14 @@ describe('services', () => {
     expect(JSON.parse(json.stdout)).toEqual({
       services: [
         {
-          id: '10.0.0.10:80/tcp', vip: '10.0.0.10', port: 80, protocol: 'tcp', flags: { source_hash: false }, origin: 'api', datapath_id: 1,
+          id: '10.0.0.10:80/tcp', vip: '10.0.0.10', port: 80, protocol: 'tcp', flags: { source_hash: false }, table_size: 65537, origin: 'api', datapath_id: 1,
           backends: [
             { address: '10.1.0.5', weight: 100, state: 'active', datapath_id: 1 },
             { address: '10.1.0.6', weight: 50, state: 'active', datapath_id: 2 },
             { address: '2001:db8:1::7', weight: 1, state: 'active', datapath_id: 3 },
           ],
         },
-        { id: '[2001:db8::10]:443/tcp', vip: '2001:db8::10', port: 443, protocol: 'tcp', flags: { source_hash: true }, origin: 'api', datapath_id: 2, backends: [] },
+        { id: '[2001:db8::10]:443/tcp', vip: '2001:db8::10', port: 443, protocol: 'tcp', flags: { source_hash: true }, table_size: 65537, origin: 'api', datapath_id: 2, backends: [] },
       ],
     });
   });
@@ -205,9 +205,22 @@ describe('services', () => {
     const again = await xlb(['service', 'set', '[2001:db8::10]:443/tcp', '--no-source-hash', '-o', 'json']);
     expect(JSON.parse(again.stdout).changed).toBe(false);
 
+    // --table-size alone keeps the flags (read first: UpdateService sets all flags at once).
+    const resize = await xlb(['service', 'set', '10.0.0.10:80/tcp', '--table-size', '4093', '-o', 'json']);
+    expect(resize.code, resize.stderr).toBe(0);
+    expect(JSON.parse(resize.stdout).service.table_size).toBe(4093);
+    expect(server.callsOf('UpdateService').at(-1)).toEqual(
+      expect.objectContaining({ service: expect.objectContaining({ id: '10.0.0.10:80/tcp', flags: { sourceHash: false }, tableSize: 4093 }) }),
+    );
+    const added = await xlb(['service', 'add', '10.0.0.30:80/tcp', '--table-size', '509', '-o', 'json']);
+    expect(JSON.parse(added.stdout).service.table_size).toBe(509);
+    expectOneErrorLine(await xlb(['service', 'add', '10.0.0.31:80/tcp', '--table-size', '1000']), 1, /^xlb: service\.table_size: 1000 is not an allowed Maglev table size/);
+    expectOneErrorLine(await xlb(['service', 'add', '10.0.0.31:80/tcp', '--table-size', 'big']), 2, /--table-size.*must be a whole number/);
+    await xlb(['service', 'del', '10.0.0.30:80/tcp']);
+
     const del = await xlb(['service', 'del', '[2001:db8::10]:443/tcp']);
     expect([del.code, del.stdout]).toEqual([0, 'deleted service [2001:db8::10]:443/tcp\n']);
-    expect(server.callsOf('DeleteService')).toEqual([{ serviceId: '[2001:db8::10]:443/tcp' }]);
+    expect(server.callsOf('DeleteService').at(-1)).toEqual({ serviceId: '[2001:db8::10]:443/tcp' });
     expect(server.state.list().map((s) => s.id)).toEqual(['10.0.0.10:80/tcp']);
   });
 
@@ -285,6 +298,7 @@ describe('apply', () => {
       [
         'services:',
         '  - id: 10.0.0.20:53/udp',
+        '    table_size: 4093',
         '    backends: [10.1.0.21, { address: 10.1.0.22, weight: 3, name: dns-2 }]',
         '  - vip: 10.0.0.10',
         '    port: 80',
@@ -314,6 +328,8 @@ describe('apply', () => {
       ['10.1.0.5', 100, 'BACKEND_STATE_DRAINING'],
     ]);
     expect(req.services[0]!.backends[1]!.name).toBe('dns-2');
+    // A size given in the file is sent; none means the daemon's default (0 on the wire).
+    expect(req.services.map((s) => (s as { tableSize?: number }).tableSize)).toEqual([4093, 0]);
     expect(server.state.list()).toHaveLength(2);
 
     const real = await xlb(['apply', '-f', file(), '-o', 'json']);
@@ -423,7 +439,8 @@ describe('stats and status', () => {
       'daemon    xlbd 0.1.0-standin, instance default, up 1h02m05s\n' +
         'datapath  adopted the running datapath at start\n' +
         'gateway   10.2.1.1 via eth0, MAC 02:00:00:00:00:fe\n' +
-        'maglev    table size M=65537, seed 7\n' +
+        'maglev    default table size M=65537, seed 7\n' +
+        'tables    2 × M=65537: 528 KiB kernel memory\n' +
         'services  2 (3 backends)\n' +
         'mtu       1500\n' +
         'recorder  available (ring 4 MiB)\n' +
@@ -439,6 +456,7 @@ describe('stats and status', () => {
       interfaces: [{ name: 'eth0', ifindex: 2, mac: '02:00:00:00:00:01', attached: true, mode: 'native', program_id: 42 }],
       gateway: { ip: '10.2.1.1', mac: '02:00:00:00:00:fe', resolved: true, interface: 'eth0' },
       maglev_table_size: 65537, maglev_seed: 7, services: 2, backends: 3, mtu: 1500, adopted_datapath: true,
+      maglev_table_memory_bytes: 540672, maglev_tables: [{ table_size: 65537, tables: 2, memory_bytes: 540672 }],
       recorder_available: true, recorder_note: '', recorder_ring_bytes: 4194304, health: null, bgp: null,
     });
   });
@@ -448,7 +466,7 @@ describe('stats and status', () => {
     server.state.apply([{ id: '10.100.0.16:80/tcp', backends: [{ address: '10.1.0.5' }], kubernetes: { namespace: 'shop', name: 'web' } }], { origin: 'kubernetes' });
     const table = await xlb(['service', 'list']);
     expect(table.code, table.stderr).toBe(0);
-    expect(table.stdout.split('\n')[2]).toMatch(/^10\.100\.0\.16:80\/tcp {2}kubernetes shop\/web {2}- +1 +0 +0$/);
+    expect(table.stdout.split('\n')[2]).toMatch(/^10\.100\.0\.16:80\/tcp {2}kubernetes shop\/web {2}- +1 +65537 +0 +0$/);
     const json = JSON.parse((await xlb(['service', 'list', '-o', 'json'])).stdout);
     expect(json.services[0]).toMatchObject({ origin: 'kubernetes', kubernetes: { namespace: 'shop', name: 'web' } });
     const saved = server.status;

@@ -99,7 +99,7 @@ describe('health checks in the CLI', () => {
     const r = await xlb(['service', 'list']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^SERVICE\s+ORIGIN\s+FLAGS\s+ID\s+PACKETS\s+BYTES\s+HEALTH$/);
+    expect(lines[0]).toMatch(/^SERVICE\s+ORIGIN\s+FLAGS\s+ID\s+M\s+PACKETS\s+BYTES\s+HEALTH$/);
     expect(lines[2]).toMatch(/^10\.0\.0\.10:80\/tcp .* http \/healthz every 2s \(timeout 1s, rise 2, fall 3\)$/);
     expect(lines[3]).toMatch(/^  -> 10\.1\.0\.5 .* up 3m1[23]s\s*$/);
     expect(lines[4]).toMatch(/^  -> 10\.1\.0\.6 .* down 1[23]s: connect refused\s*$/);

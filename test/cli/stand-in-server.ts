@@ -50,6 +50,8 @@ export class StandInServer {
     recorderAvailable: true,
     recorderNote: '',
     recorderRingBytes: 4 << 20,
+    maglevTableMemoryBytes: 2 * 270_336,
+    maglevTables: [{ tableSize: 65537, tables: 2, memoryBytes: 2 * 270_336 }],
   };
   /** Scripted health per "id|address" (and per service id), as the service views and stats show it. */
   readonly backendHealth = new Map<string, BackendHealthView>();

@@ -3,7 +3,7 @@
 // VIP to backends that decapsulate and answer directly (DSR). Then update, drain, remove, stats and
 // status; the gateway's MAC is re-resolved without a restart; SIGTERM leaves the datapath attached
 // and traffic flowing, --detach-on-exit detaches and removes the pins.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withNetns, xdpQuery } from '../../bpf/libbpf-ts/index.js';
 import { Lab } from '../lab/lab.js';
@@ -149,9 +149,9 @@ describe('xlbd on a lab LB node', () => {
     expect(real).toMatchObject({ dryRun: false, created: [`${VIP}:8080/tcp`], deleted: [`[${VIP6}]:80/tcp`], unchanged: [`${VIP}:80/tcp`] });
     const list = (await xlbd.client.call('ListServices')).services.map((s: { id: string }) => s.id);
     expect(list).toEqual([`${VIP}:80/tcp`, `${VIP}:8080/tcp`]);
-    // Persisted: the state file names exactly these services.
-    const saved = JSON.parse(readFileSync(xlbd.stateFile, 'utf8'));
-    expect(saved.state.services.map((s: { id: string }) => s.id)).toEqual(list);
+    // Persisted: the state on disk names exactly these services.
+    const saved = await xlbd.savedState();
+    expect(saved.services.map((s: { id: string }) => s.id)).toEqual(list);
   });
 
   it('serves /metrics: datapath counters, API calls by method and code, Maglev builds', async () => {
@@ -217,6 +217,6 @@ describe('xlbd on a lab LB node', () => {
     expect(withNetns(ctx.netnsPath, () => xdpQuery(ctx.ifindex)).progId).toBe(0);
     expect(existsSync(xlbd.pinDir)).toBe(false);
     // The desired state is still on disk for the next start.
-    expect(JSON.parse(readFileSync(xlbd.stateFile, 'utf8')).state.services.length).toBe(3);
+    expect((await xlbd.savedState()).services.length).toBe(3);
   });
 });

@@ -1,8 +1,9 @@
 // The reconciler against a real loaded datapath (maps in the kernel, not attached): only what
-// differs is written; a kernel failure in the middle of a multi-service change, or a failed state
-// file write, rolls the datapath back byte for byte and leaves the committed state and the file as
-// they were; a backend id moving between services inside one change never collides.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// differs is written; a kernel failure in the middle of a multi-service change, or a failed journal
+// write, rolls the datapath back byte for byte and leaves the state and what is on disk as they
+// were; a backend id moving between services inside one change never collides; a bulk sync (tables
+// built on worker threads, written in batches) ends in exactly lb/maglev's tables.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -10,9 +11,12 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LbDatapath } from '../../lb/datapath/index.js';
 import { DesiredState, type Limits } from '../../lb/model/index.js';
-import { Reconciler, ReconcileError, type DatapathPort } from '../../lb/reconciler/index.js';
+import { Reconciler, ReconcileError, TableBuilders, type DatapathPort } from '../../lb/reconciler/index.js';
+import { buildMaglevTable } from '../../lb/maglev/index.js';
+import { defaultAtomicWriteIo, defaultJournalIo, loadDesiredState, StateStore, type JournalIo } from '../../lb/state/index.js';
 import { bpfObjectPath } from '../../bpf/objects.js';
 import { dumpPinnedMaps, type MapDump } from './maps.js';
+import { repoRoot } from '../lab/index.js';
 
 /** A rebuilt Maglev table is a new inner map (new kernel id) with the same content: compare the
  *  content (maglev_inner/<service id>) and which services have a table, not the inner map ids. */
@@ -28,14 +32,18 @@ let pinDir: string;
 let n = 0;
 
 /** A DatapathPort that throws on the nth call of one method (a kernel failure mid-change). */
-function failing(real: DatapathPort, method: keyof DatapathPort, nth: number): DatapathPort & { calls: number } {
+function failing(real: DatapathPort, method: Exclude<keyof DatapathPort, 'options'>, nth: number): DatapathPort & { calls: number } {
   const port = {
     calls: 0,
+    options: real.options,
     services: () => real.services(),
+    service: (id: number) => real.service(id),
     backends: (id: number) => real.backends(id),
     upsertService: (s: Parameters<DatapathPort['upsertService']>[0]) => real.upsertService(s),
     deleteService: (id: number) => real.deleteService(id),
-    setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1]) => real.setBackends(id, b),
+    deleteServices: (ids: readonly number[]) => real.deleteServices(ids),
+    setBackends: (id: number, b: Parameters<DatapathPort['setBackends']>[1], o?: Parameters<DatapathPort['setBackends']>[2]) => real.setBackends(id, b, o),
+    setBackendsMany: (sets: Parameters<DatapathPort['setBackendsMany']>[0], o?: Parameters<DatapathPort['setBackendsMany']>[1]) => real.setBackendsMany(sets, o),
   };
   const original = port[method] as (...a: unknown[]) => unknown;
   (port as Record<string, unknown>)[method] = (...args: unknown[]) => {
@@ -77,10 +85,24 @@ afterAll(() => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function seeded(port: DatapathPort, stateFile: string, save?: (p: string, s: DesiredState) => Promise<void>) {
-  const r = new Reconciler({ datapath: port, state: new DesiredState({ limits: LIMITS }), stateFile, ...(save ? { save } : {}) });
+/** A started store on `file` (a fresh snapshot of `state`), optionally with failing journal io. */
+async function storeFor(file: string, state: DesiredState, journalIo?: JournalIo): Promise<StateStore> {
+  const store = new StateStore(file, await loadDesiredState(file, { limits: LIMITS }), journalIo ? { journalIo } : {});
+  await store.start(state, { compact: true });
+  return store;
+}
+
+/** What is on disk (snapshot + journal), as a snapshot object. */
+async function onDisk(file: string) {
+  return (await loadDesiredState(file, { limits: LIMITS })).state.toSnapshot();
+}
+
+async function seeded(port: DatapathPort, stateFile: string, journalIo?: JournalIo) {
+  const state = new DesiredState({ limits: LIMITS });
+  const store = await storeFor(stateFile, state, journalIo);
+  const r = new Reconciler({ datapath: port, state, store });
   await r.change((d) => d.apply([svc('10.0.0.1', ['10.1.0.1', '10.1.0.2']), svc('10.0.0.2', ['10.1.0.3']), svc('10.0.0.3', ['10.1.0.4', '10.1.0.5'])]));
-  return r;
+  return { r, store, state };
 }
 
 /** Touches all three services: update two, delete one, create one. */
@@ -91,7 +113,7 @@ describe('reconciler on a real datapath', () => {
   it('programs only what differs', async () => {
     const file = join(tmp, 'only.json');
     const port = failing(dp, 'setBackends', Infinity);
-    const r = await seeded(port, file);
+    const { r } = await seeded(port, file);
     expect(dp.services().map((s) => s.vip).sort()).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     port.calls = 0;
     // One backend of one service: exactly one backend set (one Maglev table) is written.
@@ -103,79 +125,146 @@ describe('reconciler on a real datapath', () => {
     expect(res.diff.changes).toHaveLength(1);
     expect(port.calls).toBe(1);
     expect(dumpPinnedMaps(pinDir)).toEqual(before);
-    expect(readFileSync(file, 'utf8')).toContain('"renamed"');
+    expect(JSON.stringify(await onDisk(file))).toContain('"renamed"');
   });
 
   for (const nth of [1, 2, 3]) {
     it(`a kernel failure at backend set #${nth} of a 4-service change rolls everything back`, async () => {
       const file = join(tmp, `fail-${nth}.json`);
       const port = failing(dp, 'setBackends', Infinity);
-      const r = await seeded(port, file);
-      const stateBefore = r.state;
-      const fileBefore = readFileSync(file, 'utf8');
+      const { r, store, state } = await seeded(port, file);
+      const stateBefore = JSON.stringify(r.state.toSnapshot());
+      const fileBefore = await onDisk(file);
       const mapsBefore = dumpPinnedMaps(pinDir);
       port.calls = 0;
       const faulty = failing(dp, 'setBackends', nth);
-      const r2 = new Reconciler({ datapath: faulty, state: stateBefore, stateFile: file });
+      const r2 = new Reconciler({ datapath: faulty, state, store });
       const err = await r2.change(bigChange).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ReconcileError);
       expect((err as ReconcileError).rolledBack).toBe(true);
       expect((err as Error).message).toMatch(/the change was not applied: injected kernel failure/);
-      expect(r2.state).toBe(stateBefore);
+      expect(JSON.stringify(r2.state.toSnapshot())).toBe(stateBefore);
       expect(r2.diverged).toBeUndefined();
-      expect(readFileSync(file, 'utf8')).toBe(fileBefore);
+      expect(await onDisk(file)).toEqual(fileBefore);
       expect(rolledBackView(dumpPinnedMaps(pinDir))).toEqual(rolledBackView(mapsBefore));
       // Not wedged: the same change goes through once the kernel behaves.
-      const ok = await new Reconciler({ datapath: dp, state: stateBefore, stateFile: file }).change(bigChange);
+      const ok = await new Reconciler({ datapath: dp, state, store }).change(bigChange);
       expect(ok.diff.created).toEqual(['10.0.0.4:80/tcp']);
       expect(dp.services().map((s) => s.vip).sort()).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.4']);
     });
   }
 
-  it('a failed state file write rolls the datapath back', async () => {
+  it('a failed journal write rolls the datapath back, and no change is taken until a snapshot is written', async () => {
     const file = join(tmp, 'save.json');
-    let failSave = false;
-    const r = await seeded(dp, file, async (p, s) => {
-      if (failSave) throw new Error('ENOSPC: no space left on device');
-      const { saveDesiredState } = await import('../../lb/state/index.js');
-      await saveDesiredState(p, s);
-    });
+    let failSync = false;
+    const io: JournalIo = {
+      write: (fd, data, pos) => defaultJournalIo.write(fd, data, pos),
+      datasync: async (fd) => {
+        if (failSync) throw Object.assign(new Error('ENOSPC: no space left on device, fdatasync'), { code: 'ENOSPC' });
+        await defaultJournalIo.datasync(fd);
+      },
+    };
+    const { r } = await seeded(dp, file, io);
     const mapsBefore = dumpPinnedMaps(pinDir);
-    const stateBefore = r.state;
-    failSave = true;
+    const stateBefore = JSON.stringify(r.state.toSnapshot());
+    const diskBefore = await onDisk(file);
+    failSync = true;
     const err = await r.change(bigChange).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ReconcileError);
     expect((err as Error).message).toMatch(/ENOSPC/);
-    expect(r.state).toBe(stateBefore);
+    expect(JSON.stringify(r.state.toSnapshot())).toBe(stateBefore);
     expect(rolledBackView(dumpPinnedMaps(pinDir))).toEqual(rolledBackView(mapsBefore));
+    // The record that failed its sync may be on disk; the recovery snapshot covers it, so a load
+    // (a restart) never replays the rolled-back change.
+    expect(await onDisk(file)).toEqual(diskBefore);
+    // Once the disk behaves, changes go through and land on disk.
+    failSync = false;
+    await r.change(bigChange);
+    expect((await onDisk(file)).services.map((s) => s.id)).toEqual(['10.0.0.1:80/tcp', '10.0.0.2:80/tcp', '10.0.0.4:80/tcp']);
   });
 
-  it('a directory fsync that fails after the rename: the change stands (file and datapath agree), with a warning', async () => {
+  it('concurrent changes share journal flushes; a failed flush rolls back every change not yet durable', async () => {
+    const file = join(tmp, 'group.json');
+    let syncs = 0;
+    let failNext = false;
+    let release!: () => void;
+    let gate: Promise<void> | undefined;
+    const io: JournalIo = {
+      write: (fd, data, pos) => defaultJournalIo.write(fd, data, pos),
+      datasync: async (fd) => {
+        syncs++;
+        if (gate) await gate;
+        if (failNext) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        await defaultJournalIo.datasync(fd);
+      },
+    };
+    const { r } = await seeded(dp, file, io);
+    syncs = 0;
+    // 20 weight changes issued at once: the first flush holds one, the next flush all the others.
+    gate = new Promise((res) => (release = res));
+    const calls = Array.from({ length: 20 }, (_, i) => r.change((d) => d.updateBackend('10.0.0.1:80/tcp', '10.1.0.1', { weight: i + 2 })));
+    await new Promise((res) => setTimeout(res, 50));
+    release();
+    gate = undefined;
+    await Promise.all(calls);
+    expect(syncs).toBe(2);
+    expect((await onDisk(file)).services[0]!.backends[0]!.weight).toBe(21);
+
+    // Now the flush fails with 5 changes in it: all five are rolled back, in the state and the datapath.
+    const mapsBefore = dumpPinnedMaps(pinDir);
+    const stateBefore = JSON.stringify(r.state.toSnapshot());
+    gate = new Promise((res) => (release = res));
+    failNext = true;
+    const first = r.change((d) => d.updateBackend('10.0.0.2:80/tcp', '10.1.0.3', { weight: 7 }));
+    const more = [
+      r.change((d) => d.addBackend('10.0.0.2:80/tcp', { address: '10.1.0.9' })),
+      r.change((d) => d.delete('10.0.0.3:80/tcp')),
+      r.change((d) => d.create(svc('10.0.0.9', ['10.1.0.10']))),
+      r.change((d) => d.updateBackend('10.0.0.1:80/tcp', '10.1.0.2', { weight: 0 })),
+    ];
+    await new Promise((res) => setTimeout(res, 50));
+    release();
+    gate = undefined;
+    const outcomes = await Promise.allSettled([first, ...more]);
+    expect(outcomes.map((o) => o.status)).toEqual(Array(5).fill('rejected'));
+    for (const o of outcomes) expect(((o as PromiseRejectedResult).reason as Error).message).toMatch(/not applied: .*EIO/);
+    expect(JSON.stringify(r.state.toSnapshot())).toBe(stateBefore);
+    expect(rolledBackView(dumpPinnedMaps(pinDir))).toEqual(rolledBackView(mapsBefore));
+    expect(JSON.stringify(await onDisk(file))).toBe(stateBefore);
+    failNext = false;
+    await r.change((d) => d.delete('10.0.0.3:80/tcp'));
+    expect((await onDisk(file)).services).toHaveLength(2);
+  });
+
+  it('a snapshot whose directory fsync fails after the rename: changes stand (journal and datapath agree), the snapshot is kept with a warning', async () => {
     const file = join(tmp, 'dirsync.json');
     const warnings: string[] = [];
-    const { saveDesiredState } = await import('../../lb/state/index.js');
     let failDirSync = false;
-    const r = new Reconciler({
-      datapath: dp,
-      state: new DesiredState({ limits: LIMITS }),
-      stateFile: file,
-      log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
-      save: (p, st) => saveDesiredState(p, st, failDirSync ? { io: { fsyncDir: async () => { throw new Error('EIO: i/o error'); } } } : {}),
+    const state = new DesiredState({ limits: LIMITS });
+    const store = new StateStore(file, await loadDesiredState(file, { limits: LIMITS }), {
+      snapshotIo: { fsyncDir: async (d) => (failDirSync ? Promise.reject(new Error('EIO: i/o error')) : defaultAtomicWriteIo.fsyncDir(d)) },
+      warn: (m) => warnings.push(m),
     });
+    await store.start(state, { compact: true });
+    const r = new Reconciler({ datapath: dp, state, store, log: { info: () => {}, warn: (m) => warnings.push(m), error: (m) => warnings.push(m) } });
     await r.change((d) => d.apply([svc('10.0.0.1', ['10.1.0.1'])]));
     failDirSync = true;
     const result = await r.change(bigChange);
     expect(result.diff.created).toContain('10.0.0.4:80/tcp');
-    expect(r.state).toBe(result.state);
-    // The file already holds the new state: the datapath must hold it too (a rollback would split them).
-    expect(JSON.parse(readFileSync(file, 'utf8')).state.services.map((x: { id: string }) => x.id)).toContain('10.0.0.4:80/tcp');
+    await r.compact(); // the snapshot replaces the file, its directory sync fails: not a failure
+    expect(warnings.join('\n')).toMatch(/state snapshot written, but .*syncing its directory failed \(EIO: i\/o error\).*power loss.*journal files it covers are kept/);
+    // What is on disk, the state and the datapath agree; later changes go on.
+    expect((await onDisk(file)).services.map((x) => x.id)).toContain('10.0.0.4:80/tcp');
     expect(dp.services().map((x) => x.vip)).toContain('10.0.0.4');
-    expect(warnings.join('\n')).toMatch(/the change is applied and saved, but .*syncing its directory failed \(EIO: i\/o error\).*power loss/);
+    await r.change((d) => d.delete('10.0.0.4:80/tcp'));
+    expect((await onDisk(file)).services.map((x) => x.id)).not.toContain('10.0.0.4:80/tcp');
+    await r.idle();
+    await store.close();
   });
 
   it('a validation error touches nothing at all', async () => {
     const port = failing(dp, 'setBackends', Infinity);
-    const r = await seeded(port, join(tmp, 'invalid.json'));
+    const { r } = await seeded(port, join(tmp, 'invalid.json'));
     port.calls = 0;
     const mapsBefore = dumpPinnedMaps(pinDir);
     await expect(r.change((d) => d.addBackend('10.0.0.1:80/tcp', { address: '10.1.0.1' }))).rejects.toThrow(/already has backend/);
@@ -186,7 +275,7 @@ describe('reconciler on a real datapath', () => {
   it('a backend id freed by one service and reused by another in the same change', async () => {
     // 3 backend ids in all: freeing one and allocating one in one change must reuse it.
     const limits: Limits = { ...LIMITS, maxBackends: 3 };
-    const r = new Reconciler({ datapath: dp, state: new DesiredState({ limits }), stateFile: undefined });
+    const r = new Reconciler({ datapath: dp, state: new DesiredState({ limits }) });
     await r.change((d) => d.apply([svc('10.0.0.20', ['10.1.0.1', '10.1.0.2', '10.1.0.3'])]));
     const idOf = (s: DesiredState, id: string, a: string) => s.get(id).backends.find((b) => b.address === a)!.datapathId;
     const freed = idOf(r.state, '10.0.0.20:80/tcp', '10.1.0.3');
@@ -197,5 +286,43 @@ describe('reconciler on a real datapath', () => {
     const byVip = new Map(dp.services().map((s) => [s.vip, s.id]));
     expect(dp.backends(byVip.get('10.0.0.10')!).map((b) => b.id)).toEqual([freed]);
     expect(dp.backends(byVip.get('10.0.0.20')!).map((b) => b.address).sort()).toEqual(['10.1.0.1', '10.1.0.2']);
+  });
+});
+
+describe('bulk syncs (start-up, large changes)', () => {
+  it('tables built on worker threads and written in batches equal lb/maglev tables; a second sync writes nothing', async () => {
+    const limits: Limits = { maxServices: 400, maxBackends: 4000, maxBackendsPerService: 16, maglevTableSize: 251 };
+    const big = LbDatapath.load({ seed: 3, tableSize: 251, maxServices: 401, maxBackends: 4001, flowTableSize: 1024, objectPath: bpfObjectPath('xlb_lb') });
+    // The built daemon's TableBuilders: its worker script is compiled JavaScript (dist/, npm run
+    // build), which the TypeScript sources vitest runs do not have next to them.
+    const built = (await import(join(repoRoot, 'dist/lb/reconciler/table-builders.js'))) as { TableBuilders: typeof TableBuilders };
+    const builders = new built.TableBuilders(2);
+    expect(builders.available).toBe(true);
+    try {
+      const state = new DesiredState({ limits });
+      // 300 services (several chunks of BULK_CHUNK), a few with every backend draining (no table).
+      state.apply(
+        Array.from({ length: 300 }, (_, i) => ({
+          id: `10.9.${i >> 8}.${i & 255}:80/tcp`,
+          tableSize: i % 3 === 0 ? 509 : 251,
+          backends: Array.from({ length: 1 + (i % 7) }, (_, j) => ({ address: `10.8.${j}.${(i % 250) + 1}`, weight: 1 + j, state: i % 50 === 0 ? 'draining' : 'active' })),
+        })),
+      );
+      const progress: string[] = [];
+      const r = new Reconciler({ datapath: big, state, builders, progressEvery: 100, onProgress: (e) => progress.push(`${e.what} ${e.done}/${e.total}`) });
+      const report = await r.syncAll();
+      expect(report.upserted).toHaveLength(300);
+      expect(progress).toEqual(['datapath sync 100/300', 'datapath sync 200/300', 'datapath sync 300/300']);
+      for (const s of state.list()) {
+        const active = s.backends.filter((b) => b.state === 'active');
+        const want = active.length ? buildMaglevTable({ backends: s.backends.map((b) => ({ key: b.address, id: b.datapathId, weight: b.state === 'active' ? b.weight : 0 })), size: s.tableSize, seed: 3 }).table : undefined;
+        expect(big.maglevTable(s.datapathId), s.id).toEqual(want);
+      }
+      const again = await r.syncAll();
+      expect(again).toMatchObject({ upserted: [], deleted: [], backendSets: [] });
+    } finally {
+      await builders.close();
+      big.close();
+    }
   });
 });

@@ -3,7 +3,6 @@
 // one request may fail, no keep-alive connection may switch backends, the XDP program stays the
 // same (adopted, never re-attached), the packet counters keep counting (never reset), and the
 // state — what the API returns and what the maps hold — is identical afterwards.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withNetns, xdpQuery } from '../../bpf/libbpf-ts/index.js';
 import { Lab, type HttpLoadResult } from '../lab/lab.js';
@@ -43,7 +42,7 @@ describe('xlbd restart under load', () => {
     const listBefore = (await xlbd.client.call('ListServices')).services;
     const statusBefore = await xlbd.client.call('GetStatus');
     const mapsBefore = dumpPinnedMaps(xlbd.pinDir);
-    const stateFileBefore = JSON.parse(readFileSync(xlbd.stateFile, 'utf8')).state;
+    const stateFileBefore = await xlbd.savedState();
     const packets0 = await servicePackets();
 
     // Keep-alive connections: 6 connections, one request every 20 ms each, ~10 s.
@@ -95,7 +94,7 @@ describe('xlbd restart under load', () => {
     // State identical: API, state file, and every map that holds configuration (byte for byte,
     // including the Maglev inner tables and their map ids: nothing was rebuilt).
     expect((await xlbd.client.call('ListServices')).services).toEqual(listBefore);
-    expect(JSON.parse(readFileSync(xlbd.stateFile, 'utf8')).state).toEqual(stateFileBefore);
+    expect(await xlbd.savedState()).toEqual(stateFileBefore);
     const mapsAfter = dumpPinnedMaps(xlbd.pinDir);
     expect(configMaps(mapsAfter)).toEqual(configMaps(mapsBefore));
     expect(Object.keys(mapsAfter).sort()).toEqual(Object.keys(mapsBefore).sort());

@@ -11,6 +11,8 @@ import { bpfObjectPath } from '../../bpf/objects.js';
 import { repoRoot } from '../lab/paths.js';
 import { LAB_SCRIPTS, type Lab, type LabProcess } from '../lab/lab.js';
 import { TestClient } from './grpc.js';
+import type { StateSnapshot } from '../../lb/model/index.js';
+import { loadDesiredState } from '../../lb/state/index.js';
 
 export const XLBD_MAIN = join(repoRoot, 'lb', 'daemon', 'main.ts');
 
@@ -75,6 +77,13 @@ export class XlbdInstance {
 
   get stateFile(): string {
     return join(this.stateDir, this.instance, 'desired-state.json');
+  }
+
+  /** The desired state on disk (snapshot + journal, as a restart would load it), in the state
+   *  file's form; read without touching the files of the running daemon. */
+  async savedState(): Promise<StateSnapshot> {
+    const limits = { maxServices: 65535, maxBackends: (1 << 20) - 1, maxBackendsPerService: 65536 };
+    return (await loadDesiredState(this.stateFile, { limits }, { readOnly: true })).state.toSnapshot();
   }
 
   get client(): TestClient {

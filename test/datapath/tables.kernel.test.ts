@@ -185,6 +185,57 @@ describe('writing tables', () => {
   });
 });
 
+describe('removing many tables at once', () => {
+  let dp: LbDatapath;
+  const vip = (i: number) => `10.0.1.${i}`;
+  const setOf = (i: number) => backends(i * 10, 3);
+  beforeAll(() => {
+    dp = loadDatapath({ tableSize: 251, stateless: true });
+    configure(dp);
+    for (let i = 1; i <= 5; i++) {
+      dp.upsertService({ id: i, vip: vip(i), port: 80, protocol: 'tcp' });
+      dp.setBackends(i, setOf(i));
+    }
+  });
+  afterAll(() => dp?.close());
+
+  const verdictOf = (i: number) => {
+    const frame = ether({ dst: IF_MAC, src: CLIENT_MAC }, ETH_P_IP, ipv4({ src: '192.0.2.9', dst: vip(i), proto: PROTO_TCP }, tcp({ src: '192.0.2.9', dst: vip(i), sport: 4000, dport: 80, flags: 0x10 })));
+    return dp.testRun(frame).verdict;
+  };
+
+  it('tables of several services taken away in one batch (the shared tombstone) read like no table; the services stay', () => {
+    // Service 1 loses its table alone (a delete); 2 and 3 together (the tombstone batch).
+    dp.setBackendsMany([{ serviceId: 1, backends: setOf(1).map((b) => ({ ...b, state: 'draining' as const })) }]);
+    const r = dp.setBackendsMany([2, 3].map((i) => ({ serviceId: i, backends: setOf(i).map((b) => ({ ...b, state: 'draining' as const })) })));
+    expect(r.map((x) => x.tableWrite)).toEqual(['removed', 'removed']);
+    for (const i of [1, 2, 3]) {
+      expect(dp.maglevTable(i)).toBeUndefined();
+      expect(dp.tableMemory(i)).toBe(0);
+      expect(verdictOf(i)).toBe(verdictOf(1));
+    }
+    expect(verdictOf(1)).not.toBe('tx');
+    expect(verdictOf(4)).toBe('tx');
+    // A later active set gives them a table again.
+    for (const i of [2, 3]) expect(dp.setBackends(i, setOf(i))).toMatchObject({ tableWrite: 'swap' });
+    expect(verdictOf(2)).toBe('tx');
+  });
+
+  it('deleteServices removes services, tables and backends in batches; ids are reusable', () => {
+    expect(dp.deleteServices([2, 3, 4, 99])).toBe(3);
+    expect(dp.services().map((s) => s.id)).toEqual([1, 5]);
+    for (const i of [2, 3, 4]) {
+      expect(dp.backends(i)).toEqual([]);
+      expect(dp.maglevTable(i)).toBeUndefined();
+      expect(verdictOf(i)).toBe('pass'); // not a VIP any more
+    }
+    expect(verdictOf(5)).toBe('tx');
+    dp.upsertService({ id: 3, vip: vip(7), port: 80, protocol: 'tcp' });
+    expect(dp.setBackends(3, setOf(3), { write: 'inPlace' })).toMatchObject({ tableWrite: 'swap' });
+    expect(dp.maglevTable(3)!.length).toBe(251);
+  });
+});
+
 describe('a second LbDatapath on the same pins (a tool reading what xlbd wrote)', () => {
   const dir = `/sys/fs/bpf/xlb-test-tables-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   afterAll(() => LbDatapath.unpin(dir));

@@ -3,7 +3,8 @@
 //      remain keep working on the same TCP connection; new connections use the new set only.
 //   e. drain (weight 0): the backend gets no new connections; its established ones keep working.
 // Each keep-alive connection is one socket for its whole life (test/e2e/conn-pool.mjs), so a reset
-// or a silent move to another backend shows up on exactly that connection.
+// or a silent move to another backend shows up on exactly that connection. The tables are changed
+// in place (only the differing slots rewritten in the live table), as xlbd's reconciler does.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FlowTuple } from '../../lb/datapath/index.js';
 import { Lab, type LabNode } from '../lab/lab.js';
@@ -51,7 +52,8 @@ describe('e2e: backend changes under live keep-alive connections', () => {
     // The flow table holds each connection on the backend that answered it.
     for (const c of conns) expect(lb.dp.lookupFlow(tuple(c, VIP_CHANGE))?.backendId).toBe(idOf(svc, c.backend!));
 
-    const change = lb.dp.setBackends(svc, backendsOf(svc, [{ node: b.b1 }, { node: b.b2 }, { node: b.b4 }], 4));
+    const change = lb.dp.setBackends(svc, backendsOf(svc, [{ node: b.b1 }, { node: b.b2 }, { node: b.b4 }], 4), { write: 'inPlace' });
+    expect(change.tableWrite).toBe('inPlace');
     expect(change.slotsPerBackend.get(idOf(svc, 'b4'))).toBeGreaterThan(0);
     const survivors = conns.filter((c) => c.backend !== 'b3');
     const orphans = conns.filter((c) => c.backend === 'b3');
@@ -95,7 +97,8 @@ describe('e2e: backend changes under live keep-alive connections', () => {
     const onB2 = byBackend(conns).get('b2') ?? [];
     expect(onB2.length).toBeGreaterThan(0);
 
-    const drained = lb.dp.setBackends(svc, three(0));
+    const drained = lb.dp.setBackends(svc, three(0), { write: 'inPlace' });
+    expect(drained.tableWrite).toBe('inPlace');
     expect(drained.slotsPerBackend.get(idOf(svc, 'b2'))).toBe(0);
     expect(lb.dp.backends(svc).find((x) => x.id === idOf(svc, 'b2'))).toMatchObject({ weight: 0, state: 'draining' });
 

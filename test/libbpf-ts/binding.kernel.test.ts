@@ -215,6 +215,37 @@ describe('BpfMap', () => {
     expect(perCpu.reduce((s, v) => s + v.readBigUInt64LE(0), 0n)).toBe(25n);
   });
 
+  it('sumPerCpu: counters of chosen keys summed over CPUs, array (runs of keys) and hash', () => {
+    const cpus = BpfMap.possibleCpus;
+    const n = 5000;
+    // 24-byte values: three u64 counters; per CPU c the value of key k is (k + c, 2k + c, 7).
+    const value = (k: number, c: number) => Buffer.concat([u64(BigInt(k + c)), u64(BigInt(2 * k + c)), u64(7n)]);
+    const expected = (k: number) => [k * cpus + (cpus * (cpus - 1)) / 2, 2 * k * cpus + (cpus * (cpus - 1)) / 2, 7 * cpus];
+    const arr = track(BpfMap.create({ type: 'percpu_array', keySize: 4, valueSize: 24, maxEntries: n }));
+    const written = [0, 1, 2, 3, 40, 41, 900, 901, 902, 1999, 2000, 2001, 4999];
+    arr.updateBatch(written.map(u32), written.map((k) => Array.from({ length: cpus }, (_, c) => value(k, c))));
+    // Unsorted, with a duplicate and never-written keys (zero), long and short gaps, a run over 1024.
+    const keys = Uint32Array.from([4999, 41, 0, 900, 41, 2001, 1999, 3, 17, ...Array.from({ length: 1200 }, (_, i) => 2500 + i * 2)]);
+    const sums = arr.sumPerCpu(keys);
+    expect(sums).toBeInstanceOf(Float64Array);
+    expect(sums).toHaveLength(keys.length * 3);
+    keys.forEach((k, i) => {
+      const want = written.includes(k) ? expected(k) : [0, 0, 0];
+      expect(Array.from(sums.subarray(i * 3, i * 3 + 3)), `key ${k}`).toEqual(want);
+    });
+    expect(Array.from(arr.sumPerCpu(Uint32Array.from([2]), 1))).toEqual([expected(2)[0]]);
+    expect(arr.sumPerCpu(new Uint32Array(0))).toHaveLength(0);
+    expect(() => arr.sumPerCpu(Uint32Array.from([1, n]))).toThrow(/keys\[1\]: 5000 is not below max_entries 5000/);
+    expect(() => arr.sumPerCpu(Uint32Array.from([1]), 4)).toThrow(/4 u64 counters do not fit the 24-byte values/);
+    expect(() => arr.sumPerCpu([1] as unknown as Uint32Array)).toThrow(/Uint32Array/);
+
+    const hash = track(BpfMap.create({ type: 'percpu_hash', keySize: 4, valueSize: 24, maxEntries: 64 }));
+    hash.update(u32(10), Array.from({ length: cpus }, (_, c) => value(10, c)));
+    expect(Array.from(hash.sumPerCpu(Uint32Array.from([11, 10])))).toEqual([0, 0, 0, ...expected(10)]);
+    const plain = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 4 }));
+    expect(() => plain.sumPerCpu(Uint32Array.from([1]))).toThrow(/needs a per-CPU map/);
+  });
+
   it('batch: update 1000, lookup all, delete (hash and array)', () => {
     const n = 1000;
     const m = track(BpfMap.create({ type: 'hash', keySize: 4, valueSize: 8, maxEntries: 2048, name: 'batch' }));
@@ -338,6 +369,29 @@ describe('BpfMap', () => {
     expect(outer.lookup(u32(42))?.readUInt32LE(0)).toBe(inner.id);
     expect(outer.delete(u32(42))).toBe(true);
     expect(() => BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1 })).toThrow(/innerMap/);
+  });
+
+  it('setInnerBatch installs 600 inner maps in one call; bad input changes nothing; a refused element is named', () => {
+    const template = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8 }));
+    const outer = track(BpfMap.create({ type: 'array_of_maps', keySize: 4, valueSize: 4, maxEntries: 1024, innerMap: template }));
+    const inners = Array.from({ length: 600 }, () => track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 4, maxEntries: 8 })));
+    const keys = inners.map((_, i) => u32(i * 1 + 3));
+    outer.setInnerBatch(keys, inners);
+    inners.forEach((m, i) => expect(outer.lookup(keys[i]!)?.readUInt32LE(0)).toBe(m.id));
+    // Replacing works the same way.
+    outer.setInnerBatch([keys[0]!], [inners[1]!]);
+    expect(outer.lookup(keys[0]!)?.readUInt32LE(0)).toBe(inners[1]!.id);
+    const free = u32(900);
+    expect(() => outer.setInnerBatch([free, free], [inners[0]!])).toThrow(/inners must be an array as long as keys \(2\)/);
+    expect(() => outer.setInnerBatch([free], [{} as BpfMap])).toThrow(/no native handle/);
+    expect(outer.lookup(free)).toBeUndefined();
+    // An inner map that does not match the template is refused by the kernel, at its element.
+    const wrong = track(BpfMap.create({ type: 'array', keySize: 4, valueSize: 8, maxEntries: 8 }));
+    const err = captureError(() => outer.setInnerBatch([u32(901), u32(902), u32(903)], [inners[2]!, wrong, inners[3]!])) as BpfError;
+    expect(err.code).toBe('EINVAL');
+    expect(err.message).toMatch(/set inner batch: element 1 of 3/);
+    expect(outer.lookup(u32(901))?.readUInt32LE(0)).toBe(inners[2]!.id);
+    expect(outer.lookup(u32(903))).toBeUndefined();
   });
 
   it('fromId opens the same kernel map and program', () => {

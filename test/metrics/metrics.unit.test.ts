@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LoadBalancerControl } from '../../api/server/control.js';
-import { METRIC, startMetricsServer, XlbMetrics, type MetricsServer, type MetricsSource, type MetricsStats, type MetricsStatus } from '../../lb/metrics/index.js';
+import { METRIC, startMetricsServer, XlbMetrics, type MetricsServer, type MetricsServiceSource, type MetricsSource, type MetricsStats, type MetricsStatus } from '../../lb/metrics/index.js';
 import { parseExposition, sampleValue } from './exposition.js';
 
 // Compile-time check (npx tsc): the daemon's control object is a valid MetricsSource as it is.
@@ -45,6 +45,7 @@ function fakeStatus(): MetricsStatus {
       { name: 'eth0', attached: true, mode: 'native' },
       { name: 'eth1', attached: false, mode: 'none' },
     ],
+    maglev: { memoryBytes: 3 * 69_632 + 270_336, tables: [{ tableSize: 16381, tables: 3, memoryBytes: 3 * 69_632 }, { tableSize: 65537, tables: 1, memoryBytes: 270_336 }] },
   };
 }
 
@@ -114,6 +115,9 @@ describe('XlbMetrics with a fake source', () => {
     expect(v(METRIC.datapathAttached, { interface: 'eth0', mode: 'native' })).toBe(1);
     expect(v(METRIC.datapathAttached, { interface: 'eth1', mode: 'none' })).toBe(0);
     expect(v(METRIC.buildInfo, { version: '9.9.9' })).toBe(1);
+    expect(v(METRIC.maglevTables, { table_size: '16381' })).toBe(3);
+    expect(v(METRIC.maglevTables, { table_size: '65537' })).toBe(1);
+    expect(v(METRIC.maglevTableMemory)).toBe(479_232);
     // Nothing went wrong, so no error samples.
     expect(f.get(METRIC.sourceErrors)!.samples).toEqual([]);
   });
@@ -200,6 +204,92 @@ describe('XlbMetrics with a fake source', () => {
   });
 });
 
+/** The same data as FakeSource through the fast path: services by datapath id, counters by slices. */
+class FastSource extends FakeSource {
+  counterCalls: { which: string; ids: number }[] = [];
+  failCounters = false;
+  datapathStats(): MetricsStats {
+    return { ...this.stats(), services: [] };
+  }
+  serviceSource(): MetricsServiceSource {
+    const st = this.statsValue;
+    let id = 1;
+    const counters = new Map<number, [number, number]>();
+    const services = st.services.map((s) => {
+      const sid = id++;
+      counters.set(sid, [s.packets, s.bytes]);
+      const backends = s.backends.map((b) => {
+        const bid = 1000 + id++;
+        counters.set(bid, [b.packets, b.bytes]);
+        return { address: b.address, datapathId: bid, weight: b.weight, state: b.state };
+      });
+      return { id: s.id, datapathId: sid, backends };
+    });
+    return {
+      services: () => services,
+      counters: (which, ids) => {
+        if (this.failCounters) throw new Error('map closed');
+        this.counterCalls.push({ which, ids: ids.length });
+        const out = new Float64Array(ids.length * 2);
+        ids.forEach((i, k) => out.set(counters.get(i) ?? [0, 0], 2 * k));
+        return out;
+      },
+    };
+  }
+}
+
+describe('large states: the fast path, coalesced scrapes and the cache', () => {
+  it('the fast path exposes exactly what the stats report path does', async () => {
+    const slow = (await new XlbMetrics({ source: new FakeSource(), processMetrics: false }).metrics()).split('\n').sort();
+    const fast = new FastSource();
+    const text = (await new XlbMetrics({ source: fast, processMetrics: false }).metrics()).split('\n').sort();
+    expect(text).toEqual(slow);
+    expect(fast.statsCalls).toBe(1); // datapathStats only: no per-service report was built
+  });
+
+  it('reads 1200 services in slices of 500, one counters call per map and slice', async () => {
+    const src = new FastSource();
+    src.statsValue.services = Array.from({ length: 1200 }, (_, i) => ({
+      id: `10.0.${i >> 8}.${i & 255}:80/tcp`,
+      packets: i,
+      bytes: 2 * i,
+      backends: [{ address: '10.1.0.5', state: 'active' as const, weight: 1, packets: i + 1, bytes: 0 }],
+    }));
+    const f = parseExposition(await new XlbMetrics({ source: src, processMetrics: false }).metrics());
+    expect(src.counterCalls.map((c) => `${c.which}:${c.ids}`)).toEqual(['services:500', 'backends:500', 'services:500', 'backends:500', 'services:200', 'backends:200']);
+    expect(f.get(METRIC.backendPackets)!.samples).toHaveLength(1200);
+    expect(sampleValue(f, METRIC.servicePackets, { service: '10.0.4.175:80/tcp' })).toBe(1199);
+    expect(sampleValue(f, METRIC.servicesConfigured)).toBe(1200);
+  });
+
+  it('a failed counter read leaves the per-service families out and is counted', async () => {
+    const src = new FastSource();
+    src.failCounters = true;
+    const f = parseExposition(await new XlbMetrics({ source: src, processMetrics: false }).metrics());
+    expect(f.get(METRIC.servicePackets)!.samples).toEqual([]);
+    expect(sampleValue(f, METRIC.flowHits)).toBe(250);
+    expect(sampleValue(f, METRIC.sourceErrors, { report: 'stats' })).toBe(1);
+  });
+
+  it('20 concurrent scrapes share one read; with cacheMs the text serves later scrapes until it expires', async () => {
+    const src = new FastSource();
+    const m = new XlbMetrics({ source: src, processMetrics: false });
+    const texts = await Promise.all(Array.from({ length: 20 }, () => m.metrics()));
+    expect(new Set(texts).size).toBe(1);
+    expect([src.statsCalls, src.statusCalls]).toEqual([1, 1]);
+    await m.metrics(); // no cache: the next scrape reads again
+    expect(src.statsCalls).toBe(2);
+
+    const cached = new XlbMetrics({ source: src, processMetrics: false, cacheMs: 200 });
+    const first = await cached.metrics();
+    src.statsValue.flowTable.hits = 999;
+    expect(await cached.metrics()).toBe(first);
+    expect(src.statsCalls).toBe(3);
+    await new Promise((r) => setTimeout(r, 250));
+    expect(sampleValue(parseExposition(await cached.metrics()), METRIC.flowHits)).toBe(999);
+  });
+});
+
 function get(url: string, method = 'GET'): Promise<{ status: number; type: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method }, (res) => {
@@ -248,6 +338,7 @@ describe('/metrics over HTTP on loopback', () => {
     const logged: string[] = [];
     const broken = {
       metrics: () => Promise.reject(new Error('ENOENT: /var/lib/xlb/secret-path, internal detail')),
+      metricsBody: () => Promise.reject(new Error('ENOENT: /var/lib/xlb/secret-path, internal detail')),
       contentType: 'text/plain',
     } as unknown as XlbMetrics;
     server = await startMetricsServer({ metrics: broken, host: '127.0.0.1', port: 0, log: { warn: (m) => logged.push(m) } });

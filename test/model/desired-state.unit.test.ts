@@ -391,3 +391,109 @@ describe('datapath ids', () => {
     expect(load((j) => delete j.backend_ids).field).toBe('backend_ids');
   });
 });
+
+describe('transactions (the reconciler takes changes back without copying the state)', () => {
+  const svcs = (n: number, from = 0) =>
+    Array.from({ length: n }, (_, i) => ({ id: `10.0.${(from + i) >> 8}.${(from + i) & 255}:80/tcp`, backends: [{ address: `10.1.0.${(i % 200) + 1}` }] }));
+
+  it('rollback restores services, ids and the allocation order exactly', () => {
+    const s = newState();
+    s.apply(svcs(20));
+    const before = JSON.stringify(s.toSnapshot());
+    const list = s.list();
+    const tx = s.begin();
+    s.apply([...svcs(10), ...svcs(5, 100)]); // deletes 10, creates 5
+    s.addBackend('10.0.0.1:80/tcp', { address: '10.1.0.99' });
+    expect(tx.record().changes).toHaveLength(16);
+    tx.rollback();
+    expect(JSON.stringify(s.toSnapshot())).toBe(before);
+    expect(s.list()).toEqual(list);
+    // The allocators are where they were: the same ids come out as without the rolled-back change.
+    const twin = newState();
+    twin.apply(svcs(20));
+    s.create(svcs(1, 50)[0]);
+    twin.create(svcs(1, 50)[0]);
+    expect(s.get(svcs(1, 50)[0]!.id)).toEqual(twin.get(svcs(1, 50)[0]!.id));
+  });
+
+  it('committed changes can be undone later, newest first', () => {
+    const s = newState();
+    s.apply(svcs(3));
+    const base = JSON.stringify(s.toSnapshot());
+    const t1 = s.begin();
+    s.delete('10.0.0.0:80/tcp');
+    const c1 = t1.commit();
+    const mid = JSON.stringify(s.toSnapshot());
+    const t2 = s.begin();
+    s.create(svcs(1, 7)[0]);
+    const c2 = t2.commit();
+    expect(c1.changes.map((c) => c.kind)).toEqual(['deleted']);
+    expect(c1.released.service).toHaveLength(1);
+    expect(c1.released.backend).toHaveLength(1);
+    expect(c2.changes.map((c) => c.kind)).toEqual(['created']);
+    c2.undo();
+    expect(JSON.stringify(s.toSnapshot())).toBe(mid);
+    c1.undo();
+    expect(JSON.stringify(s.toSnapshot())).toBe(base);
+    expect(() => c1.undo()).toThrow(/already undone/);
+  });
+
+  it('a change reports only what it touched, whatever the size of the state', () => {
+    const s = new DesiredState({ limits: { ...LIMITS, maxServices: 5000, maxBackends: 5000 } });
+    s.apply(svcs(4000));
+    const tx = s.begin();
+    const diff = s.updateBackend('10.0.1.0:80/tcp', '10.1.0.57', { weight: 3 });
+    const rec = tx.record();
+    tx.commit();
+    expect(diff.changes).toHaveLength(1);
+    expect(rec.changes.map((c) => c.id)).toEqual(['10.0.1.0:80/tcp']);
+    expect(() => s.begin() && s.begin()).toThrow(/already open/);
+  });
+});
+
+describe('Maglev table size per service', () => {
+  const limits: Limits = { ...LIMITS, maglevTableSize: 16381 };
+  it('defaults to the configured size, accepts any allowed prime, and refuses others naming table_size', () => {
+    const s = new DesiredState({ limits });
+    s.create({ id: '10.0.0.1:80/tcp', backends: [{ address: '10.1.0.1' }] });
+    s.create({ id: '10.0.0.2:80/tcp', tableSize: 65537, backends: [{ address: '10.1.0.1' }] });
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(16381);
+    expect(s.get('10.0.0.2:80/tcp').tableSize).toBe(65537);
+    const e = rejects(() => s.create({ id: '10.0.0.3:80/tcp', tableSize: 1000 }));
+    expect(e.field).toBe('service.table_size');
+    expect(e.message).toMatch(/1000 is not an allowed Maglev table size; allowed \(primes\): 251, 509, .*131071/);
+    expect(rejects(() => new DesiredState({ limits: { ...limits, tableSizes: [251, 16381] } }).create({ id: '10.0.0.3:80/tcp', tableSize: 65537 })).message).toMatch(
+      /allowed \(primes\): 251, 16381$/,
+    );
+  });
+
+  it('the one-slot rule applies to the service’s own size; an update without a size keeps it; a change is a datapath change', () => {
+    const s = new DesiredState({ limits });
+    // 2 backends with weights 1 and 300 fit 16381 slots (the light one gets ~54) but not 251.
+    const backends = [{ address: '10.1.0.1', weight: 1 }, { address: '10.1.0.2', weight: 300 }];
+    expect(rejects(() => s.create({ id: '10.0.0.1:80/tcp', tableSize: 251, backends })).field).toBe('service.backends[0].weight');
+    s.create({ id: '10.0.0.1:80/tcp', tableSize: 65537, backends });
+    const flagsOnly = s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true } });
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(65537);
+    expect(flagsOnly.changes[0]).toMatchObject({ tableSizeChanged: false, flagsChanged: true });
+    const resized = s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true }, tableSize: 4093 });
+    expect(resized.changes[0]).toMatchObject({ datapathChanged: true, tableSizeChanged: true });
+    expect(rejects(() => s.update({ id: '10.0.0.1:80/tcp', flags: { sourceHash: true }, tableSize: 251 })).field).toBe('service.table_size');
+    // Apply is declarative: a service listed without a size gets the default.
+    const applied = s.apply(servicesFromDocument([{ id: '10.0.0.1:80/tcp', flags: { source_hash: true }, backends: [{ address: '10.1.0.1', weight: 1 }, { address: '10.1.0.2', weight: 300 }] }]));
+    expect(applied.updated).toEqual(['10.0.0.1:80/tcp']);
+    expect(s.get('10.0.0.1:80/tcp').tableSize).toBe(16381);
+    expect(servicesFromDocument([{ id: '10.0.0.9:80/tcp', table_size: 509 }])[0]!.tableSize).toBe(509);
+  });
+
+  it('is stored in snapshots; a snapshot without it (before per-service sizes) loads with the default', () => {
+    const s = new DesiredState({ limits });
+    s.create({ id: '10.0.0.1:80/tcp', tableSize: 4093, backends: [{ address: '10.1.0.1' }] });
+    s.create({ id: '10.0.0.2:80/tcp', backends: [{ address: '10.1.0.2' }] });
+    const snap = JSON.parse(JSON.stringify(s.toSnapshot()));
+    expect(snap.services.map((x: { table_size: number }) => x.table_size)).toEqual([4093, 16381]);
+    expect(DesiredState.fromSnapshot(snap, { limits }).list()).toEqual(s.list());
+    for (const x of snap.services) delete x.table_size;
+    expect(DesiredState.fromSnapshot(snap, { limits: { ...limits, maglevTableSize: 509 } }).list().map((x) => x.tableSize)).toEqual([509, 509]);
+  });
+});

@@ -60,7 +60,7 @@ describe('save and load', () => {
     await saveDesiredState(file, s, { now });
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const doc = JSON.parse(readFileSync(file, 'utf8'));
-    expect(doc).toMatchObject({ format: STATE_FORMAT, version: 1, saved_at: new Date(t).toISOString() });
+    expect(doc).toMatchObject({ format: STATE_FORMAT, version: 2, saved_at: new Date(t).toISOString(), journal_seq: 0 });
     expect(doc.state.backend_ids.retired).toHaveLength(1);
 
     const { state, found } = await loadDesiredState(file, options());
@@ -210,7 +210,7 @@ describe('unusable state files', () => {
   });
 
   it('written by a newer version', async () => {
-    await expectRejected(JSON.stringify({ format: STATE_FORMAT, version: 2, state: {} }), /newer xlbd \(format version 2\)/);
+    await expectRejected(JSON.stringify({ format: STATE_FORMAT, version: 3, state: {} }), /newer xlbd \(format version 3\)/);
   });
 
   it('invalid content names the path inside the document', async () => {

@@ -37,6 +37,7 @@ export function registerApplyCommand(program: Command, io: CliIo): void {
         '  services:\n' +
         '    - id: 10.0.0.10:80/tcp            # or vip/port/protocol; port 0 or "*" = all ports\n' +
         '      flags: { source_hash: false }\n' +
+        '      table_size: 16381                # Maglev M; optional (the daemon\'s default)\n' +
         '      backends:\n' +
         '        - 10.1.0.5                      # weight 1\n' +
         '        - { address: 10.1.0.6, weight: 100, name: web-6 }\n' +

@@ -3,13 +3,16 @@ import type { Command } from 'commander';
 import type { Backend } from '../../generated/xlb/v1/Backend.js';
 import type { Service } from '../../generated/xlb/v1/Service.js';
 import { examples, withContext } from '../action.js';
-import { collectBackend, type BackendArg } from '../args.js';
+import { collectBackend, parseTableSize, type BackendArg } from '../args.js';
 import { UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { counterIndex, serviceJson, serviceTree } from '../views/service.js';
 import { addCheckOptions, hasCheckOptions, healthCheckFromOptions, type CheckOptions } from '../health-options.js';
 
 const SERVICE_ARG = 'service id VIP:PORT/PROTO, e.g. 10.0.0.10:80/tcp, [2001:db8::10]:443/tcp, 10.0.0.10:*/udp (all ports)';
+const TABLE_SIZE_HELP =
+  'Maglev table size M (a prime: 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65537, 131071); more slots keep shares ' +
+  'closer to the weights with many backends and cost kernel memory (16381: 68 KiB, 65537: 264 KiB); default: the daemon\'s';
 
 function backendFromArg(b: BackendArg): Backend {
   return b.weight === undefined ? { address: b.address } : { address: b.address, weight: b.weight };
@@ -38,23 +41,26 @@ export function registerServiceCommands(program: Command, io: CliIo): void {
     .description('create a service, optionally with backends and a health check')
     .argument('<service>', SERVICE_ARG)
     .option('--source-hash', 'client persistence: hash the client address only, so all its connections land on one backend')
-    .option('-b, --backend <address[=weight]>', 'a backend (repeatable); weight defaults to 1', collectBackend);
+    .option('-b, --backend <address[=weight]>', 'a backend (repeatable); weight defaults to 1', collectBackend)
+    .option('--table-size <M>', TABLE_SIZE_HELP, parseTableSize);
   addCheckOptions(add, false)
     .addHelpText(
       'after',
       examples([
         ['xlb service add 10.0.0.10:80/tcp', 'an empty service (add backends later)'],
         ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5=100 -b 2001:db8:1::5=100', 'IPIP and 4in6 backends'],
+        ['xlb service add 10.0.0.20:443/tcp --table-size 65537', 'a bigger table, for a service with hundreds of backends'],
         ['xlb service add 10.0.0.10:80/tcp -b 10.1.0.5 --check http:/healthz --check-interval 2s --check-timeout 1s --rise 2 --fall 3', 'HTTP health check'],
         ["xlb service add '10.0.0.10:*/udp' --check udp --check-port 53 --check-payload ping --no-fail-open", 'UDP check; drop when all are down'],
       ]),
     )
     .action(
-      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; backend?: BackendArg[] } & CheckOptions) => {
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; backend?: BackendArg[]; tableSize?: number } & CheckOptions) => {
         if (hasCheckOptions(o) && o.check === undefined) throw new UsageError('service add: --check KIND is needed for the other health-check options');
         const created = await ctx.client().createService({
           id,
           flags: { sourceHash: o.sourceHash === true },
+          tableSize: o.tableSize ?? 0,
           backends: (o.backend ?? []).map(backendFromArg),
           ...(o.check === undefined ? {} : { healthCheck: healthCheckFromOptions(o) }),
         });
@@ -119,30 +125,32 @@ export function registerServiceCommands(program: Command, io: CliIo): void {
 
   const set = service
     .command('set')
-    .description("change a service's flags or health check (backends: see `xlb backend`)")
+    .description("change a service's flags, table size or health check (backends: see `xlb backend`)")
     .argument('<service>', SERVICE_ARG)
     .option('--source-hash', 'client persistence on')
-    .option('--no-source-hash', 'client persistence off (hash the whole 5-tuple)');
+    .option('--no-source-hash', 'client persistence off (hash the whole 5-tuple)')
+    .option('--table-size <M>', `${TABLE_SIZE_HELP}; the table is rebuilt at the new size`, parseTableSize);
   addCheckOptions(set, true)
     .addHelpText(
       'after',
       examples([
         ['xlb service set 10.0.0.10:80/tcp --source-hash', 'turn client persistence on'],
+        ['xlb service set 10.0.0.10:80/tcp --table-size 65537', 'a bigger Maglev table'],
         ['xlb service set 10.0.0.10:80/tcp --check tcp --rise 1', 'replace the health check'],
         ['xlb service set 10.0.0.10:80/tcp --check-mode direct', 'change one setting of the current check'],
         ['xlb service set 10.0.0.10:80/tcp --check none', 'remove the health check'],
       ]),
     )
     .action(
-      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean } & CheckOptions) => {
+      withContext(io, async (ctx, id: string, o: { sourceHash?: boolean; tableSize?: number } & CheckOptions) => {
         const checks = hasCheckOptions(o);
-        if (o.sourceHash === undefined && !checks) {
-          throw new UsageError('service set: nothing to change; give --source-hash, --no-source-hash or health-check options (--check ...)');
+        if (o.sourceHash === undefined && o.tableSize === undefined && !checks) {
+          throw new UsageError('service set: nothing to change; give --source-hash, --no-source-hash, --table-size or health-check options (--check ...)');
         }
         const client = ctx.client();
         // UpdateService sets all flags at once and the check as a whole: start from the current ones.
         const current = await client.getService(id);
-        const update: Service = { id, flags: { sourceHash: o.sourceHash ?? current.flags?.sourceHash ?? false } };
+        const update: Service = { id, flags: { sourceHash: o.sourceHash ?? current.flags?.sourceHash ?? false }, tableSize: o.tableSize ?? 0 };
         if (checks) {
           if (o.check === undefined && !current.healthCheck) {
             throw new UsageError(`service set: ${current.id} has no health check; give --check KIND to add one`);

@@ -28,6 +28,7 @@ export function serviceJson(s: Service__Output): JsonValue {
     port: s.port,
     protocol: enumName(s.protocol, 'PROTOCOL_'),
     flags: { source_hash: s.flags?.sourceHash ?? false },
+    table_size: s.tableSize,
     backends: s.backends.map(backendJson),
     health_check: s.healthCheck ? healthCheckJson(s.healthCheck) : undefined,
     origin: s.origin,
@@ -69,25 +70,26 @@ export function counterIndex(stats: GetStatsResponse__Output): CounterIndex {
 }
 
 /**
- * SERVICE               ORIGIN  FLAGS        ID  PACKETS  BYTES  HEALTH
- *   -> BACKEND          WEIGHT  STATE        ID  PACKETS  BYTES  HEALTH                      NAME
- * 10.0.0.10:80/tcp      api     source-hash   1       12    840  http /healthz every 2s
- *   -> 10.1.0.5         100     active        3        7    490  up 3m12s                    web-1
- *   -> 10.1.0.6         100     active        4        5    350  down 12s: connect refused   web-2
- * Counter columns only when `counters` is given; the HEALTH column only when a service has a check.
+ * SERVICE               ORIGIN  FLAGS        ID  M      PACKETS  BYTES  HEALTH
+ *   -> BACKEND          WEIGHT  STATE        ID         PACKETS  BYTES  HEALTH                      NAME
+ * 10.0.0.10:80/tcp      api     source-hash   1  16381       12    840  http /healthz every 2s
+ *   -> 10.1.0.5         100     active        3                7    490  up 3m12s                    web-1
+ *   -> 10.1.0.6         100     active        4                5    350  down 12s: connect refused   web-2
+ * M is the service's Maglev table size. Counter columns only when `counters` is given; the HEALTH
+ * column only when a service has a check.
  */
 export function serviceTree(services: readonly Service__Output[], counters?: CounterIndex, nowMs = Date.now()): string {
   const withCounters = counters !== undefined;
   const withHealth = services.some((s) => s.healthCheck);
   const num = (v: bigint | undefined) => (v === undefined ? '0' : count(v));
   const rows: string[][] = [
-    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : [])],
-    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : []), 'NAME'],
+    ['SERVICE', 'ORIGIN', 'FLAGS', 'ID', 'M', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : [])],
+    ['  -> BACKEND', 'WEIGHT', 'STATE', 'ID', '', ...(withCounters ? ['PACKETS', 'BYTES'] : []), ...(withHealth ? ['HEALTH'] : []), 'NAME'],
   ];
   for (const s of services) {
     const c = counters?.service(s.id);
     const health = s.healthCheck ? [healthCheckText(s.healthCheck) + serviceHealthText(s.health)] : ['-'];
-    rows.push([s.id, originText(s), flagsText(s), String(s.datapathId), ...(withCounters ? [num(c?.packets), num(c?.bytes)] : []), ...(withHealth ? health : [])]);
+    rows.push([s.id, originText(s), flagsText(s), String(s.datapathId), s.tableSize ? String(s.tableSize) : '-', ...(withCounters ? [num(c?.packets), num(c?.bytes)] : []), ...(withHealth ? health : [])]);
     if (s.backends.length === 0) rows.push(['  (no backends)']);
     for (const b of s.backends) {
       const bc = counters?.backend(s.id, b.address);
@@ -96,6 +98,7 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
         String(b.weight ?? 0),
         enumName(b.state, 'BACKEND_STATE_'),
         String(b.datapathId),
+        '',
         ...(withCounters ? [num(bc?.packets), num(bc?.bytes)] : []),
         ...(withHealth ? [b.health ? backendHealthText(b.health, nowMs) : '-'] : []),
         b.name || '',
@@ -103,5 +106,5 @@ export function serviceTree(services: readonly Service__Output[], counters?: Cou
     }
   }
   const right = { align: 'right' as const };
-  return renderTable(rows, [{}, {}, {}, right, ...(withCounters ? [right, right] : [])]);
+  return renderTable(rows, [{}, {}, {}, right, right, ...(withCounters ? [right, right] : [])]);
 }

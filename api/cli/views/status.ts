@@ -22,6 +22,8 @@ export function statusJson(s: GetStatusResponse__Output): JsonValue {
       : null,
     maglev_table_size: s.maglevTableSize,
     maglev_seed: s.maglevSeed,
+    maglev_table_memory_bytes: u64(s.maglevTableMemoryBytes),
+    maglev_tables: s.maglevTables.map((t) => ({ table_size: t.tableSize, tables: t.tables, memory_bytes: u64(t.memoryBytes) })),
     services: s.services,
     backends: s.backends,
     mtu: s.mtu,
@@ -116,6 +118,22 @@ function ringSize(bytes: number): string {
   return `${bytes} bytes`;
 }
 
+/** Binary units, one decimal: 70778880 → "67.5 MiB". */
+export function memorySize(bytes: bigint | number): string {
+  const n = Number(bytes);
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 2 ** 10]] as const) {
+    if (n >= size) return `${(n / size).toFixed(n % size === 0 ? 0 : 1)} ${unit}`;
+  }
+  return `${n} bytes`;
+}
+
+/** "1000 × M=16381, 2 × M=65537: 68.5 MiB kernel memory" */
+function tablesText(s: GetStatusResponse__Output): string {
+  if (!s.maglevTables.length) return 'none';
+  const sizes = s.maglevTables.map((t) => `${t.tables} × M=${t.tableSize}`).join(', ');
+  return `${sizes}: ${memorySize(u64(s.maglevTableMemoryBytes))} kernel memory`;
+}
+
 export function statusTable(s: GetStatusResponse__Output): string {
   const gw = s.gateway;
   const gateway = !gw
@@ -125,7 +143,8 @@ export function statusTable(s: GetStatusResponse__Output): string {
     ['daemon', `xlbd ${s.version || '?'}, instance ${s.instance || '?'}, up ${duration(u64(s.uptimeSeconds))}`],
     ['datapath', s.adoptedDatapath ? 'adopted the running datapath at start' : 'loaded at start'],
     ['gateway', gateway],
-    ['maglev', `table size M=${s.maglevTableSize}, seed ${s.maglevSeed}`],
+    ['maglev', `default table size M=${s.maglevTableSize}, seed ${s.maglevSeed}`],
+    ['tables', tablesText(s)],
     ['services', `${s.services} (${s.backends} backends)`],
     ['mtu', String(s.mtu)],
     ['recorder', s.recorderAvailable ? `available (ring ${ringSize(s.recorderRingBytes)})` : `off: ${s.recorderNote || 'no reason given'}`],

@@ -154,6 +154,19 @@ export class BpfMap extends KernelObject {
     native.mapSetInner(handleOf(this), this.#key(key) as Buffer, handleOf(inner));
   }
 
+  /**
+   * setInner for many keys in one BPF_MAP_UPDATE_BATCH: keys[i] → inners[i]. The kernel waits for
+   * running programs (an RCU grace period, milliseconds on kernels before 6.19) once per call
+   * instead of once per element. Each element is still swapped atomically. Element by element
+   * where the kernel has no batch update for the map type; elements before a failing one stay set
+   * (the message names the element). Argument errors (TypeError) change nothing.
+   */
+  setInnerBatch(keys: readonly (Buffer | Uint8Array)[], inners: readonly (BpfMap | BpfProgram)[]): void {
+    if (!Array.isArray(inners) || inners.length !== keys.length) throw new TypeError(`inners must be an array as long as keys (${keys.length})`);
+    if (keys.length === 0) return;
+    native.mapSetInnerBatch(handleOf(this), this.#packKeys(keys), inners.map((m) => handleOf(m)));
+  }
+
   /** true if the key existed and was deleted, false if it was absent. */
   delete(key: Buffer | Uint8Array): boolean {
     return native.mapDelete(handleOf(this), this.#key(key));
@@ -255,6 +268,19 @@ export class BpfMap extends KernelObject {
       throw new TypeError(`values: ${n} values of map "${this.name}" need ${n * this.valueSize} bytes, got ${v.length}`);
     }
     if (n > 0) native.mapUpdateBatch(handleOf(this), k, v, n, 0);
+  }
+
+  /**
+   * Counters of a per-CPU map with u32 keys, summed over CPUs without a Buffer per CPU: for each
+   * key, the first `fields` u64 members of its value (default: all of them) summed over every
+   * possible CPU, as out[i * fields + f]. Array maps are read with batch lookups over runs of
+   * nearby keys, so the cost follows the keys asked for, not the map's size. A key without an
+   * element sums to 0. Sums are exact up to 2^53. RangeError (nothing read) for an array key
+   * ≥ maxEntries.
+   */
+  sumPerCpu(keys: Uint32Array, fields = Math.floor(this.valueSize / 8)): Float64Array {
+    if (!(keys instanceof Uint32Array)) throw new TypeError('keys must be a Uint32Array');
+    return native.mapSumPerCpu(handleOf(this), keys, fields);
   }
 
   /** Deletes the given keys; absent keys are skipped. Returns how many were deleted. */

@@ -55,6 +55,8 @@ interface Native {
   mapLookupBatch(m: Handle): { count: number; keys: Buffer; values: Buffer; batched: boolean };
   mapUpdateBatch(m: Handle, keys: Buffer, values: Buffer, count: number, flags: number): number;
   mapDeleteBatch(m: Handle, keys: Buffer, count: number): number;
+  mapSumPerCpu(m: Handle, keys: Uint32Array, fields: number): Float64Array;
+  mapSetInnerBatch(m: Handle, keys: Buffer, inners: Handle[]): number;
   mapMmap(m: Handle): ArrayBuffer;
   mapUnmap(mapping: ArrayBuffer): void;
   mapMemlock(m: Handle): number;

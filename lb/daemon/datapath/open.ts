@@ -43,7 +43,8 @@ export function settingDifferences(pinned: ResolvedLoadOptions, wanted: LoadOpti
     if (have !== want) diffs.push(`${name} ${String(have)} → ${String(want)}`);
   };
   check('maglev.seed', pinned.seed, wanted.seed);
-  check('maglev.table_size', pinned.tableSize, wanted.tableSize);
+  // maglev.table_size is not one: it is only the default size of services that name none, and
+  // every service's size is in its own entry (a service whose size changes gets a new table).
   check('mtu', pinned.mtu, wanted.mtu);
   check('maps.services', pinned.maxServices, wanted.maxServices);
   check('maps.backends', pinned.maxBackends, wanted.maxBackends);

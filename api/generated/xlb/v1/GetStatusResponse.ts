@@ -5,6 +5,7 @@ import type { GatewayStatus as _xlb_v1_GatewayStatus, GatewayStatus__Output as _
 import type { HealthCheckStatus as _xlb_v1_HealthCheckStatus, HealthCheckStatus__Output as _xlb_v1_HealthCheckStatus__Output } from '../../xlb/v1/HealthCheckStatus.js';
 import type { BgpStatus as _xlb_v1_BgpStatus, BgpStatus__Output as _xlb_v1_BgpStatus__Output } from '../../xlb/v1/BgpStatus.js';
 import type { KubernetesStatus as _xlb_v1_KubernetesStatus, KubernetesStatus__Output as _xlb_v1_KubernetesStatus__Output } from '../../xlb/v1/KubernetesStatus.js';
+import type { MaglevTableUsage as _xlb_v1_MaglevTableUsage, MaglevTableUsage__Output as _xlb_v1_MaglevTableUsage__Output } from '../../xlb/v1/MaglevTableUsage.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface GetStatusResponse {
@@ -20,7 +21,7 @@ export interface GetStatusResponse {
   'interfaces'?: (_xlb_v1_InterfaceStatus)[];
   'gateway'?: (_xlb_v1_GatewayStatus | null);
   /**
-   * Maglev table size M (slots per service, a prime) and hash seed.
+   * Default Maglev table size M (slots) of services created without one, and the hash seed.
    */
   'maglevTableSize'?: (number);
   'maglevSeed'?: (number);
@@ -53,6 +54,12 @@ export interface GetStatusResponse {
    * Kubernetes mode (absent when the daemon was started without it).
    */
   'kubernetes'?: (_xlb_v1_KubernetesStatus | null);
+  /**
+   * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
+   * have no table), and the tables by size.
+   */
+  'maglevTableMemoryBytes'?: (number | string | Long);
+  'maglevTables'?: (_xlb_v1_MaglevTableUsage)[];
 }
 
 export interface GetStatusResponse__Output {
@@ -68,7 +75,7 @@ export interface GetStatusResponse__Output {
   'interfaces': (_xlb_v1_InterfaceStatus__Output)[];
   'gateway': (_xlb_v1_GatewayStatus__Output | null);
   /**
-   * Maglev table size M (slots per service, a prime) and hash seed.
+   * Default Maglev table size M (slots) of services created without one, and the hash seed.
    */
   'maglevTableSize': (number);
   'maglevSeed': (number);
@@ -101,4 +108,10 @@ export interface GetStatusResponse__Output {
    * Kubernetes mode (absent when the daemon was started without it).
    */
   'kubernetes': (_xlb_v1_KubernetesStatus__Output | null);
+  /**
+   * Kernel memory of the services' Maglev tables, in bytes (services without an active backend
+   * have no table), and the tables by size.
+   */
+  'maglevTableMemoryBytes': (string);
+  'maglevTables': (_xlb_v1_MaglevTableUsage__Output)[];
 }

@@ -56,6 +56,15 @@ export interface Service {
    * (one Kubernetes Service becomes one xlb service per VIP and port).
    */
   'kubernetes'?: (_xlb_v1_KubernetesRef | null);
+  /**
+   * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
+   * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many
+   * backends (each active backend holds within one slot of M·weight/Σweight) and costs kernel
+   * memory (16381: 68 KiB, 65537: 264 KiB per service; GetStatus sums it). 0 in a request: the
+   * daemon's default (GetStatus maglev_table_size) for CreateService and Apply; unchanged for
+   * UpdateService. Output: always set.
+   */
+  'tableSize'?: (number);
 }
 
 export interface Service__Output {
@@ -107,4 +116,13 @@ export interface Service__Output {
    * (one Kubernetes Service becomes one xlb service per VIP and port).
    */
   'kubernetes': (_xlb_v1_KubernetesRef__Output | null);
+  /**
+   * Maglev table size M of this service: one of the allowed primes 251, 509, 1021, 2039, 4093,
+   * 8191, 16381, 32749, 65537, 131071. A bigger table keeps shares closer to the weights with many
+   * backends (each active backend holds within one slot of M·weight/Σweight) and costs kernel
+   * memory (16381: 68 KiB, 65537: 264 KiB per service; GetStatus sums it). 0 in a request: the
+   * daemon's default (GetStatus maglev_table_size) for CreateService and Apply; unchanged for
+   * UpdateService. Output: always set.
+   */
+  'tableSize': (number);
 }
