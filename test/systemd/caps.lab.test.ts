@@ -167,7 +167,9 @@ describe('xlbd.service capability set', () => {
 
   it('without CAP_PERFMON the verifier refuses the datapath', async () => {
     const out = await startFails(XLBD_CAPS.filter((c) => c !== 'CAP_PERFMON'));
-    expect(out).toMatch(/start failed: load BPF object .*EACCES.*pointer -= pointer prohibited/);
+    // Unprivileged BPF may not do arithmetic between packet pointers: the verifier names the first
+    // such instruction it meets (which one depends on how clang laid the program out).
+    expect(out).toMatch(/start failed: load BPF object .*EACCES.*(pointer -= pointer prohibited|partial copy of pointer)/);
   });
 
   it('without CAP_NET_ADMIN start fails: the XDP program may not even be loaded', async () => {
