@@ -345,15 +345,16 @@ export async function runControlBenchmark(opts: ControlBenchmarkOptions = {}): P
       m.close();
       return bytes;
     })();
+    // d.client, not `client`: the large phase measures again after restarts, each with a new client.
     const measureMetrics = async (n: number) => {
       await scraper!.scrape(2); // warm
       const single = await scraper!.scrape(scrapes);
       const alone: number[] = [];
-      for (let i = 0; i < 50; i++) alone.push(await time(() => client.getStatus()));
+      for (let i = 0; i < 50; i++) alone.push(await time(() => d.client.getStatus()));
       const during: number[] = [];
       let done = false;
       const burst = scraper!.scrape(20, true).finally(() => (done = true));
-      while (!done) during.push(await time(() => client.getStatus()));
+      while (!done) during.push(await time(() => d.client.getStatus()));
       const concurrent = await burst;
       const a = summarize(alone);
       const dr = summarize(during);
