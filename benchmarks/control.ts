@@ -46,7 +46,7 @@ export const CONTROL_TARGETS = {
   cold1kMs: 3000,
   cold10kMs: 30_000,
   tableMemoryPerServiceBytes: 128 << 10,
-  memory10kBytes: 2 << 30,
+  memory10kBytes: 2 * 2 ** 30, // not 2 << 30: that overflows 32 bits to a negative number
   scrape10kMs: 100,
   scrapeDelayMs: 10,
 } as const;
