@@ -122,10 +122,14 @@ static __always_inline bool select_backend(const struct flow_key *key,
 		if (e) {
 			struct backend_value *be = backend_get(e->backend_id, svc_id);
 
-			// A SYN (new_conn) takes the entry over — a client reusing a port must not inherit
-			// a draining or changed backend — only once the entry has been idle: before that it
-			// may be a live connection, and a spoofed SYN of its 5-tuple must not move it.
-			if (be && (!new_conn || bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns)) {
+			// A SYN (new_conn) takes an entry over only once the entry has been idle: before
+			// that it may be a live connection, and a spoofed SYN of its 5-tuple must not move
+			// it. Except from a draining backend: a drain promises no new connection, and
+			// clients reuse ports within seconds (NAT, tw_reuse); the price is that a spoofed
+			// SYN can move a live connection of a draining backend, for the drain's duration.
+			if (be && (!new_conn ||
+				   ((be->flags & BE_F_ACTIVE) &&
+				    bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns))) {
 				sel->backend = be;
 				sel->backend_id = e->backend_id;
 				if (update) {

@@ -106,21 +106,52 @@ describe('a SYN for a 5-tuple the flow table holds', () => {
   });
   afterAll(() => dp?.close());
 
-  it('keeps the entry while its backend serves (even draining) and it is not idle: a spoofed SYN cannot move a live flow', () => {
+  it('keeps the entry while its backend is active and it is not idle: a spoofed SYN cannot move a live flow', () => {
     dp.setBackends(1, set);
     const sport = sportOn(1);
     expect(runFrame(dp, segment(client, sport, TCP_SYN)).delta.global).toMatchObject({ 'flow.new': 1 });
     runFrame(dp, segment(client, sport, TCP_ACK));
-    // Backend 1 drains: Maglev now puts this 5-tuple on backend 2 …
-    dp.setBackends(1, set.map((b) => (b.id === 1 ? { ...b, weight: 0, state: 'draining' as const } : b)));
-    expect(dp.placement(tuple(sport))!.backendId).toBe(2);
+    // Backend 2 gets most of the weight (both stay active) …
+    const heavy = set.map((b) => (b.id === 2 ? { ...b, weight: 200 } : b));
+    dp.setBackends(1, heavy);
+    let moved = sport;
+    if (dp.placement(tuple(sport))!.backendId !== 2) {
+      // … pick a live flow of backend 1 that Maglev now places on backend 2.
+      dp.setBackends(1, set);
+      for (moved = sport + 1; ; moved++) {
+        if (dp.placement(tuple(moved))!.backendId !== 1) continue;
+        dp.setBackends(1, heavy);
+        const now = dp.placement(tuple(moved))!.backendId;
+        dp.setBackends(1, set);
+        if (now === 2) break;
+      }
+      runFrame(dp, segment(client, moved, TCP_SYN));
+      dp.setBackends(1, heavy);
+    }
+    expect(dp.placement(tuple(moved))!.backendId).toBe(2);
     // … but a SYN of the live flow's 5-tuple stays where the flow is, and the entry is unchanged.
-    const syn = runFrame(dp, segment(client, sport, TCP_SYN));
+    const syn = runFrame(dp, segment(client, moved, TCP_SYN));
     expect(outerDst(syn.frame)).toBe('10.1.0.1');
     expect(syn.delta.global).toMatchObject({ 'flow.synKept': 1 });
     expect(syn.delta.global['flow.new']).toBeUndefined();
-    expect(dp.lookupFlow(tuple(sport))!.backendId).toBe(1);
-    expect(outerDst(runFrame(dp, segment(client, sport, TCP_ACK)).frame)).toBe('10.1.0.1');
+    expect(dp.lookupFlow(tuple(moved))!.backendId).toBe(1);
+    expect(outerDst(runFrame(dp, segment(client, moved, TCP_ACK)).frame)).toBe('10.1.0.1');
+  });
+
+  it('moves a SYN off a draining backend at once (a drain takes no new connection; clients reuse ports); data packets stay', () => {
+    dp.setBackends(1, set);
+    const sport = sportOn(1) + 3000;
+    const on = dp.placement(tuple(sport))!.backendId!;
+    runFrame(dp, segment(client, sport, TCP_SYN));
+    dp.setBackends(1, set.map((b) => (b.id === on ? { ...b, weight: 0, state: 'draining' as const } : b)));
+    // An established packet keeps its draining backend …
+    const ack = runFrame(dp, segment(client, sport, TCP_ACK));
+    expect(outerDst(ack.frame)).toBe(on === 1 ? '10.1.0.1' : '10.1.0.2');
+    // … a SYN (a new connection on a reused port) goes where Maglev places it now.
+    const syn = runFrame(dp, segment(client, sport, TCP_SYN));
+    expect(syn.delta.global).toMatchObject({ 'flow.miss': 1, 'flow.new': 1 });
+    expect(syn.delta.global['flow.synKept']).toBeUndefined();
+    expect(dp.lookupFlow(tuple(sport))!.backendId).not.toBe(on);
   });
 
   it("replaces an entry that has been idle for synTakeoverIdleMs (a reused client port gets Maglev's choice)", async () => {

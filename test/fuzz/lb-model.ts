@@ -458,7 +458,9 @@ function selectBackend(
     const fv = skipLookup ? undefined : s.flows.get(key);
     if (fv) {
       const be = fv.serviceId === svc.id ? run.backend(fv.backendId, svc.id) : undefined;
-      if (be) {
+      // A SYN leaves an entry of a draining backend (flow.h): a drain takes no new connection.
+      const synLeavesDraining = newConn && !run.b.synOverwritesEntry && be?.state === 'draining';
+      if (be && !synLeavesDraining) {
         if (update) {
           // Before datapath-speed a hit refreshed the entry at once; since, only a packet that is
           // sent on (not one dropped for noConfig or answered with ICMP) refreshes it.
@@ -468,7 +470,7 @@ function selectBackend(
         }
         return { be, commit: done, hit: update };
       }
-      if (update) run.events.push('flow.reselect');
+      if (update) run.events.push(be ? 'flow.miss' : 'flow.reselect');
     } else if (update) {
       run.events.push('flow.miss');
     }
