@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import type { BgpConfig } from '../config/index.js';
 import type { Announcement } from './announce.js';
-import { GobgpClient, type GobgpPeer, type PeerSpec, type RibPath } from './gobgp.js';
+import { GobgpClient, type GobgpPeer, type RibPath } from './gobgp.js';
 
 export interface BgpLogger {
   info(message: string): void;
@@ -191,7 +191,7 @@ export class BgpAnnouncer extends EventEmitter<{ synced: [] }> {
         continue;
       }
       try {
-        await c.addPeer(n as PeerSpec);
+        await c.addPeer(n);
         this.#neighborErrors.delete(i);
         added = true;
         this.#o.log.info(`bgp: added neighbour ${n.address} (AS ${n.peerAs}) to gobgpd`);

@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { BgpNeighbor } from '../config/index.js';
 
 export const GOBGP_PROTO_DIR = '/usr/share/gocode/src/github.com/osrg/gobgp/api';
 const PROTO_FILES = ['gobgp.proto', 'attribute.proto', 'capability.proto'];
@@ -31,18 +32,8 @@ export interface GobgpPeer {
   uptimeSeconds: number;
 }
 
-export interface PeerSpec {
-  address: string;
-  peerAs: number;
-  port: number;
-  passive: boolean;
-  holdTime?: number;
-  keepalive?: number;
-  connectRetry?: number;
-  multihopTtl?: number;
-  password?: string;
-  description?: string;
-}
+/** A neighbour to add: the configuration's own shape (bgp.neighbors[]). */
+export type PeerSpec = BgpNeighbor;
 
 /** A host route of the global RIB, in xlbd's terms. */
 export interface RibPath {
