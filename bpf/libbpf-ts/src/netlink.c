@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,11 +17,23 @@
 
 // libbpf reports the kernel's netlink extack text ("Active program does not match expected")
 // through its print callback; fold it into the error message.
-static void throw_netlink(napi_env env, int err, struct log_capture *cap, const char *what)
+// Ends an operation's log capture. On error (a negative errno from libbpf) throws with the
+// operation's description (printf-style, formatted only then) and the captured libbpf log.
+// Returns whether the operation succeeded.
+static bool netlink_done(napi_env env, int err, struct log_capture *cap, const char *fmt, ...)
 {
-	char *detail = log_flatten(cap->text);
-	throw_errno(env, err, detail, "%s", what);
-	free(detail);
+	if (err) {
+		char what[160];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(what, sizeof(what), fmt, ap);
+		va_end(ap);
+		char *detail = log_flatten(cap->text);
+		throw_errno(env, -err, detail, "%s", what);
+		free(detail);
+	}
+	log_capture_free(cap);
+	return !err;
 }
 
 static bool xdp_mode_arg(napi_env env, napi_value v, uint32_t *flags)
@@ -88,12 +101,8 @@ static napi_value js_xdp_attach(napi_env env, napi_callback_info info)
 	log_capture_end(&cap);
 	if (old_fd >= 0)
 		close(old_fd);
-	if (err) {
-		char what[160];
-		snprintf(what, sizeof(what), "xdp attach program \"%s\" to ifindex %u", p->name, ifindex);
-		throw_netlink(env, -err, &cap, what);
-	}
-	log_capture_free(&cap);
+	if (!netlink_done(env, err, &cap, "xdp attach program \"%s\" to ifindex %u", p->name, ifindex))
+		return NULL;
 	return make_undefined(env);
 }
 
@@ -115,12 +124,8 @@ static napi_value js_xdp_detach(napi_env env, napi_callback_info info)
 	log_capture_end(&cap);
 	if (old_fd >= 0)
 		close(old_fd);
-	if (err) {
-		char what[96];
-		snprintf(what, sizeof(what), "xdp detach from ifindex %u", ifindex);
-		throw_netlink(env, -err, &cap, what);
-	}
-	log_capture_free(&cap);
+	if (!netlink_done(env, err, &cap, "xdp detach from ifindex %u", ifindex))
+		return NULL;
 	return make_undefined(env);
 }
 
@@ -135,14 +140,8 @@ static napi_value js_xdp_query(napi_env env, napi_callback_info info)
 	log_capture_begin(&cap);
 	int err = bpf_xdp_query((int)ifindex, 0, &q);
 	log_capture_end(&cap);
-	if (err) {
-		char what[64];
-		snprintf(what, sizeof(what), "xdp query ifindex %u", ifindex);
-		throw_netlink(env, -err, &cap, what);
-		log_capture_free(&cap);
+	if (!netlink_done(env, err, &cap, "xdp query ifindex %u", ifindex))
 		return NULL;
-	}
-	log_capture_free(&cap);
 	const char *mode = "none";
 	switch (q.attach_mode) {
 	case XDP_ATTACHED_DRV: mode = "native"; break;
@@ -201,6 +200,15 @@ static void tc_what(char *buf, size_t n, const char *op, const struct bpf_tc_hoo
 		 hook->attach_point == BPF_TC_INGRESS ? "ingress" : "egress", o->handle, o->priority);
 }
 
+static bool tc_done(napi_env env, int err, struct log_capture *cap, const char *op,
+		    const struct bpf_tc_hook *hook, const struct bpf_tc_opts *opts)
+{
+	char what[160] = "";
+	if (err)
+		tc_what(what, sizeof(what), op, hook, opts);
+	return netlink_done(env, err, cap, "%s", what);
+}
+
 // tcAttach(ifindex, direction, handle|null, priority|null, prog) → attached program id.
 // Creates the clsact qdisc if missing; replaces whatever filter sits at the same handle/priority.
 static napi_value js_tc_attach(napi_env env, napi_callback_info info)
@@ -208,7 +216,6 @@ static napi_value js_tc_attach(napi_env env, napi_callback_info info)
 	napi_value argv[5];
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
-	char what[160];
 	if (!get_args(env, info, 5, argv) || !tc_args(env, argv, &hook, &opts))
 		return NULL;
 	struct fd_handle *p = fd_handle_get(env, argv[4], FD_PROG, "program");
@@ -225,13 +232,8 @@ static napi_value js_tc_attach(napi_env env, napi_callback_info info)
 		err = bpf_tc_attach(&hook, &opts);
 	}
 	log_capture_end(&cap);
-	if (err) {
-		tc_what(what, sizeof(what), "attach", &hook, &opts);
-		throw_netlink(env, -err, &cap, what);
-		log_capture_free(&cap);
+	if (!tc_done(env, err, &cap, "attach", &hook, &opts))
 		return NULL;
-	}
-	log_capture_free(&cap);
 	return make_u32(env, opts.prog_id);
 }
 
@@ -240,18 +242,14 @@ static napi_value js_tc_detach(napi_env env, napi_callback_info info)
 	napi_value argv[4];
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
-	char what[160];
 	if (!get_args(env, info, 4, argv) || !tc_args(env, argv, &hook, &opts))
 		return NULL;
 	struct log_capture cap;
 	log_capture_begin(&cap);
 	int err = bpf_tc_detach(&hook, &opts);
 	log_capture_end(&cap);
-	if (err) {
-		tc_what(what, sizeof(what), "detach", &hook, &opts);
-		throw_netlink(env, -err, &cap, what);
-	}
-	log_capture_free(&cap);
+	if (!tc_done(env, err, &cap, "detach", &hook, &opts))
+		return NULL;
 	return make_undefined(env);
 }
 
@@ -261,7 +259,6 @@ static napi_value js_tc_query(napi_env env, napi_callback_info info)
 	napi_value argv[4];
 	struct bpf_tc_hook hook;
 	struct bpf_tc_opts opts;
-	char what[160];
 	if (!get_args(env, info, 4, argv) || !tc_args(env, argv, &hook, &opts))
 		return NULL;
 	struct log_capture cap;
@@ -272,13 +269,8 @@ static napi_value js_tc_query(napi_env env, napi_callback_info info)
 		log_capture_free(&cap);
 		return make_u32(env, 0);
 	}
-	if (err) {
-		tc_what(what, sizeof(what), "query", &hook, &opts);
-		throw_netlink(env, -err, &cap, what);
-		log_capture_free(&cap);
+	if (!tc_done(env, err, &cap, "query", &hook, &opts))
 		return NULL;
-	}
-	log_capture_free(&cap);
 	return make_u32(env, opts.prog_id);
 }
 
@@ -294,14 +286,9 @@ static napi_value js_tc_hook_destroy(napi_env env, napi_callback_info info)
 	log_capture_begin(&cap);
 	int err = bpf_tc_hook_destroy(&hook);
 	log_capture_end(&cap);
-	if (err && err != -ENOENT && err != -EINVAL) {
-		char what[64];
-		snprintf(what, sizeof(what), "tc clsact destroy ifindex %u", ifindex);
-		throw_netlink(env, -err, &cap, what);
-		log_capture_free(&cap);
+	bool absent = err == -ENOENT || err == -EINVAL;  // EINVAL: no clsact qdisc on the device
+	if (!netlink_done(env, absent ? 0 : err, &cap, "tc clsact destroy ifindex %u", ifindex))
 		return NULL;
-	}
-	log_capture_free(&cap);
 	return make_bool(env, err == 0);
 }
 
