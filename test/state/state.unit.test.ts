@@ -2,10 +2,9 @@
 // replace (each step made to fail in turn; root ignores directory permissions, so failures are
 // injected through the write's io parameter rather than by a read-only directory), corrupt files,
 // and the config layer applied on restore.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DesiredState, servicesFromDocument, type Limits } from '../../lb/model/index.js';
 import {
   loadDesiredState,
@@ -16,18 +15,10 @@ import {
   writeFileAtomic,
   type AtomicWriteIo,
 } from '../../lb/state/index.js';
+import { caseDirs } from './case-dir.js';
 
 const LIMITS: Limits = { maxServices: 64, maxBackends: 512, maxBackendsPerService: 32, maglevTableSize: 65537 };
-const root = mkdtempSync(join(tmpdir(), `xlb-state-test-${process.pid}-`));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-let dir: string;
-let file: string;
-let n = 0;
-beforeEach(() => {
-  dir = join(root, `case-${++n}`);
-  file = join(dir, 'desired-state.json');
-});
+const at = caseDirs('xlb-state-test', false);
 
 let t = 1_700_000_000_000;
 const now = () => t;
@@ -42,7 +33,7 @@ function sample(): DesiredState {
 }
 
 function leftovers(): string[] {
-  return readdirSync(dir).filter((f) => f !== 'desired-state.json');
+  return readdirSync(at.dir).filter((f) => f !== 'desired-state.json');
 }
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
@@ -57,13 +48,13 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 describe('save and load', () => {
   it('round-trips the state, ids and retired ids included, in a 0600 file', async () => {
     const s = sample();
-    await saveDesiredState(file, s, { now });
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    await saveDesiredState(at.file, s, { now });
+    expect(statSync(at.file).mode & 0o777).toBe(0o600);
+    const doc = JSON.parse(readFileSync(at.file, 'utf8'));
     expect(doc).toMatchObject({ format: STATE_FORMAT, version: 2, saved_at: new Date(t).toISOString(), journal_seq: 0 });
     expect(doc.state.backend_ids.retired).toHaveLength(1);
 
-    const { state, found } = await loadDesiredState(file, options());
+    const { state, found } = await loadDesiredState(at.file, options());
     expect(found).toBe(true);
     expect(state.list()).toEqual(s.list());
     expect(state.toSnapshot()).toEqual(s.toSnapshot());
@@ -73,8 +64,8 @@ describe('save and load', () => {
   it('ids are stable across save/load, and a freed id stays retired after a restart', async () => {
     const s = sample();
     const retired = s.toSnapshot().backend_ids.retired[0]!.id;
-    await saveDesiredState(file, s);
-    const { state } = await loadDesiredState(file, options());
+    await saveDesiredState(at.file, s);
+    const { state } = await loadDesiredState(at.file, options());
     for (const svc of s.list()) expect(state.get(svc.id).backends.map((b) => b.datapathId)).toEqual(svc.backends.map((b) => b.datapathId));
     state.addBackend('10.0.0.10:80/tcp', { address: '10.1.0.9' });
     s.addBackend('10.0.0.10:80/tcp', { address: '10.1.0.9' });
@@ -84,7 +75,7 @@ describe('save and load', () => {
   });
 
   it('a missing file is a first start: empty state, found = false', async () => {
-    const r = await loadDesiredState(file, options());
+    const r = await loadDesiredState(at.file, options());
     expect(r.found).toBe(false);
     expect(r.state.serviceCount).toBe(0);
   });
@@ -92,8 +83,8 @@ describe('save and load', () => {
 
 describe('atomic replace', () => {
   async function withOld(): Promise<string> {
-    await saveDesiredState(file, sample());
-    return readFileSync(file, 'utf8');
+    await saveDesiredState(at.file, sample());
+    return readFileSync(at.file, 'utf8');
   }
   function bigger(): DesiredState {
     const s = sample();
@@ -108,11 +99,11 @@ describe('atomic replace', () => {
         throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
       },
     };
-    const e = await rejection(saveDesiredState(file, bigger(), { io }));
+    const e = await rejection(saveDesiredState(at.file, bigger(), { io }));
     expect(e.message).toContain('EIO');
-    expect(readFileSync(file, 'utf8')).toBe(old);
+    expect(readFileSync(at.file, 'utf8')).toBe(old);
     expect(leftovers()).toEqual([]);
-    expect((await loadDesiredState(file, options())).state.serviceCount).toBe(2);
+    expect((await loadDesiredState(at.file, options())).state.serviceCount).toBe(2);
   });
 
   it('a write that dies halfway (disk full) leaves the old file intact', async () => {
@@ -123,8 +114,8 @@ describe('atomic replace', () => {
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
       },
     };
-    expect((await rejection(saveDesiredState(file, bigger(), { io }))).message).toContain('ENOSPC');
-    expect(readFileSync(file, 'utf8')).toBe(old);
+    expect((await rejection(saveDesiredState(at.file, bigger(), { io }))).message).toContain('ENOSPC');
+    expect(readFileSync(at.file, 'utf8')).toBe(old);
     expect(leftovers()).toEqual([]);
   });
 
@@ -135,8 +126,8 @@ describe('atomic replace', () => {
         throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
       },
     };
-    await rejection(saveDesiredState(file, bigger(), { io }));
-    expect(readFileSync(file, 'utf8')).toBe(old);
+    await rejection(saveDesiredState(at.file, bigger(), { io }));
+    expect(readFileSync(at.file, 'utf8')).toBe(old);
     expect(leftovers()).toEqual([]);
   });
 
@@ -151,14 +142,14 @@ describe('atomic replace', () => {
         return new Promise<void>(() => {});
       },
     };
-    void saveDesiredState(file, bigger(), { io });
+    void saveDesiredState(at.file, bigger(), { io });
     await atRename;
-    expect(readFileSync(file, 'utf8')).toBe(old);
+    expect(readFileSync(at.file, 'utf8')).toBe(old);
     const temps = leftovers();
     expect(temps).toHaveLength(1);
-    expect(JSON.parse(readFileSync(join(dir, temps[0]!), 'utf8')).state.services).toHaveLength(3); // complete new content
-    const r = await loadDesiredState(file, options());
-    expect(r.removedTempFiles).toEqual([join(dir, temps[0]!)]);
+    expect(JSON.parse(readFileSync(join(at.dir, temps[0]!), 'utf8')).state.services).toHaveLength(3); // complete new content
+    const r = await loadDesiredState(at.file, options());
+    expect(r.removedTempFiles).toEqual([join(at.dir, temps[0]!)]);
     expect(r.state.serviceCount).toBe(2);
     expect(leftovers()).toEqual([]);
   });
@@ -170,38 +161,38 @@ describe('atomic replace', () => {
         throw new Error('EIO');
       },
     };
-    const e = await rejection(saveDesiredState(file, bigger(), { io }));
+    const e = await rejection(saveDesiredState(at.file, bigger(), { io }));
     expect(e.message).toMatch(/was replaced, but syncing its directory failed/);
-    expect(JSON.parse(readFileSync(file, 'utf8')).state.services).toHaveLength(3);
+    expect(JSON.parse(readFileSync(at.file, 'utf8')).state.services).toHaveLength(3);
   });
 
   it('writeFileAtomic creates missing directories and replaces content', async () => {
-    const deep = join(dir, 'a', 'b', 'f.txt');
+    const deep = join(at.dir, 'a', 'b', 'f.txt');
     await writeFileAtomic(deep, 'one');
     await writeFileAtomic(deep, 'two');
     expect(readFileSync(deep, 'utf8')).toBe('two');
-    expect(readdirSync(join(dir, 'a', 'b'))).toEqual(['f.txt']);
+    expect(readdirSync(join(at.dir, 'a', 'b'))).toEqual(['f.txt']);
   });
 });
 
 describe('unusable state files', () => {
   async function expectRejected(content: string, message: RegExp, field?: string) {
-    await saveDesiredState(file, sample()); // creates the directory
-    writeFileSync(file, content);
-    const e = await rejection(loadDesiredState(file, options()));
+    await saveDesiredState(at.file, sample()); // creates the directory
+    writeFileSync(at.file, content);
+    const e = await rejection(loadDesiredState(at.file, options()));
     expect(e).toBeInstanceOf(StateFileError);
     const se = e as StateFileError;
-    expect(se.message).toContain(`state file ${file}: `);
+    expect(se.message).toContain(`state file ${at.file}: `);
     expect(se.message).toMatch(message);
     expect(se.field).toBe(field);
     expect(se.copyPath).toMatch(/desired-state\.json\.corrupt-/);
     expect(readFileSync(se.copyPath!, 'utf8')).toBe(content); // the copy is exact
-    expect(readFileSync(file, 'utf8')).toBe(content); // and the original is left for the operator
+    expect(readFileSync(at.file, 'utf8')).toBe(content); // and the original is left for the operator
     expect(se.message).toContain(`A copy was kept at ${se.copyPath}`);
   }
 
   it('not JSON (e.g. truncated)', async () => {
-    const full = readFileSync((await saveDesiredState(file, sample()), file), 'utf8');
+    const full = readFileSync((await saveDesiredState(at.file, sample()), at.file), 'utf8');
     await expectRejected(full.slice(0, full.length >> 1), /is not valid JSON/);
   });
 
@@ -214,14 +205,14 @@ describe('unusable state files', () => {
   });
 
   it('invalid content names the path inside the document', async () => {
-    const doc = JSON.parse(readFileSync((await saveDesiredState(file, sample()), file), 'utf8'));
+    const doc = JSON.parse(readFileSync((await saveDesiredState(at.file, sample()), at.file), 'utf8'));
     doc.state.services[1].backends[0].address = '10.1.0.300';
     await expectRejected(JSON.stringify(doc), /state\.services\[1\]\.backends\[0\]\.address: "10\.1\.0\.300" is not a valid/, 'state.services[1].backends[0].address');
   });
 
   it('ids that do not fit the configured map sizes', async () => {
-    await saveDesiredState(file, sample());
-    const e = await rejection(loadDesiredState(file, { ...options(), limits: { ...LIMITS, maxBackends: 2 } }));
+    await saveDesiredState(at.file, sample());
+    const e = await rejection(loadDesiredState(at.file, { ...options(), limits: { ...LIMITS, maxBackends: 2 } }));
     expect(e.message).toMatch(/backend id 3 is outside 1\.\.2 \(the config now has smaller maps/);
   });
 });
@@ -230,13 +221,13 @@ describe('restore with the config layer', () => {
   const declared = servicesFromDocument([{ id: '10.0.0.53:53/udp', backends: ['10.1.0.53'] }]);
 
   it('first start: config services are created; restart with the same config changes nothing', async () => {
-    const first = await restoreDesiredState(file, options(), declared);
+    const first = await restoreDesiredState(at.file, options(), declared);
     expect(first.found).toBe(false);
     expect(first.configDiff.created).toEqual(['10.0.0.53:53/udp']);
     first.state.create({ id: '10.0.0.80:80/tcp', backends: [{ address: '10.1.0.80' }] });
-    await saveDesiredState(file, first.state);
+    await saveDesiredState(at.file, first.state);
 
-    const second = await restoreDesiredState(file, options(), declared);
+    const second = await restoreDesiredState(at.file, options(), declared);
     expect(second.configDiff.changes).toEqual([]);
     expect(second.state.list().map((s) => [s.id, s.origin])).toEqual([
       ['10.0.0.53:53/udp', 'config'],
@@ -246,17 +237,17 @@ describe('restore with the config layer', () => {
   });
 
   it('a config service removed from the file is deleted; API services stay', async () => {
-    const first = await restoreDesiredState(file, options(), declared);
+    const first = await restoreDesiredState(at.file, options(), declared);
     first.state.create({ id: '10.0.0.80:80/tcp' });
-    await saveDesiredState(file, first.state);
-    const next = await restoreDesiredState(file, options(), []);
+    await saveDesiredState(at.file, first.state);
+    const next = await restoreDesiredState(at.file, options(), []);
     expect(next.configDiff.deleted).toEqual(['10.0.0.53:53/udp']);
     expect(next.state.list().map((s) => s.id)).toEqual(['10.0.0.80:80/tcp']);
   });
 
   it('an invalid config service fails with its YAML path and no partial result', async () => {
     const bad = servicesFromDocument([{ id: '10.0.0.53:53/udp', backends: [{ address: '10.1.0.53', weight: -2 }] }]);
-    const e = await rejection(restoreDesiredState(file, options(), bad));
+    const e = await rejection(restoreDesiredState(at.file, options(), bad));
     expect(e.message).toMatch(/^services\[0\]\.backends\[0\]\.weight: -2 is out of range/);
   });
 });
