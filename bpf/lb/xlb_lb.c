@@ -95,7 +95,7 @@ static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct 
 	return r;
 }
 
-// Global functions (this one, place_flow(), encapsulate()) are checked by the verifier once, on
+// Global functions (this one, encapsulate()) are checked by the verifier once, on
 // their own, rather than once for every way the program can reach each call: without that, the
 // verifier walked 30 times more instructions than the program has paths for.
 // A global function takes at most five arguments: what balance() needs of the service entry, the
@@ -199,11 +199,11 @@ static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *
 // A new connection (a SYN) or a flow the table does not hold, of the same kind of service as
 // established(): a flow the table holds stays on its backend (a SYN as flow_syn_keeps says), any
 // other is placed by Maglev and recorded. The same steps, counters and outcomes as balance() for
-// that case, in a global function with little state (balance() is general: client persistence,
-// ICMP errors, the MTU reply). NEXT_STEP (nothing done, nothing counted) when anything else
+// that case, inlined with little state (balance() is general: client persistence, ICMP errors, the
+// MTU reply). NEXT_STEP (nothing done, nothing counted) when anything else
 // applies: balance() then decides.
-__noinline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
-			  const struct service_value *svc)
+static __always_inline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p,
+				      struct lb_stats *st, const struct service_value *svc)
 {
 	const struct lb_config *cfg = &lb_config;
 	__u32 id, tag, svc_id = svc->service_id;
@@ -215,7 +215,7 @@ __noinline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_
 	__u64 hash;
 	__u8 family;
 
-	if (!p || !st || !svc || (cfg_flags & LB_F_NO_FLOW_TABLE))
+	if (cfg_flags & LB_F_NO_FLOW_TABLE)
 		return NEXT_STEP;
 	hash = flow_hash(&p->flow, false);
 	e = flow_locate(&p->flow, hash, &bucket, &tag);
