@@ -171,11 +171,20 @@ static __always_inline void flow_store(struct flow_bucket *b, struct flow_entry 
 				       __u32 backend_id, struct lb_stats *st, __u32 bytes)
 {
 	if (!e) {
-		e = &b->way[0];
+		// The oldest clock value and its way, in registers (not a pointer re-read per way).
+		__u64 oldest = b->way[0].last_seen_ns;
+		__u32 k = 0;
+
 #pragma unroll
-		for (int i = 1; i < FLOW_WAYS; i++)
-			if (b->way[i].last_seen_ns < e->last_seen_ns)
-				e = &b->way[i];
+		for (int i = 1; i < FLOW_WAYS; i++) {
+			__u64 seen = b->way[i].last_seen_ns;
+
+			if (seen < oldest) {
+				oldest = seen;
+				k = i;
+			}
+		}
+		e = &b->way[k & (FLOW_WAYS - 1)];
 	}
 	e->tag = 0;
 	asm volatile("" ::: "memory");
