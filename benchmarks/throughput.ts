@@ -43,6 +43,9 @@ export interface ThroughputBenchmarkOptions {
   serviceCounts?: number[];
   /** Also a TCP SYN stream (new flow per packet) against 1 service × 16 backends; default true. */
   tcpSyn?: boolean;
+  /** Recurring flows of the UDP streams; default 64000. Few flows keep the flow table's and the
+   *  backends' entries in the cache: the difference shows what cache misses cost. */
+  udpFlows?: number;
 }
 
 export interface ThroughputConfigResult {
@@ -144,6 +147,7 @@ export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = 
   const backendCounts = opts.backendCounts ?? [1, 16, 256];
   const serviceCounts = opts.serviceCounts ?? [1, 1000];
   const tcpSyn = opts.tcpSyn ?? true;
+  const udpFlows = opts.udpFlows ?? 64000;
   for (const [k, v, min] of [['rounds', rounds, 1], ['windowMs', windowMs, 10], ['settleMs', settleMs, 0]] as const) {
     if (!Number.isInteger(v) || v < min) throw new Error(`${k}: ${v} is not an integer ≥ ${min}`);
   }
@@ -190,7 +194,7 @@ export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = 
     }
 
     const streams: { name: string; kind: TrafficKind; services: number; candidates: Candidate[] }[] = serviceCounts.map((services) => ({
-      name: `UDP, ${services === 1 ? '1 service' : `${services} services`}, 64000 recurring flows`,
+      name: `UDP, ${services === 1 ? '1 service' : `${services} services`}, ${udpFlows} recurring flows`,
       kind: 'udp',
       services,
       candidates: [encapFloor, ...backendCounts.map((b) => xlb.get(`${services} svc × ${b} backends`)!)],
@@ -205,7 +209,7 @@ export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = 
 
     const results: ThroughputStreamResult[] = [];
     for (const stream of streams) {
-      results.push(await measureStream(pair, sinkMap, floor, stream, { lbMac, rounds, windowMs, settleMs }));
+      results.push(await measureStream(pair, sinkMap, floor, stream, { lbMac, rounds, windowMs, settleMs, udpFlows }));
     }
     return {
       method:
@@ -235,7 +239,7 @@ async function measureStream(
   sinkMap: BpfMap,
   floor: BpfProgram,
   stream: { name: string; kind: TrafficKind; services: number; candidates: Candidate[] },
-  o: { lbMac: string; rounds: number; windowMs: number; settleMs: number },
+  o: { lbMac: string; rounds: number; windowMs: number; settleMs: number; udpFlows: number },
 ): Promise<ThroughputStreamResult> {
   const floorCandidate: Candidate = { config: 'floor (XDP_TX + MAC swap)', services: stream.services, backends: 0, program: floor, expectBytes: FRAME_BYTES };
   const all = [floorCandidate, ...stream.candidates];
@@ -251,6 +255,7 @@ async function measureStream(
     vip: VIP,
     firstPort: FIRST_PORT,
     ports: stream.services,
+    flows: o.udpFlows,
   });
   try {
     // Warm-up: every configuration sees the stream once before anything is measured (flows created).
