@@ -46,6 +46,8 @@ export interface ThroughputBenchmarkOptions {
   /** Recurring flows of the UDP streams; default 64000. Few flows keep the flow table's and the
    *  backends' entries in the cache: the difference shows what cache misses cost. */
   udpFlows?: number;
+  /** Flow-table entries of every xlb instance; default 2^19 (32 MiB of buckets). */
+  flowTableSize?: number;
 }
 
 export interface ThroughputConfigResult {
@@ -186,7 +188,7 @@ export async function runThroughputBenchmark(opts: ThroughputBenchmarkOptions = 
       for (const backends of backendCounts) {
         const config = `${services} svc × ${backends} backends`;
         const t0 = performance.now();
-        const dp = loadXlb(services, backends, lbMac, genMac, 1 << 19);
+        const dp = loadXlb(services, backends, lbMac, genMac, opts.flowTableSize ?? 1 << 19);
         setupMs[config] = Math.round(performance.now() - t0);
         datapaths.push(dp);
         xlb.set(config, { config, services, backends, program: dp.program, expectBytes: FRAME_BYTES + IPIP_OVERHEAD });
