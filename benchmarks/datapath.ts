@@ -164,7 +164,7 @@ function freshClient(i: number): { src: string; sport: number } {
 }
 
 /** xlb with one IPv4 and one IPv6 TCP service on port 80, 16 backends each. */
-function configuredDatapath(o: { stateless?: boolean; flowTableSize: number; objectPath?: string }): LbDatapath {
+export function configuredDatapath(o: { stateless?: boolean; flowTableSize: number; objectPath?: string }): LbDatapath {
   // Sized like a production datapath (default Maglev M = 65537).
   const dp = LbDatapath.load({
     seed: 0x5eed,
@@ -234,7 +234,7 @@ function packetKinds(): { name: string; description: string; expectRetval: numbe
 
 /** The packet kinds of the hot loop: one frame each (a SYN gets a new client address per call), and
  *  the frame whose instructions are counted. */
-function hotKinds(): (Omit<HotCase, 'program' | 'role'> & { countFrame: Buffer; warm?: Buffer })[] {
+export function hotKinds(): (Omit<HotCase, 'program' | 'role'> & { countFrame: Buffer; warm?: Buffer })[] {
   const est4 = tcp4('10.1.0.2', VIP4, 40000, 80);
   const est6 = tcp6('fd00:1::2', VIP6, 40000, 80);
   const nonVip = udp4('10.1.0.2', NON_VIP4, 40000, 53);

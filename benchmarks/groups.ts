@@ -70,7 +70,7 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
     title: '2. End-to-end forwarding rate (trafgen, veth, native XDP)',
     unavailable: () =>
       needsRoot() ??
-      missingObjects(['xlb_lb', 'bench_xdp_tx_swap', 'bench_xdp_count_drop']) ??
+      missingObjects(['xlb_lb', 'bench_xdp_tx_swap', 'bench_xdp_tx_encap', 'bench_xdp_count_drop']) ??
       (onPath('trafgen') ? undefined : 'trafgen not found (Debian package netsniff-ng)'),
     run: (quick) =>
       runThroughputBenchmark(

@@ -20,6 +20,8 @@ export interface StreamSpec {
   ports: number;
   /** Frame size without FCS, ≥ 60; default 60. UDP streams only (SYNs stay 60 bytes). */
   frameBytes?: number;
+  /** UDP streams: recurring flows (source ports 1024 …), 1 … 64000; default 64000. */
+  flows?: number;
 }
 
 export interface TrafgenRun {
@@ -34,7 +36,8 @@ export interface TrafgenRun {
 
 /**
  * 60-byte frames (the Ethernet minimum without FCS) unless frameBytes says otherwise.
- * udp: fixed client 10.1.0.2, source port cycling 1024 … 65023 (64000 flows, repeated: after the
+ * udp: fixed client 10.1.0.2, source port cycling 1024 … 65023 (64000 flows unless `flows` says
+ *   fewer, repeated: after the
  *   first pass every packet is a flow-table hit), destination port cycling over the services.
  * tcpSyn: SYNs from a random source address and port per packet: practically every packet is a new
  *   flow, and once the flow table is full every insert evicts (a SYN flood's steady state).
@@ -45,7 +48,10 @@ export function trafgenConfig(s: StreamSpec): string {
   if (s.kind === 'udp') {
     const fill = (s.frameBytes ?? 60) - 42;
     if (!Number.isInteger(fill) || fill < 18 || fill > 1500 - 28) throw new RangeError(`frameBytes: ${s.frameBytes} is not an integer 60 … 1514`);
-    return `{ ${eth}, ipv4(saddr=10.1.0.2, daddr=${s.vip}, ttl=64), udp(sp=dinc(1024, 65023), dp=${dport}), fill(0, ${fill}) }\n`;
+    const flows = s.flows ?? 64000;
+    if (!Number.isInteger(flows) || flows < 1 || flows > 64000) throw new RangeError(`flows: ${s.flows} is not an integer 1 … 64000`);
+    const sport = flows === 1 ? '1024' : `dinc(1024, ${1024 + flows - 1})`;
+    return `{ ${eth}, ipv4(saddr=10.1.0.2, daddr=${s.vip}, ttl=64), udp(sp=${sport}, dp=${dport}), fill(0, ${fill}) }\n`;
   }
   return `{ ${eth}, ipv4(saddr=drnd(), daddr=${s.vip}, ttl=64), tcp(sp=drnd(), dp=${dport}, syn), fill(0, 6) }\n`;
 }

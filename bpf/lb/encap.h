@@ -43,16 +43,17 @@ static __always_inline bool config_ready(const struct lb_config *cfg, __u8 outer
 	return cfg->flags & (1U << (outer_family & 7));
 }
 
-// Folds a sum of up to 2^16 32-bit words to the 16-bit one's-complement checksum, complemented.
+// Folds a sum of at most 2^32 16-bit words (or 32-bit words, each counting as its two halves) to
+// the 16-bit one's-complement checksum, complemented, in the low 16 bits (the caller takes those).
 // Summing words as loaded (little-endian) gives the byte-swapped sum, whose fold stored the same
-// way is the checksum in network order (RFC 1071 §2(B)).
+// way is the checksum in network order (RFC 1071 §2(B)). From a sum below 2^47: the first fold
+// leaves less than 2^16 + 2^31, the second at most 0x17fff, and adding that one's carry to it puts
+// the end-around sum in the low 16 bits (it cannot carry again below 0x1ffff).
 static __always_inline __u32 csum_fold64(__u64 sum)
 {
-	sum = (sum & 0xffffffff) + (sum >> 32);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum & 0xffff;
+	return ~(sum + (sum >> 16));
 }
 
 static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
@@ -67,8 +68,7 @@ static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
 		// The common case: everything but TOS, length and destination is summed in ipip_sum.
 		w1 = (__u32)bpf_htons(IPV4_DF) << 16;
 		w2 = OUTER_TTL | (IPPROTO_IPIP << 8);
-		w2 |= csum_fold64((__u64)cfg->ipip_sum + ((__u32)p->tos << 8) +
-				  ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16) + dst) << 16;
+		w2 |= csum_fold64((__u64)cfg->ipip_sum + (w0 & ~0xffU) + dst) << 16;
 	} else {
 		bool inner_v4 = p->flow.family == LB_FAMILY_V4;
 		bool df = inner_v4 ? p->df : true;
@@ -162,17 +162,16 @@ __noinline int encapsulate(struct xdp_md *ctx, const struct lb_pkt *p, const str
 	// packet to a wrong address — no worse than a copy taken the same way.
 	bool v4 = t->family == LB_FAMILY_V4;
 
-	switch (p->l3_off) {
-	case ETH_HLEN:
+	// Untagged frames first (one compare), then the tagged ones.
+	if (__builtin_expect(p->l3_off == ETH_HLEN, 1))
 		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN, true)
 			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN, false);
-	case ETH_HLEN + 4:
+	if (p->l3_off == ETH_HLEN + 4)
 		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, true)
 			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, false);
-	case ETH_HLEN + 8:
+	if (p->l3_off == ETH_HLEN + 8)
 		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, true)
 			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, false);
-	}
 	return STAT_DROP_MALFORMED;
 }
 

@@ -99,6 +99,16 @@ static __always_inline void flow_find(const struct flow_key *key, __u64 h, struc
 	sel->entry = flow_locate(key, h, &sel->bucket, &sel->tag);
 }
 
+// Whether a SYN for a 5-tuple whose entry points at `be` keeps that backend: only once the entry
+// has been idle may a SYN move it (before that it may be a live connection, and a spoofed SYN of
+// its 5-tuple must not move it), except from a draining backend: a drain promises no new
+// connection, and clients reuse ports within seconds (NAT, tw_reuse); the price is that a spoofed
+// SYN can move a live connection of a draining backend, for the drain's duration.
+static __always_inline bool flow_syn_keeps(const struct flow_entry *e, const struct backend_value *be)
+{
+	return (be->flags & BE_F_ACTIVE) && bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns;
+}
+
 // Backend for a packet of service `svc_id` whose flow-table key is `key`. `update`: a data packet,
 // whose choice is recorded (flow_remember); ICMP errors only look, so a stray error never creates
 // or refreshes state. `new_conn`: a TCP SYN (see below). Counts the flow-table events.
@@ -122,14 +132,8 @@ static __always_inline bool select_backend(const struct flow_key *key,
 		if (e) {
 			struct backend_value *be = backend_get(e->backend_id, svc_id);
 
-			// A SYN (new_conn) takes an entry over only once the entry has been idle: before
-			// that it may be a live connection, and a spoofed SYN of its 5-tuple must not move
-			// it. Except from a draining backend: a drain promises no new connection, and
-			// clients reuse ports within seconds (NAT, tw_reuse); the price is that a spoofed
-			// SYN can move a live connection of a draining backend, for the drain's duration.
-			if (be && (!new_conn ||
-				   ((be->flags & BE_F_ACTIVE) &&
-				    bpf_ktime_get_coarse_ns() - e->last_seen_ns < cfg_syn_idle_ns))) {
+			// A SYN (new_conn) keeps the entry's backend as flow_syn_keeps says.
+			if (be && (!new_conn || flow_syn_keeps(e, be))) {
 				sel->backend = be;
 				sel->backend_id = e->backend_id;
 				if (update) {
@@ -158,34 +162,47 @@ static __always_inline bool select_backend(const struct flow_key *key,
 	return true;
 }
 
-// Records a new or re-placed flow's backend: in its own stale entry, else in the way of its bucket
-// seen longest ago. The tag is cleared first and set last, so a reader on another CPU that catches
-// the way half written finds no tag match (compiler barriers keep the store order; x86 keeps it).
-static __always_inline void flow_remember(const struct flow_key *key, __u32 svc_id,
-					  const struct selection *sel, struct lb_stats *st,
-					  __u32 bytes)
+// Records a new or re-placed flow's backend in bucket `b`: in its own stale entry `e`, else (e NULL)
+// in the way seen longest ago. The tag is cleared first and set last, so a reader on another CPU
+// that catches the way half written finds no tag match (compiler barriers keep the store order;
+// x86 keeps it).
+static __always_inline void flow_store(struct flow_bucket *b, struct flow_entry *e,
+				       const struct flow_key *key, __u32 tag, __u32 svc_id,
+				       __u32 backend_id, struct lb_stats *st, __u32 bytes)
 {
-	struct flow_bucket *b = sel->bucket;
-	struct flow_entry *e = sel->entry;
-
-	if (!b)
-		return;
 	if (!e) {
-		e = &b->way[0];
+		// The oldest clock value and its way, in registers (not a pointer re-read per way).
+		__u64 oldest = b->way[0].last_seen_ns;
+		__u32 k = 0;
+
 #pragma unroll
-		for (int i = 1; i < FLOW_WAYS; i++)
-			if (b->way[i].last_seen_ns < e->last_seen_ns)
-				e = &b->way[i];
+		for (int i = 1; i < FLOW_WAYS; i++) {
+			__u64 seen = b->way[i].last_seen_ns;
+
+			if (seen < oldest) {
+				oldest = seen;
+				k = i;
+			}
+		}
+		e = &b->way[k & (FLOW_WAYS - 1)];
 	}
 	e->tag = 0;
 	asm volatile("" ::: "memory");
 	flow_key_copy(&e->key, key);
-	e->backend_id = sel->backend_id;
+	e->backend_id = backend_id;
 	e->service_id = svc_id;
 	e->last_seen_ns = bpf_ktime_get_coarse_ns();
 	asm volatile("" ::: "memory");
-	e->tag = sel->tag;
+	e->tag = tag;
 	count_stat(st, STAT_FLOW_NEW, bytes);
+}
+
+static __always_inline void flow_remember(const struct flow_key *key, __u32 svc_id,
+					  const struct selection *sel, struct lb_stats *st,
+					  __u32 bytes)
+{
+	if (sel->bucket)
+		flow_store(sel->bucket, sel->entry, key, sel->tag, svc_id, sel->backend_id, st, bytes);
 }
 
 // A hit's entry was seen now (stored only when the coarse clock moved: most packets write nothing).

@@ -95,7 +95,7 @@ static __always_inline enum lb_stat balance_to(struct xdp_md *ctx, const struct 
 	return r;
 }
 
-// Global functions (this one, established(), encapsulate()) are checked by the verifier once, on
+// Global functions (this one, encapsulate()) are checked by the verifier once, on
 // their own, rather than once for every way the program can reach each call: without that, the
 // verifier walked 30 times more instructions than the program has paths for.
 // A global function takes at most five arguments: what balance() needs of the service entry, the
@@ -156,9 +156,9 @@ __noinline int balance(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_sta
 // A packet of an established flow — what most packets are: a TCP segment (not a SYN) or UDP
 // datagram to an exact service that is not client-persistent, of a flow the table holds, whose
 // backend is still there, short enough for the tunnel. The same steps as balance() for that case,
-// as one straight path with little state. NEXT_STEP (nothing done, nothing counted) when anything
-// else applies: balance() then decides.
-__noinline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
+// as one straight path with little state, inlined into the entry point (no call, no spills around
+// one). NEXT_STEP (nothing done, nothing counted) when anything else applies: place_flow() then.
+static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
 			   const struct service_value *svc)
 {
 	const struct lb_config *cfg = &lb_config;
@@ -185,7 +185,12 @@ __noinline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb
 	family = be->family;
 	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
 		return NEXT_STEP;
-	r = encapsulate(ctx, p, be, hash);
+	// The most common frame, untagged IPv4 to an IPv4 backend, without a call: its fields are in
+	// registers here.
+	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4)
+		r = encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
+	else
+		r = encapsulate(ctx, p, be, hash);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc->service_id, p->frame_len);
 		return r;
@@ -193,6 +198,74 @@ __noinline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb
 	count_stat(st, STAT_FLOW_HIT, p->frame_len);
 	count_backend(id, p->frame_len);
 	flow_refresh(e);
+	return r;
+}
+
+// A new connection (a SYN) or a flow the table does not hold, of the same kind of service as
+// established(): a flow the table holds stays on its backend (a SYN as flow_syn_keeps says), any
+// other is placed by Maglev and recorded. The same steps, counters and outcomes as balance() for
+// that case, inlined with little state (balance() is general: client persistence, ICMP errors, the
+// MTU reply). NEXT_STEP (nothing done, nothing counted) when anything else
+// applies: balance() then decides.
+static __always_inline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p,
+				      struct lb_stats *st, const struct service_value *svc)
+{
+	const struct lb_config *cfg = &lb_config;
+	__u32 id, tag, svc_id = svc->service_id;
+	struct backend_value *be = NULL;
+	struct flow_bucket *bucket;
+	enum lb_stat miss = NEXT_STEP; // the flow-table event of a packet Maglev places
+	struct flow_entry *e;
+	enum lb_stat r;
+	__u64 hash;
+	__u8 family;
+
+	if (cfg_flags & LB_F_NO_FLOW_TABLE)
+		return NEXT_STEP;
+	hash = flow_hash(&p->flow, false);
+	e = flow_locate(&p->flow, hash, &bucket, &tag);
+	if (!bucket)
+		return NEXT_STEP;
+	if (e) {
+		id = e->backend_id;
+		be = backend_get(id, svc_id);
+		if (!be)
+			miss = STAT_FLOW_RESELECT;
+		else if (p->tcp_syn && !flow_syn_keeps(e, be))
+			miss = STAT_FLOW_MISS;
+	} else {
+		miss = STAT_FLOW_MISS;
+	}
+	if (miss) {
+		id = maglev_lookup(svc_id, svc->table_size, flow_hash32(hash));
+		if (id == MAGLEV_NO_BACKEND)
+			return NEXT_STEP;
+		be = backend_get(id, svc_id);
+		if (!be)
+			return NEXT_STEP;
+	}
+	family = be->family;
+	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
+		return NEXT_STEP;
+	if (miss) {
+		count_stat(st, miss, p->frame_len);
+		flow_store(bucket, e, &p->flow, tag, svc_id, id, st, p->frame_len);
+	}
+	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4) // as in established()
+		r = encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
+	else
+		r = encapsulate(ctx, p, be, hash);
+	if (r >= STAT_DROP_MALFORMED) {
+		count_service(svc_id, p->frame_len);
+		return r;
+	}
+	if (!miss) {
+		count_stat(st, STAT_FLOW_HIT, p->frame_len);
+		if (p->tcp_syn)
+			count_stat(st, STAT_FLOW_SYN_KEPT, p->frame_len);
+		flow_refresh(e);
+	}
+	count_backend(id, p->frame_len);
 	return r;
 }
 
@@ -268,9 +341,11 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 		if (svc) {
 			if (p->vlan_tags)
 				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
-			// (A SYN opens a connection; client-persistent services key the table otherwise.)
-			if (!p->tcp_syn && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
-				r = established(ctx, p, st, svc);
+			// (Client-persistent services key the table otherwise.)
+			if (!(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
+				r = p->tcp_syn ? NEXT_STEP : established(ctx, p, st, svc);
+				if (r == NEXT_STEP)
+					r = place_flow(ctx, p, st, svc);
 				if (r != NEXT_STEP)
 					return r;
 			}
