@@ -199,7 +199,9 @@ function tallyDiff(expected: Tally, actual: Tally): string[] {
   return out.sort();
 }
 
-const COARSE_CLOCK_SLACK_NS = 10_000_000n;
+// CLOCK_MONOTONIC_COARSE advances once per scheduler tick (10 ms at HZ=100); on a loaded machine
+// the tick that updates it can itself run late, so allow two ticks (seen: 10.07 ms at load ≈ 9).
+const COARSE_CLOCK_SLACK_NS = 20_000_000n;
 
 export function runLbFuzz(o: LbFuzzOptions): LbFuzzReport {
   const behaviour = o.behaviour ?? BEHAVIOUR_NOW;
@@ -285,7 +287,7 @@ export function runLbFuzz(o: LbFuzzOptions): LbFuzzReport {
         else {
           const [t0, t1] = touched.get(k) ?? [0n, 0n];
           // The entry's clock is CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns): it lags the
-          // fine clock by up to a scheduler tick (≤ 10 ms at HZ=100).
+          // fine clock by up to a scheduler tick (see COARSE_CLOCK_SLACK_NS).
           if (e.lastSeenNs < t0 - COARSE_CLOCK_SLACK_NS || e.lastSeenNs > t1) problems.push(`${k}: last seen ${e.lastSeenNs} outside [${t0}, ${t1}]`);
         }
       }
