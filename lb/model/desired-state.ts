@@ -107,13 +107,15 @@ export class DesiredState {
   #backendIds: IdAllocator;
   /** Display order, rebuilt on demand after a change. */
   #sorted: Service[] | undefined;
+  /** tablesBySize(), rebuilt on demand after a change. */
+  #tables: ReadonlyMap<number, number> | undefined;
   /** Undo entries of the open transaction, or of the operation running outside one. */
   #log: UndoEntry[] = [];
   #inTransaction = false;
   readonly #undoTarget: UndoTarget = {
     services: this.#services,
     allocator: (kind) => (kind === 'service' ? this.#serviceIds : this.#backendIds),
-    invalidateOrder: () => (this.#sorted = undefined),
+    invalidateOrder: () => this.#invalidate(),
   };
 
   constructor(options: DesiredStateOptions) {
@@ -136,6 +138,22 @@ export class DesiredState {
   list(): Service[] {
     this.#sorted ??= [...this.#services.values()].sort(compareServices);
     return [...this.#sorted];
+  }
+
+  /**
+   * Services that have a Maglev table (an active backend), counted by table size. Cached until the
+   * next change: GetStatus and every scrape report it, and counting 10 000 services each time made
+   * GetStatus O(services).
+   */
+  tablesBySize(): ReadonlyMap<number, number> {
+    if (!this.#tables) {
+      const bySize = new Map<number, number>();
+      for (const s of this.#services.values()) {
+        if (s.backends.some((b) => b.state === 'active')) bySize.set(s.tableSize, (bySize.get(s.tableSize) ?? 0) + 1);
+      }
+      this.#tables = bySize;
+    }
+    return this.#tables;
   }
 
   get serviceCount(): number {
@@ -494,13 +512,18 @@ export class DesiredState {
   #setService(svc: Service): void {
     this.#log.push({ kind: 'service', id: svc.id, prev: this.#services.get(svc.id) });
     this.#services.set(svc.id, svc);
+    this.#invalidate();
+  }
+
+  #invalidate(): void {
     this.#sorted = undefined;
+    this.#tables = undefined;
   }
 
   #deleteService(id: string): void {
     this.#log.push({ kind: 'service', id, prev: this.#services.get(id) });
     this.#services.delete(id);
-    this.#sorted = undefined;
+    this.#invalidate();
   }
 
   #allocate(kind: IdKind): number {
