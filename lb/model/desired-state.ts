@@ -510,9 +510,40 @@ export class DesiredState {
   }
 
   #setService(svc: Service): void {
-    this.#log.push({ kind: 'service', id: svc.id, prev: this.#services.get(svc.id) });
+    const prev = this.#services.get(svc.id);
+    this.#log.push({ kind: 'service', id: svc.id, prev });
     this.#services.set(svc.id, svc);
-    this.#invalidate();
+    if (prev) this.#replaced(prev, svc);
+    else this.#invalidate();
+  }
+
+  /** A service replaced by a new version of itself (same id, so the same place in the order):
+   *  the cached order and table counts are patched, not rebuilt — a backend change stays
+   *  O(log services) for the next list() or status. */
+  #replaced(prev: Service, svc: Service): void {
+    const sorted = this.#sorted;
+    if (sorted) {
+      let lo = 0;
+      let hi = sorted.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (compareServices(sorted[mid]!, svc) < 0) lo = mid + 1;
+        else hi = mid;
+      }
+      if (sorted[lo] === prev) sorted[lo] = svc;
+      else this.#sorted = undefined;
+    }
+    const tables = this.#tables as Map<number, number> | undefined;
+    if (tables) {
+      const count = (s: Service, d: number) => {
+        if (!s.backends.some((b) => b.state === 'active')) return;
+        const n = (tables.get(s.tableSize) ?? 0) + d;
+        if (n > 0) tables.set(s.tableSize, n);
+        else tables.delete(s.tableSize);
+      };
+      count(prev, -1);
+      count(svc, 1);
+    }
   }
 
   #invalidate(): void {
