@@ -231,7 +231,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const programNow = { progId: dp.program.id, tag: dp.program.tag, objectSha256: known.objectSha256 };
       const rec = known.record;
       if (!rec || rec.progId !== programNow.progId || rec.tag !== programNow.tag || rec.objectSha256 !== programNow.objectSha256) {
-        await writeProgramRecord(this.#programRecordPath, programNow);
+        // Only an optimisation of the next start: a failed write must not fail this one.
+        await writeProgramRecord(this.#programRecordPath, programNow).catch((e: Error) => log.warn(`program record not written: ${e.message}`));
       }
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears
@@ -437,7 +438,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   serviceSource(): MetricsServiceSource {
     const r = this.#running();
-    return { services: () => r.reconciler.state.list(), counters: (which, ids) => r.dp.idCounters(which, ids) };
+    return {
+      services: () => r.reconciler.state.list(),
+      counters: (which, ids) => r.dp.idCounters(which, ids),
+      serviceCounters: (ids, backendIds, backendCounters) => r.dp.serviceCountersWith(ids, backendIds, backendCounters),
+    };
   }
 
   status(): StatusReport {

@@ -717,6 +717,40 @@ export class LbDatapath {
     return out;
   }
 
+  /**
+   * idCounters('services', ids), reusing a read of backend counters the caller already made
+   * (backendIds[i] at backendCounters[2i], [2i + 1]): a scrape reads every backend once instead of
+   * twice. Backends of these services that are not in that read are read here.
+   */
+  serviceCountersWith(ids: Uint32Array, backendIds: Uint32Array, backendCounters: Float64Array): Float64Array {
+    this.#open();
+    const out = pairs(this.#maps[MAP.serviceStats].sumPerCpu(ids, COUNTER_U64S), ids.length);
+    const at = new Map<number, number>();
+    backendIds.forEach((b, k) => at.set(b, k));
+    const owners: number[] = [];
+    const missing: number[] = [];
+    ids.forEach((id, i) => {
+      for (const b of this.#backendSets.get(id)?.keys() ?? []) {
+        const k = at.get(b);
+        if (k === undefined) {
+          owners.push(i);
+          missing.push(b);
+          continue;
+        }
+        out[2 * i] += backendCounters[2 * k]!;
+        out[2 * i + 1] += backendCounters[2 * k + 1]!;
+      }
+    });
+    if (missing.length) {
+      const be = pairs(this.#maps[MAP.backendStats].sumPerCpu(Uint32Array.from(missing), COUNTER_U64S), missing.length);
+      owners.forEach((i, j) => {
+        out[2 * i] += be[2 * j]!;
+        out[2 * i + 1] += be[2 * j + 1]!;
+      });
+    }
+    return out;
+  }
+
   // ---- test hook -------------------------------------------------------------------------------
 
   /** Runs one frame through the program (BPF_PROG_TEST_RUN, repeat 1). Maps and counters are the

@@ -117,6 +117,10 @@ function sliceOfSource(source: MetricsServiceSource, services: readonly MetricsS
   const bids = new Uint32Array(nb);
   let k = 0;
   for (const s of services) for (const b of s.backends) bids[k++] = b.datapathId;
+  if (source.serviceCounters) {
+    const backendCounters = source.counters('backends', bids);
+    return { services, serviceCounters: source.serviceCounters(sids, bids, backendCounters), backendCounters };
+  }
   return { services, serviceCounters: source.counters('services', sids), backendCounters: source.counters('backends', bids) };
 }
 
