@@ -58,7 +58,8 @@ const SEED = 7;
 export interface ControlBenchmarkOptions {
   /** Services of the main phase; default 1000. */
   services?: number;
-  /** Services of the large phase (Apply, metrics, memory, cold start); default 10 000; 0 = skip. */
+  /** Services of the large phase (Apply, metrics, memory, cold start); default 10 000 (or the
+   *  environment's XLB_BENCH_CONTROL_LARGE); 0 = skip. */
   largeServices?: number;
   /** Backends per service; default 16. */
   backendsPerService?: number;
@@ -208,7 +209,9 @@ function lastChangedSlot(a: Uint32Array, b: Uint32Array): number {
 
 export async function runControlBenchmark(opts: ControlBenchmarkOptions = {}): Promise<ControlBenchmarkResult> {
   const services = opts.services ?? 1000;
-  const largeServices = opts.largeServices ?? 10_000;
+  // XLB_BENCH_CONTROL_LARGE=N: the large phase with N services (0 skips it), for a shorter run.
+  const largeFromEnv = process.env.XLB_BENCH_CONTROL_LARGE === undefined ? undefined : Number(process.env.XLB_BENCH_CONTROL_LARGE);
+  const largeServices = opts.largeServices ?? largeFromEnv ?? 10_000;
   const B = opts.backendsPerService ?? 16;
   const changes = opts.changes ?? 100;
   const creates = opts.creates ?? 300;

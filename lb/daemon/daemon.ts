@@ -33,6 +33,7 @@ import { attachDatapath, attachedProgram, type AttachOutcome } from './datapath/
 import { readAttachRecord, removeAttachRecord, writeAttachRecord } from './datapath/attach-record.js';
 import { ensureBpffs } from './datapath/bpffs.js';
 import { openDatapath, type DatapathOrigin, type OpenedDatapath } from './datapath/open.js';
+import { objectSha256, readProgramRecord, removeProgramRecord, writeProgramRecord } from './datapath/program-record.js';
 import { InstanceLock } from './instance-lock.js';
 import { datapathSettings, interfaceSource, sameSettings } from './link-settings.js';
 import { DaemonHealth } from './health.js';
@@ -120,6 +121,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
     return join(dirname(this.#config.stateFile), 'datapath-attach.json');
   }
 
+  /** Which object the pinned program came from (program-record.ts): next to the state file. */
+  get #programRecordPath(): string {
+    return join(dirname(this.#config.stateFile), 'datapath-program.json');
+  }
+
   // ---- lifecycle -------------------------------------------------------------------------------
 
   async start(): Promise<void> {
@@ -174,7 +180,9 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
         if (why) log.warn(`service ${svc.id} (kept from before this check existed): ${why}; delete it`);
       }
 
-      const opened = openDatapath(c.bpffsDir, this.#loadOptions());
+      const loadOptions = this.#loadOptions();
+      const known = { record: await readProgramRecord(this.#programRecordPath), objectSha256: objectSha256(loadOptions.objectPath) };
+      const opened = openDatapath(c.bpffsDir, loadOptions, known);
       const dp = opened.dp;
       cleanup.push(() => dp.close(), () => opened.previous?.close());
       if (opened.origin === 'replaced') log.warn(`datapath: ${opened.reason}`);
@@ -220,6 +228,12 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       const attach = await this.#attach(dp, ifindex, ifname, opened.previousProgId);
       if (opened.origin === 'loaded' && attach.action === 'attached') cleanup.push(() => dp.detach(ifindex, attach.mode));
       opened.previous?.close();
+      const programNow = { progId: dp.program.id, tag: dp.program.tag, objectSha256: known.objectSha256 };
+      const rec = known.record;
+      if (!rec || rec.progId !== programNow.progId || rec.tag !== programNow.tag || rec.objectSha256 !== programNow.objectSha256) {
+        // Only an optimisation of the next start: a failed write must not fail this one.
+        await writeProgramRecord(this.#programRecordPath, programNow).catch((e: Error) => log.warn(`program record not written: ${e.message}`));
+      }
 
       // The packet recorder on this datapath (recordings never outlive the daemon: it clears
       // whatever rules a previous daemon left in the adopted maps).
@@ -335,6 +349,7 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
       r.dp.close();
       LbDatapath.unpin(this.#config.bpffsDir);
       await removeAttachRecord(this.#recordPath);
+      await removeProgramRecord(this.#programRecordPath);
       this.log.info(`detached from ${r.ifname} and removed the pins in ${this.#config.bpffsDir}`);
     } else {
       r.dp.close();
@@ -423,7 +438,11 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
 
   serviceSource(): MetricsServiceSource {
     const r = this.#running();
-    return { services: () => r.reconciler.state.list(), counters: (which, ids) => r.dp.idCounters(which, ids) };
+    return {
+      services: () => r.reconciler.state.list(),
+      counters: (which, ids) => r.dp.idCounters(which, ids),
+      serviceCounters: (ids, backendIds, backendCounters) => r.dp.serviceCountersWith(ids, backendIds, backendCounters),
+    };
   }
 
   status(): StatusReport {

@@ -64,12 +64,8 @@ export function statsReport(
 }
 
 /** The services' Maglev tables by size and their kernel memory (a service without an active
- *  backend has no table). O(services). */
+ *  backend has no table). The counts are cached by the state until it changes. */
 export function maglevUsage(state: DesiredState): { memoryBytes: number; tables: { tableSize: number; tables: number; memoryBytes: number }[] } {
-  const bySize = new Map<number, number>();
-  for (const s of state.list()) {
-    if (s.backends.some((b) => b.state === 'active')) bySize.set(s.tableSize, (bySize.get(s.tableSize) ?? 0) + 1);
-  }
-  const tables = [...bySize].sort((a, b) => a[0] - b[0]).map(([tableSize, n]) => ({ tableSize, tables: n, memoryBytes: n * tableMemoryBytes(tableSize) }));
+  const tables = [...state.tablesBySize()].sort((a, b) => a[0] - b[0]).map(([tableSize, n]) => ({ tableSize, tables: n, memoryBytes: n * tableMemoryBytes(tableSize) }));
   return { memoryBytes: tables.reduce((sum, t) => sum + t.memoryBytes, 0), tables };
 }

@@ -30,6 +30,33 @@ export const METRICS_HTTP_LIMITS = Object.freeze({
   keepAliveTimeoutMs: 30_000,
 });
 
+/** Bytes handed to the socket at a time. */
+const PIECE_BYTES = 256 << 10;
+
+/**
+ * Writes the body a piece at a time, the next piece once the socket took the last one. A 36 MiB
+ * body given to one write() is pushed by libuv in a loop for as long as the kernel takes it (over a
+ * hundred ms on loopback), and 20 scrapers at once held the event loop that long; in pieces, the
+ * API's calls get their turn between any two. A client that goes away ends the loop.
+ */
+async function sendInPieces(res: ServerResponse, chunks: readonly Buffer[]): Promise<void> {
+  for (const chunk of chunks) {
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      if (res.destroyed) return;
+      const piece = chunk.subarray(at, at + PIECE_BYTES);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('close', done);
+          resolve();
+        };
+        res.once('close', done);
+        res.write(piece, done);
+      });
+    }
+  }
+  res.end();
+}
+
 async function handle(o: MetricsServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path !== '/metrics') {
@@ -42,8 +69,13 @@ async function handle(o: MetricsServerOptions, req: IncomingMessage, res: Server
   }
   try {
     const body = await o.metrics.metricsBody();
-    res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': body.length });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    try {
+      res.writeHead(200, { 'content-type': o.metrics.contentType, 'content-length': body.length });
+      if (req.method === 'HEAD') res.end();
+      else await sendInPieces(res, body.chunks);
+    } finally {
+      body.release();
+    }
   } catch (err) {
     o.log?.warn(`metrics: scrape failed: ${(err as Error)?.stack ?? String(err)}`);
     res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('scrape failed; see the xlbd log\n');

@@ -5,7 +5,8 @@
 // built waits for that one, and the text is kept for `cacheMs` (configurable) after it is done.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registerDatapathMetrics } from './datapath.js';
-import { entityText } from './entities.js';
+import { BufferPool, ScrapeBody } from './buffer-pool.js';
+import { entityChunks } from './entities.js';
 import { registerHealthBgpMetrics } from './health-bgp.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
@@ -33,8 +34,9 @@ export class XlbMetrics {
   readonly #apiDuration: Histogram<'method'>;
   readonly #snapshot: ScrapeSnapshot;
   readonly #cacheMs: number;
-  #building: Promise<{ text: string; body: Buffer }> | undefined;
-  #cached: { text: string; body: Buffer; at: number } | undefined;
+  #building: Promise<ScrapeBody> | undefined;
+  #cached: { body: ScrapeBody; at: number } | undefined;
+  readonly #pool = new BufferPool();
   readonly #internalErrors: Counter<never>;
   readonly #healthTransitions: Counter<'service' | 'backend' | 'to'>;
 
@@ -144,37 +146,51 @@ export class XlbMetrics {
 
   /** The exposition text (Prometheus text format 0.0.4); see the coalescing rule at the top. */
   async metrics(): Promise<string> {
-    return (await this.#current()).text;
+    const body = await this.metricsBody();
+    try {
+      return Buffer.concat(body.chunks).toString('utf8');
+    } finally {
+      body.release();
+    }
   }
 
-  /** The same as UTF-8 bytes, encoded once per scrape however many requests it serves. */
-  async metricsBody(): Promise<Buffer> {
-    return (await this.#current()).body;
+  /**
+   * The same as UTF-8 bytes, in chunks (not joined: copying 36 MiB into one buffer held the event
+   * loop for tens of ms), rendered once per scrape however many requests it serves. The caller
+   * holds the body and must release() it when done sending (its buffers are reused).
+   */
+  metricsBody(): Promise<ScrapeBody> {
+    return this.#current().then((b) => b.retain());
   }
 
-  #current(): Promise<{ text: string; body: Buffer }> {
-    if (this.#cached && performance.now() - this.#cached.at < this.#cacheMs) return Promise.resolve(this.#cached);
+  #current(): Promise<ScrapeBody> {
+    if (this.#cached && performance.now() - this.#cached.at < this.#cacheMs) return Promise.resolve(this.#cached.body);
     this.#building ??= this.#scrape()
-      .then((text) => {
-        const r = { text, body: Buffer.from(text, 'utf8') };
-        if (this.#cacheMs > 0) this.#cached = { ...r, at: performance.now() };
-        return r;
+      .then((body) => {
+        // The registry's hold on the body: until the next one is cached, or (no cache) until the
+        // requests that waited for it took theirs (their continuations run before setImmediate).
+        if (this.#cacheMs > 0) {
+          this.#cached?.body.release();
+          this.#cached = { body, at: performance.now() };
+        } else setImmediate(() => body.release());
+        return body;
       })
       .finally(() => (this.#building = undefined));
     return this.#building;
   }
 
-  async #scrape(): Promise<string> {
+  async #scrape(): Promise<ScrapeBody> {
     const snap = this.#snapshot.take();
     try {
-      let entities: string;
+      let entities: { chunks: Buffer[]; backing: Uint8Array[] };
       try {
-        entities = await entityText(snap.entities);
+        entities = await entityChunks(snap.entities, this.#pool);
       } catch (err) {
         this.#snapshot.fail('stats', err);
-        entities = await entityText(undefined);
+        entities = await entityChunks(undefined, this.#pool);
       }
-      return (await this.registry.metrics()) + entities;
+      // After the entities: a failure to read them is counted in this scrape's text.
+      return new ScrapeBody([Buffer.from(await this.registry.metrics(), 'utf8'), ...entities.chunks], this.#pool, entities.backing);
     } finally {
       this.#snapshot.clear();
     }

@@ -72,6 +72,9 @@ export interface MetricsServiceSource {
   services(): readonly MetricsService[];
   /** packets and bytes of ids[i] at [2i] and [2i + 1]. */
   counters(which: 'services' | 'backends', ids: Uint32Array): Float64Array;
+  /** Optional: counters('services', ids) given the backends' counters read just before
+   *  (backendIds[i] at backendCounters[2i], [2i + 1]), so backends are not read twice. */
+  serviceCounters?(ids: Uint32Array, backendIds: Uint32Array, backendCounters: Float64Array): Float64Array;
 }
 
 /** Read once per scrape; any call may throw (then the datapath metrics are skipped and

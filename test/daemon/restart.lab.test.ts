@@ -3,6 +3,8 @@
 // one request may fail, no keep-alive connection may switch backends, the XDP program stays the
 // same (adopted, never re-attached), the packet counters keep counting (never reset), and the
 // state — what the API returns and what the maps hold — is identical afterwards.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withNetns, xdpQuery } from '../../bpf/libbpf-ts/index.js';
 import { Lab, type HttpLoadResult } from '../lab/lab.js';
@@ -55,6 +57,7 @@ describe('xlbd restart under load', () => {
     })();
 
     const counterReadings: number[] = [];
+    const programRecord = join(dirname(xlbd.stateFile), 'datapath-program.json');
     try {
       await new Promise((r) => setTimeout(r, 800));
       for (let round = 0; round < 2; round++) {
@@ -62,7 +65,16 @@ describe('xlbd restart under load', () => {
         await xlbd.kill9();
         // Nobody is home now: the datapath keeps balancing on its own.
         await new Promise((r) => setTimeout(r, 500));
+        if (round === 1) {
+          // A record that names another object: the start must fall back to loading the object
+          // and comparing program tags (and still adopt, since the program is the same).
+          const rec = JSON.parse(readFileSync(programRecord, 'utf8'));
+          writeFileSync(programRecord, JSON.stringify({ ...rec, objectSha256: '0'.repeat(64) }));
+        }
         await xlbd.start();
+        // Round 0: the record says the pinned program came from this object: adopted without a load.
+        if (round === 0) expect(xlbd.output).toMatch(/datapath adopted: .*, loaded from this object/);
+        else expect(xlbd.output).not.toMatch(/loaded from this object/);
         counterReadings.push(await servicePackets());
       }
     } finally {
@@ -98,5 +110,7 @@ describe('xlbd restart under load', () => {
     const mapsAfter = dumpPinnedMaps(xlbd.pinDir);
     expect(configMaps(mapsAfter)).toEqual(configMaps(mapsBefore));
     expect(Object.keys(mapsAfter).sort()).toEqual(Object.keys(mapsBefore).sort());
+    // The fallback start wrote the record right again.
+    expect(JSON.parse(readFileSync(programRecord, 'utf8')).objectSha256).toMatch(/^(?!0{64})[0-9a-f]{64}$/);
   });
 });

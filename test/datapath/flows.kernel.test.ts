@@ -140,6 +140,16 @@ describe('flow table', () => {
     }
     const after = dp.readCounters();
     expect(after.flow.reselect.packets - before.flow.reselect.packets).toBe(onRemoved);
+    // The scrape path: a service's total from a backend read the caller made equals
+    // idCounters('services') (which includes what the removed backend had counted), also when the
+    // caller's read holds only some of the backends.
+    const sids = Uint32Array.of(1);
+    const all = Uint32Array.from(bigger.filter((b) => b.address !== '10.1.0.2').map((b) => b.id));
+    const expected = dp.idCounters('services', sids);
+    expect(expected[0]).toBeGreaterThan(0);
+    expect(dp.serviceCountersWith(sids, all, dp.idCounters('backends', all))).toEqual(expected);
+    const part = all.subarray(0, 2);
+    expect(dp.serviceCountersWith(sids, part, dp.idCounters('backends', part))).toEqual(expected);
     // After re-selection the entry points at the new backend: hits again.
     expect(sameAsBefore().reselect).toBe(0);
   });

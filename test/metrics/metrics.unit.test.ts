@@ -247,7 +247,7 @@ describe('large states: the fast path, coalesced scrapes and the cache', () => {
     expect(fast.statsCalls).toBe(1); // datapathStats only: no per-service report was built
   });
 
-  it('reads 1200 services in slices of 500, one counters call per map and slice', async () => {
+  it('reads 1200 services in slices of 128, one counters call per map and slice', async () => {
     const src = new FastSource();
     src.statsValue.services = Array.from({ length: 1200 }, (_, i) => ({
       id: `10.0.${i >> 8}.${i & 255}:80/tcp`,
@@ -256,7 +256,7 @@ describe('large states: the fast path, coalesced scrapes and the cache', () => {
       backends: [{ address: '10.1.0.5', state: 'active' as const, weight: 1, packets: i + 1, bytes: 0 }],
     }));
     const f = parseExposition(await new XlbMetrics({ source: src, processMetrics: false }).metrics());
-    expect(src.counterCalls.map((c) => `${c.which}:${c.ids}`)).toEqual(['services:500', 'backends:500', 'services:500', 'backends:500', 'services:200', 'backends:200']);
+    expect(src.counterCalls.map((c) => `${c.which}:${c.ids}`)).toEqual([...Array.from({ length: 9 }, () => ['services:128', 'backends:128']).flat(), 'services:48', 'backends:48']);
     expect(f.get(METRIC.backendPackets)!.samples).toHaveLength(1200);
     expect(sampleValue(f, METRIC.servicePackets, { service: '10.0.4.175:80/tcp' })).toBe(1199);
     expect(sampleValue(f, METRIC.servicesConfigured)).toBe(1200);

@@ -163,6 +163,21 @@ describe('backend weight and state', () => {
     expect(b1(s)).toMatchObject({ weight: 4, state: 'active', datapathId: id });
   });
 
+  it('after changes in place, list() and tablesBySize() equal what a fresh state computes', () => {
+    const s = newState({ ...LIMITS, maglevTableSize: 16381 });
+    for (let i = 0; i < 20; i++) s.create({ id: `10.0.${i % 3}.${20 - i}:80/tcp`, backends: [{ address: '10.1.0.1' }, { address: '10.1.0.2' }] });
+    s.list();
+    s.tablesBySize(); // both cached now
+    s.updateBackend('10.0.1.19:80/tcp', '10.1.0.1', { weight: 0 });
+    s.updateBackend('10.0.1.19:80/tcp', '10.1.0.2', { weight: 0 }); // no active backend: no table
+    s.updateBackend('10.0.2.18:80/tcp', '10.1.0.1', { weight: 5 });
+    const fresh = DesiredState.fromSnapshot(JSON.parse(JSON.stringify(s.toSnapshot())), { limits: s.limits });
+    expect(s.list().map((x) => x.id)).toEqual(fresh.list().map((x) => x.id));
+    expect(s.list().find((x) => x.id === '10.0.2.18:80/tcp')!.backends[0]!.weight).toBe(5);
+    expect([...s.tablesBySize()]).toEqual([...fresh.tablesBySize()]);
+    expect(s.tablesBySize().get(16381)).toBe(19);
+  });
+
   it('setting a weight also sets the state unless a state is given', () => {
     const s = withBackend();
     s.updateBackend('10.0.0.10:80/tcp', '10.1.0.1', { weight: 0 });

@@ -195,6 +195,16 @@ export class BpfMap extends KernelObject {
     return { keys, values };
   }
 
+  /**
+   * lookupBatch without a Buffer per element: keys and values packed (element i's value at
+   * i * valueStride). For scanning a large, mostly empty array map (an adopt reads every slot).
+   */
+  lookupBatchPacked(): { count: number; keys: Buffer; values: Buffer; valueStride: number } {
+    this.#notPerCpu('lookupBatchPacked');
+    const r = native.mapLookupBatch(handleOf(this));
+    return { count: r.count, keys: r.keys, values: r.values, valueStride: this.#stride };
+  }
+
   /** lookupBatch for per-CPU maps: values[i][cpu]. */
   lookupBatchPerCpu(): { keys: Buffer[]; values: Buffer[][] } {
     if (!this.isPerCpu) throw new TypeError(`map "${this.name}" is not per-CPU: use lookupBatch()`);

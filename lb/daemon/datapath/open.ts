@@ -9,7 +9,8 @@
 //
 // "Same program" is decided by the kernel's program tag (a hash of the instructions, computed
 // with map references masked): the built object is loaded on the pinned maps and compared, and
-// discarded when identical.
+// discarded when identical — unless the program record says the pinned program was loaded from
+// this very object (program-record.ts), which skips that load and its verification.
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { BpfProgram } from '../../../bpf/libbpf-ts/index.js';
@@ -22,6 +23,7 @@ import {
   type LoadOptions,
   type ResolvedLoadOptions,
 } from '../../datapath/index.js';
+import type { ProgramRecord } from './program-record.js';
 
 export type DatapathOrigin = 'loaded' | 'adopted' | 'upgraded' | 'replaced';
 
@@ -78,7 +80,12 @@ function hasPins(dir: string): boolean {
   return existsSync(dir) && readdirSync(dir).length > 0;
 }
 
-export function openDatapath(dir: string, wanted: LoadOptions): OpenedDatapath {
+/**
+ * `known`: the program record (program-record.ts) and the hash of the object `wanted` loads; when
+ * the pinned program is the recorded one and the object is the same, it is adopted without
+ * loading the object to compare tags.
+ */
+export function openDatapath(dir: string, wanted: LoadOptions, known?: { record: ProgramRecord | undefined; objectSha256: string }): OpenedDatapath {
   if (!hasPins(dir)) {
     return { dp: LbDatapath.load(wanted), origin: 'loaded', previous: undefined, previousProgId: undefined, reason: `nothing pinned in ${dir}` };
   }
@@ -110,6 +117,16 @@ export function openDatapath(dir: string, wanted: LoadOptions): OpenedDatapath {
       pinned.close();
       throw e;
     }
+  }
+  const r = known?.record;
+  if (r && r.progId === pinned.program.id && r.tag === pinned.program.tag && r.objectSha256 === known!.objectSha256) {
+    return {
+      dp: pinned,
+      origin: 'adopted',
+      previous: undefined,
+      previousProgId: pinned.program.id,
+      reason: `program ${pinned.program.id} (tag ${pinned.program.tag}) pinned in ${dir}, loaded from this object`,
+    };
   }
   let candidate: LbDatapath;
   try {
