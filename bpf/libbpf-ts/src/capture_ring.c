@@ -41,7 +41,7 @@ enum capture_limit { LIMIT_NONE = 0, LIMIT_PACKETS = 1, LIMIT_BYTES = 2 };
 #define PCAPNG_EPB_FIXED 44  // block header + EPB fields + epb_flags option + end of options + trailer
 #define MAX_READY 4          // chunks handed out per wakeup: then the loop runs (socket writes) and polls again
 #define POOL_MAX 16          // chunk Buffers kept for reuse (fresh memory costs page faults)
-#define PREFILL 8            // chunk Buffers made (and touched) when a consumer is created
+#define PREFILL 2            // chunk Buffers made (and touched) when a consumer is created (few: an idle recording keeps them)
 #define SHARED_MAX 32        // chunk Buffers of closed consumers kept for the next ones
 
 struct ready_chunk {
