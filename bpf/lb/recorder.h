@@ -307,7 +307,7 @@ static long rec_emit_one(__u32 slot, void *data)
 	struct rec_recording *rec;
 	struct rec_scratch *s;
 	__u32 zero = 0, caplen, size;
-	__u64 flags;
+	__u64 flags, avail;
 	void *ring;
 
 	if (slot >= REC_MAX_RECORDINGS || !(e->slots >> slot))
@@ -341,9 +341,14 @@ static long rec_emit_one(__u32 slot, void *data)
 	s->hdr.ifindex = e->ctx->ingress_ifindex;
 	s->hdr.point = e->point;
 	size = sizeof(s->hdr) + caplen;
-	// Wake the reader only once a batch is waiting (it also drains on a timer).
-	flags = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA) + size >= rec->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-										       : BPF_RB_NO_WAKEUP;
+	// Wake the reader once a batch is waiting (it also drains on a timer): records that bring the
+	// ring's fill into [wakeup_bytes, 2 × wakeup_bytes) wake it, the ones before and after do not.
+	// A band, not one exact crossing: CPUs writing at once may each see the fill below the mark.
+	// Above the band the reader is already awake and behind; waking it once more per record only
+	// costs the sender an interrupt each (on the CI VMs a self-IPI is a VM exit).
+	avail = bpf_ringbuf_query(ring, BPF_RB_AVAIL_DATA);
+	flags = avail + size >= rec->wakeup_bytes && avail < 2 * (__u64)rec->wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+											 : BPF_RB_NO_WAKEUP;
 	rec_count(slot, bpf_ringbuf_output(ring, s, size, flags) != 0);
 	return 0;
 }

@@ -34,6 +34,7 @@ export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './
 export { DirLock } from './ts/dir-lock.js';
 export {
   CaptureRing,
+  allocatorKeepFreed,
   type CaptureChunk,
   type CaptureLimit,
   type CaptureRecordLayout,

@@ -94,6 +94,7 @@ interface Native {
   captureStats(c: Handle): NativeCaptureStats;
   captureClose(c: Handle): void;
   captureRef(c: Handle, ref: boolean): void;
+  allocatorKeepFreed(mmapThreshold: number, trimThreshold: number): boolean;
   dirLock(path: string): number;
   dirUnlock(fd: number): void;
 }
