@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import type { Backend, HealthCheckSpec, Service } from '../model/index.js';
 import { applyHealth, type OverlayResult } from './overlay.js';
 import { ProbePorts } from './ports.js';
-import { runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
+import { prepareProbe, runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
 import { newRecord, observe, type HealthRecord, type HealthStatus } from './state.js';
 import { ProbeTunnel, type EncodedTarget, type ProbeRoute } from './tunnel.js';
 
@@ -269,6 +269,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     if (check.expectStatus !== undefined) probe.expectStatus = check.expectStatus;
     if (check.payload !== undefined) probe.payload = Buffer.from(check.payload);
     if (check.payloadHex !== undefined) probe.payload = Buffer.from(check.payloadHex, 'hex');
+    if (!this.#o.probe) prepareProbe(probe);
     const tunnel = direct ? undefined : { vip: s.vip, vipPort: port, backend: b.address };
     const shown = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     const description = `${check.kind} ${shown}${check.kind === 'http' ? check.path : ''}${tunnel ? ` through the tunnel to ${b.address}` : ' direct'}`;
