@@ -58,9 +58,11 @@ function resultOf(spec: ProbeSpec, outcome: number, value: number): ProbeResult 
   }
 }
 
+type Done = (r: ProbeResult) => void;
+
 interface Pending {
   spec: ProbeSpec;
-  resolve: (r: ProbeResult) => void;
+  done: Done;
 }
 
 export class NativeProber {
@@ -78,23 +80,27 @@ export class NativeProber {
   }
 
   run(spec: ProbeSpec): Promise<ProbeResult> {
+    return new Promise((resolve) => this.start(spec, spec.localPort ?? 0, resolve));
+  }
+
+  /** Starts a probe from `localPort` (0: any); `done` gets its result. No promise: the monitor
+   *  runs thousands a second. Throws when the spec cannot be encoded (not a probe of an IP address). */
+  start(spec: ProbeSpec, localPort: number, done: Done): void {
     const template = (spec as WithTemplate)[TEMPLATE] ?? encode(spec);
-    return new Promise((resolve) => {
-      const id = this.#nextId;
-      this.#nextId = id === 0xffff_ffff ? 1 : id + 1;
-      this.#pending.set(id, { spec, resolve });
-      this.#ids.push(id);
-      this.#ports.push(spec.localPort ?? 0);
-      this.#templates.push(template);
-      if (!this.#referenced) {
-        this.#referenced = true;
-        this.#prober.ref(true); // results are on their way: keep the process alive for them
-      }
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
+    const id = this.#nextId;
+    this.#nextId = id === 0xffff_ffff ? 1 : id + 1;
+    this.#pending.set(id, { spec, done });
+    this.#ids.push(id);
+    this.#ports.push(localPort);
+    this.#templates.push(template);
+    if (!this.#referenced) {
+      this.#referenced = true;
+      this.#prober.ref(true); // results are on their way: keep the process alive for them
+    }
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   get inFlight(): number {
@@ -128,18 +134,29 @@ export class NativeProber {
     const p = this.#pending.get(id);
     if (!p) return;
     this.#pending.delete(id);
-    p.resolve(result);
     if (this.#pending.size === 0 && this.#referenced) {
       this.#referenced = false;
       this.#prober.ref(false);
+    }
+    try {
+      p.done(result);
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e; // the rest of the batch still gets its results; the error surfaces as uncaught
+      });
     }
   }
 }
 
 let shared: NativeProber | undefined;
 
-/** Runs one probe on the process's prober thread (started on first use). */
-export function runNativeProbe(spec: ProbeSpec): Promise<ProbeResult> {
+/** The process's prober thread (started on first use). */
+export function nativeProber(): NativeProber {
   shared ??= new NativeProber();
-  return shared.run(spec);
+  return shared;
+}
+
+/** Runs one probe on the process's prober thread. */
+export function runNativeProbe(spec: ProbeSpec): Promise<ProbeResult> {
+  return nativeProber().run(spec);
 }
