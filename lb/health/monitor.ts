@@ -124,7 +124,10 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   readonly #targets = new Map<string, Target>();
   readonly #services = new Map<string, Service>();
   readonly #allDown = new Map<string, boolean>();
-  readonly #queue: Target[] = [];
+  /** Targets waiting for a free slot, oldest first from #queueHead (a shift() per probe on a long
+   *  array moved the whole array each time: measured, it was xlbd's largest cost when late). */
+  #queue: Target[] = [];
+  #queueHead = 0;
   readonly #lastSeen = new Map<string, LastSeenEntry>();
   readonly #epoch: number;
   #running = 0;
@@ -259,7 +262,8 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#targets.values()) this.#drop(t);
-    this.#queue.length = 0;
+    this.#queue = [];
+    this.#queueHead = 0;
     clearTimeout(this.#tickTimer);
     this.#tickTimer = undefined;
     this.#buckets.clear();
@@ -296,11 +300,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
 
   #drop(t: Target): void {
     t.dueTick = undefined; // its bucket entry is skipped
-    if (t.queued) {
-      const i = this.#queue.indexOf(t);
-      if (i >= 0) this.#queue.splice(i, 1);
-      t.queued = false;
-    }
+    t.queued = false; // its queue entry, if any, is skipped
   }
 
   /** Next run: soon for a first probe (spread over firstProbeWithinMs), else the next point of
@@ -379,8 +379,13 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   }
 
   #pump(): void {
-    while (this.#running < this.#o.maxConcurrency && this.#queue.length) {
-      const next = this.#queue.shift()!;
+    while (this.#running < this.#o.maxConcurrency && this.#queueHead < this.#queue.length) {
+      const next = this.#queue[this.#queueHead++]!;
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      if (!next.queued || this.#targets.get(next.key) !== next) continue;
       next.queued = false;
       this.#run(next);
     }
