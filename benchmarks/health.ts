@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { XlbClient } from '../api/client/index.js';
 import type { Service } from '../api/generated/xlb/v1/Service.js';
 import { Lab, type LabProcess } from '../test/lab/index.js';
+import { probeCostMarkdown, runProbeCost, type ProbeCostResult } from './health-probe-cost.js';
 import { loadAverage } from './lib/machine.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
 
@@ -33,6 +34,8 @@ export interface HealthBenchmarkOptions {
   floorWindowMs?: number;
   /** Extra node options for xlbd (e.g. --cpu-prof --cpu-prof-dir=DIR to see where its time goes). */
   nodeArgs?: string[];
+  /** The CPU-per-probe comparison (health-probe-cost.ts) after the lab phases; false: skipped. */
+  probeCost?: Parameters<typeof runProbeCost>[0] | false;
 }
 
 export interface HealthPhase {
@@ -65,6 +68,8 @@ export interface HealthBenchmarkResult {
   loadBefore: number;
   loadAfter: number;
   problems: string[];
+  /** CPU per probe, prober thread vs Node sockets, measured in the same run. */
+  probeCost?: ProbeCostResult;
 }
 
 const VIP = '10.100.0.10';
@@ -186,7 +191,13 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
         problems: phaseProblems,
       });
     }
+    client.close();
+    client = undefined;
+    await proc.stop('SIGTERM', 30_000);
+    proc = undefined;
+    const probeCost = o.probeCost === false ? undefined : await runProbeCost(o.probeCost);
     return {
+      ...(probeCost ? { probeCost } : {}),
       method: `xlbd with ${services} services × ${backends} backends (${backends} addresses of one lab backend host), checks every ${intervalMs} ms ` +
         `through the probe tunnel, health.max_concurrency ${MAX_CONCURRENCY}; CPU = user and system time of the xlbd process over ${(windowMs / 1000).toFixed(0)} s, ` +
         'in % of one core (system time includes the lab\'s router and backend kernel work run in its context by veth); floor: the same services without checks',
@@ -225,5 +236,6 @@ export function healthMarkdown(r: HealthBenchmarkResult): string {
   ];
   const problems = [...r.problems, ...r.phases.flatMap((p) => p.problems.map((x) => `${p.kind}: ${x}`))];
   if (problems.length) lines.push('', `Problems: ${problems.join('; ')}`);
+  if (r.probeCost) lines.push('', probeCostMarkdown(r.probeCost));
   return lines.join('\n');
 }
