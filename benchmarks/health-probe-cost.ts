@@ -8,8 +8,10 @@
 //
 // Run as the benchmark: runProbeCost() starts `ip netns exec NS node <this file> --child KIND WHICH`.
 import { execFile, spawn } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { repoRoot } from '../test/lab/index.js';
 
 const run = promisify(execFile);
 const PORT = 18080;
@@ -83,7 +85,7 @@ async function child(kind: 'tcp' | 'http', which: 'native' | 'node', o: CostOpti
 export async function runProbeCost(o: Partial<CostOptions> = {}): Promise<ProbeCostResult> {
   const opts: CostOptions = { services: 250, intervalMs: 1000, warmupMs: 3000, windowMs: 8000, ...o };
   const ns = `xhpc${process.pid}`;
-  const self = fileURLToPath(import.meta.url);
+  const self = join(repoRoot, 'dist', 'benchmarks', 'health-probe-cost.js'); // compiled: also when run from vitest
   const rows: ProbeCostRow[] = [];
   await run('ip', ['netns', 'add', ns]);
   try {

@@ -107,7 +107,7 @@ static void push_result(struct prober *p, uint32_t id, int32_t outcome, int32_t 
 	if (r->len + 3 > r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 768;
 		int32_t *v = realloc(r->v, cap * sizeof(*v));
-		if (!v) {  // out of memory: the probe is lost; its JS promise is settled at close
+		if (!v) {  // out of memory: this result is lost (its callback never runs)
 			pthread_mutex_unlock(&p->lock);
 			return;
 		}
