@@ -11,13 +11,13 @@ import { prepareProbe, runProbe, runProbeInJs, type ProbeSpec } from '../../lb/h
 const LO = '127.0.0.1';
 const servers: { close(): void }[] = [];
 
-function tcpServer(onSocket: (s: net.Socket) => void): Promise<number> {
+function tcpServer(onSocket: (s: net.Socket) => void, host = LO): Promise<number> {
   return new Promise((resolve) => {
     const srv = net.createServer((s) => {
       s.on('error', () => {});
       onSocket(s);
     });
-    srv.listen({ port: 0, host: LO, backlog: 4096 }, () => resolve((srv.address() as net.AddressInfo).port));
+    srv.listen({ port: 0, host, backlog: 4096 }, () => resolve((srv.address() as net.AddressInfo).port));
     servers.push(srv);
   });
 }
@@ -46,6 +46,7 @@ beforeAll(async () => {
   const reply = (text: string) => (s: net.Socket) => s.once('data', () => s.end(text));
   ports = {
     ok: await tcpServer(reply('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')),
+    ok6: await tcpServer(reply('HTTP/1.1 204 No Content\r\n\r\n'), '::1'),
     unavailable: await tcpServer(reply('HTTP/1.0 503 Service Unavailable\r\n\r\n')),
     garbage: await tcpServer(reply('SSH-2.0-OpenSSH\r\n')),
     hangup: await tcpServer((s) => s.once('data', () => s.end())),
@@ -73,6 +74,8 @@ describe('the native prober reads every outcome as the Node-socket prober does',
     ['http, closed', () => spec({ kind: 'http', port: ports.hangup! }), { ok: false, error: 'connection closed without a response' }],
     ['http, silent', () => spec({ kind: 'http', port: ports.silent!, timeoutMs: 200 }), { ok: false, error: 'timeout (no response)' }],
     ['http refused', () => spec({ kind: 'http', port: ports.closed! }), { ok: false, error: 'connect refused' }],
+    ['http over IPv6', () => spec({ kind: 'http', address: '::1', port: ports.ok6! }), { ok: true }],
+    ['tcp over IPv6, refused', () => spec({ kind: 'tcp', address: '::1', port: ports.closed! }), { ok: false, error: 'connect refused' }],
     ['udp reply', () => spec({ kind: 'udp', port: ports.echo!, payload: Buffer.from('ping') }), { ok: true }],
     ['udp no reply', () => spec({ kind: 'udp', port: ports.mute!, timeoutMs: 200 }), { ok: false, error: 'timeout (no reply)' }],
     ['udp unreachable', () => spec({ kind: 'udp', port: ports.closed! }), { ok: false, error: 'port unreachable' }],
