@@ -222,15 +222,18 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
 export function healthMarkdown(r: HealthBenchmarkResult): string {
   const pct = (x: { userPercent: number; systemPercent: number; cpuPercent: number }) =>
     `${x.cpuPercent.toFixed(1)} % of one core (user ${x.userPercent.toFixed(1)}, system ${x.systemPercent.toFixed(1)})`;
+  // Above the floor, per probe done: the figure that survives a busy machine (the rate does not).
+  const perProbe = (p: HealthPhase) =>
+    p.probesPerSecond > 0 ? `${((((p.cpuPercent - r.floor.cpuPercent) / 100) * 1e6) / p.probesPerSecond).toFixed(0)} µs` : '';
   const lines = [
     `${r.method}. Load average ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)}.`,
     '',
-    '| checks | xlbd CPU | machine CPU | probes per second | waited for a slot | backends at the end |',
-    '|:---|:---|:---|:---|:---|:---|',
-    `| none (floor) | ${pct(r.floor)} | ${r.floor.machinePercent.toFixed(0)} % | | | |`,
+    '| checks | xlbd CPU | xlbd CPU per probe | machine CPU | probes per second | waited for a slot | backends at the end |',
+    '|:---|:---|:---|:---|:---|:---|:---|',
+    `| none (floor) | ${pct(r.floor)} | | ${r.floor.machinePercent.toFixed(0)} % | | | |`,
     ...r.phases.map(
       (p) =>
-        `| ${p.kind}, ${r.services} × ${r.backendsPerService} every ${r.intervalMs / 1000} s | ${pct(p)} | ${p.machinePercent.toFixed(0)} % | ${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} ` +
+        `| ${p.kind}, ${r.services} × ${r.backendsPerService} every ${r.intervalMs / 1000} s | ${pct(p)} | ${perProbe(p)} | ${p.machinePercent.toFixed(0)} % | ${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} ` +
         `(${p.failedPerSecond.toFixed(1)}/s failed) | ${p.lateProbes} | ${p.states.up} up, ${p.states.down} down, ${p.states.unknown} unknown |`,
     ),
   ];
