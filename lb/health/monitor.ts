@@ -1,9 +1,8 @@
 // The health monitor: one probe target per (service with a check, backend), each probed every
 // interval at a stable phase of its own (a hash of its key), so probes spread over the interval
 // instead of firing together; at most `maxConcurrency` probes run at once (the rest wait their
-// turn, late rather than lost). The probes run on the addon's prober thread (native-probes.ts) and
-// are scheduled on a wheel of TICK_MS buckets with one timer. Results go through the state machine (state.ts); a transition is
-// logged, counted and, coalesced over CHANGE_EVERY_MS, reported as the services whose datapath
+// turn, late rather than lost). Results go through the state machine (state.ts); a transition is
+// logged, counted and, coalesced per event-loop turn, reported as the services whose datapath
 // backend set may have changed ('change'), which the daemon hands to the reconciler.
 //
 // Tunnel-mode probes connect to VIP:port from a probe source port that the tc egress program
@@ -102,11 +101,6 @@ interface Target {
 
 /** The scheduler's resolution: probes start up to this much after their point in the interval. */
 const TICK_MS = 10;
-/** Transitions are reported to the daemon ('change', which reprograms the services) at most this
- *  often: with thousands of probes a second, backends flapping on a loaded machine made one
- *  reprogram per 5 ms result batch, the largest share of xlbd's CPU (profiled). 50 ms is nothing
- *  next to fall × interval. */
-const CHANGE_EVERY_MS = 50;
 
 const keyOf = (service: string, address: string) => `${service}|${address}`;
 
@@ -490,11 +484,11 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     this.#dirty.add(service);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setTimeout(() => {
+    setImmediate(() => {
       this.#flushScheduled = false;
       const ids = [...this.#dirty];
       this.#dirty.clear();
       if (ids.length && !this.#closed) this.emit('change', ids);
-    }, CHANGE_EVERY_MS).unref();
+    });
   }
 }
