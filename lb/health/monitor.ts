@@ -1,7 +1,8 @@
 // The health monitor: one probe target per (service with a check, backend), each probed every
 // interval at a stable phase of its own (a hash of its key), so probes spread over the interval
 // instead of firing together; at most `maxConcurrency` probes run at once (the rest wait their
-// turn, late rather than lost). Results go through the state machine (state.ts); a transition is
+// turn, late rather than lost). The probes run on the addon's prober thread (native-probes.ts) and
+// are scheduled on a wheel of TICK_MS buckets with one timer. Results go through the state machine (state.ts); a transition is
 // logged, counted and, coalesced per event-loop turn, reported as the services whose datapath
 // backend set may have changed ('change'), which the daemon hands to the reconciler.
 //
