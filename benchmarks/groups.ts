@@ -119,7 +119,7 @@ export const GROUPS: { [G in GroupName]: GroupSpec<GroupResults[G]> } = {
       missingObjects(['xlb_lb', 'xlb_health', 'xlb_decap', 'xdp_pass']) ??
       (existsSync(XLBD_MAIN) ? undefined : `${XLBD_MAIN} missing: run npm run build first`),
     run: (quick) =>
-      runHealthBenchmark(quick ? { services: 10, backendsPerService: 2, intervalMs: 500, warmupMs: 2000, windowMs: 2000, floorWindowMs: 1000 } : {}),
+      runHealthBenchmark(quick ? { services: 10, backendsPerService: 2, intervalMs: 500, warmupMs: 2000, windowMs: 2000, floorWindowMs: 1000, probeCost: { services: 10, warmupMs: 1000, windowMs: 1000 } } : {}),
   },
 };
 

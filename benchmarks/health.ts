@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { XlbClient } from '../api/client/index.js';
 import type { Service } from '../api/generated/xlb/v1/Service.js';
 import { Lab, type LabProcess } from '../test/lab/index.js';
+import { probeCostMarkdown, runProbeCost, type ProbeCostResult } from './health-probe-cost.js';
 import { loadAverage } from './lib/machine.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
 
@@ -33,6 +34,8 @@ export interface HealthBenchmarkOptions {
   floorWindowMs?: number;
   /** Extra node options for xlbd (e.g. --cpu-prof --cpu-prof-dir=DIR to see where its time goes). */
   nodeArgs?: string[];
+  /** The CPU-per-probe comparison (health-probe-cost.ts) after the lab phases; false: skipped. */
+  probeCost?: Parameters<typeof runProbeCost>[0] | false;
 }
 
 export interface HealthPhase {
@@ -45,6 +48,9 @@ export interface HealthPhase {
   userPercent: number;
   systemPercent: number;
   cpuPercent: number;
+  /** The whole machine's busy time over the window, in % of one core (all processes: the lab's
+   *  backend and router work, the benchmark itself, and whatever else runs on the machine). */
+  machinePercent: number;
   lateProbes: number;
   states: { up: number; down: number; unknown: number };
   windowSeconds: number;
@@ -57,11 +63,13 @@ export interface HealthBenchmarkResult {
   backendsPerService: number;
   intervalMs: number;
   maxConcurrency: number;
-  floor: { userPercent: number; systemPercent: number; cpuPercent: number };
+  floor: { userPercent: number; systemPercent: number; cpuPercent: number; machinePercent: number };
   phases: HealthPhase[];
   loadBefore: number;
   loadAfter: number;
   problems: string[];
+  /** CPU per probe, prober thread vs Node sockets, measured in the same run. */
+  probeCost?: ProbeCostResult;
 }
 
 const VIP = '10.100.0.10';
@@ -75,14 +83,28 @@ function cpuTicks(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]), system: Number(fields[12]) }; // utime, stime (fields 14, 15 of the line)
 }
 
-async function cpuOver(pid: number, ms: number): Promise<{ userPercent: number; systemPercent: number; cpuPercent: number; seconds: number }> {
+/** Busy ticks of the whole machine (every CPU, all but idle and iowait), from /proc/stat. */
+function machineBusyTicks(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already in user)
+  return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+}
+
+interface CpuUse { userPercent: number; systemPercent: number; cpuPercent: number; machinePercent: number; seconds: number }
+
+async function cpuOver(pid: number, ms: number): Promise<CpuUse> {
   const t0 = performance.now();
   const c0 = cpuTicks(pid);
+  const m0 = machineBusyTicks();
   await sleep(ms);
   const seconds = (performance.now() - t0) / 1000;
   const c1 = cpuTicks(pid);
+  const m1 = machineBusyTicks();
   const pct = (ticks: number) => (ticks / CLK_TCK / seconds) * 100;
-  return { userPercent: pct(c1.user - c0.user), systemPercent: pct(c1.system - c0.system), cpuPercent: pct(c1.user + c1.system - c0.user - c0.system), seconds };
+  return {
+    userPercent: pct(c1.user - c0.user), systemPercent: pct(c1.system - c0.system), cpuPercent: pct(c1.user + c1.system - c0.user - c0.system),
+    machinePercent: pct(m1 - m0), seconds,
+  };
 }
 
 /** The backend addresses: the lab backend's own, and more on the same link (10.3.1.3 …). */
@@ -162,13 +184,20 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
         userPercent: cpu.userPercent,
         systemPercent: cpu.systemPercent,
         cpuPercent: cpu.cpuPercent,
+        machinePercent: cpu.machinePercent,
         lateProbes: Number(h.lateProbes) - Number(s0.lateProbes),
         states: { up: h.up, down: h.down, unknown: h.unknown },
         windowSeconds: cpu.seconds,
         problems: phaseProblems,
       });
     }
+    client.close();
+    client = undefined;
+    await proc.stop('SIGTERM', 30_000);
+    proc = undefined;
+    const probeCost = o.probeCost === false ? undefined : await runProbeCost(o.probeCost);
     return {
+      ...(probeCost ? { probeCost } : {}),
       method: `xlbd with ${services} services × ${backends} backends (${backends} addresses of one lab backend host), checks every ${intervalMs} ms ` +
         `through the probe tunnel, health.max_concurrency ${MAX_CONCURRENCY}; CPU = user and system time of the xlbd process over ${(windowMs / 1000).toFixed(0)} s, ` +
         'in % of one core (system time includes the lab\'s router and backend kernel work run in its context by veth); floor: the same services without checks',
@@ -176,7 +205,7 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
       backendsPerService: backends,
       intervalMs,
       maxConcurrency: MAX_CONCURRENCY,
-      floor: { userPercent: f.userPercent, systemPercent: f.systemPercent, cpuPercent: f.cpuPercent },
+      floor: { userPercent: f.userPercent, systemPercent: f.systemPercent, cpuPercent: f.cpuPercent, machinePercent: f.machinePercent },
       phases,
       loadBefore,
       loadAfter: loadAverage()[0],
@@ -193,19 +222,23 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
 export function healthMarkdown(r: HealthBenchmarkResult): string {
   const pct = (x: { userPercent: number; systemPercent: number; cpuPercent: number }) =>
     `${x.cpuPercent.toFixed(1)} % of one core (user ${x.userPercent.toFixed(1)}, system ${x.systemPercent.toFixed(1)})`;
+  // Above the floor, per probe done: the figure that survives a busy machine (the rate does not).
+  const perProbe = (p: HealthPhase) =>
+    p.probesPerSecond > 0 ? `${((((p.cpuPercent - r.floor.cpuPercent) / 100) * 1e6) / p.probesPerSecond).toFixed(0)} µs` : '';
   const lines = [
     `${r.method}. Load average ${r.loadBefore.toFixed(2)} → ${r.loadAfter.toFixed(2)}.`,
     '',
-    '| checks | xlbd CPU | probes per second | waited for a slot | backends at the end |',
-    '|:---|:---|:---|:---|:---|',
-    `| none (floor) | ${pct(r.floor)} | | | |`,
+    '| checks | xlbd CPU | xlbd CPU per probe | machine CPU | probes per second | waited for a slot | backends at the end |',
+    '|:---|:---|:---|:---|:---|:---|:---|',
+    `| none (floor) | ${pct(r.floor)} | | ${r.floor.machinePercent.toFixed(0)} % | | | |`,
     ...r.phases.map(
       (p) =>
-        `| ${p.kind}, ${r.services} × ${r.backendsPerService} every ${r.intervalMs / 1000} s | ${pct(p)} | ${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} ` +
+        `| ${p.kind}, ${r.services} × ${r.backendsPerService} every ${r.intervalMs / 1000} s | ${pct(p)} | ${perProbe(p)} | ${p.machinePercent.toFixed(0)} % | ${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} ` +
         `(${p.failedPerSecond.toFixed(1)}/s failed) | ${p.lateProbes} | ${p.states.up} up, ${p.states.down} down, ${p.states.unknown} unknown |`,
     ),
   ];
   const problems = [...r.problems, ...r.phases.flatMap((p) => p.problems.map((x) => `${p.kind}: ${x}`))];
   if (problems.length) lines.push('', `Problems: ${problems.join('; ')}`);
+  if (r.probeCost) lines.push('', probeCostMarkdown(r.probeCost));
   return lines.join('\n');
 }

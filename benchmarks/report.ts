@@ -146,7 +146,8 @@ function headlines(g: Outcomes): Headline[] {
         figure: `Health checks (${p.kind}), ${h.services} services × ${h.backendsPerService} backends every ${h.intervalMs / 1000} s: xlbd CPU`,
         value:
           `${p.cpuPercent.toFixed(0)} % of one core (user ${p.userPercent.toFixed(0)} %; no checks: ${h.floor.cpuPercent.toFixed(0)} %); ` +
-          `${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} probes/s, ${p.lateProbes} late`,
+          `${p.probesPerSecond.toFixed(0)} of ${p.probesPerSecondAsked.toFixed(0)} probes/s, ${p.lateProbes} late` +
+          (p.machinePercent === undefined ? '' : `; whole machine ${p.machinePercent.toFixed(0)} % of one core, lab backend included`),
         target: 'sustainable',
         verdict: p.problems.length ? 'not trusted (see below)' : verdict(p.probesPerSecond >= 0.95 * p.probesPerSecondAsked && p.cpuPercent < 100),
       });

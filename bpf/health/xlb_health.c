@@ -127,6 +127,29 @@ static __always_inline int encapsulate(struct __sk_buff *skb, const struct probe
 	return health_verdict(stat, len, TC_ACT_OK);
 }
 
+// The probe entry for a packet from a probe port, if the packet goes to that probe's VIP:port.
+// NULL: not a probe packet, or a probe port's packet to somewhere else (counted as a mismatch);
+// either way it passes unchanged. Both families share this: only the address compare differs.
+static __always_inline struct health_probe_target *probe_target(struct __sk_buff *skb, const __be16 *ports,
+								 __u8 proto, __u8 family, const __be32 *daddr)
+{
+	struct health_probe_key key = { .sport = ports[0], .proto = proto, .family = family };
+	struct health_probe_target *t;
+	bool to_vip;
+
+	if (!is_probe_port(ports[0]))
+		return NULL;
+	t = bpf_map_lookup_elem(&health_probes, &key);
+	if (!t)
+		return NULL;
+	to_vip = family == HEALTH_FAMILY_V4 ? t->vip[0] == daddr[0] : same_addr6(t->vip, daddr);
+	if (!to_vip || t->vip_port != ports[1]) {
+		health_count(HEALTH_STAT_MISMATCH, skb->len);
+		return NULL;
+	}
+	return t;
+}
+
 static __always_inline int health_ipv4(struct __sk_buff *skb)
 {
 	struct {
@@ -134,7 +157,6 @@ static __always_inline int health_ipv4(struct __sk_buff *skb)
 		__be16 ports[2];
 	} h;
 	struct health_probe_target *t;
-	struct health_probe_key key = {};
 	struct probe_packet p = {};
 
 	// Copied out rather than read in place: no pull (which would un-clone every TCP segment the
@@ -142,16 +164,11 @@ static __always_inline int health_ipv4(struct __sk_buff *skb)
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)))
 		return TC_ACT_OK;
 	if (h.ip.ihl != 5 || (h.ip.protocol != IPPROTO_TCP && h.ip.protocol != IPPROTO_UDP) ||
-	    (h.ip.frag_off & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK)) || !is_probe_port(h.ports[0]))
+	    (h.ip.frag_off & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK)))
 		return TC_ACT_OK;
-	key.sport = h.ports[0];
-	key.proto = h.ip.protocol;
-	key.family = HEALTH_FAMILY_V4;
-	t = bpf_map_lookup_elem(&health_probes, &key);
+	t = probe_target(skb, h.ports, h.ip.protocol, HEALTH_FAMILY_V4, &h.ip.daddr);
 	if (!t)
 		return TC_ACT_OK;
-	if (t->vip[0] != h.ip.daddr || t->vip_port != h.ports[1])
-		return health_verdict(HEALTH_STAT_MISMATCH, skb->len, TC_ACT_OK);
 	p.inner_len = bpf_ntohs(h.ip.tot_len);
 	p.tos = h.ip.tos;
 	p.df = (h.ip.frag_off & bpf_htons(IPV4_DF)) != 0;
@@ -166,22 +183,16 @@ static __always_inline int health_ipv6(struct __sk_buff *skb)
 		__be16 ports[2];
 	} h;
 	struct health_probe_target *t;
-	struct health_probe_key key = {};
 	struct probe_packet p = {};
 
 	// Extension headers are not followed: probes never send them.
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &h, sizeof(h)))
 		return TC_ACT_OK;
-	if ((h.ip.nexthdr != IPPROTO_TCP && h.ip.nexthdr != IPPROTO_UDP) || !is_probe_port(h.ports[0]))
+	if (h.ip.nexthdr != IPPROTO_TCP && h.ip.nexthdr != IPPROTO_UDP)
 		return TC_ACT_OK;
-	key.sport = h.ports[0];
-	key.proto = h.ip.nexthdr;
-	key.family = HEALTH_FAMILY_V6;
-	t = bpf_map_lookup_elem(&health_probes, &key);
+	t = probe_target(skb, h.ports, h.ip.nexthdr, HEALTH_FAMILY_V6, h.ip.daddr.in6_u.u6_addr32);
 	if (!t)
 		return TC_ACT_OK;
-	if (!same_addr6(t->vip, h.ip.daddr.in6_u.u6_addr32) || t->vip_port != h.ports[1])
-		return health_verdict(HEALTH_STAT_MISMATCH, skb->len, TC_ACT_OK);
 	p.inner_len = bpf_ntohs(h.ip.payload_len) + sizeof(h.ip);
 	p.tos = (h.ip.priority << 4) | (h.ip.flow_lbl[0] >> 4);
 	p.family = HEALTH_FAMILY_V6;

@@ -20,7 +20,8 @@
         "src/netlink.c",
         "src/ringbuf.c",
         "src/capture_ring.c",
-        "src/dir_lock.c"
+        "src/dir_lock.c",
+        "src/prober.c"
       ],
       "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
       "cflags": ["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter",

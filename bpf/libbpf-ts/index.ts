@@ -32,6 +32,7 @@ export {
 } from './ts/attach.js';
 export { RingBufferConsumer, type RingBufferOptions, type RingRecords } from './ts/ringbuf.js';
 export { DirLock } from './ts/dir-lock.js';
+export { ProbeOutcome, SocketProber, encodeProbeTemplate, type SocketProbeKind, type SocketProbeTemplate } from './ts/prober.js';
 export {
   CaptureRing,
   allocatorKeepFreed,

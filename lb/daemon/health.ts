@@ -11,6 +11,7 @@ import type { Logger } from './log.js';
 
 export const LAST_SEEN_FILE = 'health-last-seen.json';
 const SAVE_DELAY_MS = 1000;
+const OUTER_SOURCE_TTL_MS = 1000;
 
 export class DaemonHealth implements HealthView {
   readonly monitor: HealthMonitor;
@@ -40,6 +41,7 @@ export class DaemonHealth implements HealthView {
     if (seen.problem) log.warn(`health: ${seen.problem}; every backend starts unknown`);
     else if (seen.entries.length) log.info(`health: restored the last seen state of ${seen.entries.length} backends from ${path}; checking them again now`);
     let self: DaemonHealth | undefined;
+    const outer = new Map<4 | 6, { value: string | undefined; at: number }>();
     const monitor = new HealthMonitor({
       log,
       ports: c.health.sourcePorts,
@@ -52,10 +54,18 @@ export class DaemonHealth implements HealthView {
         if (self) self.#tunnel = tunnel;
         return tunnel;
       },
+      // Asked once per tunnelled probe; getConfig() decodes the datapath's settings map, which at
+      // thousands of probes a second was a quarter of xlbd's main thread (profiled). A second-old
+      // answer is fine: the source changes only with a configuration reload.
       outerSource: (family) => {
+        const now = performance.now();
+        const cached = outer.get(family);
+        if (cached && now - cached.at < OUTER_SOURCE_TTL_MS) return cached.value;
         const cfg = datapath()?.dp.getConfig();
         const text = family === 4 ? (cfg?.sourceV4 ?? cfg?.sourceCidrV4) : (cfg?.sourceV6 ?? cfg?.sourceCidrV6);
-        return text?.split('/')[0];
+        const value = text?.split('/')[0];
+        outer.set(family, { value, at: now });
+        return value;
       },
     });
     self = new DaemonHealth(monitor, path, log, state);

@@ -13,7 +13,7 @@ export {
 } from './monitor.js';
 export { applyHealth, type OverlayResult } from './overlay.js';
 export { observe, newRecord, type HealthStatus, type HealthRecord, type Transition } from './state.js';
-export { runProbe, type ProbeSpec, type ProbeResult } from './probes.js';
+export { prepareProbe, runProbe, runProbeInJs, type ProbeSpec, type ProbeResult } from './probes.js';
 export { ProbePorts } from './ports.js';
 export { ProbeTunnel, HEALTH_TC, type EncodedTarget, type ProbeRoute, type ProbeTunnelCounters, type ProbeTunnelOptions } from './tunnel.js';
 export { HEALTH_STRUCTS, HEALTH_COUNTER_NAMES } from './layout.js';

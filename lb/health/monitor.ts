@@ -1,7 +1,8 @@
 // The health monitor: one probe target per (service with a check, backend), each probed every
 // interval at a stable phase of its own (a hash of its key), so probes spread over the interval
 // instead of firing together; at most `maxConcurrency` probes run at once (the rest wait their
-// turn, late rather than lost). Results go through the state machine (state.ts); a transition is
+// turn, late rather than lost). The probes run on the addon's prober thread (native-probes.ts) and
+// are scheduled on a wheel of TICK_MS buckets with one timer. Results go through the state machine (state.ts); a transition is
 // logged, counted and, coalesced per event-loop turn, reported as the services whose datapath
 // backend set may have changed ('change'), which the daemon hands to the reconciler.
 //
@@ -14,7 +15,8 @@ import { createHash } from 'node:crypto';
 import type { Backend, HealthCheckSpec, Service } from '../model/index.js';
 import { applyHealth, type OverlayResult } from './overlay.js';
 import { ProbePorts } from './ports.js';
-import { runProbe as defaultProbe, type ProbeResult, type ProbeSpec } from './probes.js';
+import { nativeProber } from './native-probes.js';
+import { prepareProbe, type ProbeResult, type ProbeSpec } from './probes.js';
 import { newRecord, observe, type HealthRecord, type HealthStatus } from './state.js';
 import { ProbeTunnel, type EncodedTarget, type ProbeRoute } from './tunnel.js';
 
@@ -54,7 +56,7 @@ export interface HealthMonitorOptions {
   now?: () => number;
   /** The first probe of a target runs within this much of its creation (default 1000 ms). */
   firstProbeWithinMs?: number;
-  /** Runs one probe (default probes.ts's runProbe; tests inject their own). */
+  /** Runs one probe (default: the prober thread, native-probes.ts; tests inject their own). */
   probe?: (spec: ProbeSpec) => Promise<ProbeResult>;
 }
 
@@ -91,11 +93,15 @@ interface Target {
   encodedFor: string | undefined;
   record: HealthRecord;
   phaseMs: number;
-  timer: NodeJS.Timeout | undefined;
+  /** The scheduler tick this target waits for (undefined: not waiting). */
+  dueTick: number | undefined;
   queued: boolean;
   running: boolean;
   description: string;
 }
+
+/** The scheduler's resolution: probes start up to this much after their point in the interval. */
+const TICK_MS = 10;
 
 const keyOf = (service: string, address: string) => `${service}|${address}`;
 
@@ -119,10 +125,16 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
   readonly #targets = new Map<string, Target>();
   readonly #services = new Map<string, Service>();
   readonly #allDown = new Map<string, boolean>();
-  readonly #queue: Target[] = [];
+  /** Targets waiting for a free slot, oldest first from #queueHead (a shift() per probe on a long
+   *  array moved the whole array each time: measured, it was xlbd's largest cost when late). */
+  #queue: Target[] = [];
+  #queueHead = 0;
   readonly #lastSeen = new Map<string, LastSeenEntry>();
   readonly #epoch: number;
   #running = 0;
+  readonly #buckets = new Map<number, Target[]>();
+  #doneTick = Math.floor(performance.now() / TICK_MS);
+  #tickTimer: NodeJS.Timeout | undefined;
   #tunnel: TunnelPort | undefined;
   #tunnelError: string | undefined;
   #dirty = new Set<string>();
@@ -251,7 +263,11 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#targets.values()) this.#drop(t);
-    this.#queue.length = 0;
+    this.#queue = [];
+    this.#queueHead = 0;
+    clearTimeout(this.#tickTimer);
+    this.#tickTimer = undefined;
+    this.#buckets.clear();
     this.#tunnel?.close();
     this.#tunnel = undefined;
   }
@@ -269,6 +285,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
     if (check.expectStatus !== undefined) probe.expectStatus = check.expectStatus;
     if (check.payload !== undefined) probe.payload = Buffer.from(check.payload);
     if (check.payloadHex !== undefined) probe.payload = Buffer.from(check.payloadHex, 'hex');
+    if (!this.#o.probe) prepareProbe(probe);
     const tunnel = direct ? undefined : { vip: s.vip, vipPort: port, backend: b.address };
     const shown = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
     const description = `${check.kind} ${shown}${check.kind === 'http' ? check.path : ''}${tunnel ? ` through the tunnel to ${b.address}` : ' direct'}`;
@@ -278,18 +295,13 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
       key, service: s.id, address: b.address, family: b.family, check, probe, tunnel, record,
       phaseMs: probePhaseMs(s.id, b.address, check.intervalMs),
       encoded: undefined, encodedFor: undefined,
-      timer: undefined, queued: false, running: false, description,
+      dueTick: undefined, queued: false, running: false, description,
     };
   }
 
   #drop(t: Target): void {
-    clearTimeout(t.timer);
-    t.timer = undefined;
-    if (t.queued) {
-      const i = this.#queue.indexOf(t);
-      if (i >= 0) this.#queue.splice(i, 1);
-      t.queued = false;
-    }
+    t.dueTick = undefined; // its bucket entry is skipped
+    t.queued = false; // its queue entry, if any, is skipped
   }
 
   /** Next run: soon for a first probe (spread over firstProbeWithinMs), else the next point of
@@ -307,12 +319,38 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
       if (next - now < interval / 2) next += interval;
       delay = next - now;
     }
-    t.timer = setTimeout(() => this.#due(t), Math.max(0, delay));
-    t.timer.unref();
+    const tick = Math.ceil((performance.now() + Math.max(0, delay)) / TICK_MS);
+    t.dueTick = tick;
+    const bucket = this.#buckets.get(tick);
+    if (bucket) bucket.push(t);
+    else this.#buckets.set(tick, [t]);
+    if (!this.#tickTimer) this.#arm();
+  }
+
+  // The schedule is a wheel of TICK_MS buckets with one timer, not a timer per target: every due
+  // probe of a tick starts in one event-loop turn (and reaches the prober thread in one call).
+  #arm(): void {
+    const at = (this.#doneTick + 1) * TICK_MS;
+    this.#tickTimer = setTimeout(() => this.#onTick(), Math.max(0, at - performance.now()));
+    this.#tickTimer.unref();
+  }
+
+  #onTick(): void {
+    this.#tickTimer = undefined;
+    if (this.#closed) return;
+    const current = Math.floor(performance.now() / TICK_MS);
+    for (let tick = this.#doneTick + 1; tick <= current; tick++) {
+      const bucket = this.#buckets.get(tick);
+      if (!bucket) continue;
+      this.#buckets.delete(tick);
+      for (const t of bucket) if (t.dueTick === tick) this.#due(t);
+    }
+    this.#doneTick = current;
+    if (this.#buckets.size) this.#arm();
   }
 
   #due(t: Target): void {
-    t.timer = undefined;
+    t.dueTick = undefined;
     if (this.#targets.get(t.key) !== t || this.#closed) return;
     if (this.#running >= this.#o.maxConcurrency) {
       this.late++;
@@ -320,67 +358,85 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
       this.#queue.push(t);
       return;
     }
-    void this.#run(t);
+    this.#run(t);
   }
 
-  async #run(t: Target): Promise<void> {
+  // Callbacks rather than promises from here to the result: at thousands of probes a second the
+  // promise and async-function allocations per probe were a visible share of xlbd's CPU.
+  #run(t: Target): void {
     this.#running++;
     t.running = true;
-    let result: ProbeResult;
-    try {
-      result = await this.#probeOnce(t);
-    } catch (e) {
-      result = { ok: false, error: (e as Error).message };
-    } finally {
+    this.#probeOnce(t, (result) => {
       this.#running--;
       t.running = false;
-    }
-    if (result.ok) this.probes.ok++;
-    else this.probes.failed++;
-    if (this.#targets.get(t.key) === t && !this.#closed) {
-      this.#record(t, result);
-      this.#schedule(t, false);
-    }
-    this.#pump();
+      if (result.ok) this.probes.ok++;
+      else this.probes.failed++;
+      if (this.#targets.get(t.key) === t && !this.#closed) {
+        this.#record(t, result);
+        this.#schedule(t, false);
+      }
+      this.#pump();
+    });
   }
 
   #pump(): void {
-    while (this.#running < this.#o.maxConcurrency && this.#queue.length) {
-      const next = this.#queue.shift()!;
+    while (this.#running < this.#o.maxConcurrency && this.#queueHead < this.#queue.length) {
+      const next = this.#queue[this.#queueHead++]!;
+      if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#queueHead);
+        this.#queueHead = 0;
+      }
+      if (!next.queued || this.#targets.get(next.key) !== next) continue;
       next.queued = false;
-      void this.#run(next);
+      this.#run(next);
     }
   }
 
-  async #probeOnce(t: Target): Promise<ProbeResult> {
-    const runProbe = this.#o.probe ?? defaultProbe;
-    if (!t.tunnel) return runProbe(t.probe);
+  /** One probe of `spec` from `localPort` (0: any): the injected probe function, else the prober thread. */
+  #start(spec: ProbeSpec, localPort: number, done: (r: ProbeResult) => void): void {
+    const fail = (e: unknown) => done({ ok: false, error: (e as Error).message });
+    try {
+      if (this.#o.probe) this.#o.probe(localPort ? { ...spec, localPort } : spec).then(done, fail);
+      else nativeProber().start(spec, localPort, done);
+    } catch (e) {
+      fail(e);
+    }
+  }
+
+  #probeOnce(t: Target, done: (r: ProbeResult) => void): void {
+    if (!t.tunnel) return this.#start(t.probe, 0, done);
     const tunnel = this.#openTunnel();
-    if (!tunnel) return { ok: false, error: `probe tunnel unavailable: ${this.#tunnelError}` };
+    if (!tunnel) return done({ ok: false, error: `probe tunnel unavailable: ${this.#tunnelError}` });
     const outer = this.#o.outerSource(t.family);
-    if (!outer) return { ok: false, error: `no IPv${t.family} encapsulation source (encap.source_v${t.family} or an interface address)` };
+    if (!outer) return done({ ok: false, error: `no IPv${t.family} encapsulation source (encap.source_v${t.family} or an interface address)` });
+    const via = t.tunnel;
     // A port someone else has bound is skipped; the next one is tried (a few times at most).
-    for (let attempt = 0; attempt < 4; attempt++) {
+    const attempt = (n: number): void => {
+      if (n === 4) return done({ ok: false, error: 'every probe source port tried was in use' });
       const port = this.#ports.acquire();
-      if (port === undefined) return { ok: false, error: 'no free probe source port (health.source_ports too small)' };
+      if (port === undefined) return done({ ok: false, error: 'no free probe source port (health.source_ports too small)' });
       try {
         const protocol = t.check.kind === 'udp' ? 'udp' : 'tcp';
         if (tunnel.routeEncoded) {
           if (t.encodedFor !== outer) {
-            t.encoded = ProbeTunnel.encode({ protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+            t.encoded = ProbeTunnel.encode({ protocol, vip: via.vip, vipPort: via.vipPort, backend: via.backend, outerSource: outer });
             t.encodedFor = outer;
           }
           tunnel.routeEncoded(port, t.encoded!);
         } else {
-          tunnel.route({ port, protocol, vip: t.tunnel.vip, vipPort: t.tunnel.vipPort, backend: t.tunnel.backend, outerSource: outer });
+          tunnel.route({ port, protocol, vip: via.vip, vipPort: via.vipPort, backend: via.backend, outerSource: outer });
         }
-        const r = await runProbe({ ...t.probe, localPort: port });
-        if (!r.portBusy) return r;
-      } finally {
+      } catch (e) {
         this.#ports.release(port);
+        return done({ ok: false, error: (e as Error).message });
       }
-    }
-    return { ok: false, error: 'every probe source port tried was in use' };
+      this.#start(t.probe, port, (r) => {
+        this.#ports.release(port);
+        if (r.portBusy) attempt(n + 1);
+        else done(r);
+      });
+    };
+    attempt(0);
   }
 
   #openTunnel(): TunnelPort | undefined {

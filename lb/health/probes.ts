@@ -6,50 +6,31 @@
 //         expected range
 //   udp   send the payload, any reply within the timeout is success (an ICMP port unreachable,
 //         or silence, is failure)
+// runProbe runs them on the addon's prober thread (native-probes.ts). runProbeInJs, below, is the
+// same exchange with Node sockets on the event loop: about ten times the CPU per probe (measured:
+// benchmarks/health.ts), kept as the reference the native prober is tested against.
 import * as dgram from 'node:dgram';
 import * as net from 'node:net';
-import type { CheckKind, StatusRange } from '../model/index.js';
+import { runNativeProbe } from './native-probes.js';
+import {
+  CLOSED_WITHOUT_RESPONSE, NOT_HTTP, PORT_UNREACHABLE, TIMEOUT, errnoFailure, httpRequest, httpStatusResult,
+  type ProbeResult, type ProbeSpec,
+} from './probe-spec.js';
 
-export interface ProbeSpec {
-  kind: CheckKind;
-  /** Where the probe connects: the VIP (tunnel mode) or the backend / its check address. */
-  address: string;
-  port: number;
-  timeoutMs: number;
-  /** Bind to this local port (tunnel mode: the port the tc program routes by). */
-  localPort?: number;
-  path?: string;
-  host?: string;
-  expectStatus?: StatusRange;
-  payload?: Buffer;
-}
-
-export interface ProbeResult {
-  ok: boolean;
-  /** Why it failed, for people: "connect refused", "timeout", "HTTP 503", ... */
-  error?: string;
-  /** The local port could not be bound (taken by someone else): not the backend's fault. */
-  portBusy?: boolean;
-}
-
-const ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connect refused',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  EPIPE: 'connection closed',
-  EADDRNOTAVAIL: 'address not available',
-};
-
-function describeError(e: NodeJS.ErrnoException): string {
-  return (e.code && ERRORS[e.code]) ?? e.code ?? e.message;
-}
+export type { ProbeResult, ProbeSpec } from './probe-spec.js';
+export { prepareProbe } from './native-probes.js';
 
 function failure(e: NodeJS.ErrnoException): ProbeResult {
-  return e.code === 'EADDRINUSE' ? { ok: false, error: 'local port in use', portBusy: true } : { ok: false, error: describeError(e) };
+  return errnoFailure(e.code, e.message);
 }
 
+/** One probe, on the prober thread. */
 export function runProbe(spec: ProbeSpec): Promise<ProbeResult> {
+  return runNativeProbe(spec);
+}
+
+/** One probe with Node sockets on the event loop. */
+export function runProbeInJs(spec: ProbeSpec): Promise<ProbeResult> {
   switch (spec.kind) {
     case 'udp':
       return udpProbe(spec);
@@ -77,7 +58,7 @@ function tcpProbe(spec: ProbeSpec, asHttp: boolean): Promise<ProbeResult> {
       else socket.destroy();
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: connected ? 'timeout (no response)' : 'timeout' }), spec.timeoutMs);
+    const timer = setTimeout(() => finish({ ok: false, error: connected ? TIMEOUT.response : TIMEOUT.connect }), spec.timeoutMs);
     socket.on('error', (e: NodeJS.ErrnoException) => finish(failure(e)));
     socket.once('connect', () => {
       connected = true;
@@ -92,28 +73,16 @@ function tcpProbe(spec: ProbeSpec, asHttp: boolean): Promise<ProbeResult> {
       head += chunk.toString('latin1');
       const m = STATUS_LINE.exec(head);
       if (m) {
-        const code = Number(m[1]);
-        const range = spec.expectStatus ?? { min: 200, max: 399 };
-        finish(code >= range.min && code <= range.max ? { ok: true } : { ok: false, error: `HTTP ${code}` });
+        finish(httpStatusResult(Number(m[1]), spec.expectStatus));
       } else if (head.includes('\n') || head.length > 1024) {
-        finish({ ok: false, error: 'not an HTTP response' });
+        finish({ ok: false, error: NOT_HTTP });
       }
     });
-    socket.on('end', () => finish({ ok: false, error: 'connection closed without a response' }));
+    socket.on('end', () => finish({ ok: false, error: CLOSED_WITHOUT_RESPONSE }));
   });
 }
 
 const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})[ \r\n]/;
-
-function httpRequest(spec: ProbeSpec): string {
-  const host = spec.host ?? hostHeader(spec.address, spec.port);
-  return `GET ${spec.path ?? '/'} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: xlb-health\r\nAccept: */*\r\nConnection: close\r\n\r\n`;
-}
-
-function hostHeader(address: string, port: number): string {
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === 80 ? host : `${host}:${port}`;
-}
 
 function udpProbe(spec: ProbeSpec): Promise<ProbeResult> {
   return new Promise((resolve) => {
@@ -130,9 +99,9 @@ function udpProbe(spec: ProbeSpec): Promise<ProbeResult> {
       }
       resolve(r);
     };
-    const timer = setTimeout(() => finish({ ok: false, error: 'timeout (no reply)' }), spec.timeoutMs);
+    const timer = setTimeout(() => finish({ ok: false, error: TIMEOUT.reply }), spec.timeoutMs);
     socket.on('error', (e: NodeJS.ErrnoException) =>
-      finish(e.code === 'ECONNREFUSED' ? { ok: false, error: 'port unreachable' } : failure(e)),
+      finish(e.code === 'ECONNREFUSED' ? { ok: false, error: PORT_UNREACHABLE } : failure(e)),
     );
     socket.on('message', () => finish({ ok: true }));
     socket.bind(spec.localPort ?? 0, () => {

@@ -99,6 +99,9 @@ describe('npm run bench --quick', () => {
       expect(Number.isFinite(p.cpuPercent)).toBe(true);
     }
     expect(Number.isFinite(o.result.floor.cpuPercent)).toBe(true);
+    // CPU per probe, prober thread against Node sockets: both ran, every probe answered.
+    expect(o.result.probeCost?.rows.map((r) => `${r.kind} ${r.prober}`)).toEqual(['tcp native', 'tcp node', 'http native', 'http node']);
+    for (const r of o.result.probeCost!.rows) expect(r.probesPerSecond, `${r.kind} ${r.prober}`).toBeGreaterThan(0);
   });
 
   it('recorder: both tools captured a slow stream whole; CPU read; live into tshark whole; the per-packet rows took the intended path', () => {

@@ -30,6 +30,7 @@ static napi_value init(napi_env env, napi_value exports)
 	ringbuf_exports(env, exports);
 	capture_ring_exports(env, exports);
 	dir_lock_exports(env, exports);
+	prober_exports(env, exports);
 	return exports;
 }
 

@@ -116,6 +116,7 @@ void netlink_exports(napi_env env, napi_value exports);
 void ringbuf_exports(napi_env env, napi_value exports);
 void capture_ring_exports(napi_env env, napi_value exports);
 void dir_lock_exports(napi_env env, napi_value exports);
+void prober_exports(napi_env env, napi_value exports);
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -96,6 +96,11 @@ interface Native {
   captureRef(c: Handle, ref: boolean): void;
   allocatorKeepFreed(mmapThreshold: number, trimThreshold: number): boolean;
   dirLock(path: string): number;
+  proberNew(cb: (results: Int32Array) => void): Handle;
+  proberSubmit(p: Handle, ids: Uint32Array, localPorts: Uint16Array, templates: readonly Buffer[]): number;
+  proberRef(p: Handle, ref: boolean): void;
+  proberStats(p: Handle): { delivered: number; batches: number };
+  proberClose(p: Handle): void;
   dirUnlock(fd: number): void;
 }
 
