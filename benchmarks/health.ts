@@ -1,7 +1,7 @@
 // Group 6 — health checks at scale: the real xlbd (dist/lb/daemon/main.js) on the lab's LB node,
 // N services × B backends, every backend checked every interval through the probe tunnel (to VIP:80,
 // encapsulated to the backend address). The B backend addresses live on one lab backend host (its
-// eth0 has B addresses, its decap program unwraps for all of them, one HTTP server answers): xlbd
+// eth0 has B addresses, its decap program unwraps for all of them, one minimal HTTP responder answers): xlbd
 // sees B distinct backends, and the machine is not spent on B server processes. The figure is
 // xlbd's CPU use while it keeps that up (user and system time from /proc, in % of one core), next
 // to a floor measured in the same run: the same daemon with the same services and no checks. Its
@@ -18,10 +18,13 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { XlbClient } from '../api/client/index.js';
 import type { Service } from '../api/generated/xlb/v1/Service.js';
-import { Lab, type LabProcess } from '../test/lab/index.js';
+import { Lab, repoRoot, type LabProcess } from '../test/lab/index.js';
 import { probeCostMarkdown, runProbeCost, type ProbeCostResult } from './health-probe-cost.js';
 import { loadAverage } from './lib/machine.js';
 import { XLBD_MAIN } from './lib/xlbd.js';
+
+/** The backend's web server: a fixed response per connection (see the script for why). */
+const HTTP_RESPONDER = join(repoRoot, 'benchmarks', 'lib', 'http-responder.mjs');
 
 export interface HealthBenchmarkOptions {
   services?: number;
@@ -132,8 +135,10 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
   let proc: LabProcess | undefined;
   let client: XlbClient | undefined;
   try {
-    lab = await Lab.create({ backends: 1, lbNodes: 1, clients: 1, ipv6: false, vips4: [VIP] });
+    lab = await Lab.create({ backends: 1, lbNodes: 1, clients: 1, ipv6: false, vips4: [VIP], http: false });
     const addresses = await backendAddresses(lab, backends);
+    const responder = lab.spawnNode(lab.backends[0]!.name, HTTP_RESPONDER, ['--port', String(lab.httpPort)]);
+    await responder.waitForOutput(/^listening /, 15_000);
     const ctx = lab.lbContext('lb1');
     const socket = join(dir, 'xlb.sock');
     const config = join(dir, 'xlb.yaml');
@@ -157,7 +162,7 @@ export async function runHealthBenchmark(o: HealthBenchmarkOptions = {}): Promis
       Array.from({ length: services }, (_, i) => ({
         id: `${VIP}:${1000 + i}/tcp`,
         backends: addresses.map((address) => ({ address })),
-        // Every service checks port 80 (the lab's HTTP server) through the tunnel.
+        // Every service checks port 80 (the backend's responder) through the tunnel.
         ...(kind ? { healthCheck: { kind, path: kind === 'http' ? '/health' : '', interval: `${intervalMs}ms`, timeout: `${Math.floor(intervalMs / 2)}ms`, port: 80 } } : {}),
       }));
     await client.apply(servicesWith(undefined));
