@@ -76,7 +76,7 @@ export interface HealthBenchmarkResult {
 }
 
 const VIP = '10.100.0.10';
-const MAX_CONCURRENCY = 256;
+const MAX_CONCURRENCY = 512;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
