@@ -571,12 +571,8 @@ static void capture_finalize(napi_env env, void *data, void *hint)
 
 static struct capture *capture_get(napi_env env, napi_value v)
 {
-	bool tagged = false;
-	napi_valuetype t;
-	struct capture *c = NULL;
-	if (v && napi_typeof(env, v, &t) == napi_ok && t == napi_object)
-		napi_check_object_type_tag(env, v, &CAPTURE_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, v, (void **)&c) != napi_ok || !c) {
+	struct capture *c = unwrap_tagged(env, v, &CAPTURE_TAG);
+	if (!c) {
 		throw_type_error(env, "consumer must be a capture ring handle");
 		return NULL;
 	}

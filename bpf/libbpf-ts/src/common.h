@@ -32,6 +32,8 @@ bool get_u64_arg(napi_env env, napi_value v, const char *argname, uint64_t *out)
 char *get_string_arg(napi_env env, napi_value v, const char *argname);
 bool get_buffer_arg(napi_env env, napi_value v, const char *argname, void **data, size_t *len);
 bool get_function_arg(napi_env env, napi_value v, const char *argname);
+// The native struct behind a handle object made with `tag`; NULL (nothing thrown) for anything else.
+void *unwrap_tagged(napi_env env, napi_value v, const napi_type_tag *tag);
 
 napi_value make_u32(napi_env env, uint32_t v);
 napi_value make_i64(napi_env env, int64_t v);

@@ -128,12 +128,8 @@ napi_value fd_handle_wrap(napi_env env, int fd, enum fd_kind kind, const char *n
 
 struct fd_handle *fd_handle_get(napi_env env, napi_value v, enum fd_kind kind, const char *argname)
 {
-	bool tagged = false;
-	napi_valuetype t;
-	if (v && napi_typeof(env, v, &t) == napi_ok && t == napi_object)
-		napi_check_object_type_tag(env, v, &FD_HANDLE_TAG, &tagged);
-	struct fd_handle *h = NULL;
-	if (!tagged || napi_unwrap(env, v, (void **)&h) != napi_ok || !h) {
+	struct fd_handle *h = unwrap_tagged(env, v, &FD_HANDLE_TAG);
+	if (!h) {
 		throw_type_error(env, "%s must be a %s handle", argname, kind ? kind_name(kind) : "bpf object");
 		return NULL;
 	}
@@ -155,10 +151,8 @@ static napi_value js_fd_close(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	if (!get_args(env, info, 1, argv))
 		return NULL;
-	bool tagged = false;
-	struct fd_handle *h = NULL;
-	napi_check_object_type_tag(env, argv[0], &FD_HANDLE_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, argv[0], (void **)&h) != napi_ok || !h) {
+	struct fd_handle *h = unwrap_tagged(env, argv[0], &FD_HANDLE_TAG);
+	if (!h) {
 		throw_type_error(env, "handle must be a bpf object handle");
 		return NULL;
 	}

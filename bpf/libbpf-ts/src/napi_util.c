@@ -213,3 +213,17 @@ bool export_functions(napi_env env, napi_value exports, const struct export_entr
 	}
 	return true;
 }
+
+void *unwrap_tagged(napi_env env, napi_value v, const napi_type_tag *tag)
+{
+	bool tagged = false;
+	napi_valuetype t;
+	void *p = NULL;
+	if (!v || napi_typeof(env, v, &t) != napi_ok || t != napi_object)
+		return NULL;
+	if (napi_check_object_type_tag(env, v, tag, &tagged) != napi_ok || !tagged)
+		return NULL;
+	if (napi_unwrap(env, v, &p) != napi_ok)
+		return NULL;
+	return p;
+}

@@ -44,12 +44,8 @@ static const char *state_text(enum obj_state s)
 // want: the state the operation needs (OBJ_OPENED = configure, OBJ_LOADED = use); OBJ_CLOSED = any.
 static struct obj_handle *obj_get(napi_env env, napi_value v, enum obj_state want, const char *op)
 {
-	bool tagged = false;
-	napi_valuetype t;
-	struct obj_handle *o = NULL;
-	if (v && napi_typeof(env, v, &t) == napi_ok && t == napi_object)
-		napi_check_object_type_tag(env, v, &OBJ_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, v, (void **)&o) != napi_ok || !o) {
+	struct obj_handle *o = unwrap_tagged(env, v, &OBJ_TAG);
+	if (!o) {
 		throw_type_error(env, "object must be a BPF object handle");
 		return NULL;
 	}
@@ -507,10 +503,8 @@ static napi_value js_obj_close(napi_env env, napi_callback_info info)
 	napi_value argv[1];
 	if (!get_args(env, info, 1, argv))
 		return NULL;
-	bool tagged = false;
-	struct obj_handle *o = NULL;
-	napi_check_object_type_tag(env, argv[0], &OBJ_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, argv[0], (void **)&o) != napi_ok || !o) {
+	struct obj_handle *o = unwrap_tagged(env, argv[0], &OBJ_TAG);
+	if (!o) {
 		throw_type_error(env, "object must be a BPF object handle");
 		return NULL;
 	}

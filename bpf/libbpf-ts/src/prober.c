@@ -485,12 +485,8 @@ static void prober_finalize(napi_env env, void *data, void *hint)
 
 static struct prober *prober_get(napi_env env, napi_value v)
 {
-	bool tagged = false;
-	napi_valuetype t;
-	struct prober *p = NULL;
-	if (v && napi_typeof(env, v, &t) == napi_ok && t == napi_object)
-		napi_check_object_type_tag(env, v, &PROBER_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, v, (void **)&p) != napi_ok || !p) {
+	struct prober *p = unwrap_tagged(env, v, &PROBER_TAG);
+	if (!p) {
 		throw_type_error(env, "prober must be a prober handle");
 		return NULL;
 	}
@@ -708,12 +704,10 @@ static napi_value js_prober_stats(napi_env env, napi_callback_info info)
 static napi_value js_prober_close(napi_env env, napi_callback_info info)
 {
 	napi_value argv[1];
-	bool tagged = false;
-	struct prober *p = NULL;
 	if (!get_args(env, info, 1, argv))
 		return NULL;
-	napi_check_object_type_tag(env, argv[0], &PROBER_TAG, &tagged);
-	if (tagged && napi_unwrap(env, argv[0], (void **)&p) == napi_ok && p)
+	struct prober *p = unwrap_tagged(env, argv[0], &PROBER_TAG);
+	if (p)
 		prober_stop(env, p);
 	return make_undefined(env);
 }

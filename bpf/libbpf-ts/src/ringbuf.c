@@ -230,12 +230,8 @@ static void ring_finalize(napi_env env, void *data, void *hint)
 
 static struct ring_consumer *ring_get(napi_env env, napi_value v)
 {
-	bool tagged = false;
-	napi_valuetype t;
-	struct ring_consumer *c = NULL;
-	if (v && napi_typeof(env, v, &t) == napi_ok && t == napi_object)
-		napi_check_object_type_tag(env, v, &RING_TAG, &tagged);
-	if (!tagged || napi_unwrap(env, v, (void **)&c) != napi_ok || !c) {
+	struct ring_consumer *c = unwrap_tagged(env, v, &RING_TAG);
+	if (!c) {
 		throw_type_error(env, "consumer must be a ring buffer consumer handle");
 		return NULL;
 	}
