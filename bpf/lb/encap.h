@@ -175,4 +175,16 @@ __noinline int encapsulate(struct xdp_md *ctx, const struct lb_pkt *p, const str
 	return STAT_DROP_MALFORMED;
 }
 
+// The callers on the fast paths: the most common frame, untagged IPv4 to an IPv4 backend, is
+// encapsulated inline (its fields are still in the caller's registers), every other through
+// encapsulate().
+static __always_inline enum lb_stat encap_fast(struct xdp_md *ctx, const struct lb_pkt *p,
+					       const struct backend_value *be,
+					       const struct lb_config *cfg, __u64 hash, __u8 family)
+{
+	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4)
+		return encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
+	return encapsulate(ctx, p, be, hash);
+}
+
 #endif

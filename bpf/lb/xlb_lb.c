@@ -185,12 +185,7 @@ static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *
 	family = be->family;
 	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
 		return NEXT_STEP;
-	// The most common frame, untagged IPv4 to an IPv4 backend, without a call: its fields are in
-	// registers here.
-	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4)
-		r = encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
-	else
-		r = encapsulate(ctx, p, be, hash);
+	r = encap_fast(ctx, p, be, cfg, hash, family);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc->service_id, p->frame_len);
 		return r;
@@ -251,10 +246,7 @@ static __always_inline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p
 		count_stat(st, miss, p->frame_len);
 		flow_store(bucket, e, &p->flow, tag, svc_id, id, st, p->frame_len);
 	}
-	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4) // as in established()
-		r = encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
-	else
-		r = encapsulate(ctx, p, be, hash);
+	r = encap_fast(ctx, p, be, cfg, hash, family);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc_id, p->frame_len);
 		return r;
