@@ -7,7 +7,7 @@
 // every watch mid-stream), setReachable(false) (close the listener and every connection on it, as
 // if the network were gone). With a unix socket listener (plain HTTP) a test in another network
 // namespace drives the same server: the kube API plus POST /xlb-test/{compact,break-watches,
-// unreachable,reachable} and GET /xlb-test/requests, for the admin token only.
+// unreachable,reachable} and GET /xlb-test/{requests,watches}, for the admin token only.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -283,6 +283,8 @@ export class ApiServerStandIn {
         return send(res, 200, {});
       case 'requests':
         return send(res, 200, this.requests);
+      case 'watches':
+        return send(res, 200, { open: this.#watches.size });
       default:
         return send(res, 404, new ApiError(404, 'NotFound', `no test control ${what}`).toStatus());
     }

@@ -107,6 +107,9 @@ export class KubeDriver {
   compact(): Promise<unknown> {
     return this.req('POST', '/xlb-test/compact');
   }
+  openWatches(): Promise<{ open: number }> {
+    return this.req('GET', '/xlb-test/watches');
+  }
   breakWatches(): Promise<{ broken: number }> {
     return this.req('POST', '/xlb-test/break-watches');
   }

@@ -230,7 +230,9 @@ describe('Kubernetes mode end to end', () => {
       for (const node of ['lb1', 'lb2'] as const) {
         await expect.poll(() => xlbd[node].output.slice(mark[node]), { timeout: 10_000 }).toMatch(/endpointslices: version \d+ is gone \(410\); listing again/);
       }
-      // A cut without compaction resumes from the version it had.
+      // A cut without compaction resumes from the version it had. After the re-list the watches
+      // reopen one by one: cut when all six (three per node) are open again.
+      await expect.poll(async () => (await kube.openWatches()).open, { timeout: 10_000 }).toBeGreaterThanOrEqual(6);
       expect((await kube.breakWatches()).broken).toBeGreaterThanOrEqual(6);
       // Unreachable for a while: the datapath keeps serving what it has.
       await kube.unreachable();
