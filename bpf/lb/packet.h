@@ -179,6 +179,66 @@ static __always_inline void lb_parse_ports(struct xdp_md *ctx, struct lb_pkt *p)
 		parse_ports(data + p->l4_off, data_end, p->l3_len - (p->l4_off - p->l3_off), p);
 }
 
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "lb_parse_fast4 builds key words as little-endian");
+_Static_assert(__builtin_offsetof(struct lb_pkt, frame_len) == 40 && __builtin_offsetof(struct lb_pkt, l3_off) == 44 &&
+		       __builtin_offsetof(struct lb_pkt, l4_off) == 46 && __builtin_offsetof(struct lb_pkt, l3_len) == 48 &&
+		       __builtin_offsetof(struct lb_pkt, vlan_tags) == 52 && __builtin_offsetof(struct lb_pkt, ports_ok) == 55 &&
+		       sizeof(struct lb_pkt) == 56,
+	       "lb_parse_fast4 writes struct lb_pkt as whole words");
+
+// The common frame in one pass: untagged IPv4 without options or fragmentation, TCP (20-byte header
+// in the packet) or UDP (8 bytes). Writes every byte of *p — exactly what lb_parse and
+// lb_parse_ports would leave in a zeroed lb_pkt — as whole words from registers, and returns true;
+// false for any other frame (p then holds garbage: the general path zeroes and parses it again).
+// Why: the general path zeroes p, stores each field, then re-reads and re-checks them (status,
+// L2 length, family, ports_ok) across the recorder hook; for this frame none of that is needed.
+static __always_inline bool lb_parse_fast4(struct xdp_md *ctx, struct lb_pkt *p)
+{
+	void *data = pkt_data(ctx), *data_end = pkt_end(ctx);
+	struct iphdr *iph = data + ETH_HLEN;
+	__u32 *w32 = (__u32 *)p;
+	__u64 *w64 = (__u64 *)p;
+	__u32 tot_len, proto, syn = 0;
+	__u16 frag;
+
+	// The UDP minimum (Ethernet, IPv4, 8 bytes); TCP checks its 20 below.
+	if (data + ETH_HLEN + IPV4_HDR_LEN + 8 > data_end)
+		return false;
+	if (*(__be16 *)(data + 12) != bpf_htons(ETH_P_IP) || *(__u8 *)iph != 0x45)
+		return false;
+	frag = iph->frag_off;
+	if (frag & bpf_htons(IPV4_MF | IPV4_OFFSET_MASK))
+		return false;
+	tot_len = bpf_ntohs(iph->tot_len);
+	if (tot_len > data_end - (void *)iph)
+		return false;
+	proto = iph->protocol;
+	if (proto == IPPROTO_TCP) {
+		if (tot_len < IPV4_HDR_LEN + 20 || data + ETH_HLEN + IPV4_HDR_LEN + 20 > data_end)
+			return false;
+		// Byte 13 of the TCP header holds the flags.
+		syn = (((__u8 *)(iph + 1))[13] & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == TCP_FLAG_SYN;
+	} else if (proto != IPPROTO_UDP || tot_len < IPV4_HDR_LEN + 8) {
+		return false;
+	}
+	// flow: src, dst (IPv4 in the first word, the rest 0), then dport | proto | family, sport | pad.
+	w64[0] = iph->saddr;
+	w64[1] = 0;
+	w64[2] = iph->daddr;
+	w64[3] = 0;
+	w32[8] = ((struct l4_ports *)(iph + 1))->dst | proto << 16 | LB_FAMILY_V4 << 24;
+	w32[9] = ((struct l4_ports *)(iph + 1))->src;
+	// frame_len; l3_off | l4_off
+	w32[10] = data_end - data;
+	w32[11] = ETH_HLEN | (ETH_HLEN + IPV4_HDR_LEN) << 16;
+	// l3_len | tos | df; vlan_tags 0, l3_status L3_OK (0), tcp_syn, ports_ok 1
+	p->l3_len = tot_len;
+	p->tos = iph->tos;
+	p->df = !!(frag & bpf_htons(IPV4_DF));
+	w32[13] = syn << 16 | 1U << 24;
+	return true;
+}
+
 // Transport header of a VIP packet whose L3 header passed its checks: TCP/UDP ports (and the SYN
 // flag) into the flow key; for ICMP only that its 8-byte header is there (icmp.h reads it).
 static __always_inline enum lb_stat lb_parse_l4(struct xdp_md *ctx, struct lb_pkt *p)
