@@ -186,8 +186,13 @@ static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *
 	if (!be)
 		return NEXT_STEP;
 	family = be->family;
-	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
+	// An IPv4 backend first, with constants (the compiler then folds this test into encap_fast's).
+	if (family == LB_FAMILY_V4) {
+		if (!config_ready(cfg, LB_FAMILY_V4) || p->l3_len + IPV4_HDR_LEN > cfg_mtu)
+			return NEXT_STEP;
+	} else if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu) {
 		return NEXT_STEP;
+	}
 	r = encap_fast(ctx, p, be, cfg, hash, family, plain4);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc->service_id, p->frame_len);
@@ -320,16 +325,20 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 {
 	const struct lb_config *cfg = &lb_config;
 	struct service_value *svc = NULL;
-	enum lb_stat r = NEXT_STEP;
+	enum lb_stat r;
+	bool idle = recorder_idle();
 
 	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
 	// service proves the destination is a VIP; nothing else needs judging. Client-persistent
 	// services key the table otherwise (balance()); a SYN goes to place_flow().
 	// While no recording runs the hooks do nothing, and the common frame takes the one-pass parse
 	// and an established() that knows its family and L2 length.
-	if (recorder_idle() && lb_parse_fast4(ctx, p)) {
+	// (r is set on each branch rather than initialised: a shared NEXT_STEP made the compiler
+	// materialise it on every exit of lb_parse_fast4.)
+	if (idle && lb_parse_fast4(ctx, p)) {
 		if (!vip_filter_test(cfg, p->flow.dst[0]))
 			return STAT_PASS_NOT_VIP;
+		r = NEXT_STEP;
 		svc = service_exact(&p->flow);
 		if (svc && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY) && !p->tcp_syn)
 			r = established(ctx, p, st, svc, true);
@@ -338,7 +347,9 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 		r = lb_parse(ctx, p);
 		if (r != NEXT_STEP)
 			return r;
-		*recordings = recorder_ingress(ctx, p);
+		// (Idle: the hook would return 0.)
+		if (!idle)
+			*recordings = recorder_ingress(ctx, p);
 		if (!vip_filter_match(cfg, &p->flow))
 			return STAT_PASS_NOT_VIP;
 		lb_parse_ports(ctx, p);
@@ -377,7 +388,9 @@ int xlb_lb(struct xdp_md *ctx)
 	if (!st)
 		return XDP_PASS; // never: stats has its one element from the start
 	action = verdict(st, process(ctx, &p, st, &recordings), p.frame_len);
-	recorder_egress(ctx, recordings, action);
+	// (No recording matched, the usual case: one compare instead of the hook's own tests.)
+	if (recordings)
+		recorder_egress(ctx, recordings, action);
 	return action;
 }
 
