@@ -181,7 +181,7 @@ __noinline int encapsulate(struct xdp_md *ctx, const struct lb_pkt *p, const str
 // The callers on the fast paths: the most common frame, untagged IPv4 to an IPv4 backend, is
 // encapsulated inline (its fields are still in the caller's registers), every other through
 // encapsulate(). `family`: the backend's. `plain4`: the caller has proven p an untagged IPv4 frame
-// (lb_parse_fast4), so neither is read again.
+// (lb_fast4_fill), so neither is read again.
 static __always_inline enum lb_stat encap_fast(struct xdp_md *ctx, const struct lb_pkt *p,
 					       const struct backend_value *be,
 					       const struct lb_config *cfg, __u64 hash, __u8 family,

@@ -158,7 +158,7 @@ __noinline int balance(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_sta
 // backend is still there, short enough for the tunnel. The same steps as balance() for that case,
 // as one straight path with little state, inlined into the entry point (no call, no spills around
 // one). NEXT_STEP (nothing done, nothing counted) when anything else applies: place_flow() then.
-// `plain4`: p is an untagged IPv4 frame (lb_parse_fast4), so its family and L2 length are
+// `plain4`: p is an untagged IPv4 frame (lb_fast4_fill), so its family and L2 length are
 // constants here rather than loads and compares.
 static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
 				       const struct service_value *svc, const bool plain4)
@@ -327,6 +327,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	struct service_value *svc = NULL;
 	enum lb_stat r;
 	bool idle = recorder_idle();
+	struct fast4 v;
 
 	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
 	// service proves the destination is a VIP; nothing else needs judging. Client-persistent
@@ -334,15 +335,21 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 	// While no recording runs the hooks do nothing, and the common frame takes the one-pass parse
 	// and an established() that knows its family and L2 length.
 	// (r is set on each branch rather than initialised: a shared NEXT_STEP made the compiler
-	// materialise it on every exit of lb_parse_fast4.)
-	if (idle && lb_parse_fast4(ctx, p)) {
-		if (!vip_filter_test(cfg, p->flow.dst[0]))
+	// materialise it on every exit of lb_fast4_read.)
+	if (idle && lb_fast4_read(ctx, &v)) {
+		if (!vip_filter_test(cfg, v.daddr)) {
+			p->frame_len = v.frame_len;
 			return STAT_PASS_NOT_VIP;
+		}
+		lb_fast4_fill(p, &v);
 		r = NEXT_STEP;
 		svc = service_exact(&p->flow);
 		if (svc && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY) && !p->tcp_syn)
 			r = established(ctx, p, st, svc, true);
 	} else {
+		// The general parse reads ctx again: kept from lb_fast4_read, its pointers cost a register
+		// copy on every early return there.
+		asm volatile("" ::: "memory");
 		__builtin_memset(p, 0, sizeof(*p));
 		r = lb_parse(ctx, p);
 		if (r != NEXT_STEP)
