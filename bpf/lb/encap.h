@@ -56,21 +56,21 @@ static __always_inline __u32 csum_fold64(__u64 sum)
 	return ~(sum + (sum >> 16));
 }
 
+// `inner_v4`: the client's packet is IPv4.
 static __always_inline void write_outer_v4(__u32 *o, const struct lb_pkt *p,
 					   const struct backend_value *t, const struct lb_config *cfg,
-					   __u64 hash)
+					   __u64 hash, bool inner_v4)
 {
 	// version 4, IHL 5 | TOS | total length
 	__u32 w0 = 0x45 | ((__u32)p->tos << 8) | ((__u32)bpf_htons(p->l3_len + IPV4_HDR_LEN) << 16);
 	__u32 w1, w2, src = cfg->src_v4, dst = t->addr[0];
 
-	if (p->flow.family == LB_FAMILY_V4 && p->df && !cfg->src_v4_hostmask) {
+	if (inner_v4 && p->df && !cfg->src_v4_hostmask) {
 		// The common case: everything but TOS, length and destination is summed in ipip_sum.
 		w1 = (__u32)bpf_htons(IPV4_DF) << 16;
 		w2 = OUTER_TTL | (IPPROTO_IPIP << 8);
 		w2 |= csum_fold64((__u64)cfg->ipip_sum + (w0 & ~0xffU) + dst) << 16;
 	} else {
-		bool inner_v4 = p->flow.family == LB_FAMILY_V4;
 		bool df = inner_v4 ? p->df : true;
 
 		if (cfg->src_v4_hostmask)
@@ -110,11 +110,13 @@ static __always_inline void write_outer_v6(__u32 *o, const struct lb_pkt *p,
 }
 
 // Encapsulation for an L2 header of exactly `l3_off` bytes (14, 18 or 22: a constant in each
-// instance, so every offset below is one the verifier can check once).
+// instance, so every offset below is one the verifier can check once). `inner_family`: the client's
+// family (p->flow.family, or the constant the caller has proven it to be).
 static __always_inline enum lb_stat encap_at(struct xdp_md *ctx, const struct lb_pkt *p,
 					     const struct backend_value *t,
 					     const struct lb_config *cfg, __u64 hash,
-					     const __u32 l3_off, const bool outer_v4)
+					     const __u32 l3_off, const bool outer_v4,
+					     __u8 inner_family)
 {
 	const __u32 overhead = outer_v4 ? IPV4_HDR_LEN : IPV6_HDR_LEN;
 	const __u32 *macs = (const __u32 *)cfg; // gw_mac, if_mac: the frame's first 12 bytes
@@ -138,11 +140,11 @@ static __always_inline enum lb_stat encap_at(struct xdp_md *ctx, const struct lb
 	w[2] = macs[2];
 	*(__be16 *)(data + l3_off - 2) = bpf_htons(outer_v4 ? ETH_P_IP : ETH_P_IPV6);
 	if (outer_v4) {
-		write_outer_v4(data + l3_off, p, t, cfg, hash);
-		return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_IP6IN4;
+		write_outer_v4(data + l3_off, p, t, cfg, hash, inner_family == LB_FAMILY_V4);
+		return inner_family == LB_FAMILY_V4 ? STAT_TX_IPIP : STAT_TX_IP6IN4;
 	}
 	write_outer_v6(data + l3_off, p, t, cfg, hash);
-	return p->flow.family == LB_FAMILY_V4 ? STAT_TX_IP4IN6 : STAT_TX_IP6IP6;
+	return inner_family == LB_FAMILY_V4 ? STAT_TX_IP4IN6 : STAT_TX_IP6IP6;
 }
 
 // Push the outer header and set MACs for the next hop. Returns the TX reason, or
@@ -161,29 +163,34 @@ __noinline int encapsulate(struct xdp_md *ctx, const struct lb_pkt *p, const str
 	// or give it another address, and a word of an IPv6 address read mid-rewrite sends that one
 	// packet to a wrong address — no worse than a copy taken the same way.
 	bool v4 = t->family == LB_FAMILY_V4;
+	__u8 inner = p->flow.family;
 
 	// Untagged frames first (one compare), then the tagged ones.
 	if (__builtin_expect(p->l3_off == ETH_HLEN, 1))
-		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN, true)
-			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN, false);
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN, true, inner)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN, false, inner);
 	if (p->l3_off == ETH_HLEN + 4)
-		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, true)
-			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, false);
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, true, inner)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 4, false, inner);
 	if (p->l3_off == ETH_HLEN + 8)
-		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, true)
-			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, false);
+		return v4 ? encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, true, inner)
+			  : encap_at(ctx, p, t, cfg, hash, ETH_HLEN + 8, false, inner);
 	return STAT_DROP_MALFORMED;
 }
 
 // The callers on the fast paths: the most common frame, untagged IPv4 to an IPv4 backend, is
 // encapsulated inline (its fields are still in the caller's registers), every other through
-// encapsulate().
+// encapsulate(). `family`: the backend's. `plain4`: the caller has proven p an untagged IPv4 frame
+// (lb_fast4_fill), so neither is read again.
 static __always_inline enum lb_stat encap_fast(struct xdp_md *ctx, const struct lb_pkt *p,
 					       const struct backend_value *be,
-					       const struct lb_config *cfg, __u64 hash, __u8 family)
+					       const struct lb_config *cfg, __u64 hash, __u8 family,
+					       const bool plain4)
 {
-	if (p->l3_off == ETH_HLEN && family == LB_FAMILY_V4)
-		return encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true);
+	if (plain4 && family == LB_FAMILY_V4)
+		return encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true, LB_FAMILY_V4);
+	if (!plain4 && p->l3_off == ETH_HLEN && family == LB_FAMILY_V4)
+		return encap_at(ctx, p, be, cfg, hash, ETH_HLEN, true, p->flow.family);
 	return encapsulate(ctx, p, be, hash);
 }
 

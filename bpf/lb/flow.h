@@ -51,12 +51,14 @@ static __always_inline void flow_key_copy(struct flow_key *to, const struct flow
 	t[4] = f[4];
 }
 
-static __always_inline bool flow_key_equal(const struct flow_key *a, const struct flow_key *b)
+// `family`: b->family (or the constant the caller has proven it to be).
+static __always_inline bool flow_key_equal(const struct flow_key *a, const struct flow_key *b,
+					   __u8 family)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
 
 	// The last word holds the family: equal families make the zero words of IPv4 keys equal too.
-	if (b->family == LB_FAMILY_V4)
+	if (family == LB_FAMILY_V4)
 		return x[4] == y[4] && a->src[0] == b->src[0] && a->dst[0] == b->dst[0];
 	return x[4] == y[4] && x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
@@ -73,9 +75,11 @@ struct selection {
 };
 
 // The key's entry in the flow table, or NULL; `*bucket` its bucket, `*tag` its tag. `h`: the
-// key's flow_hash. The bucket is the hash's top bits, the tag bits 16–47 (| 1: never 0).
-static __always_inline struct flow_entry *flow_locate(const struct flow_key *key, __u64 h,
-						      struct flow_bucket **bucket, __u32 *tag)
+// key's flow_hash; `family`: key->family (or the constant the caller has proven it to be). The
+// bucket is the hash's top bits, the tag bits 16–47 (| 1: never 0).
+static __always_inline struct flow_entry *flow_locate_as(const struct flow_key *key, __u8 family,
+							 __u64 h, struct flow_bucket **bucket,
+							 __u32 *tag)
 {
 	__u32 idx = h >> cfg_flow_shift, t = (__u32)(h >> 16) | 1;
 	struct flow_bucket *b = bpf_map_lookup_elem(&flows, &idx);
@@ -88,10 +92,16 @@ static __always_inline struct flow_entry *flow_locate(const struct flow_key *key
 	for (int i = 0; i < FLOW_WAYS; i++) {
 		struct flow_entry *e = &b->way[i];
 
-		if (e->tag == t && flow_key_equal(&e->key, key))
+		if (e->tag == t && flow_key_equal(&e->key, key, family))
 			return e;
 	}
 	return NULL;
+}
+
+static __always_inline struct flow_entry *flow_locate(const struct flow_key *key, __u64 h,
+						      struct flow_bucket **bucket, __u32 *tag)
+{
+	return flow_locate_as(key, key->family, h, bucket, tag);
 }
 
 static __always_inline void flow_find(const struct flow_key *key, __u64 h, struct selection *sel)

@@ -19,12 +19,14 @@ _Static_assert(sizeof(struct flow_key) == 40, "flow_key hashes as five 64-bit wo
 // `client_only` (client-persistence services): the client's address alone, so all of a client's
 // connections land on one backend. The flow table takes its bucket from the top bits; everything
 // else uses flow_hash32.
-static __always_inline __u64 flow_hash(const struct flow_key *k, bool client_only)
+// `family`: k->family, or the constant the caller has proven it to be (the compiler then drops the
+// load and the other family's branch).
+static __always_inline __u64 flow_hash_as(const struct flow_key *k, bool client_only, __u8 family)
 {
 	const __u64 *w = (const __u64 *)k;
 	__u64 v4[2];
 
-	if (k->family == LB_FAMILY_V4) {
+	if (family == LB_FAMILY_V4) {
 		v4[0] = (__u64)k->src[0] << 32 | k->dst[0];
 		v4[1] = w[4];
 		if (client_only)
@@ -32,6 +34,11 @@ static __always_inline __u64 flow_hash(const struct flow_key *k, bool client_onl
 		return client_only ? mul_hash(v4, 1, cfg_hash_seed) : mul_hash(v4, 2, cfg_hash_seed);
 	}
 	return client_only ? mul_hash(w, 2, cfg_hash_seed) : mul_hash(w, 5, cfg_hash_seed);
+}
+
+static __always_inline __u64 flow_hash(const struct flow_key *k, bool client_only)
+{
+	return flow_hash_as(k, client_only, k->family);
 }
 
 // The 32 bits that place a flow (Maglev slot) and vary its outer source and IPv6 flow label. The

@@ -126,7 +126,7 @@ struct flow_bucket {
 #define LB_CFG_READY_V4 (1U << LB_FAMILY_V4)
 #define LB_CFG_READY_V6 (1U << LB_FAMILY_V6)
 
-// The VIP filter: bit vip_filter_bit(address) (service.h) is set for every address in `vips`. A
+// The VIP filter: bit vip_filter_test() takes for an address (service.h) is set for every address in `vips`. A
 // clear bit proves the destination is not a VIP without a hash-map lookup: traffic for the host
 // itself is passed after one bit test. A set bit may be a collision; `vips` decides. 2^14 bits.
 #define VIP_FILTER_BITS 16384

@@ -196,6 +196,11 @@ static __always_inline __u64 recorder_ingress(struct xdp_md *ctx, const struct l
 static __always_inline void recorder_egress(struct xdp_md *ctx, __u64 slots, int action)
 {
 }
+
+static __always_inline bool recorder_idle(void)
+{
+	return true;
+}
 #else
 
 // ---- matching (ingress) ------------------------------------------------------------------------
@@ -382,6 +387,12 @@ static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt
 }
 
 // ---- hooks (called from the entry file) ---------------------------------------------------------
+
+// No recording runs: both hooks below would do nothing for any packet, so the entry may skip them.
+static __always_inline bool recorder_idle(void)
+{
+	return !rec_ctl.nmasks;
+}
 
 // After L3 parsing, before any decision: records the frame for every recording with a matching
 // rule that wants ingress, and returns the matching recordings for recorder_egress.

@@ -13,24 +13,24 @@
 
 #include "maps.h"
 
-// Bit of the VIP filter (lb_config.vip_filter) for an address: the four address words XORed
-// (IPv4 uses the first; the rest are zero), then multiplicative hashing to 14 bits. lb/datapath
-// computes the same bits.
-static __always_inline __u32 vip_filter_bit(const struct flow_key *flow)
+// The VIP filter (lb_config.vip_filter) at the bit of an address folded to `a`: its four words
+// XORed (IPv4: the first word; the rest are zero), then multiplicative hashing to 14 bits.
+// lb/datapath computes the same bits. False only if no VIP folds to that bit.
+static __always_inline bool vip_filter_test(const struct lb_config *cfg, __u32 a)
 {
-	__u32 a = flow->dst[0];
+	__u32 bit = (a * 0x9e3779b1U) >> (32 - 14);
 
-	if (flow->family != LB_FAMILY_V4)
-		a ^= flow->dst[1] ^ flow->dst[2] ^ flow->dst[3];
-	return (a * 0x9e3779b1U) >> (32 - 14);
+	return (cfg->vip_filter[(bit / 64) % VIP_FILTER_WORDS] >> (bit % 64)) & 1;
 }
 
 // False only if the destination is certainly not a VIP.
 static __always_inline bool vip_filter_match(const struct lb_config *cfg, const struct flow_key *flow)
 {
-	__u32 bit = vip_filter_bit(flow);
+	__u32 a = flow->dst[0];
 
-	return (cfg->vip_filter[(bit / 64) % VIP_FILTER_WORDS] >> (bit % 64)) & 1;
+	if (flow->family != LB_FAMILY_V4)
+		a ^= flow->dst[1] ^ flow->dst[2] ^ flow->dst[3];
+	return vip_filter_test(cfg, a);
 }
 
 static __always_inline bool vip_exists(const struct flow_key *flow)

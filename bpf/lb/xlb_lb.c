@@ -158,13 +158,16 @@ __noinline int balance(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_sta
 // backend is still there, short enough for the tunnel. The same steps as balance() for that case,
 // as one straight path with little state, inlined into the entry point (no call, no spills around
 // one). NEXT_STEP (nothing done, nothing counted) when anything else applies: place_flow() then.
+// `plain4`: p is an untagged IPv4 frame (lb_fast4_fill), so its family and L2 length are
+// constants here rather than loads and compares.
 static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *p, struct lb_stats *st,
-			   const struct service_value *svc)
+				       const struct service_value *svc, const bool plain4)
 {
 	const struct lb_config *cfg = &lb_config;
 	struct flow_bucket *bucket;
 	struct backend_value *be;
 	struct flow_entry *e;
+	__u8 client = plain4 ? LB_FAMILY_V4 : p->flow.family;
 	__u32 id, tag;
 	enum lb_stat r;
 	__u64 hash;
@@ -174,8 +177,8 @@ static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *
 		return NEXT_STEP;
 	if (cfg_flags & LB_F_NO_FLOW_TABLE)
 		return NEXT_STEP;
-	hash = flow_hash(&p->flow, false);
-	e = flow_locate(&p->flow, hash, &bucket, &tag);
+	hash = flow_hash_as(&p->flow, false, client);
+	e = flow_locate_as(&p->flow, client, hash, &bucket, &tag);
 	if (!e)
 		return NEXT_STEP;
 	id = e->backend_id;
@@ -183,9 +186,14 @@ static __always_inline int established(struct xdp_md *ctx, const struct lb_pkt *
 	if (!be)
 		return NEXT_STEP;
 	family = be->family;
-	if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu)
+	// An IPv4 backend first, with constants (the compiler then folds this test into encap_fast's).
+	if (family == LB_FAMILY_V4) {
+		if (!config_ready(cfg, LB_FAMILY_V4) || p->l3_len + IPV4_HDR_LEN > cfg_mtu)
+			return NEXT_STEP;
+	} else if (!config_ready(cfg, family) || p->l3_len + encap_overhead(family) > cfg_mtu) {
 		return NEXT_STEP;
-	r = encap_fast(ctx, p, be, cfg, hash, family);
+	}
+	r = encap_fast(ctx, p, be, cfg, hash, family, plain4);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc->service_id, p->frame_len);
 		return r;
@@ -246,7 +254,7 @@ static __always_inline int place_flow(struct xdp_md *ctx, const struct lb_pkt *p
 		count_stat(st, miss, p->frame_len);
 		flow_store(bucket, e, &p->flow, tag, svc_id, id, st, p->frame_len);
 	}
-	r = encap_fast(ctx, p, be, cfg, hash, family);
+	r = encap_fast(ctx, p, be, cfg, hash, family, false);
 	if (r >= STAT_DROP_MALFORMED) {
 		count_service(svc_id, p->frame_len);
 		return r;
@@ -316,33 +324,60 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 					    __u64 *recordings)
 {
 	const struct lb_config *cfg = &lb_config;
-	struct service_value *svc;
+	struct service_value *svc = NULL;
 	enum lb_stat r;
+	bool idle = recorder_idle();
+	struct fast4 v;
 
-	r = lb_parse(ctx, p);
-	if (r != NEXT_STEP)
-		return r;
-	*recordings = recorder_ingress(ctx, p);
-	if (!vip_filter_match(cfg, &p->flow))
-		return STAT_PASS_NOT_VIP;
-	lb_parse_ports(ctx, p);
 	// Fast path: a clean TCP/UDP packet for an exact (VIP, port, protocol) service. Finding the
-	// service proves the destination is a VIP; nothing else needs judging.
-	if (p->ports_ok) {
+	// service proves the destination is a VIP; nothing else needs judging. Client-persistent
+	// services key the table otherwise (balance()); a SYN goes to place_flow().
+	// While no recording runs the hooks do nothing, and the common frame takes the one-pass parse
+	// and an established() that knows its family and L2 length.
+	// (r is set on each branch rather than initialised: a shared NEXT_STEP made the compiler
+	// materialise it on every exit of lb_fast4_read.)
+	if (idle && lb_fast4_read(ctx, &v)) {
+		if (!vip_filter_test(cfg, v.daddr)) {
+			p->frame_len = v.frame_len;
+			return STAT_PASS_NOT_VIP;
+		}
+		lb_fast4_fill(p, &v);
+		r = NEXT_STEP;
 		svc = service_exact(&p->flow);
+		if (svc && !(svc->flags & SVC_F_HASH_SRC_IP_ONLY) && !p->tcp_syn)
+			r = established(ctx, p, st, svc, true);
+	} else {
+		// The general parse reads ctx again: kept from lb_fast4_read, its pointers cost a register
+		// copy on every early return there.
+		asm volatile("" ::: "memory");
+		__builtin_memset(p, 0, sizeof(*p));
+		r = lb_parse(ctx, p);
+		if (r != NEXT_STEP)
+			return r;
+		// (Idle: the hook would return 0.)
+		if (!idle)
+			*recordings = recorder_ingress(ctx, p);
+		if (!vip_filter_match(cfg, &p->flow))
+			return STAT_PASS_NOT_VIP;
+		lb_parse_ports(ctx, p);
+		if (p->ports_ok)
+			svc = service_exact(&p->flow);
 		if (svc) {
 			if (p->vlan_tags)
 				count_stat(st, STAT_EVENT_VLAN, p->frame_len);
-			// (Client-persistent services key the table otherwise.)
-			if (!(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
-				r = p->tcp_syn ? NEXT_STEP : established(ctx, p, st, svc);
-				if (r == NEXT_STEP)
-					r = place_flow(ctx, p, st, svc);
-				if (r != NEXT_STEP)
-					return r;
-			}
-			return balance(ctx, p, st, &p->flow, balance_args(svc, p->flow.dport, false));
+			if (!(svc->flags & SVC_F_HASH_SRC_IP_ONLY) && !p->tcp_syn)
+				r = established(ctx, p, st, svc, false);
 		}
+	}
+	if (r != NEXT_STEP)
+		return r;
+	if (svc) {
+		if (!(svc->flags & SVC_F_HASH_SRC_IP_ONLY)) {
+			r = place_flow(ctx, p, st, svc);
+			if (r != NEXT_STEP)
+				return r;
+		}
+		return balance(ctx, p, st, &p->flow, balance_args(svc, p->flow.dport, false));
 	}
 	if (!vip_exists(&p->flow))
 		return STAT_PASS_NOT_VIP;
@@ -352,7 +387,7 @@ static __always_inline enum lb_stat process(struct xdp_md *ctx, struct lb_pkt *p
 SEC("xdp")
 int xlb_lb(struct xdp_md *ctx)
 {
-	struct lb_pkt p = {};
+	struct lb_pkt p; // written whole by process() before any read
 	__u64 recordings = 0;
 	struct lb_stats *st = stats_get();
 	int action;
@@ -360,7 +395,9 @@ int xlb_lb(struct xdp_md *ctx)
 	if (!st)
 		return XDP_PASS; // never: stats has its one element from the start
 	action = verdict(st, process(ctx, &p, st, &recordings), p.frame_len);
-	recorder_egress(ctx, recordings, action);
+	// (No recording matched, the usual case: one compare instead of the hook's own tests.)
+	if (recordings)
+		recorder_egress(ctx, recordings, action);
 	return action;
 }
 

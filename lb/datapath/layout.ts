@@ -283,7 +283,7 @@ export function sumStatsSlot(perCpu: readonly Buffer[], index: number): Counter 
   return sumCounter(perCpu.map((v) => v.subarray(at, at + LbCounter.size)));
 }
 
-/** The VIP filter bit of a 16-byte address (bpf/lb/service.h vip_filter_bit): the address's four
+/** The VIP filter bit of a 16-byte address (bpf/lb/service.h vip_filter_test): the address's four
  *  little-endian words XORed, times 0x9e3779b1, top 14 bits. */
 export function vipFilterBit(addr16: Buffer): number {
   const a = addr16.readUInt32LE(0) ^ addr16.readUInt32LE(4) ^ addr16.readUInt32LE(8) ^ addr16.readUInt32LE(12);

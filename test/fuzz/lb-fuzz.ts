@@ -9,7 +9,8 @@
 // runLbFuzz is used by the CI test (test/fuzz/lb.kernel.test.ts, a fixed seed and case count) and
 // by the soak script's long mode (scripts/soak.ts, via test/lab/index.ts).
 import { ipBytes } from '../lab/packets.js';
-import { LbDatapath, type DatapathBackend, type DatapathConfig, type DatapathCounters, type DatapathService } from '../../lb/datapath/index.js';
+import { LbDatapath, RecCtl, type DatapathBackend, type DatapathConfig, type DatapathCounters, type DatapathService } from '../../lb/datapath/index.js';
+import { MAP, u32Key } from '../../lb/datapath/layout.js';
 import { BEHAVIOUR_NOW, flowKeyBytes, frameMatches, modelLb, type LbModelBehaviour, type ModelState, type Outcome } from './lb-model.js';
 import { mutate, randomFrame, sweepFrames, type FrameTargets } from './lb-frames.js';
 import { Rng } from './rng.js';
@@ -25,6 +26,10 @@ export interface LbFuzzOptions {
   /** Stop after this many mismatches (default 10). */
   maxMismatches?: number;
   objectPath?: string;
+  /** A recording is armed (rec_ctl.nmasks 1) but matches nothing, so no frame is recorded: the
+   *  program then takes its general path for every frame instead of the one-pass parse of plain
+   *  untagged IPv4 TCP/UDP it uses while no recording runs. Both must give the same answers. */
+  recorderArmed?: boolean;
   /** Progress callback (long runs). */
   onProgress?: (done: number, mismatches: number) => void;
 }
@@ -218,6 +223,9 @@ export function runLbFuzz(o: LbFuzzOptions): LbFuzzReport {
     ...(o.objectPath ? { objectPath: o.objectPath } : {}),
   });
   try {
+    // One all-wildcard mask (the zeroed slot 0) and an empty rule index: every frame is looked up
+    // and none matches.
+    if (o.recorderArmed) dp.recorderMaps()[MAP.recCtl].update(u32Key(0), RecCtl.encode({ nmasks: 1, flags: 0 }));
     const services = plan();
     for (const p of services) {
       dp.upsertService(p.svc);
