@@ -94,6 +94,8 @@ export class LbDatapath {
   /** Where pin() pinned this datapath: tables swapped in later are pinned there too. */
   #pinDir: string | undefined;
   readonly #services = new Map<number, ServiceRecord>();
+  /** Service id by map key (hex): the key-conflict check of upsertService without a scan. */
+  readonly #byKey = new Map<string, number>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
   /**
@@ -331,7 +333,7 @@ export class LbDatapath {
    */
   upsertService(svc: DatapathService): void {
     this.#open();
-    const rec = validateService(svc, this.options.maxServices, this.#services.values(), this.options.tableSize);
+    const rec = validateService(svc, this.options.maxServices, (key) => this.#serviceByKey(key), this.options.tableSize);
     const id = rec.spec.id;
     const old = this.#services.get(id);
     if (!old) this.#resetCounters(MAP.serviceStats, [id]);
@@ -347,9 +349,13 @@ export class LbDatapath {
     );
     // Shrinking: the entry with the smaller size first, then the smaller table.
     if (newTable && rec.spec.tableSize < old!.spec.tableSize) this.#swapTable(id, newTable.table);
-    if (old && !old.key.equals(rec.key)) this.#maps[MAP.services].delete(old.key);
+    if (old && !old.key.equals(rec.key)) {
+      this.#maps[MAP.services].delete(old.key);
+      this.#byKey.delete(old.key.toString('hex'));
+    }
     if (old && !old.vipKey.equals(rec.vipKey)) this.#vipRef(old.vipKey, -1);
     this.#services.set(rec.spec.id, rec);
+    this.#byKey.set(rec.key.toString('hex'), rec.spec.id);
     if (!this.#backendSets.has(rec.spec.id)) this.#backendSets.set(rec.spec.id, new Map());
   }
 
@@ -385,6 +391,7 @@ export class LbDatapath {
     for (const r of recs) {
       this.#backendSets.delete(r.spec.id);
       this.#services.delete(r.spec.id);
+      this.#byKey.delete(r.key.toString('hex'));
     }
     return recs.length;
   }
@@ -1014,6 +1021,11 @@ export class LbDatapath {
     return candidates.find((r) => r.spec.port === flow.dport) ?? candidates.find((r) => r.spec.port === 0);
   }
 
+  #serviceByKey(key: Buffer): ServiceRecord | undefined {
+    const id = this.#byKey.get(key.toString('hex'));
+    return id === undefined ? undefined : this.#services.get(id);
+  }
+
   #rebuildRegistry(): void {
     const { keys, values } = this.#maps[MAP.services].lookupBatch();
     keys.forEach((k, i) => {
@@ -1035,6 +1047,7 @@ export class LbDatapath {
         key: Buffer.from(k),
         vipKey: VipKey.encode({ addr: key.addr, family }),
       });
+      this.#byKey.set(Buffer.from(k).toString('hex'), val.serviceId);
       this.#backendSets.set(val.serviceId, new Map());
     });
     // The backends map is an array: every slot comes back (262 144 of them in a 10 000-service
