@@ -106,6 +106,15 @@ export class LbDatapath {
   #countersUsed: { services: Uint8Array; backends: Uint8Array } | undefined;
   /** #checkTable's per-id counters, all zero between calls. */
   #slotScratch: Uint32Array | undefined;
+  /**
+   * Spare tables: default-size tables, every slot TABLE_NO_BACKEND, already in maglev_outer at ids
+   * no service holds yet (the ids the control plane hands out next). A new service's first table
+   * is written into its spare in place — no map to create, no map-in-map update (the RCU grace
+   * period the kernel waits for on each one) on the request path; prepareSpareTables() installs
+   * many at once, one wait for all. A spare reads "no backend" everywhere, exactly like a missing
+   * table, so it never changes what a packet of any service sees.
+   */
+  readonly #spares = new Map<number, MaglevTable>();
   /** The table maglev_outer entries of removed tables point at: one element, every slot TABLE_NO_BACKEND. */
   #tombstone: MaglevTable | undefined;
   /** VIPs per VIP filter bit (a bit stays set while any VIP hashes to it). */
@@ -259,6 +268,8 @@ export class LbDatapath {
     this.#closed = true;
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
+    for (const t of this.#spares.values()) t.close();
+    this.#spares.clear();
     this.#tombstone?.close();
     this.#config.unmap();
     this.#flows.close();
@@ -480,6 +491,14 @@ export class LbDatapath {
         } else if (o.write === 'inPlace' && live && live.size === p.size) {
           tableWrite = 'inPlace';
           slotsChanged = live.writeDiff(p.table);
+        } else if (!live && this.#spares.get(p.serviceId)?.size === p.size && this.#spareInstalled(p.serviceId)) {
+          // The service's first table, into the spare already installed at its id: each slot goes
+          // from "no backend" to its backend with one atomic store (backend entries are written).
+          const spare = this.#spares.get(p.serviceId)!;
+          this.#spares.delete(p.serviceId);
+          tableWrite = 'swap';
+          slotsChanged = spare.writeDiff(p.table);
+          this.#adoptTable(p.serviceId, spare, false);
         } else {
           tableWrite = 'swap';
           slotsChanged = live && live.size === p.size ? countDiff(live, p.table) : p.size;
@@ -583,6 +602,74 @@ export class LbDatapath {
     return t.write(slots, ids);
   }
 
+  /**
+   * Makes `ids` (the service ids the control plane hands out next) the spare-table ids: installs a
+   * spare (default size, every slot "no backend") at each listed id that has no service, table or
+   * spare yet, and takes back the spares at ids no longer listed, all with one map-in-map batch
+   * update (one wait for running programs, however many tables). Does nothing, and returns 0, while
+   * fewer than `minMissing` of the listed ids lack a spare: the call is cheap to repeat after every
+   * change. Returns how many spares it installed.
+   */
+  prepareSpareTables(ids: readonly number[], o: { minMissing?: number } = {}): number {
+    this.#open();
+    const listed = new Set(ids);
+    const missing = ids.filter((id) => Number.isInteger(id) && id >= 0 && id < this.options.maxServices && !this.#spares.has(id) && !this.#services.has(id) && !this.#tables.has(id));
+    if (missing.length === 0 || missing.length < (o.minMissing ?? 1)) return 0;
+    const stale = [...this.#spares.keys()].filter((id) => !listed.has(id) && !this.#services.has(id));
+    const size = this.options.tableSize;
+    const empty = new Uint32Array(size).fill(TABLE_NO_BACKEND);
+    const fresh: { id: number; table: MaglevTable }[] = [];
+    try {
+      for (const id of missing) fresh.push({ id, table: MaglevTable.create(id, empty) });
+      const tomb = stale.length ? (this.#tombstone ??= MaglevTable.create(0, new Uint32Array(MAGLEV_GROUP_SLOTS).fill(TABLE_NO_BACKEND))) : undefined;
+      this.#maps[MAP.maglevOuter].setInnerBatch(
+        [...fresh.map((f) => u32Key(f.id)), ...stale.map(u32Key)],
+        [...fresh.map((f) => f.table.map), ...stale.map(() => tomb!.map)],
+      );
+    } catch (e) {
+      // Part of the batch may have been applied: keep as spares exactly the tables maglev_outer
+      // holds (a spare that is not installed must never be written for a service). Either way
+      // every entry touched reads "no backend", as before.
+      const installed = (id: number, t: MaglevTable) => {
+        const v = this.#maps[MAP.maglevOuter].lookup(u32Key(id));
+        return v !== undefined && decodeU32(v) === t.map.id;
+      };
+      for (const f of fresh) {
+        if (installed(f.id, f.table)) this.#spares.set(f.id, f.table);
+        else f.table.close();
+      }
+      for (const id of stale) {
+        const t = this.#spares.get(id)!;
+        if (installed(id, t)) continue;
+        t.close();
+        this.#spares.delete(id);
+      }
+      throw e;
+    }
+    for (const id of stale) {
+      this.#spares.get(id)!.close();
+      this.#spares.delete(id);
+    }
+    for (const f of fresh) this.#spares.set(f.id, f.table);
+    return fresh.length;
+  }
+
+  /** Whether the spare at `id` is still what maglev_outer holds there (another process sharing the
+   *  pins may have replaced it); a spare that is not is dropped. */
+  #spareInstalled(id: number): boolean {
+    const t = this.#spares.get(id)!;
+    const v = this.#maps[MAP.maglevOuter].lookup(u32Key(id));
+    if (v !== undefined && decodeU32(v) === t.map.id) return true;
+    t.close();
+    this.#spares.delete(id);
+    return false;
+  }
+
+  /** Spare tables installed (prepareSpareTables). */
+  get spareTables(): number {
+    return this.#spares.size;
+  }
+
   /** Kernel memory of a service's table of `size` slots (fdinfo memlock of the inner map). */
   static tableMemoryBytes(size: number): number {
     return tableMemoryBytes(size);
@@ -603,6 +690,7 @@ export class LbDatapath {
     this.#open();
     const t = this.#liveTable(serviceId);
     if (t) return t.read();
+    if (this.#spares.has(serviceId)) return undefined;
     const size = this.#services.get(serviceId)?.spec.tableSize;
     const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
     if (!inner) return undefined;
@@ -796,6 +884,7 @@ export class LbDatapath {
    *  a previous process's — one element — does not count). */
   #hasTable(serviceId: number): boolean {
     if (this.#tables.has(serviceId)) return true;
+    if (this.#spares.has(serviceId)) return false;
     const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
     if (v === undefined || decodeU32(v) === this.#tombstone?.map.id) return false;
     const inner = this.#innerTableByIdOrUndefined(decodeU32(v));
@@ -843,7 +932,12 @@ export class LbDatapath {
 
   /** `t` is the service's live table now: the previous one is closed (the kernel frees it once no
    *  program holds it) and the pin follows. */
-  #adoptTable(serviceId: number, t: MaglevTable): void {
+  #adoptTable(serviceId: number, t: MaglevTable, replacesSpare = true): void {
+    if (replacesSpare) {
+      // A spare at this id was replaced in maglev_outer by `t`.
+      this.#spares.get(serviceId)?.close();
+      this.#spares.delete(serviceId);
+    }
     this.#tables.get(serviceId)?.close();
     this.#tables.set(serviceId, t);
     if (this.#pinDir) pinTable(this.#pinDir, serviceId, t);
