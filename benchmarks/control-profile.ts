@@ -18,7 +18,7 @@ import type { Service } from '../api/generated/xlb/v1/Service.js';
 import type { Service__Output } from '../api/generated/xlb/v1/Service.js';
 import { buildMaglevTable } from '../lb/maglev/index.js';
 import { repoRoot } from '../test/lab/index.js';
-import { topSelf } from './recorder-profile.js';
+import { cpuTicks, topSelf } from './recorder-profile.js';
 import { SlotWatcher, wallNow } from './lib/slot-watch.js';
 import { percentile, summarize } from './lib/stats.js';
 import { VethPair } from './lib/veth-pair.js';
@@ -124,6 +124,8 @@ async function main() {
     const current = (s: Service__Output) =>
       s.backends.map((b) => ({ address: b.address, datapathId: b.datapathId, weight: b.weight ?? 0, active: b.state === 'BACKEND_STATE_ACTIVE' }));
     const changes = Number(a.changes);
+    const pid = d.pid!;
+    const cpu0 = cpuTicks(pid);
     for (let k = 0; k < changes; k++) {
       const svc = byId.get(base[Math.floor(k / 2) % N]!.vip + ':80/tcp')!;
       const drain = k % 2 === 0;
@@ -143,11 +145,14 @@ async function main() {
       byId.set(res.service.id, res.service);
     }
 
+    const cpuChanges = cpuTicks(pid) - cpu0;
     // creates
+    const cpu1 = cpuTicks(pid);
     const createMs: number[] = [];
     const c0 = performance.now();
     for (let i = 0; i < Number(a.creates); i++) createMs.push(await time(() => client.createService(serviceSpec(N + i, B))));
     const perSecond = createMs.length / ((performance.now() - c0) / 1000);
+    const cpuCreates = cpuTicks(pid) - cpu1;
 
     console.log(line('floor GetService (one service)', getService));
     console.log(line('floor GetStatus', getStatus));
@@ -156,6 +161,9 @@ async function main() {
     console.log(line('backend change acknowledged', ack));
     console.log(line('CreateService call', createMs));
     console.log(`CreateService rate: ${perSecond.toFixed(0)} services/s`);
+    // CPU time of xlbd per call (user + system, 10 ms ticks): less disturbed by other load than
+    // wall-clock figures on a shared machine.
+    console.log(`xlbd CPU per backend change: ${((cpuChanges * 10) / changes).toFixed(2)} ms; per CreateService: ${((cpuCreates * 10) / createMs.length).toFixed(2)} ms`);
     if (strace) {
       strace.kill('SIGINT');
       await new Promise((r) => strace!.on('exit', r));
