@@ -294,7 +294,15 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
           config: c.kubernetes,
           limits: c.limits,
           instance: c.instance,
-          layer: { get state() { return reconciler.state; }, change: (op) => reconciler.change(op) },
+          // Health targets and announcements follow its changes as they follow the API's.
+          layer: {
+            get state() { return reconciler.state; },
+            change: async (op) => {
+              const result = await reconciler.change(op);
+              await this.#afterChange(running, result.diff);
+              return result;
+            },
+          },
           log,
         });
         running.kubernetes = source;
@@ -499,7 +507,8 @@ export class Daemon extends EventEmitter<DaemonEvents> implements DaemonView, Lo
    *  are reprogrammed with the overlay, and the announcements follow. */
   async #afterChange(r: Running, diff: StateDiff): Promise<void> {
     const state = r.reconciler.state;
-    const touched = new Set(r.health.sync(state));
+    // Only the services the change touched: the rest of the state is what the monitor has already.
+    const touched = new Set(r.health.syncChanged(diff.changes));
     for (const c of diff.changes) if (c.healthChanged) touched.add(c.id);
     if (touched.size) await r.reconciler.reprogram([...touched]);
     r.bgp?.update(state, (s) => r.health.healthy(s));

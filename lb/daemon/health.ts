@@ -76,6 +76,11 @@ export class DaemonHealth implements HealthView {
     return this.monitor.sync(state.list());
   }
 
+  /** sync() for the services of one change only (HealthMonitor.syncChanged). */
+  syncChanged(changes: readonly { id: string; before?: Service; after?: Service }[]): string[] {
+    return this.monitor.syncChanged(changes);
+  }
+
   /** A service takes new flows: it has an active backend that is not down (checked or not). */
   healthy(svc: Service): boolean {
     return this.monitor.programmed(svc).some((b) => b.state === 'active') && !this.monitor.overlay(svc).allDown;

@@ -94,6 +94,8 @@ export class LbDatapath {
   /** Where pin() pinned this datapath: tables swapped in later are pinned there too. */
   #pinDir: string | undefined;
   readonly #services = new Map<number, ServiceRecord>();
+  /** Service id by map key (hex): the key-conflict check of upsertService without a scan. */
+  readonly #byKey = new Map<string, number>();
   readonly #backendSets = new Map<number, Map<number, Required<DatapathBackend>>>();
   readonly #backendOwner = new Map<number, number>();
   /**
@@ -104,6 +106,15 @@ export class LbDatapath {
   #countersUsed: { services: Uint8Array; backends: Uint8Array } | undefined;
   /** #checkTable's per-id counters, all zero between calls. */
   #slotScratch: Uint32Array | undefined;
+  /**
+   * Spare tables: default-size tables, every slot TABLE_NO_BACKEND, already in maglev_outer at ids
+   * no service holds yet (the ids the control plane hands out next). A new service's first table
+   * is written into its spare in place — no map to create, no map-in-map update (the RCU grace
+   * period the kernel waits for on each one) on the request path; prepareSpareTables() installs
+   * many at once, one wait for all. A spare reads "no backend" everywhere, exactly like a missing
+   * table, so it never changes what a packet of any service sees.
+   */
+  readonly #spares = new Map<number, MaglevTable>();
   /** The table maglev_outer entries of removed tables point at: one element, every slot TABLE_NO_BACKEND. */
   #tombstone: MaglevTable | undefined;
   /** VIPs per VIP filter bit (a bit stays set while any VIP hashes to it). */
@@ -257,6 +268,8 @@ export class LbDatapath {
     this.#closed = true;
     for (const t of this.#tables.values()) t.close();
     this.#tables.clear();
+    for (const t of this.#spares.values()) t.close();
+    this.#spares.clear();
     this.#tombstone?.close();
     this.#config.unmap();
     this.#flows.close();
@@ -331,7 +344,7 @@ export class LbDatapath {
    */
   upsertService(svc: DatapathService): void {
     this.#open();
-    const rec = validateService(svc, this.options.maxServices, this.#services.values(), this.options.tableSize);
+    const rec = validateService(svc, this.options.maxServices, (key) => this.#serviceByKey(key), this.options.tableSize);
     const id = rec.spec.id;
     const old = this.#services.get(id);
     if (!old) this.#resetCounters(MAP.serviceStats, [id]);
@@ -347,9 +360,13 @@ export class LbDatapath {
     );
     // Shrinking: the entry with the smaller size first, then the smaller table.
     if (newTable && rec.spec.tableSize < old!.spec.tableSize) this.#swapTable(id, newTable.table);
-    if (old && !old.key.equals(rec.key)) this.#maps[MAP.services].delete(old.key);
+    if (old && !old.key.equals(rec.key)) {
+      this.#maps[MAP.services].delete(old.key);
+      this.#byKey.delete(old.key.toString('hex'));
+    }
     if (old && !old.vipKey.equals(rec.vipKey)) this.#vipRef(old.vipKey, -1);
     this.#services.set(rec.spec.id, rec);
+    this.#byKey.set(rec.key.toString('hex'), rec.spec.id);
     if (!this.#backendSets.has(rec.spec.id)) this.#backendSets.set(rec.spec.id, new Map());
   }
 
@@ -385,6 +402,7 @@ export class LbDatapath {
     for (const r of recs) {
       this.#backendSets.delete(r.spec.id);
       this.#services.delete(r.spec.id);
+      this.#byKey.delete(r.key.toString('hex'));
     }
     return recs.length;
   }
@@ -473,6 +491,14 @@ export class LbDatapath {
         } else if (o.write === 'inPlace' && live && live.size === p.size) {
           tableWrite = 'inPlace';
           slotsChanged = live.writeDiff(p.table);
+        } else if (!live && this.#spares.get(p.serviceId)?.size === p.size && this.#spareInstalled(p.serviceId)) {
+          // The service's first table, into the spare already installed at its id: each slot goes
+          // from "no backend" to its backend with one atomic store (backend entries are written).
+          const spare = this.#spares.get(p.serviceId)!;
+          this.#spares.delete(p.serviceId);
+          tableWrite = 'swap';
+          slotsChanged = spare.writeDiff(p.table);
+          this.#adoptTable(p.serviceId, spare, false);
         } else {
           tableWrite = 'swap';
           slotsChanged = live && live.size === p.size ? countDiff(live, p.table) : p.size;
@@ -576,6 +602,74 @@ export class LbDatapath {
     return t.write(slots, ids);
   }
 
+  /**
+   * Makes `ids` (the service ids the control plane hands out next) the spare-table ids: installs a
+   * spare (default size, every slot "no backend") at each listed id that has no service, table or
+   * spare yet, and takes back the spares at ids no longer listed, all with one map-in-map batch
+   * update (one wait for running programs, however many tables). Does nothing, and returns 0, while
+   * fewer than `minMissing` of the listed ids lack a spare: the call is cheap to repeat after every
+   * change. Returns how many spares it installed.
+   */
+  prepareSpareTables(ids: readonly number[], o: { minMissing?: number } = {}): number {
+    this.#open();
+    const listed = new Set(ids);
+    const missing = ids.filter((id) => Number.isInteger(id) && id >= 0 && id < this.options.maxServices && !this.#spares.has(id) && !this.#services.has(id) && !this.#tables.has(id));
+    if (missing.length === 0 || missing.length < (o.minMissing ?? 1)) return 0;
+    const stale = [...this.#spares.keys()].filter((id) => !listed.has(id) && !this.#services.has(id));
+    const size = this.options.tableSize;
+    const empty = new Uint32Array(size).fill(TABLE_NO_BACKEND);
+    const fresh: { id: number; table: MaglevTable }[] = [];
+    try {
+      for (const id of missing) fresh.push({ id, table: MaglevTable.create(id, empty) });
+      const tomb = stale.length ? (this.#tombstone ??= MaglevTable.create(0, new Uint32Array(MAGLEV_GROUP_SLOTS).fill(TABLE_NO_BACKEND))) : undefined;
+      this.#maps[MAP.maglevOuter].setInnerBatch(
+        [...fresh.map((f) => u32Key(f.id)), ...stale.map(u32Key)],
+        [...fresh.map((f) => f.table.map), ...stale.map(() => tomb!.map)],
+      );
+    } catch (e) {
+      // Part of the batch may have been applied: keep as spares exactly the tables maglev_outer
+      // holds (a spare that is not installed must never be written for a service). Either way
+      // every entry touched reads "no backend", as before.
+      const installed = (id: number, t: MaglevTable) => {
+        const v = this.#maps[MAP.maglevOuter].lookup(u32Key(id));
+        return v !== undefined && decodeU32(v) === t.map.id;
+      };
+      for (const f of fresh) {
+        if (installed(f.id, f.table)) this.#spares.set(f.id, f.table);
+        else f.table.close();
+      }
+      for (const id of stale) {
+        const t = this.#spares.get(id)!;
+        if (installed(id, t)) continue;
+        t.close();
+        this.#spares.delete(id);
+      }
+      throw e;
+    }
+    for (const id of stale) {
+      this.#spares.get(id)!.close();
+      this.#spares.delete(id);
+    }
+    for (const f of fresh) this.#spares.set(f.id, f.table);
+    return fresh.length;
+  }
+
+  /** Whether the spare at `id` is still what maglev_outer holds there (another process sharing the
+   *  pins may have replaced it); a spare that is not is dropped. */
+  #spareInstalled(id: number): boolean {
+    const t = this.#spares.get(id)!;
+    const v = this.#maps[MAP.maglevOuter].lookup(u32Key(id));
+    if (v !== undefined && decodeU32(v) === t.map.id) return true;
+    t.close();
+    this.#spares.delete(id);
+    return false;
+  }
+
+  /** Spare tables installed (prepareSpareTables). */
+  get spareTables(): number {
+    return this.#spares.size;
+  }
+
   /** Kernel memory of a service's table of `size` slots (fdinfo memlock of the inner map). */
   static tableMemoryBytes(size: number): number {
     return tableMemoryBytes(size);
@@ -596,6 +690,7 @@ export class LbDatapath {
     this.#open();
     const t = this.#liveTable(serviceId);
     if (t) return t.read();
+    if (this.#spares.has(serviceId)) return undefined;
     const size = this.#services.get(serviceId)?.spec.tableSize;
     const inner = size === undefined ? undefined : this.#innerTableById(serviceId);
     if (!inner) return undefined;
@@ -789,6 +884,7 @@ export class LbDatapath {
    *  a previous process's — one element — does not count). */
   #hasTable(serviceId: number): boolean {
     if (this.#tables.has(serviceId)) return true;
+    if (this.#spares.has(serviceId)) return false;
     const v = this.#maps[MAP.maglevOuter].lookup(u32Key(serviceId));
     if (v === undefined || decodeU32(v) === this.#tombstone?.map.id) return false;
     const inner = this.#innerTableByIdOrUndefined(decodeU32(v));
@@ -836,7 +932,12 @@ export class LbDatapath {
 
   /** `t` is the service's live table now: the previous one is closed (the kernel frees it once no
    *  program holds it) and the pin follows. */
-  #adoptTable(serviceId: number, t: MaglevTable): void {
+  #adoptTable(serviceId: number, t: MaglevTable, replacesSpare = true): void {
+    if (replacesSpare) {
+      // A spare at this id was replaced in maglev_outer by `t`.
+      this.#spares.get(serviceId)?.close();
+      this.#spares.delete(serviceId);
+    }
     this.#tables.get(serviceId)?.close();
     this.#tables.set(serviceId, t);
     if (this.#pinDir) pinTable(this.#pinDir, serviceId, t);
@@ -1014,6 +1115,11 @@ export class LbDatapath {
     return candidates.find((r) => r.spec.port === flow.dport) ?? candidates.find((r) => r.spec.port === 0);
   }
 
+  #serviceByKey(key: Buffer): ServiceRecord | undefined {
+    const id = this.#byKey.get(key.toString('hex'));
+    return id === undefined ? undefined : this.#services.get(id);
+  }
+
   #rebuildRegistry(): void {
     const { keys, values } = this.#maps[MAP.services].lookupBatch();
     keys.forEach((k, i) => {
@@ -1035,6 +1141,7 @@ export class LbDatapath {
         key: Buffer.from(k),
         vipKey: VipKey.encode({ addr: key.addr, family }),
       });
+      this.#byKey.set(Buffer.from(k).toString('hex'), val.serviceId);
       this.#backendSets.set(val.serviceId, new Map());
     });
     // The backends map is an array: every slot comes back (262 144 of them in a 10 000-service

@@ -118,9 +118,21 @@ export function tablePinPath(dir: string, serviceId: number): string {
   return join(dir, TABLE_PIN_DIR, String(serviceId));
 }
 
+/**
+ * Pins a service's table (replacing an older pin). The common case — a new pin in an existing
+ * directory — is one system call: the directory is created and an older pin removed only when the
+ * pin fails for want of them (a change pays for each system call it makes).
+ */
 export function pinTable(dir: string, serviceId: number, t: MaglevTable): void {
-  mkdirSync(join(dir, TABLE_PIN_DIR), { recursive: true });
   const path = tablePinPath(dir, serviceId);
+  try {
+    t.map.pin(path);
+    return;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EEXIST' && code !== 'ENOENT') throw e;
+  }
+  mkdirSync(join(dir, TABLE_PIN_DIR), { recursive: true });
   unlinkIfPresent(path);
   t.map.pin(path);
 }

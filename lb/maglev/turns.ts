@@ -40,7 +40,16 @@ export function turnOrder(weight: Int32Array, quota: Int32Array): Int32Array {
   const pattern = sortTurns(reduced, reduced);
   const order = new Int32Array(total);
   const held = new Int32Array(n);
-  for (let t = 0; t < total; ) {
+  // While every backend has room for a whole period of its turns, nobody is skipped: the period is
+  // repeated verbatim, so those periods are copied in bulk (the common case is one backend
+  // turning per period, with the table almost all full periods). The skipping replay below does
+  // the rest; the sequence is the same.
+  let full = Infinity;
+  for (let i = 0; i < n; i++) full = Math.min(full, Math.floor(quota[i] / reduced[i]));
+  let t = 0;
+  for (let k = 0; k < full; k++, t += period) order.set(pattern, t);
+  for (let i = 0; i < n; i++) held[i] = full * reduced[i];
+  while (t < total) {
     for (let p = 0; p < period && t < total; p++) {
       const b = pattern[p];
       if (held[b] === quota[b]) continue;

@@ -134,6 +134,12 @@ export class DesiredState {
 
   // --- reading -------------------------------------------------------------------------------
 
+  /** The datapath ids the next `n` new services get, in order (the id allocator's queue), O(n):
+   *  what the datapath prepares spare tables for. */
+  upcomingServiceIds(n: number): number[] {
+    return this.#serviceIds.upcoming(n);
+  }
+
   /** All services in display order (IPv4 VIPs first, by address, protocol, port). Frozen. */
   list(): Service[] {
     this.#sorted ??= [...this.#services.values()].sort(compareServices);

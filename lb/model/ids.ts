@@ -72,6 +72,15 @@ export class IdAllocator {
     return this.#len ? this.#ring[this.#head]! : 1;
   }
 
+  /** The next `n` ids allocate() would hand out, in order (fewer when fewer are free); O(n) once
+   *  the queue is built (call it after loading has claimed its ids, like allocate()). */
+  upcoming(n: number): number[] {
+    const out: number[] = [];
+    const ring = this.#queue();
+    for (let i = 0; i < n && i < this.#len; i++) out.push(ring[(this.#head + i) % ring.length]!);
+    return out;
+  }
+
   isUsed(id: number): boolean {
     return Number.isInteger(id) && id >= 1 && id <= this.#o.max && this.#inUse[id] === 1;
   }

@@ -62,6 +62,13 @@ export interface ReconcilerOptions {
   builders?: TableBuilders;
   /** The health overlay: which backends of a service the datapath gets (default: all). */
   backendFilter?: BackendFilter;
+  /**
+   * Spare tables kept ready at the service ids handed out next (LbDatapath.prepareSpareTables), so
+   * that CreateService writes its first table in place instead of creating and swapping one in
+   * (an RCU grace period on kernels before 6.19). Refilled after a change, off its path, once half
+   * are used: one kernel wait per `spareTables / 2` new services. Default 16; 0 = none.
+   */
+  spareTables?: number;
 }
 
 export interface ChangeResult {
@@ -105,6 +112,8 @@ export class Reconciler {
   readonly #progressEvery: number;
   readonly #builders: TableBuilders | undefined;
   readonly #filter: BackendFilter | undefined;
+  readonly #spareTables: number;
+  #sparesQueued = false;
   readonly #queue = new SerialQueue();
   readonly #state: DesiredState;
   /** Changes programmed and appended, oldest first, until their record is durable. */
@@ -123,6 +132,7 @@ export class Reconciler {
     this.#progressEvery = o.progressEvery ?? 1000;
     this.#builders = o.builders;
     this.#filter = o.backendFilter;
+    this.#spareTables = o.spareTables ?? 16;
   }
 
   /** The desired state. Treat as read-only; change it through change(). */
@@ -209,7 +219,34 @@ export class Reconciler {
       }
       this.#maybeCompact();
     }
+    if (result.diff.created.length) this.#maybeRefillSpares();
     return result;
+  }
+
+  /**
+   * Installs spare tables at the next service ids (runs in the queue, after the change that used
+   * them has answered). Best effort: without spares a new service creates its table as before.
+   */
+  refillSpares(minMissing = 1): Promise<number> {
+    return this.#queue.run(() => {
+      const dp = this.#dp;
+      if (!dp.prepareSpareTables || this.#spareTables === 0) return 0;
+      try {
+        return dp.prepareSpareTables(this.#state.upcomingServiceIds(this.#spareTables), { minMissing });
+      } catch (e) {
+        this.#log?.warn(`spare Maglev tables not prepared (new services create theirs): ${(e as Error).message}`);
+        return 0;
+      }
+    });
+  }
+
+  #maybeRefillSpares(): void {
+    if (this.#sparesQueued || !this.#dp.prepareSpareTables || this.#spareTables === 0) return;
+    this.#sparesQueued = true;
+    // After this turn of the event loop: the answer to the change goes out first.
+    setImmediate(() => {
+      void this.refillSpares(Math.max(1, this.#spareTables >> 1)).finally(() => (this.#sparesQueued = false));
+    });
   }
 
   /** Converges the whole datapath to the state (start-up, or after a failed rollback). */

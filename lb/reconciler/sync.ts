@@ -17,9 +17,10 @@ import type { Backend, Service } from '../model/index.js';
 import type { TableBuilders } from './table-builders.js';
 
 /** The datapath operations the reconciler uses (LbDatapath implements them). */
-export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'deleteServices' | 'setBackends' | 'setBackendsMany'> & {
-  readonly options: Pick<LbDatapath['options'], 'seed'>;
-};
+export type DatapathPort = Pick<LbDatapath, 'services' | 'service' | 'backends' | 'upsertService' | 'deleteService' | 'deleteServices' | 'setBackends' | 'setBackendsMany'> &
+  Partial<Pick<LbDatapath, 'prepareSpareTables'>> & {
+    readonly options: Pick<LbDatapath['options'], 'seed'>;
+  };
 
 /** From this many tables to build, a sync builds them on worker threads (when it may await). */
 export const BULK_TABLES = 32;

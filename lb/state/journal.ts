@@ -6,7 +6,7 @@
 // leaves a last line that is incomplete or fails its checksum: that record was never acknowledged
 // (acknowledgement waits for the fdatasync), so the reader drops it. A bad line that is followed
 // by good ones is damage, not a torn write, and stops the load.
-import { closeSync, existsSync, fdatasync, fsync, openSync, readdirSync, readFileSync, unlinkSync, write } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fsync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
@@ -42,8 +42,16 @@ function syncDirectory(dir: string): Promise<void> {
 }
 
 export const defaultJournalIo: Required<JournalIo> = {
-  write: (fd, data, position) =>
-    new Promise((resolve, reject) => write(fd, data, 0, data.length, position, (e, n) => (e ? reject(e) : resolve(n)))),
+  // The write itself only copies a few hundred bytes into the page cache: done here, it saves a
+  // round trip through libuv's thread pool (and a turn of the event loop) on every acknowledged
+  // change; the fdatasync, which waits for the disk, stays off the event loop.
+  write: (fd, data, position) => {
+    try {
+      return Promise.resolve(writeSync(fd, data, 0, data.length, position));
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  },
   datasync: (fd) => new Promise((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))),
   syncDir: syncDirectory,
 };

@@ -265,3 +265,44 @@ describe('a second LbDatapath on the same pins (a tool reading what xlbd wrote)'
     }
   });
 });
+
+describe('spare tables at the service ids handed out next', () => {
+  it('a new service writes its first table into its spare; spares read "no backend"; unlisted spares are taken back', () => {
+    const dp = loadDatapath({ tableSize: 1021, stateless: true });
+    try {
+      configure(dp);
+      expect(dp.prepareSpareTables([9, 10])).toBe(2);
+      expect(dp.spareTables).toBe(2);
+      expect(dp.prepareSpareTables([9, 10])).toBe(0); // nothing missing: no kernel call
+      expect(dp.prepareSpareTables([9, 10, 11], { minMissing: 2 })).toBe(0); // one missing: below the threshold
+      const set = backends(1, 5);
+      const t = { src: clientOf(3), dst: VIP_A, sport: 41000, dport: 80, protocol: 'tcp' as const };
+      dp.upsertService({ id: 9, vip: VIP_A, port: 80, protocol: 'tcp' });
+      // Between the service entry and its table a packet finds the spare: no backend, as without a table.
+      expect(dp.maglevTable(9)).toBeUndefined();
+      expect(sentTo(dp, set, t.src, t.sport, VIP_A)).toBeUndefined();
+      const r = dp.setBackends(9, set, { write: 'inPlace' });
+      expect(r).toMatchObject({ tableWrite: 'swap', slotsChanged: 1021 });
+      expect(dp.spareTables).toBe(1);
+      const table = dp.maglevTable(9)!;
+      expect(table.length).toBe(1021);
+      expect(sentTo(dp, set, t.src, t.sport, VIP_A)).toBe(table[dp.placement(t)!.slot]);
+      // The spare became the service's table: later changes rewrite it in place.
+      expect(dp.setBackends(9, set.slice(1), { write: 'inPlace' }).tableWrite).toBe('inPlace');
+      // A service of another size cannot use the default-size spare: it gets its own table.
+      dp.upsertService({ id: 10, vip: VIP_B, port: 80, protocol: 'tcp', tableSize: 251 });
+      expect(dp.maglevTable(10)).toBeUndefined();
+      expect(dp.setBackends(10, backends(100, 3), { write: 'inPlace' }).tableWrite).toBe('swap');
+      expect(dp.maglevTable(10)!.length).toBe(251);
+      expect(dp.spareTables).toBe(0);
+      // New ids listed: spares there; a spare at an id no longer listed is taken back.
+      expect(dp.prepareSpareTables([11, 12])).toBe(2);
+      expect(dp.prepareSpareTables([12, 13])).toBe(1);
+      expect(dp.spareTables).toBe(2);
+      // Ids of existing services or out of range are never given a spare.
+      expect(dp.prepareSpareTables([9, 10, 64, -1])).toBe(0);
+    } finally {
+      dp.close();
+    }
+  });
+});

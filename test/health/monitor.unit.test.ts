@@ -169,3 +169,28 @@ describe('the monitor', () => {
     m.close();
   });
 });
+
+describe('syncChanged (the services of one change only)', () => {
+  it('ends with the same targets as a sync of the whole state, and reports the same services', async () => {
+    const base = services(6, 3, { kind: 'tcp', interval: '1s' });
+    const probe = async (s: ProbeSpec): Promise<ProbeResult> => (s.address.endsWith('.2') ? { ok: false, error: 'refused' } : { ok: true });
+    const full = monitorWith(base, { probe }).m;
+    const scoped = monitorWith(base, { probe }).m;
+    // a service loses its check, one loses a backend, one is deleted, one is new
+    const [a, b, c] = base;
+    const noCheck = { ...a!, healthCheck: undefined } as Service;
+    const fewer = { ...b!, backends: b!.backends.slice(1) } as Service;
+    const added = services(7, 2, { kind: 'tcp' })[6]!;
+    const after = [noCheck, fewer, ...base.slice(3), added];
+    expect(scoped.syncChanged([
+      { id: a!.id, before: a, after: noCheck },
+      { id: b!.id, before: b, after: fewer },
+      { id: c!.id, before: c },
+      { id: added.id, after: added },
+    ]).sort()).toEqual(full.sync(after).sort());
+    expect(scoped.targetCount).toBe(full.targetCount);
+    for (const s of [...after, a!, c!]) for (const x of s.backends) expect(scoped.backend(s.id, x.address)?.target).toBe(full.backend(s.id, x.address)?.target);
+    full.close();
+    scoped.close();
+  });
+});

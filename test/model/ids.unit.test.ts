@@ -99,3 +99,19 @@ describe('IdAllocator with 65 535 ids', () => {
     expect(order).toEqual([7, 8, 9, 10, 2, 4]);
   });
 });
+
+describe('IdAllocator.upcoming', () => {
+  it('names exactly the ids allocate() hands out next, without taking them', () => {
+    const c = clock();
+    const a = allocator(c, 10);
+    a.claim(2);
+    for (const id of [1, 3]) expect(a.allocate()).toBe(id);
+    a.release(1);
+    expect(a.upcoming(4)).toEqual([4, 5, 6, 7]);
+    expect(a.upcoming(20)).toEqual([4, 5, 6, 7, 8, 9, 10, 1]); // only the free ids, the freed one last
+    expect(a.used).toBe(2);
+    const next = a.upcoming(8);
+    expect(Array.from({ length: 8 }, () => a.allocate())).toEqual(next);
+    expect(a.upcoming(3)).toEqual([]);
+  });
+});
