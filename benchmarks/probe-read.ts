@@ -1,6 +1,7 @@
 // Focused probe for the control group's read-side figures (scrape, scrape delay, restart): the same
 // daemon settings and measurements as benchmarks/control.ts, without the write-path phases.
 //   node dist/benchmarks/probe-read.js [scrapeServices=10000] [restartServices=1000] [rounds=3]
+import { readFileSync } from 'node:fs';
 import type { Service } from '../api/generated/xlb/v1/Service.js';
 import { Scraper } from './lib/scrape-client.js';
 import { summarize } from './lib/stats.js';
@@ -16,6 +17,11 @@ function serviceSpec(i: number, backends: number): Service {
   } as Service;
 }
 const specs = (n: number) => Array.from({ length: n }, (_, i) => serviceSpec(i, 16));
+/** CPU time (user + system, ms) the process has used: robust to other load on a shared machine. */
+const cpuMs = (pid: number | undefined) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // utime, stime in clock ticks (USER_HZ 100)
+};
 const time = async (fn: () => Promise<unknown>) => {
   const t0 = performance.now();
   await fn();
@@ -39,25 +45,30 @@ let scraper: Scraper | undefined;
 try {
   if (small > 0) {
     const warmEmpty: number[] = [];
+    const warmEmptyCpu: number[] = [];
     await d.start();
     await d.stop();
     for (let i = 0; i < rounds; i++) {
       warmEmpty.push(await d.start());
+      warmEmptyCpu.push(cpuMs(d.pid));
       await d.stop();
     }
     await d.start();
     await d.client.apply(specs(small));
     await d.stop();
     const warmFull: number[] = [];
+    const warmFullCpu: number[] = [];
     // PROBE_PROF_DIR: CPU profiles of the adopting restarts (no BPF load there, which --cpu-prof breaks).
     if (process.env.PROBE_PROF_DIR) d.nodeArgs = ['--cpu-prof', '--cpu-prof-dir', process.env.PROBE_PROF_DIR];
     for (let i = 0; i < rounds; i++) {
       warmFull.push(await d.start());
+      warmFullCpu.push(cpuMs(d.pid));
       if (i === 0) out.readyLog = d.output.split('\n').filter((l) => l.trim()).slice(-12);
       await d.stop();
     }
     out.warmEmpty = summarize(warmEmpty);
     out.warmFull = summarize(warmFull);
+    out.cpuToReady = { empty: summarize(warmEmptyCpu).median, adopt: summarize(warmFullCpu).median };
   }
   if (large > 0) {
     await d.start();
@@ -71,7 +82,9 @@ try {
     }
     scraper = new Scraper(pair.netnsPath(pair.lbNs), d.metricsUrl);
     await scraper.scrape(2);
+    const cpu0 = cpuMs(d.pid);
     const single = await scraper.scrape(10);
+    out.scrapeCpuMs = (cpuMs(d.pid) - cpu0) / 10;
     const alone: number[] = [];
     for (let i = 0; i < 50; i++) alone.push(await time(() => d.client.getStatus()));
     const bursts = [];
