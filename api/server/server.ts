@@ -4,7 +4,6 @@
 // duration, which the metrics module turns into counters.
 import { Server, ServerInterceptingCall, status as grpcStatus, type ServerInterceptor } from '@grpc/grpc-js';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
-import { ReflectionService } from '@grpc/reflection';
 import * as protoLoader from '@grpc/proto-loader';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ApiTls, ListenAddress } from '../../lb/config/index.js';
@@ -14,6 +13,7 @@ import type { LoadBalancerControl } from './control.js';
 import { credentialsFor, finishUnixSocket, ListenError, prepareUnixSocket, withSocketUmask } from './listen.js';
 import { callLimiter, DEFAULT_API_LIMITS, grpcServerOptions, type ApiLimits } from './limits.js';
 import { clientAllowList } from './peer.js';
+import { addLazyReflection } from './lazy-reflection.js';
 import { loadBalancerHandlers } from './load-balancer.js';
 import { recorderService } from './recorder.js';
 
@@ -87,9 +87,9 @@ export async function startApiServer(o: ApiServerOptions): Promise<ApiServer> {
     [RECORDER_SERVICE]: o.recorder ? 'SERVING' : 'NOT_SERVING',
   });
   health.addToServer(server);
-  // Reflection describes our contract and the health service (what `grpcurl list` shows).
-  const healthDefinition = protoLoader.loadSync(healthProtoPath);
-  new ReflectionService({ ...definition, ...healthDefinition }).addToServer(server);
+  // Reflection describes our contract and the health service (what `grpcurl list` shows); its
+  // index is built at the first reflection call (lazy-reflection.ts).
+  addLazyReflection(server, () => ({ ...definition, ...protoLoader.loadSync(healthProtoPath) }));
 
   // xlbd accepts the connections itself and hands them to grpc-js, because grpc-js has no
   // connection limit: net.Server closes connections beyond maxConnections as they arrive.

@@ -8,7 +8,7 @@
 // calls and the recorder keep flowing during a scrape.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { BufferPool } from './buffer-pool.js';
-import { asBytes, ByteWriter } from './byte-writer.js';
+import { asBytes, ByteWriter, MAX_NUMBER_BYTES, putNumber } from './byte-writer.js';
 import { METRIC } from './names.js';
 import type { MetricsService, MetricsServiceSource, MetricsStats } from './source.js';
 
@@ -126,6 +126,21 @@ function sliceOfSource(source: MetricsServiceSource, services: readonly MetricsS
 
 const NL = 10;
 
+/** Backend j's line: prefixes[ends[j-1], ends[j]) then values[at + 2j], for j < n. */
+function writeBackends(w: ByteWriter, prefixes: Uint8Array, ends: Uint32Array, values: Float64Array, at: number, n: number, perLine: number): void {
+  const out = w.room(prefixes.length + n * perLine);
+  let pos = w.length;
+  let start = 0;
+  for (let j = 0; j < n; j++) {
+    const end = ends[j]!;
+    out.set(prefixes.subarray(start, end), pos);
+    pos = putNumber(out, pos + end - start, values[at + 2 * j]!);
+    out[pos++] = NL;
+    start = end;
+  }
+  w.length = pos;
+}
+
 /** Sizes of the last scrape's families: the next one starts with buffers that fit. */
 let lastSizes: number[] = [];
 
@@ -142,6 +157,8 @@ export async function entityChunks(input: EntityInput, pool?: BufferPool): Promi
   const bb = out[METRIC.backendBytes];
   const bw = out[METRIC.backendWeight];
   const counts = { services: 0, active: 0, draining: 0 };
+  // Per service: room for all its lines is reserved once, then prefixes are copied and numbers
+  // written at a local position (no bounds check or method call per sample).
   const write = (slice: Slice) => {
     const sc = slice.serviceCounters;
     const bc = slice.backendCounters;
@@ -149,28 +166,22 @@ export async function entityChunks(input: EntityInput, pool?: BufferPool): Promi
     for (let i = 0; i < slice.services.length; i++) {
       const s = slice.services[i]!;
       const l = linesOf(s);
-      sp.bytes(l.servicePackets);
-      sp.number(sc[2 * i]!);
-      sp.byte(NL);
-      sb.bytes(l.serviceBytes);
-      sb.number(sc[2 * i + 1]!);
-      sb.byte(NL);
-      let ps = 0;
-      let bs = 0;
-      for (let j = 0; j < s.backends.length; j++) {
-        const pe = l.packetsEnds[j]!;
-        const be = l.bytesEnds[j]!;
-        bp.bytes(l.backendPackets, ps, pe);
-        bp.number(bc[k]!);
-        bp.byte(NL);
-        bb.bytes(l.backendBytes, bs, be);
-        bb.number(bc[k + 1]!);
-        bb.byte(NL);
-        ps = pe;
-        bs = be;
-        k += 2;
-        counts[s.backends[j]!.state]++;
-      }
+      let out = sp.room(l.servicePackets.length + MAX_NUMBER_BYTES + 1);
+      out.set(l.servicePackets, sp.length);
+      let pos = putNumber(out, sp.length + l.servicePackets.length, sc[2 * i]!);
+      out[pos++] = NL;
+      sp.length = pos;
+      out = sb.room(l.serviceBytes.length + MAX_NUMBER_BYTES + 1);
+      out.set(l.serviceBytes, sb.length);
+      pos = putNumber(out, sb.length + l.serviceBytes.length, sc[2 * i + 1]!);
+      out[pos++] = NL;
+      sb.length = pos;
+      const n = s.backends.length;
+      const perLine = MAX_NUMBER_BYTES + 1;
+      writeBackends(bp, l.backendPackets, l.packetsEnds, bc, k, n, perLine);
+      writeBackends(bb, l.backendBytes, l.bytesEnds, bc, k + 1, n, perLine);
+      k += 2 * n;
+      for (let j = 0; j < n; j++) counts[s.backends[j]!.state]++;
       bw.bytes(l.weights);
     }
     counts.services += slice.services.length;

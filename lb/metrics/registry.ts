@@ -8,6 +8,7 @@ import { registerDatapathMetrics } from './datapath.js';
 import { BufferPool, ScrapeBody } from './buffer-pool.js';
 import { entityChunks } from './entities.js';
 import { registerHealthBgpMetrics } from './health-bgp.js';
+import { OPEN_FDS, registerOpenFds } from './open-fds.js';
 import { API_DURATION_BUCKETS, MAGLEV_REBUILD_BUCKETS, METRIC } from './names.js';
 import { ScrapeSnapshot } from './snapshot.js';
 import type { MetricsSource } from './source.js';
@@ -104,7 +105,13 @@ export class XlbMetrics {
       labelNames: ['service', 'backend', 'to'],
       registers: [this.registry],
     });
-    if (o.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    if (o.processMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      if (process.platform === 'linux' && this.registry.getSingleMetric(OPEN_FDS)) {
+        this.registry.removeSingleMetric(OPEN_FDS);
+        registerOpenFds(this.registry);
+      }
+    }
   }
 
   /** The daemon, once it exists (metrics can be served before the datapath is ready). */

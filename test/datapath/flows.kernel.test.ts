@@ -150,6 +150,9 @@ describe('flow table', () => {
     expect(dp.serviceCountersWith(sids, all, dp.idCounters('backends', all))).toEqual(expected);
     const part = all.subarray(0, 2);
     expect(dp.serviceCountersWith(sids, part, dp.idCounters('backends', part))).toEqual(expected);
+    // ... and when the caller's order is not the datapath's (the positions are then looked up).
+    const reversed = all.slice().reverse();
+    expect(dp.serviceCountersWith(sids, reversed, dp.idCounters('backends', reversed))).toEqual(expected);
     // After re-selection the entry points at the new backend: hits again.
     expect(sameAsBefore().reselect).toBe(0);
   });
