@@ -292,6 +292,7 @@ export class Recorder {
     await Promise.all(this.sessions().map((s) => s.stop('shutdown')));
     if (this.#clockTimer) clearInterval(this.#clockTimer);
     this.#clock.close();
+    this.tables.close();
   }
 
   #clockAgeMs(): number {

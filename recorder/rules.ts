@@ -109,7 +109,7 @@ export interface KernelRuleEncoding {
   key: KernelKey;
 }
 
-/** The datapath's encoding of a rule (bpf/lb/recorder.h: rec_masks, rec_index). */
+/** The datapath's encoding of a rule (bpf/lb/recorder.h: rec_ctl.shapes, rec_index). */
 export function kernelRule(r: CaptureRule): KernelRuleEncoding {
   const addr = (p: IpPrefix | undefined) => (p ? Buffer.from(toDatapathBytes(p.address)) : Buffer.alloc(16));
   const proto = PROTO_NUMBER[r.proto];

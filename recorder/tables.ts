@@ -1,28 +1,35 @@
-// The recorder's kernel state (bpf/lb/recorder.h): the rule index and its masks, the recording
-// slots, each recording's ring, the global switch and the per-recording counters, written in the
-// order the datapath relies on while traffic flows:
+// The recorder's kernel state (bpf/lb/recorder.h): the rule index, its shapes and its filter, the
+// recording slots, each recording's ring, the global switch and the per-recording counters,
+// written in the order the datapath relies on while traffic flows:
 //   activate:   counters zeroed → ring in place → index keys get the slot's bit (slot still
-//               inactive) → new masks written → nmasks raised → recording entry written (the
-//               packet path starts recording here)
+//               inactive) → the filter bits of new keys set → new shapes written → nmasks raised
+//               → recording entry written (the packet path starts recording here)
 //   deactivate: recording entry zeroed (stops here) → the slot's bits cleared, keys without
-//               recordings deleted → masks no longer used removed (the last mask moved into the
-//               hole, then nmasks lowered)
+//               recordings deleted, filter bits no remaining key has cleared → shapes no longer
+//               used removed (the last shape copied into the hole, then nmasks lowered)
 //   releaseRing (after the final drain): the ring leaves rec_rings
+// rec_ctl (the section .data.rec: switch, filter, shapes) is written in place through a mapping,
+// one aligned 32-bit store per word of the switch and of a shape, one atomic 64-bit OR / AND per
+// filter word: a packet reads every word old or new, never a mix.
 // A freed recording slot goes to the back of the queue, so records in flight never meet a reused
 // slot soon after.
-import type { BpfMap } from '../bpf/libbpf-ts/index.js';
+import type { BpfMap, MapMapping } from '../bpf/libbpf-ts/index.js';
 import {
+  REC_CTL_FILTER_OFFSET,
+  REC_CTL_SHAPES_OFFSET,
   REC_F_HOST_TRAFFIC,
+  REC_FILTER_WORDS,
   REC_MAP_NAMES,
-  REC_MAX_MASKS,
   REC_MAX_RECORDINGS,
   REC_MAX_RULES,
   RecCounter,
   RecCtl,
   RecKey,
-  RecMask,
   RecRecording,
+  RecShape,
   mapSizes,
+  recFilterBit,
+  recShape,
   type KernelKey,
   type KernelMask,
   type KernelRecording,
@@ -46,7 +53,7 @@ export function checkRecorderMaps(maps: RecorderMaps): void {
       );
     }
   }
-  if (maps.rec_index.maxEntries !== REC_MAX_RULES || maps.rec_masks.maxEntries !== REC_MAX_MASKS || maps.rec_recordings.maxEntries !== REC_MAX_RECORDINGS) {
+  if (maps.rec_index.maxEntries !== REC_MAX_RULES || maps.rec_recordings.maxEntries !== REC_MAX_RECORDINGS) {
     throw new Error('recorder maps: slot counts differ from lb/datapath/recorder-layout.ts');
   }
 }
@@ -63,14 +70,24 @@ interface IndexEntry {
   key: Buffer;
   mask: string;
   slots: bigint;
+  /** its bit in the filter */
+  bit: number;
 }
+
+const SHAPE_WORDS = RecShape.size / 4;
 
 export class RecorderTables {
   readonly maps: RecorderMaps;
   /** rec_index as written: key bytes (hex) → entry. */
   readonly #index = new Map<string, IndexEntry>();
-  /** rec_masks[0, masks.length) as written. */
+  /** rec_ctl.shapes[0, masks.length) as written. */
   #masks: KernelMask[] = [];
+  /** Filter bit → how many keys of rec_index have it (a bit is cleared when its last key goes). */
+  readonly #filterRefs = new Map<number, number>();
+  /** rec_ctl mapped: as 32-bit words (switch, shapes) and the filter's 64-bit words. */
+  readonly #ctl: MapMapping;
+  readonly #words: Uint32Array;
+  readonly #filter: BigUint64Array;
   /** Per active slot: its index keys and how many rules it asked for. */
   readonly #slots = new Map<number, { keys: Set<string>; rules: number }>();
   /** FIFO of free recording slots. */
@@ -82,7 +99,15 @@ export class RecorderTables {
     checkRecorderMaps(maps);
     this.maps = maps;
     this.#flags = o.hostTraffic ? REC_F_HOST_TRAFFIC : 0;
+    this.#ctl = maps[CTL].mmap();
+    this.#words = new Uint32Array(this.#ctl.buffer, 0, RecCtl.size / 4);
+    this.#filter = new BigUint64Array(this.#ctl.buffer, REC_CTL_FILTER_OFFSET, REC_FILTER_WORDS);
     this.reset();
+  }
+
+  /** Unmaps rec_ctl (the recorder is done with the datapath; the kernel's state stays as it is). */
+  close(): void {
+    this.#ctl.unmap();
   }
 
   /** Clears everything (a restarted daemon may find rules and rings of recordings that died with it). */
@@ -93,6 +118,8 @@ export class RecorderTables {
     this.maps.rec_recordings.updateBatch(recs.map(key32), recs.map(() => NO_RECORDING));
     for (const k of [...this.maps.rec_index.keys()]) this.maps.rec_index.delete(k);
     for (const slot of recs) this.maps.rec_rings.delete(key32(slot));
+    for (let w = 0; w < REC_FILTER_WORDS; w++) Atomics.store(this.#filter, w, 0n);
+    this.#filterRefs.clear();
     this.#index.clear();
     this.#slots.clear();
     this.#rulesInUse = 0;
@@ -130,7 +157,19 @@ export class RecorderTables {
 
   /** The global switch as the kernel holds it. */
   kernelCtl(): { nmasks: number; flags: number } {
-    return RecCtl.decode(this.maps[CTL].lookup(key32(0))!);
+    const { nmasks, flags } = RecCtl.decode(this.maps[CTL].lookup(key32(0))!);
+    return { nmasks, flags };
+  }
+
+  /** The filter bits set, as the kernel holds them (tests). */
+  kernelFilterBits(): number[] {
+    const filter = RecCtl.decode(this.maps[CTL].lookup(key32(0))!).filter;
+    const bits: number[] = [];
+    for (let w = 0; w < REC_FILTER_WORDS; w++) {
+      const v = filter.readBigUInt64LE(w * 8);
+      for (let b = 0; b < 64; b++) if ((v >> BigInt(b)) & 1n) bits.push(w * 64 + b);
+    }
+    return bits;
   }
 
   /**
@@ -153,13 +192,17 @@ export class RecorderTables {
         const key = RecKey.encode(r.key);
         const hex = key.toString('hex');
         if (mine.keys.has(hex)) continue;
-        const entry = this.#index.get(hex) ?? { key, mask: maskId(r.mask), slots: 0n };
+        const known = this.#index.get(hex);
+        const entry = known ?? { key, mask: maskId(r.mask), slots: 0n, bit: recFilterBit(key, r.mask) };
         this.maps.rec_index.update(key, u64(entry.slots | bit));
         entry.slots |= bit;
-        this.#index.set(hex, entry);
+        if (!known) {
+          this.#index.set(hex, entry);
+          this.#filterRef(entry.bit, +1);
+        }
         mine.keys.add(hex);
         if (!this.#masks.some((m) => maskId(m) === entry.mask)) {
-          this.maps.rec_masks.update(key32(this.#masks.length), RecMask.encode(r.mask));
+          this.#writeShape(this.#masks.length, r.mask);
           this.#masks.push(r.mask);
         }
       }
@@ -189,6 +232,7 @@ export class RecorderTables {
       if (entry.slots === 0n) {
         this.maps.rec_index.delete(entry.key);
         this.#index.delete(hex);
+        this.#filterRef(entry.bit, -1);
       } else {
         this.maps.rec_index.update(entry.key, u64(entry.slots));
       }
@@ -200,9 +244,9 @@ export class RecorderTables {
       if (used.has(maskId(this.#masks[i]!))) continue;
       const last = this.#masks.length - 1;
       if (i !== last) {
-        // The last mask moves into the hole first (present twice for a moment), so every mask a
-        // live rule needs stays within [0, nmasks) throughout.
-        this.maps.rec_masks.update(key32(i), RecMask.encode(this.#masks[last]!));
+        // The last shape is copied into the hole first (present twice for a moment), so every
+        // shape a live rule needs stays within [0, nmasks), in an entry not being written.
+        this.#writeShape(i, this.#masks[last]!);
         this.#masks[i] = this.#masks[last]!;
       }
       this.#masks.pop();
@@ -226,7 +270,29 @@ export class RecorderTables {
   }
 
   #writeCtl(): void {
-    this.maps[CTL].update(key32(0), RecCtl.encode({ nmasks: this.#masks.length, flags: this.#flags }));
+    Atomics.store(this.#words, 1, this.#flags);
+    Atomics.store(this.#words, 0, this.#masks.length);
+  }
+
+  /** rec_ctl.shapes[i] = the shape of `mask` (an entry outside [0, nmasks) or one no live rule needs). */
+  #writeShape(i: number, mask: KernelMask): void {
+    const b = RecShape.encode(recShape(mask));
+    const at = REC_CTL_SHAPES_OFFSET / 4 + i * SHAPE_WORDS;
+    for (let w = 0; w < SHAPE_WORDS; w++) Atomics.store(this.#words, at + w, b.readUInt32LE(w * 4));
+  }
+
+  /** One more or one fewer key with filter bit `bit`: the bit is set with the first, cleared with the last. */
+  #filterRef(bit: number, delta: 1 | -1): void {
+    const n = (this.#filterRefs.get(bit) ?? 0) + delta;
+    const word = bit >>> 6;
+    const mask = 1n << BigInt(bit & 63);
+    if (n > 0) {
+      this.#filterRefs.set(bit, n);
+      if (n === 1) Atomics.or(this.#filter, word, mask);
+    } else {
+      this.#filterRefs.delete(bit);
+      Atomics.and(this.#filter, word, ~mask & 0xffffffffffffffffn);
+    }
   }
 }
 

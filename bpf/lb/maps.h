@@ -26,7 +26,8 @@
 //    SYN takeover idle time
 // 7: the recorder's rule index (rec_masks, rec_index), a ring per recording (rec_rings), its
 //    switch in the .data.rec section (pinned as rec_ctl); no rec_rules, no shared rec_ring
-#define LB_LAYOUT_VERSION 7
+// 8: the recorder's rule shapes and rule filter in .data.rec (struct rec_ctl); no rec_masks
+#define LB_LAYOUT_VERSION 8
 
 #define LB_FAMILY_V4 4
 #define LB_FAMILY_V6 6

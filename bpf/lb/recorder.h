@@ -15,22 +15,42 @@
 //
 // Matching is a tuple-space search: the control plane groups the rules by their shape (the
 // "mask": prefix lengths, family, which of ports / protocol are wildcards), keeps the distinct
-// masks in rec_masks and every rule, with its fields masked, as a key of the hash rec_index whose
-// value is the bitmap of recordings that have that rule. A packet costs one hash lookup per
-// distinct mask, not one comparison per rule: 128 rules of one shape are one lookup.
+// shapes in rec_ctl.shapes and every rule, with its fields masked, as a key of the hash rec_index
+// whose value is the bitmap of recordings that have that rule. A hash lookup (~20 ns: jhash of a
+// 44-byte key) per shape would still be paid by every packet, matching or not; a filter in front
+// of the index spares it to the packets that match no rule:
 //
-// Concurrency with the control plane (which rewrites these maps while traffic flows):
+//   filter  a bitmap in rec_ctl (REC_FILTER_BITS): bit rec_filter_bit(key) is set for every key
+//           of rec_index, from a hash of the key's first address words, ports, protocol and
+//           family and of its shape. Per shape the packet's tuple is masked with the shape's
+//           precomputed masks (rec_shape: a few ANDs, no lookup), hashed, and the bit tested; only
+//           a set bit (a rule of that shape may match, or a collision) costs the hash lookup.
+//           A clear bit proves no rule of that shape matches: a key that equals the packet's
+//           tuple under the shape has the same hash.
+//
+// Concurrency with the control plane (which rewrites these while traffic flows; it writes rec_ctl
+// in place through a mapping of the section, one aligned 32- or 64-bit store at a time):
 //  * rec_index entries change atomically (hash map updates replace whole elements); a bit is set
 //    while its recording slot is still inactive and cleared after the slot was deactivated;
-//  * a mask entry is one 32-bit word, so it is never read torn; masks a live rule needs are always
-//    in [0, nmasks) (new ones are written before nmasks is raised; a removed one is replaced by
-//    the last mask, which is thus present twice, before nmasks is lowered);
-//  * the key of a rule holds its prefix lengths, so a key found under another mask than the rule's
-//    own can only be found for packets the rule matches (ports and protocol are 0 in a masked key
-//    exactly when the mask makes them wildcards or the packet has none);
+//  * filter bits: a key's bit is set (atomic OR of its word) before the recording that brings the
+//    key is activated, and cleared only when no key of an active recording has it (reference
+//    counted by the control plane), so a live rule's bit is never seen clear;
+//  * a shape a live rule needs is always in [0, nmasks) in an entry that is not being written:
+//    new shapes are written before nmasks is raised; a removed one is overwritten with a copy of
+//    the last shape (which is thus present twice, the copy at the end untouched) before nmasks is
+//    lowered. An entry being overwritten may be read torn: its rules are all gone, and a torn
+//    entry can only make the search look up a key no live rule has or spare a lookup no live rule
+//    needed, never record a packet no rule matches (the exact key below decides);
+//  * the hash lookup builds its key from the shape's mask word (struct rec_mask, one 32-bit load,
+//    never torn); the key holds the prefix lengths, so a key found under another shape than the
+//    rule's own can only be found for packets the rule matches (ports and protocol are 0 in a
+//    masked key exactly when the shape makes them wildcards or the packet has none);
 //  * a recording entry is all-zero when inactive, and it is skipped unless id, snaplen and points
 //    are all non-zero, so a torn read of an entry being (de)activated is either skipped or sees
 //    the complete old/new value for the fields that matter.
+// A packet's search takes well under a microsecond; the control plane needs two changes (each a
+// series of syscalls) before an entry it vacated is rewritten again, which the search is assumed
+// never to straddle.
 //
 // Every recording has its own ring (rec_rings[slot], created by userspace when it starts): a slow
 // reader fills only its own ring, and its losses are counted on its own slot. Records are written
@@ -55,7 +75,10 @@
 
 // lb/datapath/recorder-layout.ts mirrors everything below; change both together.
 #define REC_MAX_RULES 128        // rules of all recordings together (rec_index entries)
-#define REC_MAX_MASKS REC_MAX_RULES
+#define REC_MAX_MASKS REC_MAX_RULES  // distinct rule shapes (rec_ctl.shapes)
+#define REC_FILTER_LOG2 14
+#define REC_FILTER_BITS (1 << REC_FILTER_LOG2) // ≤ 128 keys: a clear bit for ≥ 99 % of the tuples
+#define REC_FILTER_WORDS (REC_FILTER_BITS / 64)
 #define REC_MAX_RECORDINGS 64    // concurrent recordings: one bit each in a __u64
 #define REC_MAX_SNAPLEN 4096     // an XDP frame without frags fits in a page
 #define REC_RING_BYTES (4 << 20) // the inner ring template; userspace creates each recording's ring
@@ -71,16 +94,6 @@
 #define REC_M_DPORT 2
 #define REC_M_PROTO 4
 
-// The recorder's switch, read once per packet. In its own data section (a global, not a map
-// value): the read is one load from an address the verifier resolved at load time. The daemon
-// pins and adopts the section's map (".data.rec") with the other maps.
-struct rec_ctl {
-	__u32 nmasks; // masks [0, nmasks) are searched; 0 = no recording: the recorder is off
-	__u32 flags;  // REC_F_*
-};
-
-volatile struct rec_ctl rec_ctl SEC(".data.rec") = {};
-
 // One rule shape. Prefix lengths count from the first address bit (IPv4: 0..32, IPv6: 0..128);
 // family 0 = either family (then both prefix lengths are 0).
 struct rec_mask {
@@ -89,6 +102,39 @@ struct rec_mask {
 	__u8 family;
 	__u8 fields; // REC_M_*
 };
+
+// A shape's mask read with one load (never torn), its fields then taken from the copy.
+union rec_mask_word {
+	struct rec_mask m;
+	__u32 word;
+};
+
+// A shape as the filter applies it to a packet's tuple: masks over the words the filter hashes,
+// all as loaded from the tuple (addresses and ports in network order), precomputed by the control
+// plane from the mask: src / dst keep the address's first min(plen, 32) bits (the filter hashes
+// only the first address word: IPv6 rules that differ further on share a bit); ports applies to
+// (sport | dport << 16), pf to (proto | family << 8).
+struct rec_shape {
+	__u32 src;
+	__u32 dst;
+	__u32 ports;
+	__u32 pf;
+	union rec_mask_word mask; // the shape itself: builds the exact key; salts the filter hash
+};
+
+// The recorder's switch, read once per packet, its filter and its shapes. In its own data section
+// (a global, not a map value): reads are loads from an address the verifier resolved at load time.
+// The daemon pins and adopts the section's map (".data.rec") with the other maps, and writes it in
+// place through a mapping (libbpf makes the section an mmapable one-element array).
+struct rec_ctl {
+	__u32 nmasks; // shapes [0, nmasks) are searched; 0 = no recording: the recorder is off
+	__u32 flags;  // REC_F_*
+	__u32 pad[14]; // the filter starts at a cache line
+	__u64 filter[REC_FILTER_WORDS];
+	struct rec_shape shapes[REC_MAX_MASKS];
+};
+
+volatile struct rec_ctl rec_ctl SEC(".data.rec") = {};
 
 // A rule, and a packet's tuple under a mask: the tuple's fields masked (addresses to their
 // prefixes, wildcard ports / protocol 0), with the mask's prefix lengths. IPv4 addresses live in
@@ -137,13 +183,6 @@ struct rec_scratch {
 	struct rec_hdr hdr;
 	__u8 data[REC_MAX_SNAPLEN];
 };
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, REC_MAX_MASKS);
-	__type(key, __u32);
-	__type(value, struct rec_mask);
-} rec_masks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -230,15 +269,33 @@ static __always_inline void rec_mask_addr(__be32 *out, const __be32 *addr, int p
 	out[3] = addr[3] & rec_word_mask(plen - 96);
 }
 
-static long rec_match_mask(__u32 index, void *data)
+// The filter's bit for a tuple under a shape (lb/datapath/recorder-layout.ts recFilterBit computes
+// the same from a rule's key): the masked words multiplied by distinct odd constants, XORed, and
+// finished like murmur3's fmix (an XOR-shift and a multiply mix the high bits into the top ones);
+// pf carries the shape's mask word, so equal masked tuples of different shapes get other bits.
+static __always_inline __u32 rec_filter_bit(__u32 src, __u32 dst, __u32 ports, __u32 pf)
 {
-	struct rec_match *m = data;
-	struct rec_mask *mask = bpf_map_lookup_elem(&rec_masks, &index);
+	__u32 h = (src * 0x9e3779b1U) ^ (dst * 0x85ebca77U) ^ (ports * 0xc2b2ae3dU) ^ (pf * 0x27d4eb2fU);
+
+	h ^= h >> 15;
+	h *= 0x2c1b3c6dU;
+	return h >> (32 - REC_FILTER_LOG2);
+}
+
+// The exact search under one shape: the tuple masked into a key of rec_index. Only packets past
+// the filter come here. A global function: the verifier checks it once, on its own (as a static
+// one it was checked again for each of the loop's 128 iterations, and the program went past the
+// verifier's 1M-instruction budget); it calls nothing newer than the rest of xlb_lb, so a program
+// loaded with LB_F_NO_RECORDER still needs nothing the recorder needs.
+__noinline int rec_lookup(struct rec_match *m, __u32 mask_word)
+{
+	union rec_mask_word w = { .word = mask_word };
+	struct rec_mask *mask = &w.m;
 	struct rec_key key = {};
 	__u64 *slots;
 
-	if (!mask)
-		return 1;
+	if (!m)
+		return 0;
 	if (mask->family) {
 		if (mask->family != m->t.family)
 			return 0;
@@ -258,6 +315,27 @@ static long rec_match_mask(__u32 index, void *data)
 	if (slots)
 		m->slots |= *slots;
 	return 0;
+}
+
+// Every shape in [0, nmasks): the filter first, the exact lookup only where its bit is set.
+static __always_inline void rec_search(struct rec_match *m)
+{
+	__u32 n = rec_ctl.nmasks;
+	__u32 src = m->t.src[0], dst = m->t.dst[0];
+	__u32 ports = (__u32)m->t.sport | (__u32)m->t.dport << 16;
+	__u32 pf = (__u32)m->t.proto | (__u32)m->t.family << 8;
+
+	for (__u32 i = 0; i < REC_MAX_MASKS; i++) {
+		volatile struct rec_shape *sh = &rec_ctl.shapes[i];
+		__u32 mask, bit;
+
+		if (i >= n)
+			break;
+		mask = sh->mask.word;
+		bit = rec_filter_bit(src & sh->src, dst & sh->dst, ports & sh->ports, (pf & sh->pf) ^ mask);
+		if ((rec_ctl.filter[bit / 64] >> (bit % 64)) & 1)
+			rec_lookup(m, mask);
+	}
 }
 
 // The tuple rules are matched against. Ports only when the L3 header is clean (a fragment or an
@@ -374,10 +452,9 @@ static __noinline void rec_emit(struct xdp_md *ctx, __u64 slots, __u8 point)
 static __noinline __u64 rec_ingress_slow(struct xdp_md *ctx, const struct lb_pkt *p)
 {
 	struct rec_match m = {};
-	__u32 nmasks = rec_ctl.nmasks;
 
 	rec_tuple(ctx, p, &m.t);
-	bpf_loop(nmasks < REC_MAX_MASKS ? nmasks : REC_MAX_MASKS, rec_match_mask, &m, 0);
+	rec_search(&m);
 	// Traffic that is not for a VIP (the host's own: SSH, BGP, ...) only when the operator allows it.
 	if (m.slots && !(rec_ctl.flags & REC_F_HOST_TRAFFIC) && !vip_exists(&p->flow))
 		return 0;

@@ -5,15 +5,16 @@
 // member, with the object's BTF, and the loader compares key/value sizes with the loaded maps.
 import { bytes, pad, struct, u16, u32, u64, u8, be16, type Struct, type ValueOf } from '../../bpf/libbpf-ts/index.js';
 import type { Family } from './addr.js';
-import { RecCounter, RecCtl, RecHdr, RecKey, RecMask, RecRecording, RecScratch } from './recorder-layout.js';
+import { RecCounter, RecCtl, RecHdr, RecKey, RecMask, RecRecording, RecScratch, RecShape } from './recorder-layout.js';
 
 /** Bump together with LB_LAYOUT_VERSION in maps.h; adopt() refuses pins of another version. */
 // 2: the recorder's maps joined the pinned set; 3: per-service table size, packed mmapable tables;
 // 4: lb_config with the VIP filter (mmapable, MACs in Ethernet order), flow_key reordered, the global counters in one
 // per-CPU value, service_stats only for packets no backend received; 5: xlb's own flow table (4-way buckets);
 // 6: icmp_budget, lb_meta records the ICMP rate and the SYN takeover idle time;
-// 7: the recorder's rule index (rec_masks, rec_index), a ring per recording (rec_rings), .data.rec
-export const LAYOUT_VERSION = 7;
+// 7: the recorder's rule index (rec_masks, rec_index), a ring per recording (rec_rings), .data.rec;
+// 8: the recorder's shapes and rule filter in .data.rec (no rec_masks)
+export const LAYOUT_VERSION = 8;
 
 export const PROGRAM_NAME = 'xlb_lb';
 
@@ -93,7 +94,7 @@ export const LbStats = struct('lb_stats', { c: bytes(STATS_SLOTS * LbCounter.siz
 /** Every struct declared here and in recorder-layout.ts: the BTF layout test checks each one. */
 export const LB_STRUCTS: readonly Struct<unknown>[] = [
   ServiceKey, ServiceValue, VipKey, VipValue, BackendValue, FlowKey, FlowEntry, FlowBucket, LbConfig, LbMeta, LbCounter, LbStats, IcmpBudget,
-  RecMask, RecKey, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
+  RecMask, RecShape, RecKey, RecRecording, RecCtl, RecCounter, RecHdr, RecScratch,
 ];
 
 export type ServiceKeyValue = ValueOf<typeof ServiceKey>;
@@ -132,10 +133,9 @@ export const MAPS = {
   backend_stats: { key: U32, value: LbCounter },
   // The packet recorder's maps (recorder-layout.ts): pinned, adopted and size-checked with the rest.
   // '.data.rec' is the program's own data section holding the global rec_ctl (read without a map
-  // lookup on every packet); libbpf names the section's map after it. bpffs refuses dots in
-  // names, so its pin is called rec_ctl.
+  // lookup on every packet), with the rule shapes and the rule filter; libbpf names the section's
+  // map after it. bpffs refuses dots in names, so its pin is called rec_ctl.
   '.data.rec': { key: U32, value: RecCtl, pin: 'rec_ctl' },
-  rec_masks: { key: U32, value: RecMask },
   rec_index: { key: RecKey, value: U64 }, // value: the recordings (slot bits) that have the rule
   rec_recordings: { key: U32, value: RecRecording },
   rec_stats: { key: U32, value: RecCounter },
@@ -166,7 +166,6 @@ export const MAP = {
   serviceStats: 'service_stats',
   backendStats: 'backend_stats',
   recCtl: '.data.rec',
-  recMasks: 'rec_masks',
   recIndex: 'rec_index',
   recRecordings: 'rec_recordings',
   recStats: 'rec_stats',
@@ -175,7 +174,7 @@ export const MAP = {
 } as const satisfies Record<string, MapName>;
 
 /** The recorder's maps, handed to it by LbDatapath.recorderMaps(). */
-export const REC_MAP_NAMES = [MAP.recCtl, MAP.recMasks, MAP.recIndex, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRings] as const;
+export const REC_MAP_NAMES = [MAP.recCtl, MAP.recIndex, MAP.recRecordings, MAP.recStats, MAP.recScratch, MAP.recRings] as const;
 export type RecorderMapName = (typeof REC_MAP_NAMES)[number];
 
 /** The file name of a map's pin in the pin directory. */

@@ -103,7 +103,7 @@ describe('datapath loaded with recorder: false', () => {
     // Control: with the recorder on, the same scan finds the helper and the subprograms.
     expect(onCalls).toContain('bpf_xdp_load_bytes');
     expect(onCalls).toContain('bpf_ringbuf_output');
-    expect([...onCalls].filter((c) => c.startsWith('rec_')).sort()).toEqual(['rec_emit', 'rec_emit_one', 'rec_ingress_slow', 'rec_match_mask']);
+    expect([...onCalls].filter((c) => c.startsWith('rec_')).sort()).toEqual(['rec_emit', 'rec_emit_one', 'rec_ingress_slow', 'rec_lookup']);
     // Off: gone — pruned as dead code, so the verifier never checked those calls.
     expect(offCalls).not.toContain('bpf_xdp_load_bytes');
     expect(offCalls).not.toContain('bpf_ringbuf_output');

@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lb/model/index.js';
 import type { LbDatapath } from '../../lb/datapath/index.js';
 import { parseFilter, ruleToSpec } from '../../recorder/filter.js';
-import { REC_MAP_NAMES, REC_MAX_MASKS, REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, mapSizes } from '../../lb/datapath/index.js';
+import { REC_MAP_NAMES, REC_MAX_RECORDINGS, REC_MAX_RULES, REC_MAX_SNAPLEN, RecKey, mapSizes, recFilterBit } from '../../lb/datapath/index.js';
+import { kernelRule, validateFilters, type FilterSpec } from '../../recorder/rules.js';
 import { Recorder, type RecordingRequest } from '../../recorder/recorder.js';
 import type { RecordingSession } from '../../recorder/session.js';
 import { configure, loadDatapath } from '../datapath/harness.js';
@@ -143,7 +144,6 @@ describe('recorder in the kernel (test runs)', () => {
       expect({ name, key: m.keySize, value: m.valueSize }).toEqual({ name, ...mapSizes(name) });
     }
     expect(info.rec_index).toMatchObject({ type: 'hash', maxEntries: REC_MAX_RULES });
-    expect(info.rec_masks.maxEntries).toBe(REC_MAX_MASKS);
     expect(info.rec_recordings.maxEntries).toBe(REC_MAX_RECORDINGS);
     expect(info.rec_rings).toMatchObject({ type: 'array_of_maps', maxEntries: REC_MAX_RECORDINGS });
     expect(info['.data.rec']).toMatchObject({ type: 'array', maxEntries: 1 });
@@ -237,9 +237,16 @@ describe('recorder in the kernel (test runs)', () => {
   });
 
   it('the rule index: one key per distinct rule, one mask per rule shape; masks leave as their last rule does', async () => {
-    const a = start({ filters: [{ srcCidr: '10.1.1.0/24' }, { srcCidr: '10.1.2.0/24' }, { dstPort: 80, proto: 'tcp' }], points: 'ingress' });
-    const b = start({ filters: [{ srcCidr: '10.1.1.0/24' }, { srcCidr: 'fd00:1:1::/64' }], points: 'ingress' });
-    const c = start({ filters: [{ dstCidr: VIP4, dstPort: 53, proto: 'udp' }], points: 'ingress' });
+    const fa: FilterSpec[] = [{ srcCidr: '10.1.1.0/24' }, { srcCidr: '10.1.2.0/24' }, { dstPort: 80, proto: 'tcp' }];
+    const fb: FilterSpec[] = [{ srcCidr: '10.1.1.0/24' }, { srcCidr: 'fd00:1:1::/64' }];
+    const fc: FilterSpec[] = [{ dstCidr: VIP4, dstPort: 53, proto: 'udp' }];
+    /** The rule filter's bits the datapath must hold for these rules (and no others). */
+    const bits = (...f: FilterSpec[][]) =>
+      [...new Set(f.flat().map((x) => kernelRule(validateFilters([x])[0]!)).map((k) => recFilterBit(RecKey.encode(k.key), k.mask)))].sort((x, y) => x - y);
+    const a = start({ filters: fa, points: 'ingress' });
+    const b = start({ filters: fb, points: 'ingress' });
+    const c = start({ filters: fc, points: 'ingress' });
+    expect(recorder.tables.kernelFilterBits()).toEqual(bits(fa, fb, fc));
     const slot = (r: { s: RecordingSession }) => 1n << BigInt(recorder.slotOf(r.s.id)!);
     const entries = () => recorder.tables.indexEntries().map((e) => e.slots).sort();
     // 10.1.1.0/24 is shared by a and b: one key with both bits.
@@ -249,12 +256,14 @@ describe('recorder in the kernel (test runs)', () => {
     await a.s.stop(); // the dport+proto shape goes; the last mask moves into its place
     expect(recorder.tables.maskCount).toBe(3);
     expect(entries()).toEqual([slot(b), slot(b), slot(c)].sort());
+    expect(recorder.tables.kernelFilterBits()).toEqual(bits(fb, fc)); // 10.1.1.0/24 kept: b has it too
     send(FRAMES.A!, FRAMES.C!, FRAMES.F!, FRAMES.H!);
     await Promise.all([b.s.stop(), c.s.stop()]);
     expect(b.mem.frames().map((f) => f.equals(FRAMES.A!) || f.equals(FRAMES.F!))).toEqual([true, true]);
     expect(c.mem.frames().map((f) => f.equals(FRAMES.C!))).toEqual([true]);
     expect(recorder.tables.indexEntries()).toEqual([]);
     expect(recorder.tables.kernelCtl()).toEqual({ nmasks: 0, flags: 0 });
+    expect(recorder.tables.kernelFilterBits()).toEqual([]);
   });
 
   it('overlapping recordings with different snaplens and points: each gets its own copy, cut at its snaplen', async () => {

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadXlbProto } from '../../api/generated/load.js';
 import { RecorderApiClient } from '../../api/client/recorder.js';
-import { MAX_CHUNK_BYTES, recorderHandlers } from '../../api/server/recorder.js';
+import { BaseServerInterceptingCall } from '@grpc/grpc-js/build/src/server-interceptors.js';
+import type { RecordResponse } from '../../api/generated/xlb/v1/RecordResponse.js';
+import { MAX_CHUNK_BYTES, encodedChunk, recorderHandlers, sendFramedChunks } from '../../api/server/recorder.js';
 import type { Recorder } from '../../recorder/recorder.js';
 
 const BIG = 9 * 1024 * 1024 + 123;
@@ -62,5 +64,29 @@ describe('Recorder.Record over gRPC', () => {
     const all = Buffer.concat(chunks);
     expect(all.length).toBe(BIG);
     for (let i = 0; i < BIG; i += 4096) expect(all[i]).toBe((i / 4096) & 0xff);
+  });
+});
+
+describe('chunks go out in their own gRPC frame (no copy by grpc-js)', () => {
+  it('grpc-js sends an encodedChunk() from the chunk\'s own memory: frame header, protobuf prefix, the bytes', () => {
+    expect(sendFramedChunks()).toBe(true); // this grpc-js has the hook; false would mean a copy per chunk again
+    const headroom = 16;
+    const backing = Buffer.alloc(headroom + 300_000);
+    const bytes = backing.subarray(headroom);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i & 0xff;
+    const msg = encodedChunk(bytes);
+    // What grpc-js's server call hands to the HTTP/2 stream for this message.
+    const serializeMessage = (BaseServerInterceptingCall.prototype as unknown as { serializeMessage(v: unknown): Buffer }).serializeMessage;
+    const serialize = (m: RecordResponse) => loadXlbProto().xlb.v1.Recorder.service.Record.responseSerialize(m);
+    const out = serializeMessage.call({ handler: { serialize } }, msg);
+    expect(out.buffer).toBe(backing.buffer); // the same memory, not a copy
+    expect(out.readUInt8(0)).toBe(0);
+    expect(out.readUInt32BE(1)).toBe(out.length - 5);
+    expect(out.subarray(5).equals(serialize({ chunk: bytes }))).toBe(true);
+    // Any other message is framed (copied) by grpc-js as before.
+    const stats = { stats: { matched: 3 } } as RecordResponse;
+    const other = serializeMessage.call({ handler: { serialize } }, stats);
+    expect(other.readUInt32BE(1)).toBe(other.length - 5);
+    expect(other.subarray(5).equals(serialize(stats))).toBe(true);
   });
 });

@@ -3,12 +3,12 @@
 // the CLI's value parsers. Kernel and network behaviour: the recorder's kernel and lab tests.
 import { describe, expect, it } from 'vitest';
 import { parseByteCount, parseDuration } from '../../api/cli/commands/record.js';
-import { ValidationError } from '../../lb/model/index.js';
+import { ValidationError, parseIp, toDatapathBytes } from '../../lb/model/index.js';
 import { realMinusMono } from '../../recorder/clock.js';
 import { FilterSyntaxError, parseFilter, parseFilters, ruleToSpec } from '../../recorder/filter.js';
-import { REC_MAX_SNAPLEN } from '../../lb/datapath/index.js';
+import { REC_MAX_SNAPLEN, RecKey, RecMask, recFilterBit, recFilterHash, recShape } from '../../lb/datapath/index.js';
 import { pcapWriter, pcapngWriter, type CapturedPacket } from '../../recorder/pcap.js';
-import { kernelRule, validateFilter, validateFilters, validateSnaplen } from '../../recorder/rules.js';
+import { kernelRule, validateFilter, validateFilters, validateSnaplen, type FilterSpec } from '../../recorder/rules.js';
 import { epochToNs, pcapFrames, tsharkReadBytes } from './tshark.js';
 import { ETH_P_IP, ETH_P_IPV6, PROTO_TCP, PROTO_UDP, ether, ipv4, ipv6, tcp, udp } from '../lab/packets.js';
 
@@ -227,5 +227,74 @@ describe('xlb record value parsers', () => {
     expect(parseByteCount('10k')).toBe(10_000);
     expect(parseByteCount('2M')).toBe(2_000_000);
     for (const bad of ['0', '1.5', 'k', '10T']) expect(() => parseByteCount(bad)).toThrow(/whole number >= 1/);
+  });
+});
+
+describe('rule filter (bpf/lb/recorder.h rec_filter_bit, recShape, recFilterBit)', () => {
+  /** A packet's tuple as the datapath hashes it: first address words, ports, proto | family << 8
+   *  (ICMPv6 folded into ICMP), each as a little-endian load sees it. */
+  interface Tuple {
+    src: string;
+    dst: string;
+    sport: number;
+    dport: number;
+    proto: number;
+  }
+  const word0 = (a: string) => Buffer.from(toDatapathBytes(parseIp(a, 'a'))).readUInt32LE(0);
+  const be16le = (n: number) => ((n & 0xff) << 8) | (n >> 8);
+  /** The bit the datapath tests for a packet under the shape of `rule` (rec_search). */
+  function packetBit(t: Tuple, rule: ReturnType<typeof kernelRule>): number {
+    const sh = recShape(rule.mask);
+    const family = t.src.includes(':') ? 6 : 4;
+    const proto = family === 6 && t.proto === 58 ? 1 : t.proto;
+    const maskWord = RecMask.encode(rule.mask).readUInt32LE(0);
+    return recFilterHash(word0(t.src) & sh.src, word0(t.dst) & sh.dst, ((be16le(t.sport) | (be16le(t.dport) << 16)) & sh.ports) >>> 0, ((proto | (family << 8)) & sh.pf) ^ maskWord);
+  }
+  const rule = (f: FilterSpec) => kernelRule(validateFilters([f])[0]!);
+  const ruleBit = (r: ReturnType<typeof kernelRule>) => recFilterBit(RecKey.encode(r.key), r.mask);
+  const cases: [FilterSpec, Tuple[]][] = [
+    [{ srcCidr: '10.1.0.0/16' }, [
+      { src: '10.1.2.3', dst: '10.100.0.10', sport: 40000, dport: 80, proto: 6 },
+      { src: '10.1.255.254', dst: '192.0.2.1', sport: 0, dport: 0, proto: 1 },
+    ]],
+    [{ dstCidr: '10.100.0.10', dstPort: 80, proto: 'tcp' }, [
+      { src: '10.1.2.3', dst: '10.100.0.10', sport: 40000, dport: 80, proto: 6 },
+      { src: '172.16.0.1', dst: '10.100.0.10', sport: 1, dport: 80, proto: 6 },
+    ]],
+    [{ srcCidr: 'fd00:1::/48', srcPort: 5353 }, [{ src: 'fd00:1:0:7::1', dst: 'fd00:100::10', sport: 5353, dport: 53, proto: 17 }]],
+    [{ dstCidr: 'fd00:100::10', dstPort: 53, proto: 'udp' }, [{ src: 'fd00:1:0:7::1', dst: 'fd00:100::10', sport: 999, dport: 53, proto: 17 }]],
+    [{ dstPort: 443, proto: 'tcp' }, [
+      { src: '10.1.2.3', dst: '10.100.0.10', sport: 40000, dport: 443, proto: 6 },
+      { src: 'fd00:1::1', dst: 'fd00:100::10', sport: 40000, dport: 443, proto: 6 },
+    ]],
+    [{ proto: 'icmp' }, [
+      { src: '10.1.2.3', dst: '10.100.0.10', sport: 0, dport: 0, proto: 1 },
+      { src: 'fd00:1::1', dst: 'fd00:100::10', sport: 0, dport: 0, proto: 58 },
+    ]],
+  ];
+
+  it('every packet a rule matches tests the rule\'s own bit (a clear bit proves no rule of the shape matches)', () => {
+    for (const [f, packets] of cases) {
+      const r = rule(f);
+      for (const t of packets) expect({ f, t, bit: packetBit(t, r) }).toEqual({ f, t, bit: ruleBit(r) });
+    }
+  });
+
+  it('shapes mask the first address word to the prefix, ports and protocol only where compared', () => {
+    expect(recShape(rule({ srcCidr: '10.1.0.0/16' }).mask)).toMatchObject({ src: word0('255.255.0.0'), dst: 0, ports: 0, pf: 0xff00 });
+    expect(recShape(rule({ srcCidr: 'fd00:1::/48', srcPort: 5353 }).mask)).toMatchObject({ src: 0xffffffff, dst: 0, ports: 0xffff, pf: 0xff00 });
+    expect(recShape(rule({ dstCidr: '10.0.0.0/7', dstPort: 80, proto: 'tcp' }).mask)).toMatchObject({ dst: word0('254.0.0.0'), ports: 0xffff0000, pf: 0xffff });
+    expect(recShape(rule({ dstPort: 443, proto: 'tcp' }).mask)).toMatchObject({ src: 0, dst: 0, ports: 0xffff0000, pf: 0xff });
+  });
+
+  it('packets the rule does not match mostly test another bit (the filter spares their hash lookups)', () => {
+    const r = rule({ srcCidr: '10.200.7.0/24' });
+    let same = 0;
+    for (let i = 0; i < 4096; i++) {
+      const t = { src: `10.${(i >> 8) & 255}.${i & 255}.9`, dst: '10.100.0.10', sport: 40000 + i, dport: 80, proto: 6 };
+      if (t.src.startsWith('10.200.7.')) continue;
+      if (packetBit(t, r) === ruleBit(r)) same++;
+    }
+    expect(same).toBeLessThan(16); // 2^14 bits: ~0.25 expected among 4096 /24s
   });
 });

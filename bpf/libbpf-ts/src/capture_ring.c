@@ -43,6 +43,11 @@ enum capture_limit { LIMIT_NONE = 0, LIMIT_PACKETS = 1, LIMIT_BYTES = 2 };
 #define POOL_MAX 16          // chunk Buffers kept for reuse (fresh memory costs page faults)
 #define PREFILL 2            // chunk Buffers made (and touched) when a consumer is created (few: an idle recording keeps them)
 #define SHARED_MAX 32        // chunk Buffers of closed consumers kept for the next ones
+// Chunk Buffers of a consumer's size the shared pool holds once a consumer was created: what a
+// stream keeps in flight (its 16 MiB send queue, chunks now stay until written to the socket, plus
+// the ready ones) made before the first recording is active, not while its packets arrive (a
+// first recording that made ~20 fresh Buffers as it ran stalled ~200 ms and lost packets at 25 kpps).
+#define SHARED_WARM 20
 
 struct ready_chunk {
 	napi_ref buf;
@@ -305,7 +310,30 @@ static bool new_chunk(struct capture *c)
 	return true;
 }
 
-// Before the first record: the ring's pages mapped in (read once) and PREFILL chunk Buffers ready.
+// The shared pool topped up to SHARED_WARM touched Buffers of `len` bytes (nothing if it belongs
+// to another env or is full).
+static void shared_warm(napi_env env, size_t len)
+{
+	int have = 0;
+	for (int i = 0; i < shared.n; i++)
+		have += shared.len[i] == len;
+	while (have < SHARED_WARM && shared.n < SHARED_MAX && !shared.gone && (!shared.env || shared.env == env)) {
+		napi_value buf;
+		napi_ref ref;
+		void *p;
+		if (napi_create_buffer(env, len, &p, &buf) != napi_ok || napi_create_reference(env, buf, 1, &ref) != napi_ok)
+			return;
+		memset(p, 0, len);
+		if (!shared_put(env, ref, p, len)) {
+			napi_delete_reference(env, ref);
+			return;
+		}
+		have++;
+	}
+}
+
+// Before the first record: the ring's pages mapped in (read once), PREFILL chunk Buffers ready,
+// and the shared pool warm.
 static void warm_up(struct capture *c)
 {
 	const volatile uint8_t *data = (const uint8_t *)c->prod_map + c->page;
@@ -313,6 +341,7 @@ static void warm_up(struct capture *c)
 		(void)data[off];
 	while (c->npool < PREFILL && make_chunk_buffer(c, &c->pool[c->npool], &c->pool_data[c->npool]))
 		c->npool++;
+	shared_warm(c->env, c->headroom + c->chunk_cap);
 }
 
 // The current chunk joins the ready list (which the caller made room in).
