@@ -223,9 +223,12 @@ export function runLbFuzz(o: LbFuzzOptions): LbFuzzReport {
     ...(o.objectPath ? { objectPath: o.objectPath } : {}),
   });
   try {
-    // One all-wildcard mask (the zeroed slot 0) and an empty rule index: every frame is looked up
-    // and none matches.
-    if (o.recorderArmed) dp.recorderMaps()[MAP.recCtl].update(u32Key(0), RecCtl.encode({ nmasks: 1, flags: 0 }));
+    // One all-wildcard shape (zeroed), every filter bit set and an empty rule index: every frame
+    // passes the filter, is looked up, and none matches.
+    if (o.recorderArmed) {
+      const ctl = { nmasks: 1, flags: 0, filter: Buffer.alloc(RecCtl.fields.find((f) => f.name === 'filter')!.size, 0xff), shapes: Buffer.alloc(RecCtl.fields.find((f) => f.name === 'shapes')!.size) };
+      dp.recorderMaps()[MAP.recCtl].update(u32Key(0), RecCtl.encode(ctl));
+    }
     const services = plan();
     for (const p of services) {
       dp.upsertService(p.svc);
