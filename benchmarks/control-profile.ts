@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Service } from '../api/generated/xlb/v1/Service.js';
+import { serviceSpec } from './lib/service-spec.js';
 import type { Service__Output } from '../api/generated/xlb/v1/Service.js';
 import { buildMaglevTable } from '../lb/maglev/index.js';
 import { repoRoot } from '../test/lab/index.js';
@@ -25,15 +25,6 @@ import { VethPair } from './lib/veth-pair.js';
 import { XlbdProcess } from './lib/xlbd.js';
 
 const SEED = 7;
-
-function serviceSpec(i: number, backends: number): Service {
-  return {
-    vip: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-    port: 80,
-    protocol: 'PROTOCOL_TCP',
-    backends: Array.from({ length: backends }, (_, j) => ({ address: `10.3.${j}.${(i % 250) + 1}`, weight: 1 })),
-  } as Service;
-}
 
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { BpfMap } from '../bpf/libbpf-ts/index.js';
 import type { Service } from '../api/generated/xlb/v1/Service.js';
+import { serviceSpec } from './lib/service-spec.js';
 import type { Service__Output } from '../api/generated/xlb/v1/Service.js';
 import { buildMaglevTable } from '../lb/maglev/index.js';
 import { repoRoot } from '../test/lab/index.js';
@@ -136,15 +137,6 @@ export interface ControlBenchmarkResult {
 }
 
 const run = promisify(execFile);
-
-function serviceSpec(i: number, backends: number): Service {
-  return {
-    vip: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-    port: 80,
-    protocol: 'PROTOCOL_TCP',
-    backends: Array.from({ length: backends }, (_, j) => ({ address: `10.3.${j}.${(i % 250) + 1}`, weight: 1 })),
-  } as Service;
-}
 
 function specs(from: number, n: number, backends: number): Service[] {
   return Array.from({ length: n }, (_, i) => serviceSpec(from + i, backends));

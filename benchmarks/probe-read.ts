@@ -2,20 +2,12 @@
 // daemon settings and measurements as benchmarks/control.ts, without the write-path phases.
 //   node dist/benchmarks/probe-read.js [scrapeServices=10000] [restartServices=1000] [rounds=3]
 import { readFileSync } from 'node:fs';
-import type { Service } from '../api/generated/xlb/v1/Service.js';
+import { serviceSpec } from './lib/service-spec.js';
 import { Scraper } from './lib/scrape-client.js';
 import { summarize } from './lib/stats.js';
 import { VethPair } from './lib/veth-pair.js';
 import { XlbdProcess } from './lib/xlbd.js';
 
-function serviceSpec(i: number, backends: number): Service {
-  return {
-    vip: `10.${100 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`,
-    port: 80,
-    protocol: 'PROTOCOL_TCP',
-    backends: Array.from({ length: backends }, (_, j) => ({ address: `10.3.${j}.${(i % 250) + 1}`, weight: 1 })),
-  } as Service;
-}
 const specs = (n: number) => Array.from({ length: n }, (_, i) => serviceSpec(i, 16));
 /** CPU time (user + system, ms) the process has used: robust to other load on a shared machine. */
 const cpuMs = (pid: number | undefined) => {

@@ -180,18 +180,7 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
       this.#targets.delete(key);
       if (cur.record.status === 'down') changed.add(cur.service);
     }
-    for (const [key, next] of wanted) {
-      const cur = this.#targets.get(key);
-      if (cur && sameProbe(cur, next)) continue;
-      if (cur) {
-        next.record = cur.record;
-        next.record.successes = 0;
-        next.record.failures = 0;
-        this.#drop(cur);
-      }
-      this.#targets.set(key, next);
-      if (this.#started) this.#schedule(next, true);
-    }
+    this.#install(wanted);
     for (const id of [...this.#allDown.keys()]) if (!this.#services.get(id)?.healthCheck) this.#allDown.delete(id);
     for (const s of services) if (s.healthCheck) this.#noteService(s, false);
     return [...changed];
@@ -224,22 +213,28 @@ export class HealthMonitor extends EventEmitter<HealthEvents> {
         this.#targets.delete(key);
         if (cur.record.status === 'down') changed.add(cur.service);
       }
-      for (const [key, next] of wanted) {
-        const cur = this.#targets.get(key);
-        if (cur && sameProbe(cur, next)) continue;
-        if (cur) {
-          next.record = cur.record;
-          next.record.successes = 0;
-          next.record.failures = 0;
-          this.#drop(cur);
-        }
-        this.#targets.set(key, next);
-        if (this.#started) this.#schedule(next, true);
-      }
+      this.#install(wanted);
       if (!c.after?.healthCheck) this.#allDown.delete(c.id);
       else this.#noteService(c.after, false);
     }
     return [...changed];
+  }
+
+  /** Makes `wanted` current: a target whose probe changed replaces the old one and keeps its
+   *  record (status, last result) with the streaks restarted; a new one is probed at once. */
+  #install(wanted: ReadonlyMap<string, Target>): void {
+    for (const [key, next] of wanted) {
+      const cur = this.#targets.get(key);
+      if (cur && sameProbe(cur, next)) continue;
+      if (cur) {
+        next.record = cur.record;
+        next.record.successes = 0;
+        next.record.failures = 0;
+        this.#drop(cur);
+      }
+      this.#targets.set(key, next);
+      if (this.#started) this.#schedule(next, true);
+    }
   }
 
   /** Starts probing (after the datapath is attached): every target is checked at once. */
